@@ -1,0 +1,64 @@
+"""The product's error types.
+
+Errors are values with structure, not strings: each says what went wrong and whether retrying
+the same operation later can help (``retryable``), so the controller can decide between backing
+off and reporting a bad commit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class ReconcilerError(Exception):
+    """Base of every error the product raises on purpose. The CLI turns these into exit status 1."""
+
+    retryable: bool = False
+
+
+@dataclass(frozen=True, order=True)
+class ManifestProblem:
+    """One problem found in the manifests, located at the exact node that causes it."""
+
+    file: str
+    line: int
+    col: int
+    resource: str | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        parts = [f"{self.file}:{self.line}:{self.col}"]
+        if self.resource:
+            parts.append(self.resource)
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class ManifestError(ReconcilerError):
+    """The manifests are invalid; nothing may be planned or applied from them."""
+
+    def __init__(self, problems: list[ManifestProblem]) -> None:
+        self.problems = sorted(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class AwsAccessError(ReconcilerError):
+    """AWS could not be reached or refused a read (endpoint down, bad credentials)."""
+
+    retryable = True
+
+
+class AccountMismatchError(ReconcilerError):
+    """The credentials belong to another account than ``Settings.accountId``."""
+
+
+class MutationRefused(ReconcilerError):
+    """A mutating AWS operation was attempted through a read-only (plan mode) client."""
+
+    def __init__(self, service: str, operation: str) -> None:
+        self.service = service
+        self.operation = operation
+        super().__init__(f"refused to send mutating call {service}:{operation} in read-only mode")
