@@ -1,0 +1,266 @@
+"""YAML files to plain data with a source position for every node.
+
+PyYAML composes a node graph (which keeps line and column for every node); this module walks that
+graph itself instead of using PyYAML's constructor, so that it can:
+
+- keep ``file:line:col`` for every value and every mapping key,
+- refuse duplicate keys (PyYAML silently keeps the last one),
+- bound the work: file size, nesting depth and the number of nodes after alias expansion, so a
+  "billion laughs" document or a 100,000-level nesting is an error, not a hang or a crash,
+- construct only plain data (str, int, float, bool, None, list, dict): any tag beyond the core
+  schema is refused, and timestamps stay strings (``Version: 2012-10-17`` unquoted is a date in
+  YAML 1.1, but IAM wants the string),
+- read mapping keys as written: ``Null:`` (an IAM condition operator) or ``on:`` stay strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.constructor import SafeConstructor
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from reconciler.errors import ManifestProblem
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DEPTH = 64
+MAX_NODES = 200_000
+
+PathKey = tuple[str | int, ...]
+
+_STR = "tag:yaml.org,2002:str"
+_PLAIN_TAGS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+}
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+_MERGE = "tag:yaml.org,2002:merge"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+
+
+@dataclass(frozen=True, order=True)
+class Pos:
+    """A 1-based line and column."""
+
+    line: int
+    col: int
+
+
+@dataclass
+class Document:
+    """One YAML document of a file, as plain data, with the position of every node."""
+
+    file: str
+    index: int
+    data: Any
+    start: Pos
+    values: dict[PathKey, Pos] = field(default_factory=dict)
+    keys: dict[PathKey, Pos] = field(default_factory=dict)
+
+    def pos(self, path: PathKey, *, key: bool = False) -> Pos:
+        """Position of the node at ``path`` (its key when ``key``), or of its nearest ancestor."""
+        p = tuple(path)
+        while True:
+            if key and p in self.keys:
+                return self.keys[p]
+            if p in self.values:
+                return self.values[p]
+            if not p:
+                return self.start
+            p = p[:-1]
+
+
+class _Invalid(Exception):
+    def __init__(self, pos: Pos, message: str) -> None:
+        super().__init__(message)
+        self.pos = pos
+        self.message = message
+
+
+def _tag(node: Node) -> str:
+    return str(node.tag).replace("tag:yaml.org,2002:", "!!")
+
+
+def _pos(node: Node) -> Pos:
+    return Pos(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """SafeLoader whose composer refuses nesting deeper than MAX_DEPTH (PyYAML recurses there)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]
+                raise _Invalid(
+                    Pos(mark.line + 1, mark.column + 1),
+                    f"nesting deeper than {MAX_DEPTH} levels",
+                )
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _Builder:
+    """Turns one composed node graph into plain data, recording positions."""
+
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.nodes = 0
+        self.scalars = SafeConstructor()
+
+    def build(self, node: Node, path: PathKey, depth: int) -> Any:
+        self.nodes += 1
+        if self.nodes > MAX_NODES:
+            raise _Invalid(_pos(node), f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
+        if depth > MAX_DEPTH:
+            raise _Invalid(_pos(node), f"nesting deeper than {MAX_DEPTH} levels (recursive alias?)")
+        self.doc.values.setdefault(path, _pos(node))
+        if isinstance(node, ScalarNode):
+            return self._scalar(node)
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ:
+                raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)}")
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            if node.tag != _MAP:
+                raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)}")
+            result: dict[str, Any] = {}
+            explicit: set[str] = set()
+            merges: list[Node] = []
+            for key_node, value_node in node.value:
+                if isinstance(key_node, ScalarNode) and key_node.tag == _MERGE:
+                    merges.append(value_node)
+                    continue
+                key = self._key(key_node)
+                if key in explicit:
+                    first = self.doc.keys[(*path, key)]
+                    raise _Invalid(_pos(key_node), f"duplicate key '{key}' (first at line {first.line})")
+                explicit.add(key)
+                self.doc.keys[(*path, key)] = _pos(key_node)
+                result[key] = self.build(value_node, (*path, key), depth + 1)
+            for merge in merges:
+                self._merge(merge, result, path, depth)
+            return result
+        raise _Invalid(_pos(node), "unsupported YAML node")
+
+    def _merge(self, node: Node, result: dict[str, Any], path: PathKey, depth: int) -> None:
+        sources = node.value if isinstance(node, SequenceNode) else [node]
+        for source in sources:
+            if not isinstance(source, MappingNode):
+                raise _Invalid(_pos(source), "a merge key '<<' takes a mapping or a list of mappings")
+            merged = self.build(source, (*path, "<<"), depth + 1)
+            for key, value in merged.items():
+                if key not in result:
+                    result[key] = value
+                    self.doc.keys.setdefault((*path, key), _pos(source))
+                    self.doc.values.setdefault((*path, key), _pos(source))
+
+    def _key(self, node: Node) -> str:
+        if not isinstance(node, ScalarNode):
+            raise _Invalid(_pos(node), "mapping keys must be plain strings")
+        if node.tag not in _PLAIN_TAGS and node.tag != _TIMESTAMP:
+            raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)}")
+        return str(node.value)
+
+    def _scalar(self, node: ScalarNode) -> Any:
+        if node.tag == _TIMESTAMP:
+            return str(node.value)
+        if node.tag not in _PLAIN_TAGS:
+            raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
+        try:
+            return self.scalars.construct_object(node)
+        except (yaml.YAMLError, ValueError, OverflowError) as exc:
+            raise _Invalid(_pos(node), f"invalid scalar: {exc}") from None
+
+
+def _is_empty(node: Node) -> bool:
+    return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value == ""
+
+
+def _yaml_problem(file: str, exc: yaml.YAMLError) -> ManifestProblem:
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    problem = getattr(exc, "problem", None) or str(exc)
+    context = getattr(exc, "context", None)
+    message = f"YAML syntax error: {problem}" + (f" ({context})" if context else "")
+    if "\\t" in message or "\t" in message:
+        message += "; tabs cannot be used for indentation in YAML, use spaces"
+    return ManifestProblem(file, line, col, None, None, message)
+
+
+def read_text(path: Path, display: str) -> tuple[str | None, list[ManifestProblem]]:
+    """Read a manifest file as UTF-8 text, refusing binary, oversized and mis-encoded files."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            return None, [ManifestProblem(display, 1, 1, None, None,
+                                          f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")]
+        raw = path.read_bytes()
+    except OSError as exc:
+        return None, [ManifestProblem(display, 1, 1, None, None, f"cannot read file: {exc.strerror}")]
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        return None, [ManifestProblem(display, line, 1, None, None, "binary file (NUL byte), not YAML")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [ManifestProblem(display, line, col, None, None,
+                                      f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+    return text, []
+
+
+def parse_documents(text: str, display: str) -> tuple[list[Document], list[ManifestProblem]]:
+    """Parse every document of one file. Stops at the first YAML error in the file."""
+    docs: list[Document] = []
+    loader = _BoundedLoader(text)
+    index = 0
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            index += 1
+            if node is None or _is_empty(node):
+                continue
+            doc = Document(display, index, None, _pos(node))
+            doc.data = _Builder(doc).build(node, (), 0)
+            docs.append(doc)
+    except _Invalid as exc:
+        return docs, [ManifestProblem(display, exc.pos.line, exc.pos.col, None, None, exc.message)]
+    except yaml.YAMLError as exc:
+        return docs, [_yaml_problem(display, exc)]
+    except RecursionError:
+        return docs, [ManifestProblem(display, 1, 1, None, None, "document nested too deeply")]
+    finally:
+        loader.dispose()
+    if not docs:
+        return docs, [ManifestProblem(display, 1, 1, None, None, "file holds no manifest (empty file)")]
+    return docs, []
+
+
+def manifest_files(root: Path) -> Iterator[Path]:
+    """Every ``*.yaml`` / ``*.yml`` file under ``root``, recursively, in a stable order.
+
+    Hidden files and directories (``.git``, ``.github``, editor swap files) are skipped.
+    """
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part.startswith(".") for part in rel.parts):
+            continue
+        if path.suffix in (".yaml", ".yml") and path.is_file():
+            yield path
