@@ -133,11 +133,11 @@ class _Builder:
             return self._scalar(node)
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ:
-                raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)}")
+                raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
             if node.tag != _MAP:
-                raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)}")
+                raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
             result: dict[str, Any] = {}
             explicit: set[str] = set()
             merges: list[Node] = []
@@ -173,7 +173,7 @@ class _Builder:
         if not isinstance(node, ScalarNode):
             raise _Invalid(_pos(node), "mapping keys must be plain strings")
         if node.tag not in _PLAIN_TAGS and node.tag != _TIMESTAMP:
-            raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)}")
+            raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
         return str(node.value)
 
     def _scalar(self, node: ScalarNode) -> Any:
