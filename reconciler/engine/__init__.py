@@ -1,0 +1,1 @@
+"""Plan values, ordering, and (later) the executor and the renderers."""

@@ -1,0 +1,127 @@
+"""Desired state + live state -> Plan. Pure: no AWS calls, no clock, no randomness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from deepdiff import DeepDiff
+
+from reconciler.aws.live import LiveState
+from reconciler.aws.reader import ReadScope
+from reconciler.engine.plan import KIND_ORDER, Action, Change, FieldChange, Plan
+from reconciler.kinds import REGISTRY, Context, Kind
+from reconciler.manifests.model import DesiredState, is_policy_arn
+from reconciler.policydoc import PolicyDocumentError, diff_documents, equivalent
+
+
+def context(desired: DesiredState, region: str) -> Context:
+    tag = desired.settings.ownership_tag
+    return Context(desired.settings.account_id, region, tag.key, tag.value, desired)
+
+
+def read_scope(desired: DesiredState, region: str) -> ReadScope:
+    """What the reader must look at in detail for this desired state."""
+    tag = desired.settings.ownership_tag
+    refs = {p for r in desired.roles.values() for p in r.policies}
+    refs |= {p for g in desired.groups.values() for p in g.policies}
+    refs |= {r.permissions_boundary for r in desired.roles.values() if r.permissions_boundary}
+    return ReadScope(
+        account_id=desired.settings.account_id, region=region, ownership_key=tag.key, ownership_value=tag.value,
+        names={kind: frozenset(desired.of(kind)) for kind in KIND_ORDER},
+        aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r) and ":iam::aws:policy/" in r),
+    )
+
+
+def _documents_equal(old: Any, new: Any) -> bool:
+    if old is None or new is None:
+        return old is None and new is None
+    try:
+        return equivalent(old, new)
+    except PolicyDocumentError:
+        return False
+
+
+def _statements(old: Any, new: Any) -> Any:
+    try:
+        return diff_documents(old or {"Statement": []}, new or {"Statement": []})
+    except PolicyDocumentError:
+        return None
+
+
+def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
+    """The fields that differ between a live view (old) and a desired view (new), by meaning."""
+    changes: list[FieldChange] = []
+    plain_old = {k: v for k, v in old.items() if k not in kind.document_fields | kind.document_map_fields}
+    plain_new = {k: v for k, v in new.items() if k not in kind.document_fields | kind.document_map_fields}
+    # deepdiff compares the plain fields; lists are sets here (attached policies, groups, subnets).
+    affected = DeepDiff(plain_old, plain_new, ignore_order=True).affected_root_keys
+    for name in sorted(str(k) for k in affected):
+        changes.append(FieldChange(name, old.get(name), new.get(name), replaces=name in kind.replace_fields))
+    for name in sorted(kind.document_fields):
+        if not _documents_equal(old.get(name), new.get(name)):
+            changes.append(FieldChange(name, old.get(name), new.get(name),
+                                       statements=_statements(old.get(name), new.get(name)),
+                                       replaces=name in kind.replace_fields))
+    for name in sorted(kind.document_map_fields):
+        old_map, new_map = old.get(name) or {}, new.get(name) or {}
+        for key in sorted(set(old_map) | set(new_map)):
+            if not _documents_equal(old_map.get(key), new_map.get(key)):
+                changes.append(FieldChange(f"{name}.{key}", old_map.get(key), new_map.get(key),
+                                           statements=_statements(old_map.get(key), new_map.get(key))))
+    return sorted(changes, key=lambda c: c.field)
+
+
+def build_plan(desired: DesiredState, live: LiveState) -> Plan:
+    """Every change that makes ``live`` match ``desired``, ordered for execution."""
+    ctx = context(desired, live.region)
+    settings = desired.settings
+    changes: list[Change] = []
+    unchanged: Counter[str] = Counter()
+    kept: list[str] = []
+    for kind_name in KIND_ORDER:
+        kind = REGISTRY[kind_name]
+        live_items = live.of(kind_name)
+        for name, resource in sorted(desired.of(kind_name).items()):
+            want = kind.desired_view(resource, ctx)
+            source = resource.source.where() if resource.source else None
+            current = live_items.get(name)
+            if current is None:
+                changes.append(Change(Action.CREATE, kind_name, name, desired=want, source=source,
+                                      fields=tuple(FieldChange(k, None, v) for k, v in sorted(want.items()))))
+                continue
+            have = kind.live_view(current, ctx)
+            fields = tuple(diff_fields(kind, have, want))
+            if not kind.owned(current, ctx):
+                changes.append(Change(
+                    Action.ADOPT, kind_name, name, fields=fields, desired=want, live=have, source=source,
+                    notes=(f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
+                           "converging it means taking it over (apply --adopt)",)))
+            elif fields:
+                notes = tuple(f"{f.field}: AWS cannot change it in place; the resource must be replaced"
+                              for f in fields if f.replaces)
+                changes.append(Change(Action.UPDATE, kind_name, name, fields=fields, desired=want, live=have,
+                                      source=source, notes=notes))
+            else:
+                unchanged[kind_name] += 1
+        for name, current in sorted(live_items.items()):
+            if name in desired.of(kind_name) or not kind.owned(current, ctx):
+                continue
+            if not settings.prune:
+                kept.append(f"{kind_name}/{name}")
+                continue
+            have = kind.live_view(current, ctx)
+            if kind.deletable(current, ctx):
+                changes.append(Change(Action.DELETE, kind_name, name, live=have,
+                                      fields=tuple(FieldChange(k, v, None) for k, v in sorted(have.items()))))
+            else:
+                changes.append(Change(
+                    Action.RELEASE, kind_name, name, live=have,
+                    fields=(FieldChange(f"tags.{ctx.ownership_key}", ctx.ownership_value, None),),
+                    notes=("no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
+                           "and its data stays",)))
+    notes = ()
+    if kept:
+        notes = (f"prune is off: {len(kept)} owned resource(s) no longer in git are kept: {', '.join(kept)}",)
+    return Plan(account_id=settings.account_id, region=live.region, changes=tuple(changes),
+                unchanged=dict(unchanged), notes=notes)

@@ -1,0 +1,135 @@
+"""The plan: a pure, immutable, ordered value.
+
+``plan`` computes it without side effects; renderers print it; ``apply`` executes exactly this
+value. Nothing in here talks to AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Any
+
+from reconciler.policydoc import StatementDiff
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    # A resource named in git exists in the account without the ownership tag: converging it
+    # means taking it over, which needs an explicit --adopt.
+    ADOPT = "adopt"
+    # An owned resource no longer in git that is kept rather than deleted (a Retain bucket):
+    # the ownership tag is removed and it is reported.
+    RELEASE = "release"
+
+
+# Creates and updates run in this order (dependencies first); deletions in the reverse order.
+KIND_ORDER: tuple[str, ...] = ("Policy", "Role", "Group", "User", "Bucket", "NotebookInstance")
+
+
+def freeze(value: Any) -> Any:
+    """A deep, read-only copy of JSON-like data (dicts become mapping proxies, lists tuples)."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Plain JSON-compatible data (dicts and lists) from a frozen value."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple | list):
+        return [thaw(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One field that differs: its value in the account (old) and in git (new)."""
+
+    field: str
+    old: Any
+    new: Any
+    # For policy documents: the statements added and removed.
+    statements: StatementDiff | None = None
+    # IAM or SageMaker cannot change this field in place: the resource must be replaced.
+    replaces: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "old", freeze(self.old))
+        object.__setattr__(self, "new", freeze(self.new))
+
+
+@dataclass(frozen=True)
+class Change:
+    """What happens to one resource."""
+
+    action: Action
+    kind: str
+    name: str
+    fields: tuple[FieldChange, ...] = ()
+    # The comparable views both sides were reduced to (None where the side does not exist).
+    # apply reads the desired one; renderers may show them for creates and deletes.
+    desired: Any = None
+    live: Any = None
+    notes: tuple[str, ...] = ()
+    # Where the resource is defined in git (file:line), when it is.
+    source: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "desired", freeze(self.desired))
+        object.__setattr__(self, "live", freeze(self.live))
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def sort_key(self) -> tuple[int, int, str]:
+        rank = KIND_ORDER.index(self.kind) if self.kind in KIND_ORDER else len(KIND_ORDER)
+        if self.action in (Action.DELETE, Action.RELEASE):
+            return (1, len(KIND_ORDER) - rank, self.name)
+        return (0, rank, self.name)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every change needed to make the account match git, in execution order."""
+
+    account_id: str
+    region: str
+    changes: tuple[Change, ...] = ()
+    # Resources compared and found equal, by kind (for the summary).
+    unchanged: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+    # Facts the reviewer should see that are not changes (e.g. prune is off).
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))
+        object.__setattr__(self, "unchanged", MappingProxyType(dict(self.unchanged)))
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def count(self, action: Action) -> int:
+        return sum(1 for c in self.changes if c.action is action)
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes
+
+    def summary(self) -> str:
+        text = (f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to update, "
+                f"{self.count(Action.DELETE)} to delete.")
+        extra = []
+        if self.count(Action.ADOPT):
+            extra.append(f"{self.count(Action.ADOPT)} to adopt")
+        if self.count(Action.RELEASE):
+            extra.append(f"{self.count(Action.RELEASE)} to release")
+        return text + (f" ({', '.join(extra)})" if extra else "")

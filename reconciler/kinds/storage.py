@@ -1,0 +1,144 @@
+"""Bucket and NotebookInstance kinds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reconciler.aws.live import LiveBucket, LiveNotebook
+from reconciler.kinds.base import Context, Kind
+from reconciler.manifests.model import Bucket, NotebookInstance, Resource
+
+# Buckets carry their deletion policy as a tag, so that once the manifest is gone the reconciler
+# still knows whether pruning may delete the (empty) bucket or must only release it.
+DELETION_POLICY_TAG = "reconciler/deletion-policy"
+
+PUBLIC_ACCESS_BLOCK_ON: dict[str, bool] = {
+    "BlockPublicAcls": True,
+    "IgnorePublicAcls": True,
+    "BlockPublicPolicy": True,
+    "RestrictPublicBuckets": True,
+}
+
+# Object-level actions that write, overwrite, delete, or loosen protection of data.
+OBJECT_WRITE_ACTIONS: tuple[str, ...] = (
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectAcl",
+    "s3:PutObjectVersionAcl",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+    "s3:RestoreObject",
+)
+
+
+def writer_arns(bucket: Bucket, ctx: Context) -> list[str]:
+    """Principal ARNs allowed to write the bucket's objects (groups expand to their users)."""
+    arns: set[str] = set()
+    for ref in bucket.access.write:
+        kind, _, name = ref.partition("/")
+        if kind == "Role":
+            arns.add(ctx.role_arn(name))
+        elif kind == "User":
+            arns.add(ctx.user_arn(name))
+        elif kind == "Group":
+            arns.update(ctx.user_arn(u.name) for u in ctx.desired.users.values() if name in u.groups)
+    return sorted(arns)
+
+
+def bucket_policy(bucket: Bucket, ctx: Context) -> dict[str, Any]:
+    """The bucket policy the reconciler writes: TLS only; writes only by the declared writers; extras."""
+    bucket_arn = f"arn:aws:s3:::{bucket.name}"
+    statements: list[dict[str, Any]] = [{
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]
+    if bucket.access.write:
+        writers = writer_arns(bucket, ctx)
+        statements.append({
+            "Sid": "DenyObjectWritesExceptDeclaredWriters",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": list(OBJECT_WRITE_ACTIONS),
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers or [f"arn:aws:iam::{ctx.account_id}:root"]}},
+        })
+    statements.extend(dict(s) for s in bucket.policy)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+class BucketKind(Kind):
+    name = "Bucket"
+    document_fields = frozenset({"policy"})
+    reads = ("s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
+             "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy")
+
+    def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
+        assert isinstance(resource, Bucket)
+        tags = ctx.owned_tags(resource.tags)
+        if resource.deletion_policy == "Delete":
+            tags[DELETION_POLICY_TAG] = "Delete"
+        encryption: dict[str, Any] = {"type": resource.encryption.type}
+        if resource.encryption.type == "SSE-KMS" and resource.encryption.kms_key_id:
+            encryption["kmsKeyId"] = resource.encryption.kms_key_id
+        return {
+            "versioning": resource.versioning,
+            "encryption": encryption,
+            "publicAccessBlock": dict(PUBLIC_ACCESS_BLOCK_ON),
+            "policy": bucket_policy(resource, ctx),
+            "tags": tags,
+        }
+
+    def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
+        assert isinstance(live, LiveBucket)
+        return {
+            "versioning": live.versioning == "Enabled",
+            "encryption": dict(live.encryption) if live.encryption else None,
+            "publicAccessBlock": dict(live.public_access_block) if live.public_access_block else None,
+            "policy": dict(live.policy) if live.policy else None,
+            "tags": dict(live.tags),
+        }
+
+    def deletable(self, live: Any, ctx: Context) -> bool:
+        return isinstance(live, LiveBucket) and live.tags.get(DELETION_POLICY_TAG) == "Delete"
+
+
+class NotebookKind(Kind):
+    name = "NotebookInstance"
+    replace_fields = frozenset({"directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId"})
+    reads = ("sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance")
+
+    def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
+        assert isinstance(resource, NotebookInstance)
+        return {
+            "instanceType": resource.instance_type,
+            "role": ctx.role_arn(resource.role),
+            "rootAccess": resource.root_access,
+            "directInternetAccess": resource.direct_internet_access,
+            "subnetId": resource.subnet_id,
+            "securityGroupIds": sorted(resource.security_group_ids),
+            "kmsKeyId": resource.kms_key_id,
+            "volumeSizeInGB": resource.volume_size_in_gb,
+            "lifecycleConfigName": resource.lifecycle_config_name,
+            "tags": ctx.owned_tags(resource.tags),
+        }
+
+    def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
+        assert isinstance(live, LiveNotebook)
+        return {
+            "instanceType": live.instance_type,
+            "role": live.role_arn,
+            "rootAccess": live.root_access,
+            "directInternetAccess": live.direct_internet_access,
+            "subnetId": live.subnet_id,
+            "securityGroupIds": sorted(live.security_group_ids),
+            "kmsKeyId": live.kms_key_id,
+            "volumeSizeInGB": live.volume_size_in_gb,
+            "lifecycleConfigName": live.lifecycle_config_name,
+            "tags": dict(live.tags),
+        }
