@@ -1,0 +1,1 @@
+"""AWS access: boto3 client construction, the plan-mode write guard and call accounting."""
