@@ -10,16 +10,21 @@ Exit statuses (stable, scripts rely on them):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import TextIO
 
 from reconciler import __version__
+from reconciler.aws.clients import AwsConfig, ClientFactory
+from reconciler.engine.preview import preview
+from reconciler.engine.render import render_json, render_markdown, render_text
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.logs import configure_logging
-from reconciler.manifests import load_directory
+from reconciler.manifests import DesiredState, load_directory
 
 
 class Exit(IntEnum):
@@ -30,6 +35,10 @@ class Exit(IntEnum):
 
 
 DEFAULT_DIR = "desired-state"
+
+
+class UsageError(ReconcilerError):
+    """The command line contradicts itself or the manifests."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,9 +53,35 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     validate = commands.add_parser("validate", help="check the manifests (schemas and references)")
-    validate.add_argument("directory", nargs="?", default=DEFAULT_DIR,
-                          help=f"manifest directory (default: {DEFAULT_DIR})")
+    _directory_argument(validate)
+
+    plan = commands.add_parser("plan", help="show what would change in the account (never writes)")
+    _directory_argument(plan)
+    _aws_arguments(plan)
+    plan.add_argument("--output", choices=("text", "json", "markdown"), default="text",
+                      help="text (default; colour on a terminal), json (schemas/plan.schema.json), "
+                           "or markdown (for a pull-request comment)")
+
+    sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
+    sandbox.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
     return parser
+
+
+def _directory_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("directory", nargs="?", default=DEFAULT_DIR,
+                        help=f"manifest directory (default: {DEFAULT_DIR})")
+
+
+def _aws_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("AWS connection")
+    group.add_argument("--endpoint-url", default=None,
+                       help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS itself); e.g. the sandbox's URL")
+    group.add_argument("--region", default=None,
+                       help="region, when Settings.region does not say (default: the AWS configuration)")
+    group.add_argument("--profile", default=None, help="AWS profile (default: the AWS configuration)")
+    group.add_argument("--sandbox", action="store_true",
+                       help="start an embedded AWS emulator (empty account 123456789012) for this command "
+                            "and run against it; no AWS account needed")
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
@@ -58,7 +93,60 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit.OK
 
 
-COMMANDS = {"validate": cmd_validate}
+def _region(args: argparse.Namespace, desired: DesiredState) -> str:
+    settings_region = desired.settings.region
+    if settings_region and args.region and args.region != settings_region:
+        raise UsageError(f"--region {args.region} conflicts with Settings.region {settings_region}")
+    region = settings_region or args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UsageError("no region: set Settings.region, --region, or AWS_REGION")
+    return region
+
+
+def _factory(args: argparse.Namespace, region: str, *, read_only: bool) -> ClientFactory:
+    config = AwsConfig(endpoint_url=args.endpoint_url, region=region, profile=args.profile)
+    return ClientFactory(config, read_only=read_only)
+
+
+@contextmanager
+def _maybe_sandbox(args: argparse.Namespace) -> Iterator[None]:
+    """With --sandbox: an embedded emulator for the duration of the command, with dummy credentials."""
+    if not getattr(args, "sandbox", False):
+        yield
+        return
+    from reconciler.sandbox import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Emulator  # noqa: PLC0415
+
+    with Emulator.start(port=0) as emulator:
+        args.endpoint_url = emulator.url
+        os.environ["AWS_ACCESS_KEY_ID"] = TEST_ACCESS_KEY_ID
+        os.environ["AWS_SECRET_ACCESS_KEY"] = TEST_SECRET_ACCESS_KEY
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+        args.profile = None
+        yield
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
+    desired = load_directory(Path(args.directory), display_root=args.directory)
+    region = _region(args, desired)
+    with _maybe_sandbox(args):
+        result = preview(desired, _factory(args, region, read_only=True), region)
+    if args.output == "json":
+        out.write(render_json(result.plan) + "\n")
+    elif args.output == "markdown":
+        out.write(render_markdown(result.plan) + "\n")
+    else:
+        out.write(render_text(result.plan, color=out.isatty()) + "\n")
+    return Exit.OK if result.plan.empty else Exit.CHANGES
+
+
+def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> Exit:
+    from reconciler.sandbox import run_sandbox  # noqa: PLC0415 - moto is imported only for this command
+
+    return Exit(run_sandbox(args.port, out=out))
+
+
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "sandbox": cmd_sandbox}
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -16,7 +16,7 @@ class ReconcilerError(Exception):
     retryable: bool = False
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ManifestProblem:
     """One problem found in the manifests, located at the exact node that causes it."""
 
@@ -26,6 +26,10 @@ class ManifestProblem:
     resource: str | None
     field: str | None
     message: str
+
+    @property
+    def sort_key(self) -> tuple[str, int, int, str, str, str]:
+        return (self.file, self.line, self.col, self.resource or "", self.field or "", self.message)
 
     def __str__(self) -> str:
         parts = [f"{self.file}:{self.line}:{self.col}"]
@@ -41,7 +45,7 @@ class ManifestError(ReconcilerError):
     """The manifests are invalid; nothing may be planned or applied from them."""
 
     def __init__(self, problems: list[ManifestProblem]) -> None:
-        self.problems = sorted(problems)
+        self.problems = sorted(problems, key=lambda p: p.sort_key)
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

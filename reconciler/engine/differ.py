@@ -43,8 +43,12 @@ def _documents_equal(old: Any, new: Any) -> bool:
 
 
 def _statements(old: Any, new: Any) -> Any:
+    # A document that is created or removed is diffed against an empty one of the same Version,
+    # so only its statements show, not a Version change.
+    version = (new or old or {}).get("Version", "2012-10-17")
+    empty = {"Version": version, "Statement": []}
     try:
-        return diff_documents(old or {"Statement": []}, new or {"Statement": []})
+        return diff_documents(old or empty, new or empty)
     except PolicyDocumentError:
         return None
 
@@ -55,14 +59,15 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
     plain_old = {k: v for k, v in old.items() if k not in kind.document_fields | kind.document_map_fields}
     plain_new = {k: v for k, v in new.items() if k not in kind.document_fields | kind.document_map_fields}
     # deepdiff compares the plain fields; lists are sets here (attached policies, groups, subnets).
-    affected = DeepDiff(plain_old, plain_new, ignore_order=True).affected_root_keys
-    for name in sorted(str(k) for k in affected):
-        changes.append(FieldChange(name, old.get(name), new.get(name), replaces=name in kind.replace_fields))
+    for name in sorted(set(plain_old) | set(plain_new)):
+        if DeepDiff(plain_old.get(name), plain_new.get(name), ignore_order=True):
+            changes.append(FieldChange(name, old.get(name), new.get(name),
+                                       replaces=name in kind.replace_fields and name in old))
     for name in sorted(kind.document_fields):
         if not _documents_equal(old.get(name), new.get(name)):
             changes.append(FieldChange(name, old.get(name), new.get(name),
                                        statements=_statements(old.get(name), new.get(name)),
-                                       replaces=name in kind.replace_fields))
+                                       replaces=name in kind.replace_fields and name in old))
     for name in sorted(kind.document_map_fields):
         old_map, new_map = old.get(name) or {}, new.get(name) or {}
         for key in sorted(set(old_map) | set(new_map)):
@@ -87,8 +92,9 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             source = resource.source.where() if resource.source else None
             current = live_items.get(name)
             if current is None:
+                shown = {k: v for k, v in want.items() if v not in (None, [], {})}
                 changes.append(Change(Action.CREATE, kind_name, name, desired=want, source=source,
-                                      fields=tuple(FieldChange(k, None, v) for k, v in sorted(want.items()))))
+                                      fields=tuple(diff_fields(kind, {}, shown))))
                 continue
             have = kind.live_view(current, ctx)
             fields = tuple(diff_fields(kind, have, want))
@@ -112,12 +118,13 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
                 continue
             have = kind.live_view(current, ctx)
             if kind.deletable(current, ctx):
+                shown = {k: v for k, v in have.items() if v not in (None, [], {})}
                 changes.append(Change(Action.DELETE, kind_name, name, live=have,
-                                      fields=tuple(FieldChange(k, v, None) for k, v in sorted(have.items()))))
+                                      fields=tuple(diff_fields(kind, shown, {}))))
             else:
                 changes.append(Change(
                     Action.RELEASE, kind_name, name, live=have,
-                    fields=(FieldChange(f"tags.{ctx.ownership_key}", ctx.ownership_value, None),),
+                    fields=(FieldChange("tags", {ctx.ownership_key: ctx.ownership_value}, {}),),
                     notes=("no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
                            "and its data stays",)))
     notes = ()

@@ -29,6 +29,7 @@ from reconciler.errors import ManifestProblem
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DEPTH = 64
 MAX_NODES = 200_000
+MAX_INT_BITS = 128
 
 PathKey = tuple[str | int, ...]
 
@@ -182,16 +183,27 @@ class _Builder:
         if node.tag not in _PLAIN_TAGS:
             raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
         try:
-            return self.scalars.construct_object(node)
-        except (yaml.YAMLError, ValueError, OverflowError) as exc:
-            raise _Invalid(_pos(node), f"invalid scalar: {exc}") from None
+            value = self.scalars.construct_object(node)
+        # SafeConstructor raises KeyError for "!!bool maybe" and IndexError for an empty "!!int".
+        except (yaml.YAMLError, ValueError, OverflowError, KeyError, IndexError) as exc:
+            raise _Invalid(_pos(node), f"invalid {_tag(node)} value {str(node.value)[:40]!r}") from exc
+        if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_INT_BITS:
+            raise _Invalid(_pos(node), f"integer too large (more than {MAX_INT_BITS} bits)")
+        return value
 
 
 def _is_empty(node: Node) -> bool:
     return isinstance(node, ScalarNode) and node.tag == "tag:yaml.org,2002:null" and node.value == ""
 
 
-def _yaml_problem(file: str, exc: yaml.YAMLError) -> ManifestProblem:
+def _yaml_problem(file: str, exc: yaml.YAMLError, text: str) -> ManifestProblem:
+    if isinstance(exc, yaml.reader.ReaderError):
+        position = max(0, min(exc.position, len(text)))
+        line = text.count("\n", 0, position) + 1
+        col = position - (text.rfind("\n", 0, position) + 1) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
+        return ManifestProblem(file, line, col, None, None,
+                               f"unacceptable character U+{code:04X} ({exc.reason}); remove it or quote it escaped")
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -229,9 +241,11 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[ManifestProble
 def parse_documents(text: str, display: str) -> tuple[list[Document], list[ManifestProblem]]:
     """Parse every document of one file. Stops at the first YAML error in the file."""
     docs: list[Document] = []
-    loader = _BoundedLoader(text)
     index = 0
+    loader: _BoundedLoader | None = None
     try:
+        # The reader checks characters as soon as the loader is built (control characters raise).
+        loader = _BoundedLoader(text)
         while loader.check_node():
             node = loader.get_node()
             index += 1
@@ -243,11 +257,12 @@ def parse_documents(text: str, display: str) -> tuple[list[Document], list[Manif
     except _Invalid as exc:
         return docs, [ManifestProblem(display, exc.pos.line, exc.pos.col, None, None, exc.message)]
     except yaml.YAMLError as exc:
-        return docs, [_yaml_problem(display, exc)]
+        return docs, [_yaml_problem(display, exc, text)]
     except RecursionError:
         return docs, [ManifestProblem(display, 1, 1, None, None, "document nested too deeply")]
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if not docs:
         return docs, [ManifestProblem(display, 1, 1, None, None, "file holds no manifest (empty file)")]
     return docs, []

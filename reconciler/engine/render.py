@@ -1,0 +1,487 @@
+"""Renderers of a :class:`~reconciler.engine.plan.Plan`: terminal text, JSON, and a pull-request comment.
+
+All three are pure and deterministic: the same plan gives byte-identical output (mapping keys are
+sorted wherever a plan value holds a mapping; changes and fields keep the plan's own order, which
+is execution order).
+
+* :func:`render_text` -- Terraform-like, for a terminal (ANSI colour only when asked).
+* :func:`render_json` / :func:`plan_to_dict` -- machine-readable, described by
+  ``schemas/plan.schema.json``.
+* :func:`render_markdown` -- a GitHub pull-request comment kept under a size limit.
+
+Policy documents are shown statement by statement (``+ Allow s3:GetObject on ...``), never as a
+wall of JSON. Statements are shown as written where the plan holds the written document (git for
+added statements, AWS for removed ones), so action names keep their case.
+
+Everything that comes from a manifest or from the account (names, tag values, statements...) is
+shown with control and formatting characters escaped, so a hostile value cannot move the cursor,
+recolour the terminal, or break a line of the plan.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from reconciler.engine.plan import Action, Change, FieldChange, Plan, thaw
+from reconciler.policydoc import PolicyDocumentError, normalise, render_statement, statements
+
+__all__ = [
+    "FORMAT_VERSION",
+    "GITHUB_COMMENT_LIMIT",
+    "plan_to_dict",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]
+
+FORMAT_VERSION: Final = 1
+"""``formatVersion`` of :func:`plan_to_dict`; raised on any incompatible change of its shape."""
+
+GITHUB_COMMENT_LIMIT: Final = 65_536
+"""The most characters GitHub accepts in one issue or pull-request comment."""
+
+NO_CHANGES: Final = "No changes. The account matches the manifests."
+
+# Symbol and wording of each action. RELEASE shares UPDATE's symbol: the resource stays.
+SYMBOLS: Final[Mapping[Action, str]] = {
+    Action.CREATE: "+",
+    Action.UPDATE: "~",
+    Action.DELETE: "-",
+    Action.ADOPT: "!",
+    Action.RELEASE: "~",
+}
+WORDING: Final[Mapping[Action, str]] = {
+    Action.CREATE: "create",
+    Action.UPDATE: "update in place",
+    Action.DELETE: "delete",
+    Action.ADOPT: "adopt (needs --adopt)",
+    Action.RELEASE: "release (kept, ownership tag removed)",
+}
+_REPLACE_WORDING: Final = "update: the resource must be replaced"
+_FORCES_REPLACEMENT: Final = "(forces replacement)"
+
+_COLOURS: Final[Mapping[str, str]] = {"+": "32", "~": "33", "-": "31", "!": "35"}
+_RED: Final = "31"
+
+# Columns of the text layout: change headers, fields, items within a field.
+_HEADER_COL: Final = 2
+_FIELD_COL: Final = 6
+_ITEM_COL: Final = 8
+
+
+
+# --- shared: the lines of one change --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Line:
+    """One line of the text diff: the column it starts at, an optional symbol, text, a red tail."""
+
+    col: int
+    sym: str
+    text: str
+    tail: str = ""
+
+    def text_form(self, *, color: bool) -> str:
+        sym = f"{_paint(self.sym, _COLOURS[self.sym], color)} " if self.sym else ""
+        tail = f"  {_paint(self.tail, _RED, color)}" if self.tail else ""
+        return f"{' ' * self.col}{sym}{self.text}{tail}"
+
+    def diff_form(self) -> str:
+        """For a ```diff block: the symbol moves to column 0, where GitHub highlights it."""
+        tail = f"  {self.tail}" if self.tail else ""
+        lead = f"{self.sym}{' ' * (self.col - 1)}" if self.sym else " " * self.col
+        return f"{lead}{self.text}{tail}"
+
+
+def _paint(text: str, code: str, color: bool) -> str:
+    return f"\x1b[{code}m{text}\x1b[0m" if color else text
+
+
+def _clean(text: str) -> str:
+    """``text`` with control and bidi/format characters escaped (``\\x1b``, ``\\u202e``): one safe line."""
+    if text.isprintable():  # False for any Cc, Cf (bidi controls included), Zl, Zp character
+        return text
+    out = []
+    for char in text:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def _jsonable(value: Any) -> Any:
+    """JSON-compatible data: dates as ISO 8601 text, non-finite floats and unknown types as text."""
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def _fmt(value: Any) -> str:
+    """A value on one line: compact JSON with sorted keys (strings quoted, so spaces show)."""
+    return _clean(json.dumps(_jsonable(thaw(value)), sort_keys=True, ensure_ascii=False, separators=(", ", ": ")))
+
+
+def _is_document(value: Any) -> bool:
+    return isinstance(value, Mapping) and "Statement" in value
+
+
+def _is_document_map(value: Any) -> bool:
+    return isinstance(value, Mapping) and bool(value) and all(_is_document(v) for v in value.values())
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _raw_statements(doc: Any) -> list[Any]:
+    if not isinstance(doc, Mapping):
+        return []
+    stmts = doc.get("Statement")
+    if isinstance(stmts, Mapping):
+        return [stmts]
+    return list(stmts) if isinstance(stmts, list | tuple) else []
+
+
+def _statement_text(stmt: Any) -> str:
+    try:
+        return _clean(render_statement(stmt))
+    except PolicyDocumentError:
+        return _fmt(stmt)
+
+
+def _canonical_key(stmt: Any) -> str:
+    return json.dumps(stmt, sort_keys=True, separators=(",", ":"))
+
+
+def _as_written(canonical: Sequence[Mapping[str, Any]], doc: Any) -> list[str]:
+    """Display lines of canonical statements, using the statement of ``doc`` that each came from."""
+    written: dict[str, Any] = {}
+    for raw in _raw_statements(doc):
+        try:
+            (canon,) = statements({"Statement": [raw]})
+        except (PolicyDocumentError, ValueError):
+            continue
+        written.setdefault(_canonical_key(canon), raw)
+    return [_statement_text(written.get(_canonical_key(stmt), stmt)) for stmt in canonical]
+
+
+def _top_level(doc: Any, name: str) -> str:
+    try:
+        return _fmt(normalise(thaw(doc)).get(name))
+    except PolicyDocumentError:
+        return "?"
+
+
+def _tail(fc: FieldChange) -> str:
+    return _FORCES_REPLACEMENT if fc.replaces else ""
+
+
+def _document_lines(name: str, doc: Any, sym: str, tail: str) -> list[_Line]:
+    """A whole document (create, delete): its statements as written, one line each."""
+    stmts = _raw_statements(doc)
+    if not stmts:
+        return [_Line(_FIELD_COL, sym, f"{_clean(name)}: (no statements)", tail)]
+    return [_Line(_FIELD_COL, sym, f"{_clean(name)}:", tail),
+            *(_Line(_ITEM_COL, sym, _statement_text(s)) for s in stmts)]
+
+
+def _whole_field(fc: FieldChange, value: Any, sym: str) -> list[_Line]:
+    """A field of a created or deleted resource, compactly. Absent (None) fields are left out."""
+    if value is None:
+        return []
+    if _is_document(value):
+        return _document_lines(fc.field, value, sym, _tail(fc))
+    if _is_document_map(value):
+        return [line for key in sorted(value)
+                for line in _document_lines(f"{fc.field}.{key}", value[key], sym, _tail(fc))]
+    return [_Line(_FIELD_COL, sym, f"{_clean(fc.field)}: {_fmt(value)}", _tail(fc))]
+
+
+def _document_change(fc: FieldChange) -> list[_Line]:
+    state = " (new document)" if fc.old is None else " (document removed)" if fc.new is None else ""
+    head = _Line(_FIELD_COL, "", f"{_clean(fc.field)}:{state}", _tail(fc))
+    diff = fc.statements
+    if diff is None:
+        # Not a readable policy document on one side: the documents as they are, one line each.
+        return [head, *(_Line(_ITEM_COL, sym, _fmt(doc)) for sym, doc in (("-", fc.old), ("+", fc.new))
+                        if doc is not None)]
+    lines = [head]
+    if fc.old is not None and fc.new is not None:
+        # Against an absent document every top-level element "changes": only show real edits.
+        lines += [_Line(_ITEM_COL, "~", f"{_clean(name)}: {_top_level(fc.old, name)} -> {_top_level(fc.new, name)}")
+                  for name in diff.changed_top]
+    lines += [_Line(_ITEM_COL, "-", text) for text in _as_written(diff.removed, fc.old)]
+    lines += [_Line(_ITEM_COL, "+", text) for text in _as_written(diff.added, fc.new)]
+    if len(lines) == 1:
+        lines.append(_Line(_ITEM_COL, "", "(equivalent documents)"))
+    return lines
+
+
+def _list_change(fc: FieldChange) -> list[_Line]:
+    old = {_fmt(v) for v in (fc.old or ())}
+    new = {_fmt(v) for v in (fc.new or ())}
+    removed, added = sorted(old - new), sorted(new - old)
+    if not (removed or added):
+        # Same members, different order or repetition.
+        return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}: {_fmt(fc.old)} -> {_fmt(fc.new)}", _tail(fc))]
+    return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}:", _tail(fc)),
+            *(_Line(_ITEM_COL, "-", item) for item in removed),
+            *(_Line(_ITEM_COL, "+", item) for item in added)]
+
+
+def _mapping_change(fc: FieldChange) -> list[_Line]:
+    old: Mapping[str, Any] = fc.old or {}
+    new: Mapping[str, Any] = fc.new or {}
+    lines = [_Line(_FIELD_COL, "", f"{_clean(fc.field)}:", _tail(fc))]
+    for key in sorted(set(old) | set(new)):
+        label = _fmt(key)
+        if key not in new:
+            lines.append(_Line(_ITEM_COL, "-", f"{label}: {_fmt(old[key])}"))
+        elif key not in old:
+            lines.append(_Line(_ITEM_COL, "+", f"{label}: {_fmt(new[key])}"))
+        elif thaw(old[key]) != thaw(new[key]):
+            lines.append(_Line(_ITEM_COL, "~", f"{label}: {_fmt(old[key])} -> {_fmt(new[key])}"))
+    if len(lines) == 1:
+        lines.append(_Line(_ITEM_COL, "", "(no key differs)"))
+    return lines
+
+
+def _field_lines(change: Change, fc: FieldChange) -> list[_Line]:
+    if change.action is Action.CREATE:
+        return _whole_field(fc, fc.new, "+")
+    if change.action is Action.DELETE:
+        return _whole_field(fc, fc.old, "-")
+    if fc.statements is not None or _is_document(fc.old) or _is_document(fc.new):
+        return _document_change(fc)
+    if fc.old is None and fc.new is None:
+        return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}: null -> null", _tail(fc))]
+    if (_is_list(fc.old) or fc.old is None) and (_is_list(fc.new) or fc.new is None):
+        return _list_change(fc)
+    if (isinstance(fc.old, Mapping) or fc.old is None) and (isinstance(fc.new, Mapping) or fc.new is None):
+        return _mapping_change(fc)
+    return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}: {_fmt(fc.old)} -> {_fmt(fc.new)}", _tail(fc))]
+
+
+def _wording(change: Change) -> str:
+    if change.action is Action.UPDATE and any(fc.replaces for fc in change.fields):
+        return _REPLACE_WORDING
+    return WORDING[change.action]
+
+
+def _change_lines(change: Change) -> list[_Line]:
+    header = f"{_clean(change.ref)}  ({_clean(change.source)})" if change.source else _clean(change.ref)
+    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header),
+             _Line(_FIELD_COL, "", f"# {_wording(change)}")]
+    lines += [_Line(_FIELD_COL, "", f"# {_clean(note)}") for note in change.notes]
+    for fc in change.fields:
+        lines += _field_lines(change, fc)
+    return lines
+
+
+# --- text -----------------------------------------------------------------------------------------
+
+
+def render_text(plan: Plan, *, color: bool) -> str:
+    """The plan for a terminal, Terraform-like; ANSI colour only when ``color`` is true."""
+    out: list[str] = []
+    if plan.empty:
+        out.append(NO_CHANGES)
+    else:
+        out.append(f"Planned changes in account {_clean(plan.account_id)} ({_clean(plan.region)}), "
+                   "in execution order:")
+        for change in plan.changes:
+            out.append("")
+            out.extend(line.text_form(color=color) for line in _change_lines(change))
+    out.append("")
+    out.append(_paint(plan.summary(), "1", color))
+    out.extend(f"Note: {_clean(note)}" for note in plan.notes)
+    return "\n".join(out) + "\n"
+
+
+# --- JSON -----------------------------------------------------------------------------------------
+
+
+def _field_dict(fc: FieldChange) -> dict[str, Any]:
+    diff = fc.statements
+    return {
+        "field": fc.field,
+        "old": _jsonable(thaw(fc.old)),
+        "new": _jsonable(thaw(fc.new)),
+        "replaces": fc.replaces,
+        "statements": None if diff is None else {
+            "added": [_jsonable(s) for s in diff.added],
+            "removed": [_jsonable(s) for s in diff.removed],
+            "changedTop": list(diff.changed_top),
+        },
+    }
+
+
+def plan_to_dict(plan: Plan) -> dict[str, Any]:
+    """The plan as plain JSON data (the shape ``schemas/plan.schema.json`` describes)."""
+    return {
+        "formatVersion": FORMAT_VERSION,
+        "accountId": plan.account_id,
+        "region": plan.region,
+        "summary": {
+            **{action.value: plan.count(action) for action in Action},
+            "unchanged": sum(plan.unchanged.values()),
+            "unchangedByKind": {kind: plan.unchanged[kind] for kind in sorted(plan.unchanged)},
+        },
+        "changes": [
+            {
+                "action": change.action.value,
+                "kind": change.kind,
+                "name": change.name,
+                "source": change.source,
+                "notes": list(change.notes),
+                "fields": [_field_dict(fc) for fc in change.fields],
+            }
+            for change in plan.changes
+        ],
+        "notes": list(plan.notes),
+    }
+
+
+def render_json(plan: Plan) -> str:
+    """:func:`plan_to_dict` as JSON: sorted keys, 2-space indent, ASCII only, final newline."""
+    return json.dumps(plan_to_dict(plan), sort_keys=True, indent=2, allow_nan=False) + "\n"
+
+
+# --- Markdown -------------------------------------------------------------------------------------
+
+_MD_SPECIAL: Final = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+_NOTE_CHARS: Final = 2_000
+
+
+def _md(text: str) -> str:
+    """Plain text safe in Markdown prose and table cells (no markup, no HTML, one line)."""
+    return _MD_SPECIAL.sub(r"\\\1", _clean(text)).replace("&", "&amp;")
+
+
+def _md_code(text: str) -> str:
+    """Text as inline code in a table cell."""
+    text = _clean(text).replace("|", "\\|")
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _fenced(body: str, lang: str) -> str:
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", body)), default=0) + 1)
+    return f"{fence}{lang}\n{body}\n{fence}\n"
+
+
+def _details(change: Change, max_chars: int) -> str:
+    lines = [line.diff_form() for line in _change_lines(change)]
+    summary = html.escape(f"{SYMBOLS[change.action]} {_clean(change.ref)}", quote=False)
+    wrapper = len(f"<details><summary>{summary}</summary>\n\n") + len("\n</details>\n\n") + len("````diff\n\n````\n")
+    body = "\n".join(lines)
+    if wrapper + len(body) > max_chars:
+        kept: list[str] = []
+        used = wrapper + 200
+        for line in lines:
+            if used + len(line) + 1 > max_chars:
+                break
+            kept.append(line)
+            used += len(line) + 1
+        kept.append(f"  ... {len(lines) - len(kept)} more lines of this resource omitted; "
+                    "run reconciler plan locally for the full plan")
+        body = "\n".join(kept)
+    return f"<details><summary>{summary}</summary>\n\n{_fenced(body, 'diff')}\n</details>\n\n"
+
+
+def _notice(omitted_details: int, omitted_rows: int, total: int) -> str:
+    if not (omitted_details or omitted_rows):
+        return ""
+    what = f"details of {omitted_details:,} of {total:,} resources"
+    if omitted_rows:
+        what += f" and {omitted_rows:,} of {total:,} rows of the change table"
+    return (f"> ⚠ Output truncated: {what} omitted ({GITHUB_COMMENT_LIMIT:,}-character comment limit). "
+            "Run reconciler plan locally for the full plan.\n\n")
+
+
+def _largest_fitting(sizes: Sequence[int], budget_for: Callable[[int], int]) -> int:
+    """The largest n such that sum(sizes[:n]) <= budget_for(n); 0 when none (n=0 is not checked)."""
+    best, used = 0, 0
+    for n, size in enumerate(sizes, start=1):
+        used += size
+        if used <= budget_for(n):
+            best = n
+    return best
+
+
+def render_markdown(plan: Plan, *, limit: int = 65_000) -> str:
+    """The plan as a pull-request comment of at most ``limit`` characters.
+
+    A heading and a summary table (action | count), the plan's notes, a table of changes (action,
+    resource, source), then one collapsed ``<details>`` block per resource with its text diff in a
+    ```diff block. When everything does not fit, details are dropped from the end (then, if need
+    be, rows of the change table) and a notice near the top says how many were left out; the
+    summary table is kept whole whenever it fits at all. Details are rendered only while they may
+    still fit, so a huge plan costs little more than a small one.
+    """
+    total = len(plan.changes)
+    head = (f"## Reconciler plan\n\nAccount {_md_code(plan.account_id)}, region {_md_code(plan.region)}.\n\n"
+            + (f"{NO_CHANGES}\n\n" if plan.empty else "")
+            + f"**{_md(plan.summary())}**\n\n| Action | Count |\n| --- | ---: |\n"
+            + "".join(f"| {_md(f'{SYMBOLS[a]} {a.value}')} | {plan.count(a):,} |\n" for a in Action)
+            + f"| unchanged | {sum(plan.unchanged.values()):,} |\n\n")
+    notes = "".join(
+        f"> **Note:** {_md(note if len(note) <= _NOTE_CHARS else note[:_NOTE_CHARS] + ' ... (shortened)')}\n\n"
+        for note in plan.notes)
+    table_head = "### Changes\n\n| Action | Resource | Source |\n| --- | --- | --- |\n"
+    rows = [f"| {_md(f'{SYMBOLS[c.action]} {c.action.value}')} | {_md_code(c.ref)} | "
+            f"{_md_code(c.source) if c.source else '(not in git)'} |\n" for c in plan.changes]
+    details_head = "### Details\n\n"
+
+    def assemble(n_rows: int, details: Sequence[str], *, with_notes: bool = True) -> str:
+        parts = [head, _notice(total - len(details), total - n_rows, total), notes if with_notes else ""]
+        if n_rows:
+            parts += [table_head, *rows[:n_rows], "\n"]
+        if details:
+            parts += [details_head, *details]
+        # Lengths add up part by part (this rstrip only shortens), so budgets below are exact enough.
+        return "".join(parts).rstrip("\n") + "\n"
+
+    # Details, from the first resource on, while they fit with room left for the notice.
+    with_table = len(head) + len(notes) + len(table_head) + sum(len(r) for r in rows) + 1
+    reserve = len(_notice(total, 0, total))
+    budget = limit - with_table - len(details_head)
+    details: list[str] = []
+    used = 0
+    for change in plan.changes:
+        block = _details(change, max(2_000, limit // 4))
+        if used + len(block) > budget - (0 if len(details) + 1 == total else reserve):
+            break
+        details.append(block)
+        used += len(block)
+    if details:
+        return assemble(total, details)
+    n_rows = _largest_fitting(
+        [len(r) for r in rows],
+        lambda n: limit - len(head) - len(notes) - len(table_head) - 1 - len(_notice(total, total - n, total)))
+    candidate = ""
+    for candidate in (assemble(n_rows, []), assemble(0, [], with_notes=False)):
+        if len(candidate) <= limit:
+            return candidate
+    # Not even the summary fits: cut it (only with an absurdly small limit).
+    return candidate[:limit]
