@@ -238,6 +238,9 @@ def run_sandbox(
 #     + update_notebook_instance_lifecycle_config  idem
 #     ~ create_notebook_instance                   RootAccess defaults to "Enabled", as in AWS (moto
 #                                                  leaves it unset, so Describe omitted it)
+#   S3Response
+#     ~ _bucket_response_put                       CreateBucket honours CreateBucketConfiguration.Tags
+#                                                  (AWS does; moto ignores them)
 #   IAMBackend
 #     ~ _init_aws_policies                         the AWS managed policies are built from JSON once per
 #                                                  (account, partition); each new backend gets the same
@@ -284,6 +287,10 @@ def _install_moto_extensions() -> None:
             "list_notebook_instance_lifecycle_configs": _response_list_notebook_instance_lifecycle_configs,
             "update_notebook_instance_lifecycle_config": _response_update_notebook_instance_lifecycle_config,
         }
+        from moto.s3.responses import S3Response
+
+        original_put = S3Response._bucket_response_put
+        setattr(S3Response, "_bucket_response_put", _tagging_bucket_creation(original_put))  # noqa: B010
         for name, function in backend_methods.items():
             setattr(SageMakerModelBackend, name, function)
         for name, function in response_methods.items():
@@ -401,6 +408,33 @@ def _validation_error(message: str) -> Exception:
 
     error: Exception = ValidationError(message=message)
     return error
+
+
+def _tagging_bucket_creation(original: Callable[..., Any]) -> Callable[..., Any]:
+    """CreateBucket honours ``CreateBucketConfiguration.Tags`` (AWS does since 2025; moto ignores it).
+
+    The reconciler relies on it: a bucket is created already carrying its ownership tag, so a crash
+    right after creation cannot leave an untagged bucket that the next run would see as foreign.
+    """
+
+    @functools.wraps(original)
+    def bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
+        result = original(self, request, bucket_name, querystring)
+        if not querystring and self.body:
+            import xmltodict
+
+            try:
+                config = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
+            except Exception:  # noqa: BLE001 - malformed bodies were already answered by moto
+                return result
+            tags = (config.get("Tags") or {}).get("Tag") or []
+            if isinstance(tags, dict):
+                tags = [tags]
+            if tags:
+                self.backend.put_bucket_tagging(bucket_name, {t["Key"]: t.get("Value") or "" for t in tags})
+        return result
+
+    return bucket_response_put
 
 
 def _defaulting_root_access(original: Callable[..., Any]) -> Callable[..., Any]:
