@@ -20,6 +20,9 @@ from typing import TextIO
 
 from reconciler import __version__
 from reconciler.aws.clients import AwsConfig, ClientFactory
+from reconciler.engine.differ import context
+from reconciler.engine.executor import ApplyOptions, Executor, Outcome, Status, check_rails
+from reconciler.engine.plan import Action
 from reconciler.engine.preview import preview
 from reconciler.engine.render import render_json, render_markdown, render_text
 from reconciler.errors import ManifestError, ReconcilerError
@@ -61,6 +64,15 @@ def _parser() -> argparse.ArgumentParser:
     plan.add_argument("--output", choices=("text", "json", "markdown"), default="text",
                       help="text (default; colour on a terminal), json (schemas/plan.schema.json), "
                            "or markdown (for a pull-request comment)")
+
+    apply = commands.add_parser("apply", help="make the account match the manifests")
+    _directory_argument(apply)
+    _aws_arguments(apply)
+    apply.add_argument("--adopt", action="store_true",
+                       help="take over resources named in git that exist without the ownership tag")
+    apply.add_argument("--allow-deletes", type=int, default=None, metavar="N",
+                       help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)")
+    apply.add_argument("--workers", type=int, default=8, help="changes run in parallel (default 8)")
 
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
     sandbox.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
@@ -140,13 +152,55 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit.OK if result.plan.empty else Exit.CHANGES
 
 
+_SYMBOL = {"create": "+", "update": "~", "adopt": "~", "delete": "-", "release": "~"}
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
+    desired = load_directory(Path(args.directory), display_root=args.directory)
+    region = _region(args, desired)
+    tty = out.isatty()
+    with _maybe_sandbox(args):
+        # The plan is computed with read-only clients; only the executor gets writable ones.
+        result = preview(desired, _factory(args, region, read_only=True), region)
+        plan = result.plan
+        out.write(render_text(plan, color=tty) + "\n")
+        if plan.empty:
+            return Exit.OK
+        settings = desired.settings
+        options = ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes, max_workers=args.workers)
+        owned = sum(plan.unchanged.values()) + sum(
+            plan.count(a) for a in (Action.UPDATE, Action.DELETE, Action.RELEASE))
+        check_rails(plan, max_deletes=settings.max_deletes, owned=owned, options=options)
+
+        def progress(outcome: Outcome) -> None:
+            change = outcome.change
+            line = f"  {_SYMBOL[change.action.value]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
+            if outcome.message:
+                line += f": {outcome.message}"
+            out.write(line + "\n")
+            out.flush()
+
+        out.write("\nApplying...\n" if tty else "")
+        executor = Executor(_factory(args, region, read_only=False), context(desired, region), options,
+                            notebook_updates=settings.notebook_updates, on_outcome=progress if tty else None,
+                            log_changes=not tty)
+        applied = executor.run(plan)
+    for outcome in applied.of(Status.FAILED) + applied.of(Status.SKIPPED):
+        out.write(f"failed: {outcome.change.ref}: {outcome.message}\n" if outcome.status is Status.FAILED
+                  else f"skipped: {outcome.change.ref}: {outcome.message}\n")
+    for outcome in applied.of(Status.PENDING):
+        out.write(f"pending: {outcome.change.ref}: {outcome.message}\n")
+    out.write(applied.summary() + "\n")
+    return Exit.OK if applied.ok else Exit.ERROR
+
+
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> Exit:
     from reconciler.sandbox import run_sandbox  # noqa: PLC0415 - moto is imported only for this command
 
     return Exit(run_sandbox(args.port, out=out))
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "sandbox": cmd_sandbox}
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "sandbox": cmd_sandbox}
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -62,7 +62,7 @@ class AccountMismatchError(ReconcilerError):
 class MutationRefused(ReconcilerError):
     """A mutating AWS operation was attempted through a read-only (plan mode) client."""
 
-    def __init__(self, service: str, operation: str) -> None:
+    def __init__(self, service: str, operation: str, reason: str = "in read-only mode") -> None:
         self.service = service
         self.operation = operation
-        super().__init__(f"refused to send mutating call {service}:{operation} in read-only mode")
+        super().__init__(f"refused to send {service}:{operation} {reason}")

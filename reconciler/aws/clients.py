@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AUTH_ERROR_CODES",
+    "FORBIDDEN_OPERATIONS",
     "AwsConfig",
     "CallRecorder",
     "ClientFactory",
@@ -309,6 +310,7 @@ class ClientFactory:
         # The botocore service name ("iam", "sagemaker", ...), which is what the allow-list is keyed by.
         service = client.meta.service_model.service_name
         events = client.meta.events
+        events.register("before-parameter-build", _forbidding_handler(service))
         if self._read_only:
             events.register("before-parameter-build", _refusing_handler(service))
         if self._recorder is not None:
@@ -339,6 +341,29 @@ def _new_session(*, profile: str | None, region: str | None) -> boto3.session.Se
         paths = _shared_loader.search_paths
         paths[:] = list(dict.fromkeys(paths))
     return session
+
+
+#: Operations no client of the product ever sends, in any mode: the reconciler never deletes,
+#: overwrites or expires an object (a lifecycle rule could expire them all). Refused before sending.
+FORBIDDEN_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("s3", "DeleteObject"),
+        ("s3", "DeleteObjects"),
+        ("s3", "PutBucketLifecycle"),
+        ("s3", "PutBucketLifecycleConfiguration"),
+        ("s3", "RestoreObject"),
+        ("s3", "PutObjectRetention"),
+        ("s3", "PutObjectLegalHold"),
+    }
+)
+
+
+def _forbidding_handler(service: str) -> Any:
+    def refuse_forbidden(model: OperationModel, **_: Any) -> None:
+        if (service, model.name) in FORBIDDEN_OPERATIONS:
+            raise MutationRefused(service, model.name, "ever: the reconciler never deletes or expires objects")
+
+    return refuse_forbidden
 
 
 def _refusing_handler(service: str) -> Any:

@@ -42,6 +42,7 @@ class LiveGroup:
     path: str
     attached: tuple[str, ...] = ()
     inline: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

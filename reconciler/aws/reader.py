@@ -174,6 +174,10 @@ class AccountReader:
                 tags=_tags(r.get("Tags")),
                 instance_profiles=tuple(sorted(ip["InstanceProfileName"] for ip in r.get("InstanceProfileList", []))),
             )
+        members: dict[str, list[str]] = {}
+        for u in users_raw:
+            for group_name in u.get("GroupList", []):
+                members.setdefault(group_name, []).append(u["UserName"])
         groups = {
             g["GroupName"]: LiveGroup(
                 name=g["GroupName"],
@@ -181,6 +185,7 @@ class AccountReader:
                 path=g.get("Path", "/"),
                 attached=tuple(sorted(a["PolicyArn"] for a in g.get("AttachedManagedPolicies", []))),
                 inline={i["PolicyName"]: _doc(i["PolicyDocument"]) for i in g.get("GroupPolicyList", [])},
+                members=tuple(sorted(members.get(g["GroupName"], ()))),
             )
             for g in details["GroupDetailList"]
         }

@@ -27,7 +27,10 @@ def read_scope(desired: DesiredState, region: str) -> ReadScope:
     refs |= {p for g in desired.groups.values() for p in g.policies}
     refs |= {r.permissions_boundary for r in desired.roles.values() if r.permissions_boundary}
     return ReadScope(
-        account_id=desired.settings.account_id, region=region, ownership_key=tag.key, ownership_value=tag.value,
+        account_id=desired.settings.account_id,
+        region=region,
+        ownership_key=tag.key,
+        ownership_value=tag.value,
         names={kind: frozenset(desired.of(kind)) for kind in KIND_ORDER},
         aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r) and ":iam::aws:policy/" in r),
     )
@@ -61,19 +64,32 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
     # deepdiff compares the plain fields; lists are sets here (attached policies, groups, subnets).
     for name in sorted(set(plain_old) | set(plain_new)):
         if DeepDiff(plain_old.get(name), plain_new.get(name), ignore_order=True):
-            changes.append(FieldChange(name, old.get(name), new.get(name),
-                                       replaces=name in kind.replace_fields and name in old))
+            changes.append(
+                FieldChange(name, old.get(name), new.get(name), replaces=name in kind.replace_fields and name in old)
+            )
     for name in sorted(kind.document_fields):
         if not _documents_equal(old.get(name), new.get(name)):
-            changes.append(FieldChange(name, old.get(name), new.get(name),
-                                       statements=_statements(old.get(name), new.get(name)),
-                                       replaces=name in kind.replace_fields and name in old))
+            changes.append(
+                FieldChange(
+                    name,
+                    old.get(name),
+                    new.get(name),
+                    statements=_statements(old.get(name), new.get(name)),
+                    replaces=name in kind.replace_fields and name in old,
+                )
+            )
     for name in sorted(kind.document_map_fields):
         old_map, new_map = old.get(name) or {}, new.get(name) or {}
         for key in sorted(set(old_map) | set(new_map)):
             if not _documents_equal(old_map.get(key), new_map.get(key)):
-                changes.append(FieldChange(f"{name}.{key}", old_map.get(key), new_map.get(key),
-                                           statements=_statements(old_map.get(key), new_map.get(key))))
+                changes.append(
+                    FieldChange(
+                        f"{name}.{key}",
+                        old_map.get(key),
+                        new_map.get(key),
+                        statements=_statements(old_map.get(key), new_map.get(key)),
+                    )
+                )
     return sorted(changes, key=lambda c: c.field)
 
 
@@ -93,21 +109,53 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             current = live_items.get(name)
             if current is None:
                 shown = {k: v for k, v in want.items() if v not in (None, [], {})}
-                changes.append(Change(Action.CREATE, kind_name, name, desired=want, source=source,
-                                      fields=tuple(diff_fields(kind, {}, shown))))
+                changes.append(
+                    Change(
+                        Action.CREATE,
+                        kind_name,
+                        name,
+                        desired=want,
+                        source=source,
+                        fields=tuple(diff_fields(kind, {}, shown)),
+                    )
+                )
                 continue
             have = kind.live_view(current, ctx)
             fields = tuple(diff_fields(kind, have, want))
-            if not kind.owned(current, ctx):
-                changes.append(Change(
-                    Action.ADOPT, kind_name, name, fields=fields, desired=want, live=have, source=source,
-                    notes=(f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
-                           "converging it means taking it over (apply --adopt)",)))
+            if not kind.owned(current, ctx) and not kind.empty_shell(current):
+                changes.append(
+                    Change(
+                        Action.ADOPT,
+                        kind_name,
+                        name,
+                        fields=fields,
+                        desired=want,
+                        live=have,
+                        source=source,
+                        notes=(
+                            f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
+                            "converging it means taking it over (apply --adopt)",
+                        ),
+                    )
+                )
             elif fields:
-                notes = tuple(f"{f.field}: AWS cannot change it in place; the resource must be replaced"
-                              for f in fields if f.replaces)
-                changes.append(Change(Action.UPDATE, kind_name, name, fields=fields, desired=want, live=have,
-                                      source=source, notes=notes))
+                notes = tuple(
+                    f"{f.field}: AWS cannot change it in place; the resource must be replaced"
+                    for f in fields
+                    if f.replaces
+                )
+                changes.append(
+                    Change(
+                        Action.UPDATE,
+                        kind_name,
+                        name,
+                        fields=fields,
+                        desired=want,
+                        live=have,
+                        source=source,
+                        notes=notes,
+                    )
+                )
             else:
                 unchanged[kind_name] += 1
         for name, current in sorted(live_items.items()):
@@ -119,16 +167,30 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             have = kind.live_view(current, ctx)
             if kind.deletable(current, ctx):
                 shown = {k: v for k, v in have.items() if v not in (None, [], {})}
-                changes.append(Change(Action.DELETE, kind_name, name, live=have,
-                                      fields=tuple(diff_fields(kind, shown, {}))))
+                changes.append(
+                    Change(Action.DELETE, kind_name, name, live=have, fields=tuple(diff_fields(kind, shown, {})))
+                )
             else:
-                changes.append(Change(
-                    Action.RELEASE, kind_name, name, live=have,
-                    fields=(FieldChange("tags", {ctx.ownership_key: ctx.ownership_value}, {}),),
-                    notes=("no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
-                           "and its data stays",)))
+                changes.append(
+                    Change(
+                        Action.RELEASE,
+                        kind_name,
+                        name,
+                        live=have,
+                        fields=(FieldChange("tags", {ctx.ownership_key: ctx.ownership_value}, {}),),
+                        notes=(
+                            "no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
+                            "and its data stays",
+                        ),
+                    )
+                )
     notes = ()
     if kept:
         notes = (f"prune is off: {len(kept)} owned resource(s) no longer in git are kept: {', '.join(kept)}",)
-    return Plan(account_id=settings.account_id, region=live.region, changes=tuple(changes),
-                unchanged=dict(unchanged), notes=notes)
+    return Plan(
+        account_id=settings.account_id,
+        region=live.region,
+        changes=tuple(changes),
+        unchanged=dict(unchanged),
+        notes=notes,
+    )

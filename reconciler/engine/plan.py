@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.policydoc import StatementDiff
+from reconciler.values import freeze
 
 
 class Action(StrEnum):
@@ -29,24 +30,6 @@ class Action(StrEnum):
 
 # Creates and updates run in this order (dependencies first); deletions in the reverse order.
 KIND_ORDER: tuple[str, ...] = ("Policy", "Role", "Group", "User", "Bucket", "NotebookInstance")
-
-
-def freeze(value: Any) -> Any:
-    """A deep, read-only copy of JSON-like data (dicts become mapping proxies, lists tuples)."""
-    if isinstance(value, Mapping):
-        return MappingProxyType({str(k): freeze(v) for k, v in value.items()})
-    if isinstance(value, list | tuple):
-        return tuple(freeze(v) for v in value)
-    return value
-
-
-def thaw(value: Any) -> Any:
-    """Plain JSON-compatible data (dicts and lists) from a frozen value."""
-    if isinstance(value, Mapping):
-        return {k: thaw(v) for k, v in value.items()}
-    if isinstance(value, tuple | list):
-        return [thaw(v) for v in value]
-    return value
 
 
 @dataclass(frozen=True)
@@ -125,8 +108,10 @@ class Plan:
         return not self.changes
 
     def summary(self) -> str:
-        text = (f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to update, "
-                f"{self.count(Action.DELETE)} to delete.")
+        text = (
+            f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to update, "
+            f"{self.count(Action.DELETE)} to delete."
+        )
         extra = []
         if self.count(Action.ADOPT):
             extra.append(f"{self.count(Action.ADOPT)} to adopt")

@@ -31,6 +31,12 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str) -> Previ
     read_seconds = time.monotonic() - started
     plan = build_plan(desired, live)
     elapsed = time.monotonic() - started
-    log.info("plan computed", read_seconds=round(read_seconds, 3), seconds=round(elapsed, 3),
-             changes=len(plan.changes), account_id=plan.account_id, region=region)
+    log.info(
+        "plan computed",
+        read_seconds=round(read_seconds, 3),
+        seconds=round(elapsed, 3),
+        changes=len(plan.changes),
+        account_id=plan.account_id,
+        region=region,
+    )
     return Preview(plan, live, elapsed)

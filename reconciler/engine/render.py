@@ -30,8 +30,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
-from reconciler.engine.plan import Action, Change, FieldChange, Plan, thaw
+from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.policydoc import PolicyDocumentError, normalise, render_statement, statements
+from reconciler.values import thaw
 
 __all__ = [
     "FORMAT_VERSION",
@@ -75,7 +76,6 @@ _RED: Final = "31"
 _HEADER_COL: Final = 2
 _FIELD_COL: Final = 6
 _ITEM_COL: Final = 8
-
 
 
 # --- shared: the lines of one change --------------------------------------------------------------
@@ -200,8 +200,10 @@ def _document_lines(name: str, doc: Any, sym: str, tail: str) -> list[_Line]:
     stmts = _raw_statements(doc)
     if not stmts:
         return [_Line(_FIELD_COL, sym, f"{_clean(name)}: (no statements)", tail)]
-    return [_Line(_FIELD_COL, sym, f"{_clean(name)}:", tail),
-            *(_Line(_ITEM_COL, sym, _statement_text(s)) for s in stmts)]
+    return [
+        _Line(_FIELD_COL, sym, f"{_clean(name)}:", tail),
+        *(_Line(_ITEM_COL, sym, _statement_text(s)) for s in stmts),
+    ]
 
 
 def _whole_field(fc: FieldChange, value: Any, sym: str) -> list[_Line]:
@@ -211,8 +213,9 @@ def _whole_field(fc: FieldChange, value: Any, sym: str) -> list[_Line]:
     if _is_document(value):
         return _document_lines(fc.field, value, sym, _tail(fc))
     if _is_document_map(value):
-        return [line for key in sorted(value)
-                for line in _document_lines(f"{fc.field}.{key}", value[key], sym, _tail(fc))]
+        return [
+            line for key in sorted(value) for line in _document_lines(f"{fc.field}.{key}", value[key], sym, _tail(fc))
+        ]
     return [_Line(_FIELD_COL, sym, f"{_clean(fc.field)}: {_fmt(value)}", _tail(fc))]
 
 
@@ -222,13 +225,17 @@ def _document_change(fc: FieldChange) -> list[_Line]:
     diff = fc.statements
     if diff is None:
         # Not a readable policy document on one side: the documents as they are, one line each.
-        return [head, *(_Line(_ITEM_COL, sym, _fmt(doc)) for sym, doc in (("-", fc.old), ("+", fc.new))
-                        if doc is not None)]
+        return [
+            head,
+            *(_Line(_ITEM_COL, sym, _fmt(doc)) for sym, doc in (("-", fc.old), ("+", fc.new)) if doc is not None),
+        ]
     lines = [head]
     if fc.old is not None and fc.new is not None:
         # Against an absent document every top-level element "changes": only show real edits.
-        lines += [_Line(_ITEM_COL, "~", f"{_clean(name)}: {_top_level(fc.old, name)} -> {_top_level(fc.new, name)}")
-                  for name in diff.changed_top]
+        lines += [
+            _Line(_ITEM_COL, "~", f"{_clean(name)}: {_top_level(fc.old, name)} -> {_top_level(fc.new, name)}")
+            for name in diff.changed_top
+        ]
     lines += [_Line(_ITEM_COL, "-", text) for text in _as_written(diff.removed, fc.old)]
     lines += [_Line(_ITEM_COL, "+", text) for text in _as_written(diff.added, fc.new)]
     if len(lines) == 1:
@@ -243,9 +250,11 @@ def _list_change(fc: FieldChange) -> list[_Line]:
     if not (removed or added):
         # Same members, different order or repetition.
         return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}: {_fmt(fc.old)} -> {_fmt(fc.new)}", _tail(fc))]
-    return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}:", _tail(fc)),
-            *(_Line(_ITEM_COL, "-", item) for item in removed),
-            *(_Line(_ITEM_COL, "+", item) for item in added)]
+    return [
+        _Line(_FIELD_COL, "", f"{_clean(fc.field)}:", _tail(fc)),
+        *(_Line(_ITEM_COL, "-", item) for item in removed),
+        *(_Line(_ITEM_COL, "+", item) for item in added),
+    ]
 
 
 def _mapping_change(fc: FieldChange) -> list[_Line]:
@@ -289,8 +298,7 @@ def _wording(change: Change) -> str:
 
 def _change_lines(change: Change) -> list[_Line]:
     header = f"{_clean(change.ref)}  ({_clean(change.source)})" if change.source else _clean(change.ref)
-    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header),
-             _Line(_FIELD_COL, "", f"# {_wording(change)}")]
+    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header), _Line(_FIELD_COL, "", f"# {_wording(change)}")]
     lines += [_Line(_FIELD_COL, "", f"# {_clean(note)}") for note in change.notes]
     for fc in change.fields:
         lines += _field_lines(change, fc)
@@ -306,8 +314,7 @@ def render_text(plan: Plan, *, color: bool) -> str:
     if plan.empty:
         out.append(NO_CHANGES)
     else:
-        out.append(f"Planned changes in account {_clean(plan.account_id)} ({_clean(plan.region)}), "
-                   "in execution order:")
+        out.append(f"Planned changes in account {_clean(plan.account_id)} ({_clean(plan.region)}), in execution order:")
         for change in plan.changes:
             out.append("")
             out.extend(line.text_form(color=color) for line in _change_lines(change))
@@ -327,7 +334,9 @@ def _field_dict(fc: FieldChange) -> dict[str, Any]:
         "old": _jsonable(thaw(fc.old)),
         "new": _jsonable(thaw(fc.new)),
         "replaces": fc.replaces,
-        "statements": None if diff is None else {
+        "statements": None
+        if diff is None
+        else {
             "added": [_jsonable(s) for s in diff.added],
             "removed": [_jsonable(s) for s in diff.removed],
             "changedTop": list(diff.changed_top),
@@ -403,8 +412,10 @@ def _details(change: Change, max_chars: int) -> str:
                 break
             kept.append(line)
             used += len(line) + 1
-        kept.append(f"  ... {len(lines) - len(kept)} more lines of this resource omitted; "
-                    "run reconciler plan locally for the full plan")
+        kept.append(
+            f"  ... {len(lines) - len(kept)} more lines of this resource omitted; "
+            "run reconciler plan locally for the full plan"
+        )
         body = "\n".join(kept)
     return f"<details><summary>{summary}</summary>\n\n{_fenced(body, 'diff')}\n</details>\n\n"
 
@@ -415,8 +426,10 @@ def _notice(omitted_details: int, omitted_rows: int, total: int) -> str:
     what = f"details of {omitted_details:,} of {total:,} resources"
     if omitted_rows:
         what += f" and {omitted_rows:,} of {total:,} rows of the change table"
-    return (f"> ⚠ Output truncated: {what} omitted ({GITHUB_COMMENT_LIMIT:,}-character comment limit). "
-            "Run reconciler plan locally for the full plan.\n\n")
+    return (
+        f"> ⚠ Output truncated: {what} omitted ({GITHUB_COMMENT_LIMIT:,}-character comment limit). "
+        "Run reconciler plan locally for the full plan.\n\n"
+    )
 
 
 def _largest_fitting(sizes: Sequence[int], budget_for: Callable[[int], int]) -> int:
@@ -440,17 +453,23 @@ def render_markdown(plan: Plan, *, limit: int = 65_000) -> str:
     still fit, so a huge plan costs little more than a small one.
     """
     total = len(plan.changes)
-    head = (f"## Reconciler plan\n\nAccount {_md_code(plan.account_id)}, region {_md_code(plan.region)}.\n\n"
-            + (f"{NO_CHANGES}\n\n" if plan.empty else "")
-            + f"**{_md(plan.summary())}**\n\n| Action | Count |\n| --- | ---: |\n"
-            + "".join(f"| {_md(f'{SYMBOLS[a]} {a.value}')} | {plan.count(a):,} |\n" for a in Action)
-            + f"| unchanged | {sum(plan.unchanged.values()):,} |\n\n")
+    head = (
+        f"## Reconciler plan\n\nAccount {_md_code(plan.account_id)}, region {_md_code(plan.region)}.\n\n"
+        + (f"{NO_CHANGES}\n\n" if plan.empty else "")
+        + f"**{_md(plan.summary())}**\n\n| Action | Count |\n| --- | ---: |\n"
+        + "".join(f"| {_md(f'{SYMBOLS[a]} {a.value}')} | {plan.count(a):,} |\n" for a in Action)
+        + f"| unchanged | {sum(plan.unchanged.values()):,} |\n\n"
+    )
     notes = "".join(
         f"> **Note:** {_md(note if len(note) <= _NOTE_CHARS else note[:_NOTE_CHARS] + ' ... (shortened)')}\n\n"
-        for note in plan.notes)
+        for note in plan.notes
+    )
     table_head = "### Changes\n\n| Action | Resource | Source |\n| --- | --- | --- |\n"
-    rows = [f"| {_md(f'{SYMBOLS[c.action]} {c.action.value}')} | {_md_code(c.ref)} | "
-            f"{_md_code(c.source) if c.source else '(not in git)'} |\n" for c in plan.changes]
+    rows = [
+        f"| {_md(f'{SYMBOLS[c.action]} {c.action.value}')} | {_md_code(c.ref)} | "
+        f"{_md_code(c.source) if c.source else '(not in git)'} |\n"
+        for c in plan.changes
+    ]
     details_head = "### Details\n\n"
 
     def assemble(n_rows: int, details: Sequence[str], *, with_notes: bool = True) -> str:
@@ -478,7 +497,8 @@ def render_markdown(plan: Plan, *, limit: int = 65_000) -> str:
         return assemble(total, details)
     n_rows = _largest_fitting(
         [len(r) for r in rows],
-        lambda n: limit - len(head) - len(notes) - len(table_head) - 1 - len(_notice(total, total - n, total)))
+        lambda n: limit - len(head) - len(notes) - len(table_head) - 1 - len(_notice(total, total - n, total)),
+    )
     candidate = ""
     for candidate in (assemble(n_rows, []), assemble(0, [], with_notes=False)):
         if len(candidate) <= limit:

@@ -7,11 +7,16 @@ apply); the differ compares them by meaning (see ``document_fields``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.manifests.model import DesiredState, Resource, is_policy_arn
+
+if TYPE_CHECKING:
+    from reconciler.kinds.steps import StepContext, StepInput
+
+    Step = Callable[[StepContext, StepInput], None]
 
 
 @dataclass(frozen=True)
@@ -75,3 +80,16 @@ class Kind:
     def deletable(self, live: Any, ctx: Context) -> bool:
         """Whether pruning deletes the resource (False: it is released instead)."""
         return True
+
+    def empty_shell(self, live: Any) -> bool:
+        """An unmarked resource with nothing in it, which a crashed create may leave: taking it over
+        loses nothing, so it is converged without --adopt (only when git names it)."""
+        return False
+
+    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
+        """``Kind/name`` of the other managed resources a view refers to (for the dependency graph)."""
+        return set()
+
+    # The AWS steps by action ("create", "update", "delete", "release"; see iam_steps.py and
+    # storage_steps.py). An action missing here does not apply to the kind.
+    steps: ClassVar[Mapping[str, Step]] = {}

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Mapping
 from typing import Any
 
 from reconciler.aws.live import LiveBucket, LiveNotebook
@@ -50,33 +53,55 @@ def writer_arns(bucket: Bucket, ctx: Context) -> list[str]:
 def bucket_policy(bucket: Bucket, ctx: Context) -> dict[str, Any]:
     """The bucket policy the reconciler writes: TLS only; writes only by the declared writers; extras."""
     bucket_arn = f"arn:aws:s3:::{bucket.name}"
-    statements: list[dict[str, Any]] = [{
-        "Sid": "DenyInsecureTransport",
-        "Effect": "Deny",
-        "Principal": "*",
-        "Action": "s3:*",
-        "Resource": [bucket_arn, f"{bucket_arn}/*"],
-        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-    }]
-    if bucket.access.write:
-        writers = writer_arns(bucket, ctx)
-        statements.append({
-            "Sid": "DenyObjectWritesExceptDeclaredWriters",
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
             "Principal": "*",
-            "Action": list(OBJECT_WRITE_ACTIONS),
-            "Resource": f"{bucket_arn}/*",
-            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers or [f"arn:aws:iam::{ctx.account_id}:root"]}},
-        })
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }
+    ]
+    if bucket.access.write:
+        writers = writer_arns(bucket, ctx)
+        statements.append(
+            {
+                "Sid": "DenyObjectWritesExceptDeclaredWriters",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": list(OBJECT_WRITE_ACTIONS),
+                "Resource": f"{bucket_arn}/*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers or [f"arn:aws:iam::{ctx.account_id}:root"]}},
+            }
+        )
     statements.extend(dict(s) for s in bucket.policy)
     return {"Version": "2012-10-17", "Statement": statements}
 
 
 class BucketKind(Kind):
     name = "Bucket"
+
+    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
+        # The writers named in the generated bucket policy.
+        text = json.dumps(view.get("policy") or {}, default=str)
+        prefix = f"arn:aws:iam::{ctx.account_id}:"
+        refs = set()
+        for arn in re.findall(r'"(arn:aws:iam::\d{12}:(?:role|user)/[^"]+)"', text):
+            if arn.startswith(prefix):
+                kind, _, rest = arn[len(prefix) :].partition("/")
+                refs.add(f"{kind.capitalize()}/{rest.rsplit('/', 1)[-1]}")
+        return refs
+
     document_fields = frozenset({"policy"})
-    reads = ("s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning", "s3:GetEncryptionConfiguration",
-             "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy")
+    reads = (
+        "s3:ListAllMyBuckets",
+        "s3:GetBucketTagging",
+        "s3:GetBucketVersioning",
+        "s3:GetEncryptionConfiguration",
+        "s3:GetBucketPublicAccessBlock",
+        "s3:GetBucketPolicy",
+    )
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Bucket)
@@ -110,6 +135,11 @@ class BucketKind(Kind):
 
 class NotebookKind(Kind):
     name = "NotebookInstance"
+
+    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
+        role = view.get("role")
+        return {f"Role/{role.rsplit('/', 1)[-1]}"} if isinstance(role, str) else set()
+
     replace_fields = frozenset({"directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId"})
     reads = ("sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance")
 
@@ -142,3 +172,23 @@ class NotebookKind(Kind):
             "lifecycleConfigName": live.lifecycle_config_name,
             "tags": dict(live.tags),
         }
+
+
+def _install_steps() -> None:
+    # Late import: storage_steps imports DELETION_POLICY_TAG from this module.
+    from reconciler.kinds import storage_steps  # noqa: PLC0415
+
+    BucketKind.steps = {
+        "create": storage_steps.create_bucket,
+        "update": storage_steps.update_bucket,
+        "delete": storage_steps.delete_bucket,
+        "release": storage_steps.release_bucket,
+    }
+    NotebookKind.steps = {
+        "create": storage_steps.create_notebook,
+        "update": storage_steps.update_notebook,
+        "delete": storage_steps.delete_notebook,
+    }
+
+
+_install_steps()

@@ -1,0 +1,94 @@
+"""Shared machinery for the AWS steps of each kind: what a step gets, and how it reports."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import ClientError
+
+from reconciler.aws.clients import ClientFactory
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Context
+from reconciler.values import thaw
+
+T = TypeVar("T")
+
+
+class StepError(ReconcilerError):
+    """A change could not be made. ``retryable`` says whether a later run may succeed as is."""
+
+    def __init__(self, message: str, *, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+class Pending(Exception):
+    """The change waits for a condition outside the reconciler (e.g. a notebook being stopped)."""
+
+
+@dataclass
+class StepContext:
+    """What a step needs: the clients (writable), the plan context, and the apply options."""
+
+    aws: ClientFactory
+    ctx: Context
+    notebook_updates: str = "when-stopped"
+    # IAM eventual consistency: how long to keep retrying a call that fails only because a new
+    # role or policy is not visible yet to another service.
+    consistency_timeout: float = 60.0
+    poll_interval: float = 2.0
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
+
+
+@dataclass(frozen=True)
+class StepInput:
+    """One change, as the steps see it: plain views and the names of the fields that change."""
+
+    name: str
+    live: dict[str, Any]
+    desired: dict[str, Any]
+    fields: frozenset[str]
+
+    def changed(self, name: str) -> bool:
+        """Whether ``name`` (or an entry under ``name.``, like ``inlinePolicies.x``) changes."""
+        return any(f == name or f.startswith(f"{name}.") for f in self.fields)
+
+
+def doc(document: Any) -> str:
+    return json.dumps(thaw(document), separators=(",", ":"), sort_keys=True, default=str)
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def ignore(codes: tuple[str, ...], call: Callable[..., T], /, **kwargs: Any) -> T | None:
+    """``call(**kwargs)``; an error with one of ``codes`` (e.g. NoSuchEntity on a delete) means done."""
+    try:
+        return call(**kwargs)
+    except ClientError as exc:
+        if code(exc) in codes:
+            return None
+        raise
+
+
+def until_consistent(step: StepContext, call: Callable[[], T], *, when: Callable[[ClientError], bool]) -> T:
+    """Retry ``call`` with bounded backoff while ``when(error)`` says it is IAM eventual consistency."""
+    deadline = time.monotonic() + step.consistency_timeout
+    delay = step.poll_interval
+    while True:
+        try:
+            return call()
+        except ClientError as exc:
+            if not when(exc) or time.monotonic() + delay > deadline:
+                raise
+            step.sleep(delay)
+            delay = min(delay * 2, 15.0)
