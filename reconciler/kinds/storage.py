@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -81,18 +79,6 @@ def bucket_policy(bucket: Bucket, ctx: Context) -> dict[str, Any]:
 
 class BucketKind(Kind):
     name = "Bucket"
-
-    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
-        # The writers named in the generated bucket policy.
-        text = json.dumps(view.get("policy") or {}, default=str)
-        prefix = f"arn:aws:iam::{ctx.account_id}:"
-        refs = set()
-        for arn in re.findall(r'"(arn:aws:iam::\d{12}:(?:role|user)/[^"]+)"', text):
-            if arn.startswith(prefix):
-                kind, _, rest = arn[len(prefix) :].partition("/")
-                refs.add(f"{kind.capitalize()}/{rest.rsplit('/', 1)[-1]}")
-        return refs
-
     document_fields = frozenset({"policy"})
     reads = (
         "s3:ListAllMyBuckets",

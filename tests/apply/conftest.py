@@ -1,0 +1,55 @@
+"""Fixtures for apply tests: a manifest directory to edit, and plan/apply through the product's API."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+from reconciler.engine.differ import context
+from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, check_rails
+from reconciler.engine.plan import Action, Plan
+from reconciler.engine.preview import preview
+from reconciler.manifests import load_directory
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "ap-northeast-1"
+
+
+@dataclass
+class Env:
+    """The example manifests copied to a temporary directory, and the emulator to apply them to."""
+
+    aws: AwsConfig
+    root: Path
+
+    def edit(self, rel: str, transform: Callable[[str], str]) -> None:
+        path = self.root / rel
+        path.write_text(transform(path.read_text()))
+
+    def plan(self) -> Plan:
+        desired = load_directory(self.root)
+        return preview(desired, ClientFactory(self.aws, read_only=True), REGION).plan
+
+    def apply(self, *, recorder: CallRecorder | None = None, factory: ClientFactory | None = None,
+              **options: object) -> ApplyResult:
+        desired = load_directory(self.root)
+        plan = preview(desired, ClientFactory(self.aws, read_only=True), REGION).plan
+        opts = ApplyOptions(consistency_timeout=1.0, poll_interval=0.05, **options)  # type: ignore[arg-type]
+        owned = sum(plan.unchanged.values()) + sum(plan.count(a) for a in (Action.UPDATE, Action.DELETE,
+                                                                            Action.RELEASE))
+        check_rails(plan, max_deletes=desired.settings.max_deletes, owned=owned, options=opts)
+        writer = factory or ClientFactory(self.aws, read_only=False, recorder=recorder)
+        executor = Executor(writer, context(desired, REGION), opts,
+                            notebook_updates=desired.settings.notebook_updates)
+        return executor.run(plan)
+
+
+@pytest.fixture
+def env(aws: AwsConfig, tmp_path: Path) -> Env:
+    shutil.copytree(REPO / "desired-state", tmp_path / "ds")
+    return Env(aws, tmp_path / "ds")
