@@ -35,17 +35,18 @@ class Env:
         desired = load_directory(self.root)
         return preview(desired, ClientFactory(self.aws, read_only=True), REGION).plan
 
-    def apply(self, *, recorder: CallRecorder | None = None, factory: ClientFactory | None = None,
-              **options: object) -> ApplyResult:
+    def apply(
+        self, *, recorder: CallRecorder | None = None, factory: ClientFactory | None = None, **options: object
+    ) -> ApplyResult:
         desired = load_directory(self.root)
         plan = preview(desired, ClientFactory(self.aws, read_only=True), REGION).plan
         opts = ApplyOptions(consistency_timeout=1.0, poll_interval=0.05, **options)  # type: ignore[arg-type]
-        owned = sum(plan.unchanged.values()) + sum(plan.count(a) for a in (Action.UPDATE, Action.DELETE,
-                                                                            Action.RELEASE))
+        owned = sum(plan.unchanged.values()) + sum(
+            plan.count(a) for a in (Action.UPDATE, Action.DELETE, Action.RELEASE)
+        )
         check_rails(plan, max_deletes=desired.settings.max_deletes, owned=owned, options=opts)
         writer = factory or ClientFactory(self.aws, read_only=False, recorder=recorder)
-        executor = Executor(writer, context(desired, REGION), opts,
-                            notebook_updates=desired.settings.notebook_updates)
+        executor = Executor(writer, context(desired, REGION), opts, notebook_updates=desired.settings.notebook_updates)
         return executor.run(plan)
 
 

@@ -56,7 +56,11 @@ def test_drift_is_reverted(env: Env) -> None:
     assert result.ok, result.summary()
     assert refs(env.plan()) == []
     assert iam.list_attached_group_policies(GroupName="SageMakerEngineer")["AttachedPolicies"] == [
-        {"PolicyName": "use-notebook-for-engineer", "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/use-notebook-for-engineer"}]
+        {
+            "PolicyName": "use-notebook-for-engineer",
+            "PolicyArn": f"arn:aws:iam::{ACCOUNT}:policy/use-notebook-for-engineer",
+        }
+    ]
     assert all(s3.get_public_access_block(Bucket="sagemaker-rawdata")["PublicAccessBlockConfiguration"].values())
     notebook = sm.describe_notebook_instance(NotebookInstanceName="notebook-for-administrator")
     assert notebook["RootAccess"] == "Disabled"
@@ -64,13 +68,18 @@ def test_drift_is_reverted(env: Env) -> None:
 
 def test_update_of_a_running_notebook_waits_until_it_is_stopped(env: Env) -> None:
     env.apply()
-    env.edit("notebooks/notebooks.yaml", lambda t: t.replace("instanceType: ml.t3.medium", "instanceType: ml.t3.large", 1))
+    env.edit(
+        "notebooks/notebooks.yaml", lambda t: t.replace("instanceType: ml.t3.medium", "instanceType: ml.t3.large", 1)
+    )
     result = env.apply()
     (pending,) = result.of(Status.PENDING)
     assert pending.change.ref == "NotebookInstance/notebook-for-administrator"
     assert "InService" in (pending.message or "") and result.ok
     sm = boto3.client("sagemaker")
-    assert sm.describe_notebook_instance(NotebookInstanceName="notebook-for-administrator")["InstanceType"] == "ml.t3.medium"
+    assert (
+        sm.describe_notebook_instance(NotebookInstanceName="notebook-for-administrator")["InstanceType"]
+        == "ml.t3.medium"
+    )
     sm.stop_notebook_instance(NotebookInstanceName="notebook-for-administrator")
     assert env.apply().ok
     described = sm.describe_notebook_instance(NotebookInstanceName="notebook-for-administrator")
@@ -93,8 +102,9 @@ def test_removed_user_is_deleted_with_everything_iam_requires_gone_first(env: En
     iam = boto3.client("iam")
     iam.create_access_key(UserName="carol")
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="carol", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="carol", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     env.edit("users/users.yaml", lambda t: "---".join(t.split("---")[:2]))
     assert refs(env.plan()) == [("delete", "User/carol")]
     assert env.apply().ok
@@ -129,8 +139,12 @@ def test_policy_update_keeps_at_most_five_versions(env: Env) -> None:
     iam = boto3.client("iam")
     arn = f"arn:aws:iam::{ACCOUNT}:policy/notebook-engineer-data"
     for i in range(6):
-        env.edit("policies/notebook-data.yaml",
-                 lambda t, i=i: t.replace("Sid: ReadRawData" if i == 0 else f"Sid: ReadRawData{i - 1}", f"Sid: ReadRawData{i}"))
+        env.edit(
+            "policies/notebook-data.yaml",
+            lambda t, i=i: t.replace(
+                "Sid: ReadRawData" if i == 0 else f"Sid: ReadRawData{i - 1}", f"Sid: ReadRawData{i}"
+            ),
+        )
         assert env.apply().ok
     versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
     assert len(versions) == 5
@@ -189,8 +203,15 @@ def test_too_many_deletions_are_refused_before_any_write(env: Env) -> None:
 def test_a_checkout_that_lost_most_manifests_never_empties_the_account(env: Env) -> None:
     env.apply()
     env.edit("settings.yaml", lambda t: t.replace("maxDeletes: 10", "maxDeletes: 100"))
-    for rel in ("users/users.yaml", "groups/groups.yaml", "notebooks/notebooks.yaml", "roles/notebook-roles.yaml",
-                "policies/notebook-data.yaml", "policies/notebook-users.yaml", "buckets/buckets.yaml"):
+    for rel in (
+        "users/users.yaml",
+        "groups/groups.yaml",
+        "notebooks/notebooks.yaml",
+        "roles/notebook-roles.yaml",
+        "policies/notebook-data.yaml",
+        "policies/notebook-users.yaml",
+        "buckets/buckets.yaml",
+    ):
         (env.root / rel).unlink()
     with pytest.raises(RefusedError, match="must not empty the account"):
         env.apply()
@@ -210,8 +231,12 @@ def test_unowned_resource_named_in_git_needs_adopt(env: Env) -> None:
 
 
 def test_a_failed_change_skips_its_dependants_only_and_the_next_run_converges(env: Env) -> None:
-    env.edit("roles/notebook-roles.yaml", lambda t: t.replace(
-        "    - notebook-logs\n", "    - notebook-logs\n    - arn:aws:iam::aws:policy/NoSuchPolicyAnywhere\n", 1))
+    env.edit(
+        "roles/notebook-roles.yaml",
+        lambda t: t.replace(
+            "    - notebook-logs\n", "    - notebook-logs\n    - arn:aws:iam::aws:policy/NoSuchPolicyAnywhere\n", 1
+        ),
+    )
     result = env.apply()
     failed = {o.change.ref for o in result.of(Status.FAILED)}
     skipped = {o.change.ref: o.message for o in result.of(Status.SKIPPED)}
@@ -219,7 +244,9 @@ def test_a_failed_change_skips_its_dependants_only_and_the_next_run_converges(en
     assert list(skipped) == ["NotebookInstance/notebook-for-administrator"]
     assert "Role/notebook-for-administrator-role" in (skipped["NotebookInstance/notebook-for-administrator"] or "")
     assert result.done(Action.CREATE) == 14
-    env.edit("roles/notebook-roles.yaml", lambda t: t.replace("    - arn:aws:iam::aws:policy/NoSuchPolicyAnywhere\n", ""))
+    env.edit(
+        "roles/notebook-roles.yaml", lambda t: t.replace("    - arn:aws:iam::aws:policy/NoSuchPolicyAnywhere\n", "")
+    )
     assert env.apply().ok
     assert refs(env.plan()) == []
 
