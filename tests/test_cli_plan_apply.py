@@ -1,0 +1,93 @@
+"""`reconciler plan` and `apply` through the real entry point, against the embedded AWS."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from reconciler.aws.clients import AwsConfig
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def cli(*args: str, endpoint: str | None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-northeast-1",
+               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_MAX_ATTEMPTS="2")
+    if endpoint:
+        env["AWS_ENDPOINT_URL"] = endpoint
+    return subprocess.run([sys.executable, "-m", "reconciler", "--log-format", "json", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_plan_apply_plan_cycle_and_exit_statuses(aws: AwsConfig) -> None:
+    first = cli("plan", endpoint=aws.endpoint_url)
+    assert first.returncode == 2, first.stdout + first.stderr
+    assert first.stdout.rstrip().endswith("Plan: 16 to create, 0 to update, 0 to delete.")
+    applied = cli("apply", endpoint=aws.endpoint_url)
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+    assert "Apply: 16 created, 0 updated, 0 deleted" in applied.stdout
+    change_lines = [json.loads(line) for line in applied.stderr.splitlines() if '"event": "change"' in line]
+    assert len(change_lines) == 16 and {c["status"] for c in change_lines} == {"done"}
+    again = cli("plan", endpoint=aws.endpoint_url)
+    assert again.returncode == 0
+    assert again.stdout.startswith("No changes.")
+
+
+def test_plan_json_matches_its_schema_and_is_deterministic(aws: AwsConfig) -> None:
+    one = cli("plan", "--output", "json", endpoint=aws.endpoint_url)
+    two = cli("plan", "--output", "json", endpoint=aws.endpoint_url)
+    assert one.returncode == two.returncode == 2
+    assert one.stdout == two.stdout
+    schema = json.loads((REPO / "schemas" / "plan.schema.json").read_text())
+    Draft202012Validator(schema).validate(json.loads(one.stdout))
+
+
+def test_plan_markdown_has_a_summary_table(aws: AwsConfig) -> None:
+    result = cli("plan", "--output", "markdown", endpoint=aws.endpoint_url)
+    assert result.returncode == 2
+    assert "create | 16 |" in result.stdout
+    assert "<details>" in result.stdout
+
+
+def test_unreachable_endpoint_exits_1_without_traceback() -> None:
+    result = cli("plan", "--endpoint-url", "http://127.0.0.1:9", endpoint=None)
+    assert result.returncode == 1
+    assert "cannot reach AWS" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_wrong_account_exits_1_before_reading(aws: AwsConfig, tmp_path: Path) -> None:
+    shutil.copytree(REPO / "desired-state", tmp_path / "ds")
+    settings = tmp_path / "ds" / "settings.yaml"
+    settings.write_text(settings.read_text().replace('"123456789012"', '"999999999999"'))
+    result = cli("plan", str(tmp_path / "ds"), endpoint=aws.endpoint_url)
+    assert result.returncode == 1
+    assert "the credentials are for account 123456789012, but Settings.accountId is 999999999999" in result.stdout
+
+
+def test_region_flag_contradicting_settings_is_an_error(aws: AwsConfig) -> None:
+    result = cli("plan", "--region", "us-west-2", endpoint=aws.endpoint_url)
+    assert result.returncode == 1
+    assert "--region us-west-2 conflicts with Settings.region ap-northeast-1" in result.stdout
+
+
+def test_invalid_manifests_exit_1_and_nothing_is_read(tmp_path: Path) -> None:
+    (tmp_path / "ds").mkdir()
+    (tmp_path / "ds" / "x.yaml").write_text("kind: Nope\n")
+    result = cli("apply", str(tmp_path / "ds"), "--endpoint-url", "http://127.0.0.1:9", endpoint=None)
+    assert result.returncode == 1
+    assert "unknown kind 'Nope'" in result.stdout
+    assert "cannot reach AWS" not in result.stdout
+
+
+def test_plan_and_apply_with_an_embedded_sandbox() -> None:
+    result = cli("apply", "--sandbox", endpoint=None)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Apply: 16 created" in result.stdout
