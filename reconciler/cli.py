@@ -11,18 +11,25 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import IntEnum
 from pathlib import Path
 from typing import TextIO
 
+import structlog
+
 from reconciler import __version__
 from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.engine.differ import context
-from reconciler.engine.executor import ApplyOptions, Executor, Outcome, Status, check_rails
-from reconciler.engine.plan import Action
+from reconciler.controller.lease import DEFAULT_TABLE, Lease, StateTable
+from reconciler.controller.loop import Controller, ControllerConfig, parse_interval
+from reconciler.controller.metrics import HealthServer, Metrics
+from reconciler.engine.converge import converge
+from reconciler.engine.executor import ApplyOptions, Outcome, Status
+from reconciler.engine.plan import Plan
 from reconciler.engine.preview import preview
 from reconciler.engine.render import render_json, render_markdown, render_text
 from reconciler.errors import ManifestError, ReconcilerError
@@ -50,8 +57,12 @@ def _parser() -> argparse.ArgumentParser:
         description="Keep an AWS SageMaker environment converged to YAML manifests in git.",
     )
     parser.add_argument("--version", action="version", version=f"reconciler {__version__}")
-    parser.add_argument("--log-format", choices=("auto", "json", "console"), default="auto",
-                        help="log format on stderr (auto: console on a terminal, JSON lines otherwise)")
+    parser.add_argument(
+        "--log-format",
+        choices=("auto", "json", "console"),
+        default="auto",
+        help="log format on stderr (auto: console on a terminal, JSON lines otherwise)",
+    )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
@@ -61,18 +72,62 @@ def _parser() -> argparse.ArgumentParser:
     plan = commands.add_parser("plan", help="show what would change in the account (never writes)")
     _directory_argument(plan)
     _aws_arguments(plan)
-    plan.add_argument("--output", choices=("text", "json", "markdown"), default="text",
-                      help="text (default; colour on a terminal), json (schemas/plan.schema.json), "
-                           "or markdown (for a pull-request comment)")
+    plan.add_argument(
+        "--output",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="text (default; colour on a terminal), json (schemas/plan.schema.json), "
+        "or markdown (for a pull-request comment)",
+    )
 
     apply = commands.add_parser("apply", help="make the account match the manifests")
     _directory_argument(apply)
     _aws_arguments(apply)
-    apply.add_argument("--adopt", action="store_true",
-                       help="take over resources named in git that exist without the ownership tag")
-    apply.add_argument("--allow-deletes", type=int, default=None, metavar="N",
-                       help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)")
+    apply.add_argument(
+        "--adopt", action="store_true", help="take over resources named in git that exist without the ownership tag"
+    )
+    apply.add_argument(
+        "--allow-deletes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)",
+    )
     apply.add_argument("--workers", type=int, default=8, help="changes run in parallel (default 8)")
+    _lease_arguments(apply)
+    apply.add_argument(
+        "--no-lease",
+        action="store_true",
+        help="do not take the lease (only when nothing else can write to the account)",
+    )
+
+    run = commands.add_parser("run", help="the GitOps controller: pull git, reconcile, repeat")
+    run.add_argument("--source", required=True, help="git URL or local repository path")
+    run.add_argument("--branch", default="main", help="branch to follow (default main)")
+    run.add_argument(
+        "--path", default=DEFAULT_DIR, help=f"manifest directory in the repository (default {DEFAULT_DIR})"
+    )
+    run.add_argument("--interval", default="5m", help="time between reconciles, with 10%% jitter (default 5m)")
+    run.add_argument(
+        "--mode",
+        choices=("apply", "plan"),
+        default="apply",
+        help="apply (default) converges; plan only reports drift and changes",
+    )
+    run.add_argument("--once", action="store_true", help="one reconcile, for schedulers; exit status as plan/apply")
+    run.add_argument(
+        "--allow-rewind", action="store_true", help="apply a commit that is not a descendant of the last applied one"
+    )
+    run.add_argument(
+        "--cache-dir",
+        default=os.environ.get("RECONCILER_CACHE_DIR", "/tmp/reconciler-cache"),  # noqa: S108
+        help="where the repository is cloned (default /tmp/reconciler-cache)",
+    )
+    run.add_argument("--metrics-port", type=int, default=None, help="serve /metrics, /healthz and /readyz here")
+    run.add_argument("--adopt", action="store_true", help="take over unowned resources named in git")
+    run.add_argument("--allow-deletes", type=int, default=None, metavar="N", help="as for apply")
+    _lease_arguments(run)
+    _aws_arguments(run, sandbox=False)
 
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
     sandbox.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
@@ -80,27 +135,47 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _directory_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("directory", nargs="?", default=DEFAULT_DIR,
-                        help=f"manifest directory (default: {DEFAULT_DIR})")
+    parser.add_argument(
+        "directory", nargs="?", default=DEFAULT_DIR, help=f"manifest directory (default: {DEFAULT_DIR})"
+    )
 
 
-def _aws_arguments(parser: argparse.ArgumentParser) -> None:
+def _lease_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-table",
+        default=DEFAULT_TABLE,
+        help=f"DynamoDB table for the lease and the last applied commit (default {DEFAULT_TABLE}; "
+        "created on first use)",
+    )
+    parser.add_argument(
+        "--lease-timeout", type=float, default=600.0, help="seconds to wait for another writer's lease (default 600)"
+    )
+
+
+def _aws_arguments(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
     group = parser.add_argument_group("AWS connection")
-    group.add_argument("--endpoint-url", default=None,
-                       help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS itself); e.g. the sandbox's URL")
-    group.add_argument("--region", default=None,
-                       help="region, when Settings.region does not say (default: the AWS configuration)")
+    group.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS itself); e.g. the sandbox's URL",
+    )
+    group.add_argument(
+        "--region", default=None, help="region, when Settings.region does not say (default: the AWS configuration)"
+    )
     group.add_argument("--profile", default=None, help="AWS profile (default: the AWS configuration)")
-    group.add_argument("--sandbox", action="store_true",
-                       help="start an embedded AWS emulator (empty account 123456789012) for this command "
-                            "and run against it; no AWS account needed")
+    if not sandbox:
+        return
+    group.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start an embedded AWS emulator (empty account 123456789012) for this command "
+        "and run against it; no AWS account needed",
+    )
 
 
 def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
     state = load_directory(Path(args.directory), display_root=args.directory)
-    counts = ", ".join(
-        f"{len(state.of(kind))} {kind}" for kind in sorted(state.resources) if state.of(kind)
-    )
+    counts = ", ".join(f"{len(state.of(kind))} {kind}" for kind in sorted(state.resources) if state.of(kind))
     out.write(f"{args.directory}: valid: 1 Settings, {counts} ({state.count()} resources)\n")
     return Exit.OK
 
@@ -159,39 +234,102 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
     desired = load_directory(Path(args.directory), display_root=args.directory)
     region = _region(args, desired)
     tty = out.isatty()
-    with _maybe_sandbox(args):
-        # The plan is computed with read-only clients; only the executor gets writable ones.
-        result = preview(desired, _factory(args, region, read_only=True), region)
-        plan = result.plan
-        out.write(render_text(plan, color=tty) + "\n")
-        if plan.empty:
-            return Exit.OK
-        settings = desired.settings
-        options = ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes, max_workers=args.workers)
-        owned = sum(plan.unchanged.values()) + sum(
-            plan.count(a) for a in (Action.UPDATE, Action.DELETE, Action.RELEASE))
-        check_rails(plan, max_deletes=settings.max_deletes, owned=owned, options=options)
+    shown: list[Plan] = []
 
-        def progress(outcome: Outcome) -> None:
-            change = outcome.change
-            line = f"  {_SYMBOL[change.action.value]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
-            if outcome.message:
-                line += f": {outcome.message}"
-            out.write(line + "\n")
+    def show(plan: Plan) -> None:
+        if not shown or shown[-1] != plan:  # under the lease the plan is computed again
+            out.write(render_text(plan, color=tty) + "\n")
+            if not plan.empty and tty:
+                out.write("\nApplying...\n")
             out.flush()
+        shown.append(plan)
 
-        out.write("\nApplying...\n" if tty else "")
-        executor = Executor(_factory(args, region, read_only=False), context(desired, region), options,
-                            notebook_updates=settings.notebook_updates, on_outcome=progress if tty else None,
-                            log_changes=not tty)
-        applied = executor.run(plan)
+    def progress(outcome: Outcome) -> None:
+        change = outcome.change
+        line = f"  {_SYMBOL[change.action.value]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
+        out.write(line + (f": {outcome.message}" if outcome.message else "") + "\n")
+        out.flush()
+
+    stop = _stop_on_signals()
+    with _maybe_sandbox(args):
+        writer = _factory(args, region, read_only=False)
+        lease = None
+        if not args.no_lease:
+            table = StateTable(writer, args.state_table, account_id=desired.settings.account_id)
+            holder = Lease(table)
+            lease = lambda: holder.held(timeout=args.lease_timeout, stop=stop)  # noqa: E731
+        options = ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes, max_workers=args.workers)
+        done = converge(
+            desired,
+            reader=_factory(args, region, read_only=True),
+            writer=writer,
+            region=region,
+            options=options,
+            lease=lease,
+            on_plan=show,
+            on_outcome=progress if tty else None,
+            log_changes=not tty,
+            stop=stop.is_set,
+        )
+    applied = done.result
+    if applied is None:
+        return Exit.OK
     for outcome in applied.of(Status.FAILED) + applied.of(Status.SKIPPED):
-        out.write(f"failed: {outcome.change.ref}: {outcome.message}\n" if outcome.status is Status.FAILED
-                  else f"skipped: {outcome.change.ref}: {outcome.message}\n")
+        out.write(f"{outcome.status.value}: {outcome.change.ref}: {outcome.message}\n")
     for outcome in applied.of(Status.PENDING):
         out.write(f"pending: {outcome.change.ref}: {outcome.message}\n")
     out.write(applied.summary() + "\n")
     return Exit.OK if applied.ok else Exit.ERROR
+
+
+def _stop_on_signals() -> threading.Event:
+    """SIGTERM/SIGINT: finish the changes in flight, start no new one (main thread only)."""
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+
+        def handler(signum: int, _frame: object) -> None:
+            if stop.is_set():
+                raise KeyboardInterrupt
+            stop.set()
+            structlog.get_logger(__name__).warning(
+                "stop requested; finishing the changes in flight", signal=signal.Signals(signum).name
+            )
+
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, handler)
+    return stop
+
+
+def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
+    try:
+        interval = parse_interval(args.interval)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    config = ControllerConfig(
+        source=args.source,
+        branch=args.branch,
+        path=args.path,
+        cache_dir=Path(args.cache_dir),
+        interval=interval,
+        mode=args.mode,
+        allow_rewind=args.allow_rewind,
+        state_table=args.state_table,
+        lease_timeout=args.lease_timeout,
+        region=args.region,
+        options=ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes),
+    )
+    aws = AwsConfig(endpoint_url=args.endpoint_url, region=args.region, profile=args.profile)
+    stop = _stop_on_signals()
+    metrics = Metrics()
+    server = HealthServer(metrics, args.metrics_port).start() if args.metrics_port is not None else None
+    try:
+        controller = Controller(config, aws, metrics=metrics, stop=stop)
+        if args.once:
+            return Exit(controller.reconcile_once())
+        return Exit(controller.run_forever())
+    finally:
+        if server is not None:
+            server.stop()
 
 
 def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> Exit:
@@ -200,7 +338,7 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit(run_sandbox(args.port, out=out))
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "sandbox": cmd_sandbox}
+COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "run": cmd_run, "sandbox": cmd_sandbox}
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -41,6 +41,9 @@ class Status(StrEnum):
 class RefusedError(ReconcilerError):
     """The plan breaks a rail (deletions, broken checkout); nothing was written."""
 
+    # True when the invariant rules refused it (exit status 3 rather than 1).
+    invariants: bool = False
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -116,7 +119,7 @@ class Executor:
         notebook_updates: str = "when-stopped",
         on_outcome: Callable[[Outcome], None] | None = None,
         on_start: Callable[[Change], None] | None = None,
-        stop: threading.Event | None = None,
+        stop: threading.Event | Callable[[], bool] | None = None,
         log_changes: bool = True,
     ) -> None:
         if factory.read_only:
@@ -132,7 +135,9 @@ class Executor:
         self.options = options
         self.on_outcome = on_outcome or (lambda _: None)
         self.on_start = on_start or (lambda _: None)
-        self.stop = stop or threading.Event()
+        # Whether to start no new change (SIGTERM, or the lease was lost).
+        self.stopping: Callable[[], bool] = (
+            stop.is_set if isinstance(stop, threading.Event) else stop or (lambda: False))
         self.log_changes = log_changes
 
     def run(self, plan: Plan) -> ApplyResult:
@@ -175,7 +180,7 @@ class Executor:
                             outcomes,
                             Outcome(change, Status.SKIPPED, f"skipped: depends on {', '.join(sorted(failed))}"),
                         )
-                    elif self.stop.is_set():
+                    elif self.stopping():
                         del waiting[ref]
                         self._finish(outcomes, Outcome(change, Status.SKIPPED, "skipped: stop requested"))
                     elif all(b in outcomes for b in blockers):

@@ -1,0 +1,209 @@
+"""A lease in DynamoDB, so that two writers (two controllers, or a controller and a manual
+``apply``) never interleave writes; and the record of the last applied commit.
+
+The lease is one item, written with a conditional put: it is taken when absent or expired, renewed
+by its owner while working (a background thread), and released at the end. An owner that dies keeps
+the lease only until it expires. If renewal fails (the lease was lost), ``lost`` is set and the
+executor starts no new change.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from botocore.exceptions import ClientError
+
+from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.errors import ReconcilerError
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_TABLE = "reconciler-state"
+
+
+class LeaseTimeout(ReconcilerError):
+    """Another writer held the lease for longer than we were willing to wait."""
+
+    retryable = True
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Holder:
+    owner: str
+    expires_at: float
+
+
+class StateTable:
+    """The DynamoDB table holding the lease and the last applied commit (created on first use)."""
+
+    def __init__(self, factory: ClientFactory, name: str = DEFAULT_TABLE, *, account_id: str) -> None:
+        self.factory = factory
+        self.name = name
+        self.account_id = account_id
+        self._ready = False
+
+    @property
+    def db(self) -> Any:
+        return self.factory.client("dynamodb")
+
+    def ensure(self) -> None:
+        if self._ready:
+            return
+        with translate_errors(f"preparing the state table {self.name}"):
+            try:
+                self.db.describe_table(TableName=self.name)
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
+                    raise
+                try:
+                    self.db.create_table(
+                        TableName=self.name, BillingMode="PAY_PER_REQUEST",
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        Tags=[{"Key": "managed-by", "Value": "reconciler"}],
+                    )
+                except ClientError as race:
+                    if race.response.get("Error", {}).get("Code") != "ResourceInUseException":
+                        raise
+                self.db.get_waiter("table_exists").wait(TableName=self.name,
+                                                        WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+        self._ready = True
+
+    def key(self, what: str) -> dict[str, Any]:
+        return {"pk": {"S": f"{what}#{self.account_id}"}}
+
+    def last_applied(self) -> str | None:
+        self.ensure()
+        with translate_errors("reading the last applied commit"):
+            item = self.db.get_item(TableName=self.name, Key=self.key("applied"), ConsistentRead=True).get("Item")
+        return item["sha"]["S"] if item else None
+
+    def record_applied(self, sha: str, *, owner: str) -> None:
+        self.ensure()
+        with translate_errors("recording the applied commit"):
+            self.db.put_item(TableName=self.name, Item={
+                **self.key("applied"), "sha": {"S": sha}, "at": {"N": f"{time.time():.3f}"},
+                "by": {"S": owner}})
+
+
+class Lease:
+    def __init__(self, table: StateTable, *, owner: str | None = None, ttl: float = 60.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.table = table
+        self.owner = owner or default_owner()
+        self.ttl = ttl
+        self.clock = clock
+        self.lost = threading.Event()
+        self._stop_renewing = threading.Event()
+
+    def holder(self) -> Holder | None:
+        self.table.ensure()
+        item = self.table.db.get_item(TableName=self.table.name, Key=self.table.key("lease"),
+                                      ConsistentRead=True).get("Item")
+        if not item:
+            return None
+        return Holder(item["owner"]["S"], float(item["expires_at"]["N"]))
+
+    def try_acquire(self) -> bool:
+        """Take the lease if it is free or expired (or already ours). One conditional put."""
+        self.table.ensure()
+        now = self.clock()
+        try:
+            with translate_errors("taking the lease"):
+                self.table.db.put_item(
+                    TableName=self.table.name,
+                    Item={**self.table.key("lease"), "owner": {"S": self.owner},
+                          "expires_at": {"N": f"{now + self.ttl:.3f}"}, "acquired_at": {"N": f"{now:.3f}"}},
+                    ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #o = :me",
+                    ExpressionAttributeNames={"#o": "owner"},
+                    ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":me": {"S": self.owner}},
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            raise
+        self.lost.clear()
+        return True
+
+    def acquire(self, *, timeout: float, poll: float = 2.0, stop: threading.Event | None = None) -> None:
+        """Wait for the lease, saying so, until ``timeout`` seconds have passed (LeaseTimeout)."""
+        deadline = time.monotonic() + timeout
+        announced = None
+        while not self.try_acquire():
+            holder = self.holder()
+            if holder is not None and holder.owner != announced:
+                log.warning("waiting for the lease", holder=holder.owner,
+                            expires_in=round(max(0.0, holder.expires_at - self.clock()), 1))
+                announced = holder.owner
+            if time.monotonic() + poll > deadline or (stop is not None and stop.is_set()):
+                who = holder.owner if holder else "another writer"
+                raise LeaseTimeout(f"the lease is held by {who}; gave up after {timeout:.0f}s")
+            (stop.wait if stop is not None else time.sleep)(poll)
+        log.info("lease acquired", owner=self.owner, ttl=self.ttl)
+
+    def renew(self) -> bool:
+        now = self.clock()
+        try:
+            self.table.db.update_item(
+                TableName=self.table.name, Key=self.table.key("lease"),
+                UpdateExpression="SET expires_at = :exp",
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":exp": {"N": f"{now + self.ttl:.3f}"}, ":me": {"S": self.owner}},
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                self.lost.set()
+                log.error("lease lost", owner=self.owner)
+                return False
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            self.table.db.delete_item(
+                TableName=self.table.name, Key=self.table.key("lease"), ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": self.owner}})
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+        log.info("lease released", owner=self.owner)
+
+    @contextmanager
+    def held(self, *, timeout: float, stop: threading.Event | None = None) -> Iterator[Lease]:
+        """Hold the lease for the block, renewing it every ttl/3 in the background."""
+        self.acquire(timeout=timeout, stop=stop)
+        self._stop_renewing.clear()
+
+        def renew_loop() -> None:
+            while not self._stop_renewing.wait(self.ttl / 3):
+                try:
+                    if not self.renew():
+                        return
+                except Exception:
+                    log.warning("lease renewal failed; retrying", exc_info=True)
+
+        renewer = threading.Thread(target=renew_loop, name="lease-renewal", daemon=True)
+        renewer.start()
+        try:
+            yield self
+        finally:
+            self._stop_renewing.set()
+            renewer.join(timeout=5)
+            try:
+                self.release()
+            except Exception:
+                log.warning("lease release failed; it expires by itself", exc_info=True)
