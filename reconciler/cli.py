@@ -129,6 +129,8 @@ def _parser() -> argparse.ArgumentParser:
     _lease_arguments(run)
     _aws_arguments(run, sandbox=False)
 
+    commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute")
+
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
     sandbox.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
     return parser
@@ -338,7 +340,20 @@ def cmd_sandbox(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit(run_sandbox(args.port, out=out))
 
 
-COMMANDS = {"validate": cmd_validate, "plan": cmd_plan, "apply": cmd_apply, "run": cmd_run, "sandbox": cmd_sandbox}
+def cmd_demo(args: argparse.Namespace, out: TextIO) -> Exit:
+    from reconciler.demo import run_demo  # noqa: PLC0415 - moto is imported only for this command
+
+    return Exit(run_demo(out))
+
+
+COMMANDS = {
+    "validate": cmd_validate,
+    "plan": cmd_plan,
+    "apply": cmd_apply,
+    "run": cmd_run,
+    "sandbox": cmd_sandbox,
+    "demo": cmd_demo,
+}
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

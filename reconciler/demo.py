@@ -1,0 +1,145 @@
+"""``reconciler demo``: the whole GitOps loop against an embedded AWS, in under a minute.
+
+1. start the embedded emulator (an empty account) and put the example manifests in a fresh git repo;
+2. the controller converges the empty account;
+3. drift by hand: AdministratorAccess attached to the engineers' group, the raw-data bucket's public
+   access block removed, a notebook role deleted — the next reconcile reverts it;
+4. a commit adds a user and removes another — the next reconcile grants and revokes access;
+5. an audit of the live account.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any, TextIO
+
+from reconciler.aws.clients import AwsConfig
+from reconciler.controller.loop import Controller, ControllerConfig
+from reconciler.engine.executor import Outcome
+from reconciler.engine.plan import Plan
+from reconciler.engine.render import render_text
+
+ACCOUNT = "123456789012"
+
+
+def example_dir() -> Path:
+    packaged = resources.files("reconciler") / "_example"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    return Path(__file__).resolve().parents[1] / "desired-state"
+
+
+def _git(repo: Path, *args: str) -> None:
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="demo",
+        GIT_AUTHOR_EMAIL="demo@example.invalid",
+        GIT_COMMITTER_NAME="demo",
+        GIT_COMMITTER_EMAIL="demo@example.invalid",
+    )
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env, timeout=60)
+
+
+def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]] | None = None) -> int:
+    from reconciler.sandbox import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Emulator  # noqa: PLC0415
+
+    def say(text: str) -> None:
+        out.write(text + "\n")
+        out.flush()
+
+    def show_plan(plan: Plan) -> None:
+        if not plan.empty:
+            say(render_text(plan, color=False))
+
+    def show_outcome(outcome: Outcome) -> None:
+        change = outcome.change
+        say(
+            f"    {change.action.value} {change.ref}: {outcome.status.value}"
+            + (f" ({outcome.message})" if outcome.message else "")
+        )
+
+    work = Path(tempfile.mkdtemp(prefix="reconciler-demo-"))
+    try:
+        with Emulator.start(port=0) as emulator:
+            os.environ.update(
+                AWS_ACCESS_KEY_ID=TEST_ACCESS_KEY_ID,
+                AWS_SECRET_ACCESS_KEY=TEST_SECRET_ACCESS_KEY,
+                AWS_DEFAULT_REGION="ap-northeast-1",
+            )
+            os.environ.pop("AWS_PROFILE", None)
+            os.environ.pop("AWS_SESSION_TOKEN", None)
+            aws = AwsConfig(endpoint_url=emulator.url, region="ap-northeast-1")
+            repo = work / "repo"
+            shutil.copytree(example_dir(), repo / "desired-state")
+            _git(repo, "init", "--quiet", "--initial-branch", "main")
+            _git(repo, "add", "-A")
+            _git(repo, "commit", "--quiet", "-m", "The secure SageMaker environment")
+            say(f"Embedded AWS on {emulator.url} (account {ACCOUNT}); manifests in git at {repo}\n")
+            controller = Controller(
+                ControllerConfig(source=str(repo), cache_dir=work / "cache", interval=60),
+                aws,
+                stop=threading.Event(),
+                on_plan=show_plan,
+                on_outcome=show_outcome,
+            )
+
+            def reconcile(title: str) -> bool:
+                say(f"== {title}")
+                status = controller.reconcile_once()
+                say(f"   -> reconcile exit status {status}\n")
+                return status == 0
+
+            ok = reconcile("1. The controller converges the empty account")
+            clients = _clients(emulator.url)
+            say("== 2. Drift, by hand in the console:")
+            say(
+                "   AdministratorAccess attached to SageMakerEngineer; public access block removed from "
+                "sagemaker-rawdata; role notebook-for-engineer-role deleted"
+            )
+            iam, s3 = clients["iam"], clients["s3"]
+            iam.attach_group_policy(
+                GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+            )
+            s3.delete_public_access_block(Bucket="sagemaker-rawdata")
+            for attached in iam.list_attached_role_policies(RoleName="notebook-for-engineer-role")["AttachedPolicies"]:
+                iam.detach_role_policy(RoleName="notebook-for-engineer-role", PolicyArn=attached["PolicyArn"])
+            iam.delete_role(RoleName="notebook-for-engineer-role")
+            ok = reconcile("   The next reconcile reverts the drift") and ok
+
+            users = repo / "desired-state" / "users" / "users.yaml"
+            text = users.read_text()
+            carol = text[text.index("---\napiVersion: reconciler/v1\nkind: User\nmetadata:\n  name: carol") :]
+            users.write_text(
+                text.replace(carol, "")
+                + (
+                    "---\napiVersion: reconciler/v1\nkind: User\nmetadata:\n  name: dave\nspec:\n"
+                    "  groups: [SageMakerEngineer]\n  consoleAccess: true\n  tags:\n    team: data-science\n"
+                )
+            )
+            _git(repo, "commit", "--quiet", "-am", "Grant dave, revoke carol")
+            ok = reconcile("3. A commit grants dave and revokes carol") and ok
+            members = sorted(u["UserName"] for u in iam.get_group(GroupName="SageMakerEngineer")["Users"])
+            say(f"   SageMakerEngineer members now: {', '.join(members)}\n")
+            ok = ok and members == ["bob", "dave"]
+            if audit is not None:
+                say("== 4. Audit of the live account")
+                status, report = audit(aws, repo / "desired-state")
+                say(report)
+                ok = ok and status == 0
+            say("Demo " + ("succeeded: the account matches git." if ok else "FAILED."))
+            return 0 if ok else 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _clients(url: str) -> dict[str, Any]:
+    import boto3  # noqa: PLC0415
+
+    return {name: boto3.client(name, endpoint_url=url, region_name="ap-northeast-1") for name in ("iam", "s3")}
