@@ -13,7 +13,14 @@ from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifests import schema
 from reconciler.manifests.model import KINDS, DesiredState, Resource, Settings, build
 from reconciler.manifests.semantics import check_references
-from reconciler.manifests.yamlsource import Document, manifest_files, parse_documents, read_text
+from reconciler.manifests.yamlsource import (
+    EMPTY_FILE,
+    Document,
+    manifest_files,
+    parse_documents,
+    printable,
+    read_text,
+)
 
 API_VERSION = "reconciler/v1"
 
@@ -42,9 +49,10 @@ def _check_document(doc: Document, problems: list[ManifestProblem]) -> Resource 
     data = doc.data
     label = _label(data)
 
-    def problem(path: list[str | int] | tuple[str | int, ...], message: str, *, key: bool = False) -> None:
-        pos = doc.pos(tuple(path), key=key)
-        problems.append(ManifestProblem(doc.file, pos.line, pos.col, label, _field(path), message))
+    def problem(field: tuple[str | int, ...], message: str, *, at: tuple[str | int, ...] | None = None,
+                key: bool = False) -> None:
+        pos = doc.pos(field if at is None else at, key=key)
+        problems.append(ManifestProblem(doc.file, pos.line, pos.col, label, _field(field), message))
 
     if not isinstance(data, dict):
         problem((), "a manifest must be a mapping with apiVersion, kind, metadata and spec")
@@ -54,15 +62,29 @@ def _check_document(doc: Document, problems: list[ManifestProblem]) -> Resource 
         problem((), "missing required field 'kind'")
         return None
     if kind not in KINDS:
-        problem(("kind",), f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}")
+        problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join(KINDS)}")
         return None
     errors = schema.validate(kind, data)
-    for error in errors:
-        path, key, message = schema.describe(error)
-        problem(path, message, key=key)
+    for described in schema.describe_all(errors):
+        problem(described.path, described.message, at=described.at, key=described.key)
     if errors:
         return None
     return build(kind, data["metadata"]["name"], data["spec"], doc)
+
+
+def _repr(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _identity(data: Any) -> tuple[str, str]:
+    """(kind, name) a document that failed validation may declare; ``*`` where that cannot be told."""
+    if not isinstance(data, dict):
+        return ("*", "*")
+    kind = data.get("kind")
+    meta = data.get("metadata")
+    name = meta.get("name") if isinstance(meta, dict) else None
+    return (kind if isinstance(kind, str) and kind in KINDS else "*", name if isinstance(name, str) else "*")
 
 
 def load_directory(root: Path | str, *, display_root: Path | str | None = None) -> DesiredState:
@@ -71,14 +93,15 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
     base = Path(display_root) if display_root is not None else root
     problems: list[ManifestProblem] = []
     if not root.is_dir():
-        raise ManifestError([ManifestProblem(str(root), 0, 0, None, None, "not a directory")])
+        raise ManifestError([ManifestProblem(printable(str(base)), 0, 0, None, None, "not a directory")])
     resources: dict[str, dict[str, Resource]] = {}
     settings: list[Settings] = []
     settings_documents = 0
-    # Names declared by documents that failed validation: references to them are not reported
-    # as missing (that would be a cascade of the real error). A file that is not even YAML hides
-    # its names entirely, so reference checks are skipped then.
-    failed_names: dict[str, set[str]] = {}
+    # (kind, name) declared by documents that failed validation: references to them are not reported
+    # as missing (that would be a cascade of the real error); "*" stands for a kind or a name that
+    # cannot be told. A file that cannot be read or is not even YAML hides its names entirely, so
+    # reference checks are skipped then, and so is the "no Settings" check.
+    failed: set[tuple[str, str]] = set()
     unparsed_files = False
     files = list(manifest_files(root))
     for path in files:
@@ -86,19 +109,17 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
         text, read_problems = read_text(path, display)
         problems.extend(read_problems)
         if text is None:
+            unparsed_files = True
             continue
         docs, parse_problems = parse_documents(text, display)
         problems.extend(parse_problems)
-        unparsed_files = unparsed_files or bool(parse_problems)
+        unparsed_files = unparsed_files or any(p.message != EMPTY_FILE for p in parse_problems)
         for doc in docs:
             if isinstance(doc.data, dict) and doc.data.get("kind") == "Settings":
                 settings_documents += 1
             resource = _check_document(doc, problems)
             if resource is None:
-                label = _label(doc.data)
-                if label and "/" in label:
-                    kind, _, name = label.partition("/")
-                    failed_names.setdefault(kind, set()).add(name)
+                failed.add(_identity(doc.data))
                 continue
             if isinstance(resource, Settings):
                 settings.append(resource)
@@ -106,16 +127,20 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
             seen = resources.setdefault(resource.kind, {})
             first = seen.get(resource.name)
             if first is not None and first.source is not None and resource.source is not None:
+                name = resource.source.at("metadata", "name")
                 problems.append(ManifestProblem(
-                    resource.source.file, resource.source.line, 1, resource.ref, "metadata.name",
+                    resource.source.file, name.line, name.col, resource.ref, "metadata.name",
                     f"duplicate {resource.ref}; first defined at {first.source.file}:{first.source.line}",
                 ))
                 continue
             seen[resource.name] = resource
 
+    def hidden(kind: str, name: str) -> bool:
+        return unparsed_files or bool({(kind, name), ("*", name), (kind, "*"), ("*", "*")} & failed)
+
     def report(res: Resource, path: tuple[str | int, ...], message: str, target: tuple[str, str]) -> None:
         assert res.source is not None
-        if unparsed_files or target[1] in failed_names.get(target[0], set()):
+        if hidden(*target):
             return
         pos = res.source.at(*path)
         problems.append(ManifestProblem(res.source.file, pos.line, pos.col, res.ref, _field(path), message))
@@ -131,12 +156,24 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
                 extra.source.file, extra.source.line, 1, extra.ref, None,
                 f"more than one Settings manifest; the first is at {first.source.file}:{first.source.line}",
             ))
-    elif settings_documents == 0:
+    elif settings_documents == 0 and not unparsed_files and not any(kind == "*" for kind, _ in failed):
+        # A file that could not be parsed, or a document whose kind is missing or unknown, may be the
+        # Settings: its own problem is the one to fix.
         problems.append(ManifestProblem(str(base), 0, 0, None, None,
                                         "no Settings manifest found; exactly one is required"))
     if problems:
-        raise ManifestError(problems)
+        raise ManifestError([_one_line(p) for p in problems])
     return DesiredState(settings=settings[0], resources=resources, root=str(root))
+
+
+def _one_line(problem: ManifestProblem) -> ManifestProblem:
+    """``problem`` with control characters escaped everywhere, so that it prints as exactly one line."""
+    return ManifestProblem(
+        printable(problem.file), problem.line, problem.col,
+        None if problem.resource is None else printable(problem.resource),
+        None if problem.field is None else printable(problem.field),
+        printable(problem.message),
+    )
 
 
 def _display(path: Path, root: Path, base: Path) -> str:

@@ -7,18 +7,22 @@ for a keyword (``{"x-message": {"oneOf": "give exactly one of ..."}}``).
 
 from __future__ import annotations
 
+import ast
 import difflib
 import json
+import re
 from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+
+from reconciler.manifests.yamlsource import printable
 
 KIND_SCHEMAS: dict[str, str] = {
     "Settings": "settings.schema.json",
@@ -48,6 +52,47 @@ def _registry() -> Registry:
     return registry
 
 
+def _ecma_pattern(pattern: str) -> str:
+    r"""``pattern`` (an ECMA-262 regex, as JSON Schema patterns are) with ECMA's ``$`` for Python's ``re``.
+
+    An ECMA ``$`` (without the multiline flag) matches only at the very end, while Python's also matches
+    before a final newline: ``name: |`` (the string ``g`` and a newline) passed ``^[\w+=,.@-]+$``, and the
+    name then split every problem line that printed it. Python's ``\Z`` is ECMA's ``$``.
+    """
+    out: list[str] = []
+    escaped = in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append(r"\Z")
+            continue
+        out.append(char)
+    return "".join(out)
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(_ecma_pattern(pattern))
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if validator.is_type(instance, "string") and not _compiled(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+def _is_integer(checker: Any, instance: Any) -> bool:
+    # jsonschema counts 20.0 as an integer; YAML's 20.0 is a float, and boto3 refuses a float where
+    # AWS wants an integer, so only a YAML integer is one.
+    return isinstance(instance, int) and not isinstance(instance, bool)
+
+
 def _fill_defaults(validator_class: Any) -> Any:
     """A validator class whose ``properties`` keyword also fills in ``default`` values."""
     validate_properties = validator_class.VALIDATORS["properties"]
@@ -64,7 +109,11 @@ def _fill_defaults(validator_class: Any) -> Any:
                     instance[name] = json.loads(json.dumps(resolved["default"]))
         yield from validate_properties(validator, properties, instance, schema)
 
-    return validators.extend(validator_class, {"properties": set_defaults})
+    return validators.extend(
+        validator_class,
+        {"properties": set_defaults, "pattern": _pattern},
+        type_checker=validator_class.TYPE_CHECKER.redefine("integer", _is_integer),
+    )
 
 
 _DefaultingValidator = _fill_defaults(Draft202012Validator)
@@ -102,55 +151,189 @@ def _custom_message(error: ValidationError) -> str | None:
 
 
 def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, ensure_ascii=False, default=str)
+    """``value`` as JSON, on one line (control characters escaped), cut at ``limit`` characters."""
+    text = printable(json.dumps(value, ensure_ascii=False, default=str))
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def describe(error: ValidationError) -> tuple[list[str | int], bool, str]:
-    """(path of the offending node, whether to point at its key, one-line message)."""
-    path: list[str | int] = list(error.absolute_path)
+# The words of the messages: YAML's, on both sides of "expected X, got Y".
+_TYPE_WORDS = {"object": "mapping", "array": "list"}
+BOOLEAN_HINT = "(quote it: YAML reads yes/no/on/off/true/false as booleans)"
+NUMBER_HINT = "(quote it: YAML reads unquoted digits as a number)"
+
+
+class Described(NamedTuple):
+    """One validation problem, ready to print."""
+
+    path: tuple[str | int, ...]
+    """The field the problem is about (printed as ``spec.a.b``)."""
+    message: str
+    at: tuple[str | int, ...]
+    """The node to point at: ``path`` itself, or one of its keys."""
+    key: bool = False
+    """Point at the node's key rather than at its value."""
+
+
+def describe_all(errors: list[ValidationError]) -> list[Described]:
+    """Every problem of ``errors``, without the redundant ones.
+
+    An empty string (or key) that also fails a ``pattern`` is reported as empty only.
+    """
+    described = [(error, d) for error in errors for d in describe(error)]
+    empty = {(d.at, d.key) for error, d in described if error.validator == "minLength" and error.instance == ""}
+    return [d for error, d in described
+            if not (error.validator == "pattern" and error.instance == "" and (d.at, d.key) in empty)]
+
+
+def describe(error: ValidationError) -> list[Described]:
+    """The problems one jsonschema error stands for (one per unknown field of an object)."""
+    path = tuple(error.absolute_path)
     custom = _custom_message(error)
     if custom is not None:
-        return path, False, custom
+        return [Described(path, custom, path)]
+    if _is_key_error(error):
+        # propertyNames: the instance is the key itself; the path is the mapping's.
+        name = str(error.instance)
+        return [Described(path, _message(error, subject=f"key {_short(name)}", empty="key"), (*path, name), True)]
+    instance = error.instance
+    if error.validator == "additionalProperties" and isinstance(instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        extra = [k for k in instance if k not in allowed]
+        if extra:
+            problems = []
+            for name in extra:
+                hint = difflib.get_close_matches(name, allowed, n=1)
+                suggestion = f"; did you mean '{hint[0]}'?" if hint else (
+                    f"; allowed: {', '.join(allowed)}" if allowed else "")
+                field = (*path, name)
+                problems.append(Described(field, f"unknown field '{printable(name)}'{suggestion}", field, True))
+            return problems
+    if error.validator == "required":
+        return [Described(path, f"missing required field '{_required_name(error)}'", path, True)]
+    return [Described(path, _message(error, subject=_short(instance), empty="string"), path)]
+
+
+def _is_key_error(error: ValidationError) -> bool:
+    """Whether ``error`` is about a mapping key (it comes from a ``propertyNames`` subschema)."""
+    schema_path = list(error.absolute_schema_path)
+    return any(part == "propertyNames" and (i == 0 or schema_path[i - 1] != "properties")
+               for i, part in enumerate(schema_path))
+
+
+_REQUIRED = re.compile(r"(?s)(?P<name>.*) is a required property")
+
+
+def _required_name(error: ValidationError) -> str:
+    """The missing property of a ``required`` error: jsonschema yields one error per missing property."""
+    match = _REQUIRED.fullmatch(error.message)
+    if match is not None:
+        try:
+            name = ast.literal_eval(match["name"])
+        except (ValueError, SyntaxError):
+            name = None
+        if isinstance(name, str):
+            return name
+    instance = error.instance
+    missing = [m for m in error.validator_value if isinstance(instance, dict) and m not in instance]
+    return str(missing[0]) if missing else "?"
+
+
+def _message(error: ValidationError, *, subject: str, empty: str) -> str:
+    """The one-line message of ``error``; ``subject`` names the offending string (a value or a key)."""
     validator = error.validator
     instance = error.instance
-    if validator == "additionalProperties" and isinstance(instance, dict):
-        allowed = set(error.schema.get("properties", {}))
-        extra = sorted(k for k in instance if k not in allowed)
-        if extra:
-            name = extra[0]
-            hint = difflib.get_close_matches(name, sorted(allowed), n=1)
-            suggestion = f"; did you mean '{hint[0]}'?" if hint else (
-                f"; allowed: {', '.join(sorted(allowed))}" if allowed else "")
-            return [*path, name], True, f"unknown field '{name}'{suggestion}"
-    if validator == "required":
-        missing = [m for m in error.validator_value if isinstance(instance, dict) and m not in instance]
-        field = missing[0] if missing else "?"
-        return path, True, f"missing required field '{field}'"
+    limit = error.validator_value
     if validator == "type":
-        expected = error.validator_value
-        expected_text = " or ".join(expected) if isinstance(expected, list) else str(expected)
-        message = f"expected {expected_text}, got {_type_name(instance)} {_short(instance)}"
-        if isinstance(instance, bool) and "string" in str(expected):
-            message += " (quote it: YAML reads yes/no/on/off/true/false as booleans)"
-        return path, False, message
+        names = limit if isinstance(limit, list) else [limit]
+        expected = " or ".join(_TYPE_WORDS.get(str(n), str(n)) for n in names)
+        got = _type_name(instance) + ("" if instance is None else f" {_short(instance)}")
+        message = f"expected {expected}, got {got}"
+        if "string" in names:
+            message += _quote_hint(instance)
+        return message
     if validator in ("enum", "const"):
-        options = error.validator_value if validator == "enum" else [error.validator_value]
-        return path, False, f"{_short(instance)} is not one of {', '.join(_short(o) for o in options)}"
+        options = limit if validator == "enum" else [limit]
+        message = f"{subject} is not one of {', '.join(_short(o) for o in options)}"
+        if isinstance(instance, bool) and any(isinstance(o, str) for o in options):
+            message += " " + BOOLEAN_HINT
+        return message
     if validator == "pattern":
-        return path, False, f"{_short(instance)} does not match the expected format {error.validator_value}"
-    if validator == "not" and isinstance(error.validator_value, dict) and "required" in error.validator_value:
-        both = " and ".join(error.validator_value["required"])
-        return path, False, f"{both} cannot be used together"
+        return f"{subject} does not match the expected format {limit}"
+    if validator == "not" and isinstance(limit, dict) and "required" in limit:
+        return f"{' and '.join(limit['required'])} cannot be used together"
     if validator == "oneOf":
-        return path, False, "matches more than one of the allowed forms"
-    if validator == "minItems" and error.validator_value == 1:
-        return path, False, "list must not be empty"
-    if validator == "minProperties" and error.validator_value == 1:
-        return path, False, "mapping must not be empty"
-    if validator == "uniqueItems":
-        return path, False, "list has duplicate items"
-    return path, False, error.message
+        return "matches more than one of the allowed forms"
+    if validator == "minLength" and isinstance(instance, str):
+        if limit == 1:
+            return f"{empty} must not be empty"
+        return f"{subject} is too short: {len(instance)} characters, at least {limit}"
+    if validator == "maxLength" and isinstance(instance, str):
+        return f"{subject} is too long: {len(instance)} characters, the limit is {limit}"
+    if validator == "minItems" and isinstance(instance, list):
+        if limit == 1:
+            return "list must not be empty"
+        return f"list has {_count(len(instance), 'item')}; at least {limit} are required"
+    if validator == "maxItems" and isinstance(instance, list):
+        return f"list has {_count(len(instance), 'item')}; the limit is {limit}"
+    if validator == "minProperties" and isinstance(instance, dict):
+        if limit == 1:
+            return "mapping must not be empty"
+        return f"mapping has {_count(len(instance), 'entry', 'entries')}; at least {limit} are required"
+    if validator == "maxProperties" and isinstance(instance, dict):
+        return f"mapping has {_count(len(instance), 'entry', 'entries')}; the limit is {limit}"
+    if validator == "minimum":
+        return f"{subject} is less than the minimum of {_short(limit)}"
+    if validator == "maximum":
+        return f"{subject} is greater than the maximum of {_short(limit)}"
+    if validator == "exclusiveMinimum":
+        return f"{subject} must be greater than {_short(limit)}"
+    if validator == "exclusiveMaximum":
+        return f"{subject} must be less than {_short(limit)}"
+    if validator == "uniqueItems" and isinstance(instance, list):
+        duplicate = _first_duplicate(instance)
+        if duplicate is None:
+            return "list has duplicate items"
+        first, again = duplicate
+        return f"list has duplicate items: {_short(instance[again])} at [{first}] and [{again}]"
+    # A keyword the schemas do not use today: jsonschema's own text, on one line and bounded.
+    text = printable(error.message)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _quote_hint(instance: Any) -> str:
+    if isinstance(instance, bool):
+        return " " + BOOLEAN_HINT
+    if isinstance(instance, int | float):
+        return " " + NUMBER_HINT
+    return ""
+
+
+def _count(n: int, singular: str, plural: str | None = None) -> str:
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
+
+
+def _uniqueness_key(value: Any) -> Any:
+    """A hashable stand-in for ``value``, equal as ``uniqueItems`` compares: ``true`` is not ``1``, ``1`` is ``1.0``."""
+    if isinstance(value, bool):
+        return ("boolean", value)
+    if isinstance(value, list):
+        return ("list", tuple(_uniqueness_key(v) for v in value))
+    if isinstance(value, dict):
+        return ("mapping", frozenset((k, _uniqueness_key(v)) for k, v in value.items()))
+    return ("scalar", value)
+
+
+def _first_duplicate(items: list[Any]) -> tuple[int, int] | None:
+    """(index of the first occurrence, index of the repetition) of the first item that repeats an earlier one."""
+    seen: dict[Any, int] = {}
+    for index, item in enumerate(items):
+        try:
+            first = seen.setdefault(_uniqueness_key(item), index)
+        except TypeError:  # not hashable after all: give up naming it
+            return None
+        if first != index:
+            return first, index
+    return None
 
 
 def _type_name(value: Any) -> str:

@@ -15,6 +15,7 @@ graph itself instead of using PyYAML's constructor, so that it can:
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,33 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
+
+EMPTY_FILE = "file holds no manifest (empty file)"
+
+# Characters that must not reach a problem line raw: controls (a newline would split the line, an
+# escape sequence would drive the terminal), invisible format characters (bidi overrides), line and
+# paragraph separators, lone surrogates (not even encodable) and unassigned code points.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp", "Cn"})
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def printable(text: str) -> str:
+    """``text`` with every control or invisible character escaped (``\\n``, ``\\x1b``, ``\\u2028``).
+
+    Backslashes are left alone, so the function is idempotent and ordinary text is unchanged.
+    """
+    if text.isprintable():
+        return text
+    out: list[str] = []
+    for char in text:
+        if char == " " or unicodedata.category(char) not in _HIDDEN_CATEGORIES:
+            out.append(char)
+        elif char in _NAMED_ESCAPES:
+            out.append(_NAMED_ESCAPES[char])
+        else:
+            code = ord(char)
+            out.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(out)
 
 
 @dataclass(frozen=True, order=True)
@@ -149,7 +177,7 @@ class _Builder:
                 key = self._key(key_node)
                 if key in explicit:
                     first = self.doc.keys[(*path, key)]
-                    raise _Invalid(_pos(key_node), f"duplicate key '{key}' (first at line {first.line})")
+                    raise _Invalid(_pos(key_node), f"duplicate key '{printable(key)}' (first at line {first.line})")
                 explicit.add(key)
                 self.doc.keys[(*path, key)] = _pos(key_node)
                 result[key] = self.build(value_node, (*path, key), depth + 1)
@@ -264,7 +292,7 @@ def parse_documents(text: str, display: str) -> tuple[list[Document], list[Manif
         if loader is not None:
             loader.dispose()
     if not docs:
-        return docs, [ManifestProblem(display, 1, 1, None, None, "file holds no manifest (empty file)")]
+        return docs, [ManifestProblem(display, 1, 1, None, None, EMPTY_FILE)]
     return docs, []
 
 

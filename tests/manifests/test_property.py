@@ -103,6 +103,8 @@ def check_problem(problem: ManifestProblem, files: dict[str, str | bytes]) -> No
     assert isinstance(problem.message, str)
     assert problem.message
     assert PROBLEM_SHAPE.match(str(problem)), str(problem)
+    # Exactly one line, whatever the names, keys and values hold (control characters are escaped).
+    assert len(str(problem).splitlines()) == 1, str(problem)
     if problem.message in DIRECTORY_LEVEL:
         assert (problem.file, problem.line, problem.col) == ("m", 0, 0)
         return
@@ -393,6 +395,24 @@ def test_problems_in_a_file_are_at_1_1_or_later(name: str, spec_key: str, value:
     assert isinstance(outcome, ManifestError)
     assert all(p.line >= 1 and p.col >= 1 for p in outcome.problems)
     assert all(p.file == "m/x.yaml" for p in outcome.problems)
+
+
+# Line breaks str.splitlines() knows, an escape, a bidi override, a lone surrogate, ordinary letters.
+NASTY = st.text(alphabet="\n\r\x0b\x0c\x1c\x85\u2028\u2029\x1b\u202e\ud800\x00\tab/ é", max_size=6)
+
+
+@FAST
+@given(kind=st.one_of(st.sampled_from(KINDS), NASTY), name=NASTY, key=NASTY, value=NASTY)
+def test_every_problem_is_one_printable_line(kind: str, name: str, key: str, value: str) -> None:
+    """Control characters in a kind, a name, a key or a value are escaped: one problem, one line."""
+    doc = {"apiVersion": "reconciler/v1", "kind": kind, "metadata": {"name": name},
+           "spec": {key or "k": value, "tags": {key: value}}}
+    outcome = load_files({"x.yaml": dump(doc), "settings.yaml": SETTINGS_TEXT})
+    assert isinstance(outcome, ManifestError)
+    text = str(outcome)
+    assert len(text.splitlines()) == len(outcome.problems), text
+    assert text.encode("utf-8")  # no lone surrogate left
+    assert "\x1b" not in text and "\u202e" not in text, text
 
 
 # --------------------------------------------------------------------------------------------------
