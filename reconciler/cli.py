@@ -29,12 +29,14 @@ from reconciler.controller.loop import Controller, ControllerConfig, parse_inter
 from reconciler.controller.metrics import HealthServer, Metrics
 from reconciler.engine.converge import converge
 from reconciler.engine.executor import ApplyOptions, Outcome, Status
+from reconciler.engine.gate import InvariantsRefused, evaluate_preview, invariant_gate
 from reconciler.engine.plan import Plan
 from reconciler.engine.preview import preview
 from reconciler.engine.render import render_json, render_markdown, render_text
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.logs import configure_logging
 from reconciler.manifests import DesiredState, load_directory
+from reconciler.rules import Report, findings_to_dict, render_findings_json, render_findings_text
 
 
 class Exit(IntEnum):
@@ -129,6 +131,16 @@ def _parser() -> argparse.ArgumentParser:
     _lease_arguments(run)
     _aws_arguments(run, sandbox=False)
 
+    audit = commands.add_parser("audit", help="check the live account's security (read-only); exit 3 on errors")
+    audit.add_argument(
+        "directory",
+        nargs="?",
+        default=None,
+        help="manifest directory (optional): adds drift, its ownership tag and its exceptions",
+    )
+    _aws_arguments(audit)
+    audit.add_argument("--output", choices=("text", "json"), default="text")
+
     commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute")
 
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
@@ -220,13 +232,39 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
     region = _region(args, desired)
     with _maybe_sandbox(args):
         result = preview(desired, _factory(args, region, read_only=True), region)
+    report = evaluate_preview(desired, result)
     if args.output == "json":
-        out.write(render_json(result.plan) + "\n")
+        out.write(render_json(result.plan, invariants=findings_to_dict(report)))
     elif args.output == "markdown":
-        out.write(render_markdown(result.plan) + "\n")
+        findings = render_findings_text(report, color=False, quiet_when_clean=True)
+        out.write(render_markdown(result.plan, findings=findings) + "\n")
     else:
+        findings = render_findings_text(report, color=out.isatty(), quiet_when_clean=True)
+        if findings:
+            out.write(findings + "\n\n")
         out.write(render_text(result.plan, color=out.isatty()) + "\n")
+    if report.refuses:
+        return Exit.REFUSED
     return Exit.OK if result.plan.empty else Exit.CHANGES
+
+
+def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
+    from reconciler.aws.audit import audit  # noqa: PLC0415
+
+    desired = load_directory(Path(args.directory), display_root=args.directory) if args.directory else None
+    if desired is not None:
+        region = _region(args, desired)
+    else:
+        region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+        if not region:
+            raise UsageError("no region: give a manifest directory with Settings.region, --region, or AWS_REGION")
+    with _maybe_sandbox(args):
+        report: Report = audit(_factory(args, region, read_only=True), desired, region)
+    if args.output == "json":
+        out.write(render_findings_json(report))
+    else:
+        out.write(render_findings_text(report, color=out.isatty()) + "\n")
+    return Exit.REFUSED if report.refuses else Exit.OK
 
 
 _SYMBOL = {"create": "+", "update": "~", "adopt": "~", "delete": "-", "release": "~"}
@@ -261,18 +299,31 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
             holder = Lease(table)
             lease = lambda: holder.held(timeout=args.lease_timeout, stop=stop)  # noqa: E731
         options = ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes, max_workers=args.workers)
-        done = converge(
-            desired,
-            reader=_factory(args, region, read_only=True),
-            writer=writer,
-            region=region,
-            options=options,
-            lease=lease,
-            on_plan=show,
-            on_outcome=progress if tty else None,
-            log_changes=not tty,
-            stop=stop.is_set,
-        )
+        shown_findings: list[str] = []
+
+        def show_findings(report: Report) -> None:
+            findings = render_findings_text(report, color=tty, quiet_when_clean=True)
+            if findings and findings not in shown_findings:
+                out.write(findings + "\n\n")
+                shown_findings.append(findings)
+
+        try:
+            done = converge(
+                desired,
+                reader=_factory(args, region, read_only=True),
+                writer=writer,
+                region=region,
+                options=options,
+                gate=invariant_gate(show_findings),
+                lease=lease,
+                on_plan=show,
+                on_outcome=progress if tty else None,
+                log_changes=not tty,
+                stop=stop.is_set,
+            )
+        except InvariantsRefused:
+            out.write("Refused by the security invariants: nothing was changed.\n")
+            return Exit.REFUSED
     applied = done.result
     if applied is None:
         return Exit.OK
@@ -351,6 +402,7 @@ COMMANDS = {
     "plan": cmd_plan,
     "apply": cmd_apply,
     "run": cmd_run,
+    "audit": cmd_audit,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
 }

@@ -23,10 +23,12 @@ from reconciler.controller.lease import DEFAULT_TABLE, Lease, StateTable
 from reconciler.controller.metrics import Metrics
 from reconciler.engine.converge import Gate, converge
 from reconciler.engine.executor import ApplyOptions, Outcome, RefusedError, Status
+from reconciler.engine.gate import invariant_gate
 from reconciler.engine.plan import KIND_ORDER, Plan
 from reconciler.engine.preview import preview
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.manifests import DesiredState, load_directory
+from reconciler.rules import Report
 
 log = structlog.get_logger(__name__)
 
@@ -68,15 +70,22 @@ class ControllerConfig:
 
 
 class Controller:
-    def __init__(self, config: ControllerConfig, aws: AwsConfig, *, metrics: Metrics | None = None,
-                 stop: threading.Event | None = None, gate: Gate | None = None,
-                 on_plan: Callable[[Plan], None] | None = None,
-                 on_outcome: Callable[[Outcome], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: ControllerConfig,
+        aws: AwsConfig,
+        *,
+        metrics: Metrics | None = None,
+        stop: threading.Event | None = None,
+        gate: Gate | None = None,
+        on_plan: Callable[[Plan], None] | None = None,
+        on_outcome: Callable[[Outcome], None] | None = None,
+    ) -> None:
         self.config = config
         self.aws = aws
         self.metrics = metrics or Metrics()
         self.stop = stop or threading.Event()
-        self.gate = gate
+        self.gate = gate if gate is not None else invariant_gate(self._observe_findings)
         self.on_plan = on_plan
         self.on_outcome = on_outcome
         self.git = GitSource(config.source, branch=config.branch, path=config.path, cache_dir=config.cache_dir)
@@ -126,8 +135,13 @@ class Controller:
         structlog.contextvars.bind_contextvars(commit=checkout.sha)
         desired = load_directory(checkout.root, display_root=self.config.path)
         region = self._region(desired)
-        aws = AwsConfig(endpoint_url=self.aws.endpoint_url, region=region, profile=self.aws.profile,
-                        max_attempts=self.aws.max_attempts, retry_mode=self.aws.retry_mode)
+        aws = AwsConfig(
+            endpoint_url=self.aws.endpoint_url,
+            region=region,
+            profile=self.aws.profile,
+            max_attempts=self.aws.max_attempts,
+            retry_mode=self.aws.retry_mode,
+        )
         reader = ClientFactory(aws, read_only=True)
         if self.config.mode == "plan":
             return self._plan_only(desired, reader, region, checkout.sha)
@@ -135,14 +149,23 @@ class Controller:
         table = StateTable(writer, self.config.state_table, account_id=desired.settings.account_id)
         last = table.last_applied()
         if last and not self.config.allow_rewind and not self.git.is_ancestor(last, checkout.sha):
-            raise RewindRefused(f"commit {checkout.sha[:12]} is not a descendant of the last applied commit "
-                                f"{last[:12]} (a force push or a rollback?); rerun with --allow-rewind to apply it")
+            raise RewindRefused(
+                f"commit {checkout.sha[:12]} is not a descendant of the last applied commit "
+                f"{last[:12]} (a force push or a rollback?); rerun with --allow-rewind to apply it"
+            )
         lease = Lease(table, ttl=self.config.lease_ttl)
         result = converge(
-            desired, reader=reader, writer=writer, region=region, options=self.config.options, gate=self.gate,
+            desired,
+            reader=reader,
+            writer=writer,
+            region=region,
+            options=self.config.options,
+            gate=self.gate,
             lease=lambda: lease.held(timeout=self.config.lease_timeout, stop=self.stop),
-            on_plan=self._observe_plan, on_outcome=self._observe_outcome,
-            stop=lambda: self.stop.is_set() or lease.lost.is_set())
+            on_plan=self._observe_plan,
+            on_outcome=self._observe_outcome,
+            stop=lambda: self.stop.is_set() or lease.lost.is_set(),
+        )
         if result.result is not None and not result.result.ok:
             log.error("reconcile incomplete", summary=result.result.summary())
             self.metrics.failures.labels("changes").inc()
@@ -164,6 +187,19 @@ class Controller:
         log.info("planned", summary=current.plan.summary(), commit=sha)
         return OK if current.plan.empty else CHANGES
 
+    def _observe_findings(self, report: Report) -> None:
+        for severity in ("error", "warning"):
+            self.metrics.findings.labels(severity).set(sum(1 for f in report.findings if f.severity.value == severity))
+        for finding in report.findings:
+            log.warning(
+                "invariant finding",
+                rule=finding.rule,
+                severity=finding.severity.value,
+                resource=finding.resource,
+                location=finding.location,
+                message=finding.message,
+            )
+
     def _succeeded(self) -> None:
         self.metrics.last_success.set(time.time())
         self.metrics.ready = True
@@ -172,8 +208,11 @@ class Controller:
         for kind in KIND_ORDER:
             self.metrics.drift.labels(kind).set(sum(1 for c in plan if c.kind == kind))
         if not plan.empty:
-            log.info("drift or changes found", summary=plan.summary(),
-                     resources=[f"{c.action.value} {c.ref}" for c in plan][:50])
+            log.info(
+                "drift or changes found",
+                summary=plan.summary(),
+                resources=[f"{c.action.value} {c.ref}" for c in plan][:50],
+            )
         if self.on_plan is not None:
             self.on_plan(plan)
 
@@ -181,8 +220,9 @@ class Controller:
         change = outcome.change
         self.metrics.changes.labels(change.kind, change.action.value, outcome.status.value).inc()
         if outcome.status is Status.FAILED:
-            log.error("change failed", kind=change.kind, name=change.name, action=change.action.value,
-                      message=outcome.message)
+            log.error(
+                "change failed", kind=change.kind, name=change.name, action=change.action.value, message=outcome.message
+            )
         if self.on_outcome is not None:
             self.on_outcome(outcome)
 

@@ -370,9 +370,15 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_json(plan: Plan) -> str:
-    """:func:`plan_to_dict` as JSON: sorted keys, 2-space indent, ASCII only, final newline."""
-    return json.dumps(plan_to_dict(plan), sort_keys=True, indent=2, allow_nan=False) + "\n"
+def render_json(plan: Plan, *, invariants: dict[str, Any] | None = None) -> str:
+    """:func:`plan_to_dict` as JSON: sorted keys, 2-space indent, ASCII only, final newline.
+
+    ``invariants``: the security findings (``schemas/findings.schema.json``), added as is.
+    """
+    data = plan_to_dict(plan)
+    if invariants is not None:
+        data["invariants"] = invariants
+    return json.dumps(data, sort_keys=True, indent=2, allow_nan=False) + "\n"
 
 
 # --- Markdown -------------------------------------------------------------------------------------
@@ -442,7 +448,7 @@ def _largest_fitting(sizes: Sequence[int], budget_for: Callable[[int], int]) -> 
     return best
 
 
-def render_markdown(plan: Plan, *, limit: int = 65_000) -> str:
+def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "") -> str:
     """The plan as a pull-request comment of at most ``limit`` characters.
 
     A heading and a summary table (action | count), the plan's notes, a table of changes (action,
@@ -460,6 +466,11 @@ def render_markdown(plan: Plan, *, limit: int = 65_000) -> str:
         + "".join(f"| {_md(f'{SYMBOLS[a]} {a.value}')} | {plan.count(a):,} |\n" for a in Action)
         + f"| unchanged | {sum(plan.unchanged.values()):,} |\n\n"
     )
+    if findings:
+        cap = limit // 4
+        shown = findings if len(findings) <= cap else findings[:cap] + "\n... (findings shortened)"
+        fence = "`" * 3
+        head += f"### Security invariants\n\n{fence}\n{shown.replace(fence, '~~~')}\n{fence}\n\n"
     notes = "".join(
         f"> **Note:** {_md(note if len(note) <= _NOTE_CHARS else note[:_NOTE_CHARS] + ' ... (shortened)')}\n\n"
         for note in plan.notes

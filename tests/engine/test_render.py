@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from reconciler.engine.plan import Action, Change, FieldChange, Plan, thaw
+from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.engine.render import plan_to_dict, render_json, render_markdown, render_text
 from reconciler.policydoc import diff_documents
+from reconciler.values import thaw
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((REPO / "schemas" / "plan.schema.json").read_text(encoding="utf-8"))

@@ -1,0 +1,204 @@
+"""``reconciler audit``: read the whole account (read-only) and evaluate the security rules on it.
+
+Reads, all through a read-only ``ClientFactory`` (its guard refuses anything that writes):
+
+- everything the plan reads, for every principal, bucket and notebook (not only the named or owned
+  ones): ``AccountReader`` with a scope that names everything;
+- the documents of the AWS managed policies attached anywhere (``GetPolicy`` + ``GetPolicyVersion``);
+- ``iam:GetAccountSummary`` (``AccountMFAEnabled``: the root user's MFA);
+- ``iam:ListMFADevices`` for each user with a console password (the credential report would need
+  ``GenerateCredentialReport``, a write);
+- ``s3:GetBucketAcl`` for each bucket (public ACL grants).
+
+With manifests, the account must be ``Settings.accountId`` (checked first), the ownership tag is the
+manifests', ``Settings.exceptions`` apply, and drift of security-relevant fields of owned resources is
+reported (from the plan's UPDATE changes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.live import LivePolicy, LiveState
+from reconciler.aws.reader import AccountReader, ReadScope, check_account
+from reconciler.manifests.model import DesiredState, is_policy_arn
+from reconciler.rules import evaluate_model
+from reconciler.rules.findings import Report
+from reconciler.rules.fromlive import from_live
+from reconciler.rules.model import AccountFacts, Drift
+
+__all__ = ["AUDIT_READS", "SECURITY_FIELDS", "audit", "read_audit_facts"]
+
+DEFAULT_OWNERSHIP = ("managed-by", "reconciler")
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
+PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
+                   "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+
+#: The fields of each kind whose drift is a security finding (AUD005); ``inlinePolicies.<name>`` counts
+#: as ``inlinePolicies``.
+SECURITY_FIELDS: dict[str, frozenset[str]] = {
+    "Policy": frozenset({"document"}),
+    "Role": frozenset({"trust", "policies", "inlinePolicies", "permissionsBoundary"}),
+    "Group": frozenset({"policies", "inlinePolicies"}),
+    "User": frozenset({"groups", "policies", "inlinePolicies", "consoleAccess"}),
+    "Bucket": frozenset({"publicAccessBlock", "policy", "encryption", "versioning"}),
+    "NotebookInstance": frozenset({"rootAccess", "directInternetAccess", "role", "subnetId", "securityGroupIds",
+                                   "kmsKeyId"}),
+}
+
+#: The IAM actions the audit needs (all reads).
+AUDIT_READS: tuple[str, ...] = (
+    "sts:GetCallerIdentity", "iam:GetAccountAuthorizationDetails", "iam:ListRoles", "iam:ListPolicyTags",
+    "iam:GetLoginProfile", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetAccountSummary",
+    "iam:ListMFADevices", "s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketAcl",
+    "sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance",
+)
+
+
+@dataclass(frozen=True)
+class _EverythingScope(ReadScope):
+    """A read scope that names every resource: the audit looks at all of them in detail."""
+
+    def named(self, kind: str, name: str) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class AuditFacts:
+    """What the audit reads beyond the ``LiveState``."""
+
+    root_mfa: bool | None
+    mfa_devices: dict[str, int]
+    public_acl_buckets: frozenset[str]
+    aws_policies: dict[str, LivePolicy]
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _aws_policy(factory: ClientFactory, arn: str) -> LivePolicy | None:
+    iam = factory.client("iam")
+    try:
+        with translate_errors("reading an AWS managed policy"):
+            meta = iam.get_policy(PolicyArn=arn)["Policy"]
+            version = iam.get_policy_version(PolicyArn=arn, VersionId=meta["DefaultVersionId"])
+    except ClientError as exc:
+        if _code(exc) == "NoSuchEntity":
+            return None
+        raise
+    document: Any = version["PolicyVersion"].get("Document", {})
+    return LivePolicy(name=meta["PolicyName"], arn=arn, path=meta.get("Path", "/"), document=document,
+                      default_version_id=meta["DefaultVersionId"], description=meta.get("Description"))
+
+
+def _root_mfa(factory: ClientFactory) -> bool | None:
+    with translate_errors("reading IAM (GetAccountSummary)"):
+        summary = factory.client("iam").get_account_summary()["SummaryMap"]
+    value = summary.get("AccountMFAEnabled")
+    return None if value is None else bool(value)
+
+
+def _mfa_devices(factory: ClientFactory, user: str) -> int:
+    with translate_errors("reading IAM (ListMFADevices)"):
+        pages = factory.client("iam").get_paginator("list_mfa_devices").paginate(UserName=user)
+        return sum(len(page.get("MFADevices", [])) for page in pages)
+
+
+def _public_acl(factory: ClientFactory, bucket: str) -> bool:
+    try:
+        with translate_errors("reading S3 (GetBucketAcl)"):
+            grants = factory.client("s3").get_bucket_acl(Bucket=bucket).get("Grants", [])
+    except ClientError as exc:
+        if _code(exc) == "NoSuchBucket":
+            return False
+        raise
+    return any(g.get("Grantee", {}).get("URI") in PUBLIC_GRANTEES for g in grants)
+
+
+def attached_aws_policies(live: LiveState) -> list[str]:
+    arns = {a for principals in (live.roles, live.groups, live.users) for p in principals.values()
+            for a in p.attached if a.startswith(AWS_MANAGED_PREFIX)}
+    return sorted(arns - set(live.aws_policies))
+
+
+def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: int = 16) -> AuditFacts:
+    """The reads the audit needs beyond the ``LiveState``, fanned out over a thread pool."""
+    console_users = sorted(n for n, u in live.users.items() if u.console_access)
+    buckets = sorted(n for n, b in live.buckets.items() if b.detailed)
+    with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="audit") as pool:
+        root = pool.submit(_root_mfa, factory)
+        policies = {arn: pool.submit(_aws_policy, factory, arn) for arn in attached_aws_policies(live)}
+        devices = {user: pool.submit(_mfa_devices, factory, user) for user in console_users}
+        acls = {name: pool.submit(_public_acl, factory, name) for name in buckets}
+        fetched = {arn: p for arn, f in policies.items() if (p := f.result()) is not None}
+        return AuditFacts(
+            root_mfa=root.result(),
+            mfa_devices={user: f.result() for user, f in devices.items()},
+            public_acl_buckets=frozenset(name for name, f in acls.items() if f.result()),
+            aws_policies=fetched,
+        )
+
+
+def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
+    """Security-relevant UPDATE changes of owned resources, from the plan."""
+    from reconciler.engine.differ import build_plan  # noqa: PLC0415 - the engine is needed only with manifests
+    from reconciler.engine.plan import Action  # noqa: PLC0415
+
+    out = []
+    for change in build_plan(desired, live):
+        if change.action is not Action.UPDATE:
+            continue
+        relevant = SECURITY_FIELDS.get(change.kind, frozenset())
+        fields = tuple(f.field for f in change.fields if f.field.split(".", 1)[0] in relevant)
+        if fields:
+            resource = desired.get(change.kind, change.name)
+            location = resource.source.where() if resource is not None and resource.source else change.source
+            out.append(Drift(change.kind, change.name, fields, location))
+    return tuple(out)
+
+
+def _scope(account_id: str, region: str, desired: DesiredState | None) -> ReadScope:
+    key, value = DEFAULT_OWNERSHIP
+    refs: Iterable[str] = ()
+    if desired is not None:
+        key, value = desired.settings.ownership_tag.key, desired.settings.ownership_tag.value
+        refs = [p for r in desired.roles.values() for p in r.policies] + [
+            p for g in desired.groups.values() for p in g.policies]
+    return _EverythingScope(account_id=account_id, region=region, ownership_key=key, ownership_value=value,
+                            aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r)
+                                                      and r.startswith(AWS_MANAGED_PREFIX)))
+
+
+def audit(factory: ClientFactory, desired: DesiredState | None, region: str, *, max_workers: int = 16) -> Report:
+    """Evaluate the security rules on the live account; ``desired`` (optional) adds drift and exceptions.
+
+    ``factory`` should be read-only (``ClientFactory(config, read_only=True)``); the audit only reads.
+    Raises ``AccountMismatchError`` when ``desired`` names another account, ``AwsAccessError`` when a read
+    is refused.
+    """
+    if desired is not None:
+        account_id = check_account(factory, desired.settings.account_id)
+    else:
+        with translate_errors("checking the account (sts:GetCallerIdentity)"):
+            account_id = str(factory.client("sts").get_caller_identity()["Account"])
+    scope = _scope(account_id, region, desired)
+    live = AccountReader(factory, scope, max_workers=max_workers).read()
+    facts = read_audit_facts(factory, live, max_workers=max_workers)
+    model = from_live(
+        live,
+        ownership=(scope.ownership_key, scope.ownership_value),
+        aws_policies=facts.aws_policies,
+        account=AccountFacts(root_mfa=facts.root_mfa, mfa_devices=facts.mfa_devices,
+                             drift=drift(desired, live) if desired is not None else (),
+                             manifests=desired is not None),
+        public_acl_buckets=facts.public_acl_buckets,
+    )
+    return evaluate_model(model, desired.settings if desired is not None else None)

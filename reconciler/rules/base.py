@@ -1,0 +1,45 @@
+"""What a rule is: a stable id, a severity, a title and rationale, and a check over the model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from reconciler.rules.findings import Finding, Severity
+from reconciler.rules.model import Model
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a check reports; the rule turns it into a :class:`Finding` with its id and severity."""
+
+    resource: str
+    location: str | None
+    message: str
+    hint: str = ""
+    severity: Severity | None = None  # only for rules documented with two severities
+
+
+Check = Callable[[Model], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: Severity
+    title: str
+    rationale: str
+    check: Check
+    # Where the rule runs: on the manifests ("desired"), on the account ("live"), or both.
+    applies_to: frozenset[str] = frozenset({"desired", "live"})
+
+    def __call__(self, model: Model) -> Iterator[Finding]:
+        if model.origin not in self.applies_to:
+            return
+        for hit in self.check(model):
+            yield Finding(self.id, hit.severity or self.severity, hit.resource, hit.location, hit.message, hit.hint)
+
+
+DESIRED = frozenset({"desired"})
+LIVE = frozenset({"live"})
+BOTH = frozenset({"desired", "live"})

@@ -1,0 +1,155 @@
+"""Protected data (DATA001-DATA002): who can write, delete or re-open a bucket's objects.
+
+For every bucket the rules compute, from every identity document (Policy manifests, inline policies,
+what users inherit from their groups, and attached AWS managed policies), which principals are allowed
+the object write/delete actions on ``arn:aws:s3:::BUCKET/*`` or the policy-changing actions on
+``arn:aws:s3:::BUCKET`` (wildcards matched as IAM matches them, case-sensitively), minus what an
+unconditional Deny of the same principal takes away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from reconciler.kinds.storage import OBJECT_WRITE_ACTIONS
+from reconciler.rules.analysis import Grant, action_in, grants, resource_reaching
+from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.findings import Severity
+from reconciler.rules.model import BucketView, DocKind, Model, Principal
+from reconciler.rules.patterns import covers, has_wildcard
+
+# Bucket-level actions that change who may write, or that delete data wholesale.
+BUCKET_CONTROL_ACTIONS: tuple[str, ...] = (
+    "s3:PutBucketPolicy",
+    "s3:DeleteBucketPolicy",
+    "s3:PutBucketAcl",
+    "s3:PutBucketPublicAccessBlock",
+    "s3:PutBucketVersioning",
+    "s3:PutLifecycleConfiguration",
+    "s3:DeleteBucket",
+)
+
+
+def wanted(bucket: BucketView) -> list[tuple[str, str]]:
+    return [(a, f"{bucket.arn}/*") for a in OBJECT_WRITE_ACTIONS] + [(a, bucket.arn) for a in BUCKET_CONTROL_ACTIONS]
+
+
+def names_bucket(pattern: str, bucket: BucketView) -> bool:
+    """Whether the resource pattern names the bucket itself (no wildcard in the bucket name)."""
+    if not pattern.startswith("arn:aws:s3:::"):
+        return False
+    name = pattern.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    return name == bucket.name and not has_wildcard(name)
+
+
+@dataclass
+class _Holder:
+    holder: Principal
+    principals: set[str] = field(default_factory=set)
+    grants: list[Grant] = field(default_factory=list)
+
+
+def _writers(model: Model, bucket: BucketView) -> dict[str, _Holder]:
+    """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
+    holders: dict[str, _Holder] = {}
+    for principal in (*[model.roles[n] for n in sorted(model.roles)], *[model.users[n] for n in sorted(model.users)]):
+        for grant in grants(model, principal, wanted(bucket)):
+            entry = holders.setdefault(grant.holder.ref, _Holder(grant.holder))
+            entry.principals.add(principal.arn)
+            entry.grants.append(grant)
+    return holders
+
+
+def _describe(grants_: list[Grant]) -> tuple[str, str | None]:
+    actions = sorted({g.action for g in grants_})
+    shown = ", ".join(actions[:4]) + (f" and {len(actions) - 4} more" if len(actions) > 4 else "")
+    sources: list[str] = []
+    for g in grants_:
+        whole = g.pattern.startswith("NotResource") or covers(g.pattern, g.target)
+        partial = "" if whole else ", for the keys it matches"
+        text = f"{g.document.label} ({g.pattern}{partial})"
+        if text not in sources:
+            sources.append(text)
+    via = "; ".join(sources[:2]) + (" ..." if len(sources) > 2 else "")
+    location = next((g.statement.location for g in grants_ if g.statement.location), None)
+    return f"{shown} via {via}", location
+
+
+def _hint(holder: Principal, bucket: BucketView, grants_: list[Grant]) -> str:
+    aws = sorted({g.document.label.removeprefix("AWS managed policy ") for g in grants_
+                  if g.document.kind is DocKind.AWS_MANAGED})
+    if aws:
+        return (f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {holder.ref} "
+                f"writes, or add {holder.ref} to access.write of {bucket.ref}")
+    return f"remove the grant, or add {holder.ref} to access.write of {bucket.ref}"
+
+
+def _short(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def _data001(model: Model) -> Iterator[Hit]:
+    for name in sorted(model.buckets):
+        bucket = model.buckets[name]
+        if bucket.writers is None:
+            continue
+        allowed = set(bucket.writers)
+        for ref, entry in sorted(_writers(model, bucket).items()):
+            outsiders = sorted(entry.principals - allowed)
+            if not outsiders:
+                continue
+            detail, location = _describe([g for g in entry.grants if g.principal.arn in outsiders])
+            who = entry.holder.ref if entry.holder.kind != "Group" else (
+                f"members of {entry.holder.ref} ({', '.join(_short(a) for a in outsiders)})")
+            yield Hit(ref, location,
+                      f"{who} can write, delete or re-open objects of protected {bucket.ref} but "
+                      f"{'are' if entry.holder.kind == 'Group' else 'is'} not in its access.write: {detail}",
+                      _hint(entry.holder, bucket, entry.grants))
+        yield from _bucket_policy_writers(bucket, allowed)
+
+
+def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hit]:
+    if bucket.policy is None:
+        return
+    for s in bucket.policy.statements:
+        if s.generated or not s.allow or not s.principal:
+            continue
+        if not any(action_in(s, a) and resource_reaching(s, t) for a, t in wanted(bucket)):
+            continue
+        outsiders = sorted(p for values in s.principal.values() for p in values if p not in allowed)
+        if outsiders:
+            yield Hit(bucket.ref, s.location,
+                      f"the bucket policy of {bucket.ref} allows writes to {', '.join(outsiders)}, not in access.write",
+                      "remove the statement, or declare the principal in access.write")
+
+
+def _data002(model: Model) -> Iterator[Hit]:
+    for name in sorted(model.buckets):
+        bucket = model.buckets[name]
+        if bucket.writers is not None or not bucket.managed:
+            continue
+        for ref, entry in sorted(_writers(model, bucket).items()):
+            wild = [g for g in entry.grants if not names_bucket(g.pattern, bucket)]
+            if not wild:
+                continue
+            detail, location = _describe(wild)
+            yield Hit(ref, location,
+                      f"{entry.holder.ref} can write or delete objects of {bucket.ref} through a wildcard that does "
+                      f"not name the bucket: {detail}; the bucket declares no access.write, so nothing stops it",
+                      f"declare access.write on {bucket.ref} (the product then denies writes to everyone else) and "
+                      + _hint(entry.holder, bucket, wild).replace(f", or add {entry.holder.ref} to access.write of "
+                                                                  f"{bucket.ref}", ""))
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("DATA001", Severity.ERROR, "Writer of a protected bucket not declared",
+         "A bucket that declares access.write is protected: only the listed principals may write or delete its "
+         "objects or change its policy. Any other principal whose policies allow it (e.g. through "
+         "AmazonSageMakerFullAccess, which allows s3:PutObject and s3:DeleteObject on every bucket whose name "
+         "contains 'sagemaker') is an error.", _data001, BOTH),
+    Rule("DATA002", Severity.ERROR, "Unprotected bucket writable through a wildcard",
+         "A bucket without access.write can be written by any policy whose resource wildcard happens to match "
+         "its name (arn:aws:s3:::*sagemaker*): the per-role split of the manifests does not protect it.",
+         _data002, BOTH),
+)

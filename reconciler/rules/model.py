@@ -1,0 +1,433 @@
+"""The evaluation model: what the rules read, built from the manifests or from the live account.
+
+Rules never see a ``DesiredState`` or a ``LiveState`` directly: both are reduced to this one shape, so
+the same rule checks what is about to be applied (``plan``) and what is deployed (``audit``).
+
+For every principal (Role, Group, User) the model holds its policy documents, each statement tagged
+with where it comes from: the document's label (``Policy/x``, ``AWS managed policy ...``), the
+resource a finding about it is reported on, and ``file:line:col`` of the statement in the manifests
+(None for live resources). Users inherit their groups' documents (:meth:`Model.effective`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import lru_cache
+from typing import Any
+
+from reconciler.manifests.model import Source
+from reconciler.policydoc import PolicyDocumentError, as_list, parse_document, render_statement
+
+__all__ = [
+    "ADMIN_POLICY_ARNS",
+    "AccountFacts",
+    "Attachment",
+    "BucketView",
+    "DocKind",
+    "Drift",
+    "Model",
+    "NotebookView",
+    "PolicyDoc",
+    "Principal",
+    "Statement",
+    "parse_statements",
+    "where",
+]
+
+ADMIN_POLICY_ARNS: frozenset[str] = frozenset({
+    "arn:aws:iam::aws:policy/AdministratorAccess",
+    "arn:aws:iam::aws:policy/IAMFullAccess",
+    "arn:aws:iam::aws:policy/PowerUserAccess",
+})
+
+
+@lru_cache(maxsize=8192)
+def action_regex(pattern: str) -> re.Pattern[str]:
+    """An action pattern (``*``/``?`` wildcards) as a regex over lower-cased ``service:Name``."""
+    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()),
+                      re.DOTALL)
+
+
+def where(source: Source | None, *path: str | int) -> str | None:
+    """``file:line:col`` of a field of a manifest resource, or None for a live resource."""
+    return source.where(*path) if source is not None else None
+
+
+class DocKind(StrEnum):
+    MANAGED = "managed"  # a customer managed policy (a Policy manifest)
+    INLINE = "inline"
+    AWS_MANAGED = "aws-managed"
+    GUARD = "guard"  # the group guard the product generates
+    TRUST = "trust"
+    BUCKET = "bucket-policy"
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One policy statement as written, with its elements as tuples (None: element absent)."""
+
+    index: int
+    raw: Mapping[str, Any] = field(repr=False)
+    effect: str
+    action: tuple[str, ...] | None
+    not_action: tuple[str, ...] | None
+    resource: tuple[str, ...] | None
+    not_resource: tuple[str, ...] | None
+    principal: Mapping[str, tuple[str, ...]] | None
+    not_principal: Mapping[str, tuple[str, ...]] | None
+    # operator as written -> condition key lower-cased -> values as strings
+    condition: Mapping[str, Mapping[str, tuple[str, ...]]]
+    location: str | None
+    generated: bool = False
+
+    @property
+    def allow(self) -> bool:
+        return self.effect == "Allow"
+
+    @property
+    def deny(self) -> bool:
+        return self.effect == "Deny"
+
+    @property
+    def sid(self) -> str | None:
+        sid = self.raw.get("Sid")
+        return str(sid) if sid not in (None, "") else None
+
+    def condition_keys(self) -> frozenset[str]:
+        return frozenset(key for block in self.condition.values() for key in block)
+
+    def condition_values(self, operator_prefix: str, key: str) -> tuple[str, ...] | None:
+        """Values of ``key`` under an operator named ``operator_prefix`` (exactly, or with IfExists)."""
+        for operator, block in self.condition.items():
+            if operator in (operator_prefix, f"{operator_prefix}IfExists") and key.lower() in block:
+                return block[key.lower()]
+        return None
+
+    def render(self) -> str:
+        try:
+            return render_statement(self.raw)
+        except PolicyDocumentError:
+            return str(dict(self.raw))
+
+
+@dataclass(frozen=True)
+class PolicyDoc:
+    """A policy document and where it comes from."""
+
+    kind: DocKind
+    name: str
+    label: str  # for messages: "Policy/x", "inline policy 'p' of Role/r", "AWS managed policy X"
+    owner: str  # the Kind/name findings about its content are reported on
+    location: str | None
+    statements: tuple[Statement, ...]
+    arn: str | None = None
+
+    @property
+    def authored(self) -> bool:
+        """Written by the people who own the manifests or the account (not AWS, not the product)."""
+        return self.kind in (DocKind.MANAGED, DocKind.INLINE, DocKind.TRUST, DocKind.BUCKET)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A managed policy attached to a principal; ``document`` is None when it is not known."""
+
+    ref: str
+    arn: str
+    location: str | None
+    document: PolicyDoc | None
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "Role", "Group" or "User"
+    name: str
+    arn: str
+    managed: bool  # in the manifests, or (live) carrying the ownership mark
+    location: str | None
+    source: Source | None = field(default=None, repr=False, compare=False)
+    attachments: tuple[Attachment, ...] = ()
+    inline: tuple[PolicyDoc, ...] = ()
+    groups: tuple[str, ...] = ()
+    trust: PolicyDoc | None = None
+    console_access: bool | None = None
+    path: str = "/"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def documents(self) -> tuple[PolicyDoc, ...]:
+        """The principal's own identity documents: attached (when known) and inline."""
+        return tuple(a.document for a in self.attachments if a.document is not None) + self.inline
+
+
+@dataclass(frozen=True)
+class BucketView:
+    name: str
+    managed: bool
+    location: str | None
+    source: Source | None = field(default=None, repr=False, compare=False)
+    detailed: bool = True
+    versioning: bool | None = None
+    encryption: str | None = None  # "SSE-S3", "SSE-KMS", or None (no default encryption)
+    public_access_block: Mapping[str, bool] | None = None
+    policy: PolicyDoc | None = None
+    # Principal ARNs declared as the only writers; None: the bucket declares none (not protected).
+    writers: tuple[str, ...] | None = None
+    writer_refs: tuple[str, ...] = ()
+    public_acl: bool | None = None  # live only: an ACL grant to AllUsers / AuthenticatedUsers
+
+    @property
+    def ref(self) -> str:
+        return f"Bucket/{self.name}"
+
+    @property
+    def protected(self) -> bool:
+        return self.writers is not None
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:s3:::{self.name}"
+
+
+@dataclass(frozen=True)
+class NotebookView:
+    name: str
+    managed: bool
+    location: str | None
+    source: Source | None = field(default=None, repr=False, compare=False)
+    detailed: bool = True
+    root_access: str | None = None
+    direct_internet_access: str | None = None
+    subnet_id: str | None = None
+    kms_key_id: str | None = None
+    role_name: str | None = None
+    role_arn: str | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"NotebookInstance/{self.name}"
+
+
+@dataclass(frozen=True)
+class Drift:
+    """Security-relevant fields of an owned resource that differ from the manifests."""
+
+    kind: str
+    name: str
+    fields: tuple[str, ...]
+    location: str | None = None
+
+
+@dataclass(frozen=True)
+class AccountFacts:
+    """What only the live account can tell (``reconciler audit``)."""
+
+    root_mfa: bool | None = None
+    # MFA devices per user with a console password (users without a password are not listed).
+    mfa_devices: Mapping[str, int] = field(default_factory=dict)
+    drift: tuple[Drift, ...] = ()
+    manifests: bool = False  # the audit was given manifests (drift was computed)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything the rules read."""
+
+    origin: str  # "desired" or "live"
+    account_id: str
+    policies: Mapping[str, PolicyDoc] = field(default_factory=dict)
+    roles: Mapping[str, Principal] = field(default_factory=dict)
+    groups: Mapping[str, Principal] = field(default_factory=dict)
+    users: Mapping[str, Principal] = field(default_factory=dict)
+    buckets: Mapping[str, BucketView] = field(default_factory=dict)
+    notebooks: Mapping[str, NotebookView] = field(default_factory=dict)
+    # Documents that could not be read: (owner Kind/name, label, location, why).
+    unreadable: tuple[tuple[str, str, str | None, str], ...] = ()
+    account: AccountFacts | None = None
+    region: str | None = None
+
+    @property
+    def principals(self) -> tuple[Principal, ...]:
+        return tuple(self.roles[n] for n in sorted(self.roles)) + tuple(
+            self.groups[n] for n in sorted(self.groups)) + tuple(self.users[n] for n in sorted(self.users))
+
+    def effective(self, principal: Principal) -> tuple[PolicyDoc, ...]:
+        """The identity documents that apply to ``principal``: its own, and for a user its groups'."""
+        docs = list(principal.documents)
+        if principal.kind == "User":
+            for name in principal.groups:
+                group = self.groups.get(name)
+                if group is not None:
+                    docs.extend(group.documents)
+        return tuple(docs)
+
+    def effective_with_holders(self, principal: Principal) -> Iterator[tuple[Principal, PolicyDoc]]:
+        """Like :meth:`effective`, each document with the principal that holds it (a user or a group)."""
+        for doc in principal.documents:
+            yield principal, doc
+        if principal.kind == "User":
+            for name in principal.groups:
+                group = self.groups.get(name)
+                if group is not None:
+                    for doc in group.documents:
+                        yield group, doc
+
+    def authored_documents(self) -> Iterator[PolicyDoc]:
+        """Every document written by people, once each: customer managed, inline, trust, bucket."""
+        for name in sorted(self.policies):
+            yield self.policies[name]
+        for principal in self.principals:
+            yield from (d for d in principal.inline if d.authored)
+            if principal.trust is not None and principal.trust.authored:
+                yield principal.trust
+        for name in sorted(self.buckets):
+            policy = self.buckets[name].policy
+            if policy is not None:
+                yield policy
+
+    def identity_documents(self) -> Iterator[tuple[Principal | None, PolicyDoc]]:
+        """Identity documents once each: customer managed policies (no principal), then every
+        principal's inline documents and AWS managed attachments."""
+        for name in sorted(self.policies):
+            yield None, self.policies[name]
+        for principal in self.principals:
+            for attachment in principal.attachments:
+                if attachment.document is not None and attachment.document.kind is DocKind.AWS_MANAGED:
+                    yield principal, attachment.document
+            for doc in principal.inline:
+                yield principal, doc
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading documents
+# --------------------------------------------------------------------------------------------------
+
+
+def _principal(value: Any) -> Mapping[str, tuple[str, ...]] | None:
+    if value is None:
+        return None
+    if value == "*":
+        return {"AWS": ("*",)}
+    if not isinstance(value, Mapping):
+        raise PolicyDocumentError(f'Principal must be "*" or an object, not {value!r}')
+    out: dict[str, tuple[str, ...]] = {}
+    for kind, ids in value.items():
+        items = ids if isinstance(ids, list | tuple) else [ids]
+        values = []
+        for item in items:
+            text = str(item)
+            if kind == "AWS" and text.isdigit() and len(text) == 12:
+                text = f"arn:aws:iam::{text}:root"
+            values.append(text)
+        out[str(kind)] = tuple(values)
+    return out
+
+
+def _condition_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _condition(value: Any) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PolicyDocumentError("Condition must be an object")
+    out: dict[str, dict[str, tuple[str, ...]]] = {}
+    for operator, block in value.items():
+        if not isinstance(block, Mapping):
+            raise PolicyDocumentError(f"Condition.{operator} must be an object")
+        out[str(operator)] = {
+            str(key).lower(): tuple(_condition_value(v) for v in (vals if isinstance(vals, list | tuple) else [vals]))
+            for key, vals in block.items()
+        }
+    return out
+
+
+def _elements(raw: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
+    return tuple(as_list(raw[name])) if name in raw else None
+
+
+def parse_statements(
+    document: Any, location: Callable[[int], str | None], *, generated: bool = False
+) -> tuple[Statement, ...]:
+    """The statements of a document (mapping or JSON text), in order, located by ``location(index)``.
+
+    Raises :class:`PolicyDocumentError` for a document that is not a policy.
+    """
+    raw = parse_document(document)
+    value = raw.get("Statement")
+    items: list[Any] = [value] if isinstance(value, Mapping) else list(value or [])
+    out = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise PolicyDocumentError(f"Statement[{index}] is not an object")
+        out.append(Statement(
+            index=index,
+            raw=dict(item),
+            effect=str(item.get("Effect", "")),
+            action=_elements(item, "Action"),
+            not_action=_elements(item, "NotAction"),
+            resource=_elements(item, "Resource"),
+            not_resource=_elements(item, "NotResource"),
+            principal=_principal(item.get("Principal")),
+            not_principal=_principal(item.get("NotPrincipal")),
+            condition=_condition(item.get("Condition")),
+            location=location(index),
+            generated=generated,
+        ))
+    return tuple(out)
+
+
+def statement_locator(source: Source | None, *path: str | int) -> Callable[[int], str | None]:
+    """``index -> file:line:col`` of ``path + ("Statement", index)`` in a manifest (None when live)."""
+    if source is None:
+        return lambda _index: None
+    return lambda index: source.where(*path, "Statement", index)
+
+
+def fixed_locator(location: str | None) -> Callable[[int], str | None]:
+    return lambda _index: location
+
+
+@dataclass
+class DocBuilder:
+    """Collects documents, turning unreadable ones into ``Model.unreadable`` entries."""
+
+    unreadable: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+
+    def build(  # noqa: PLR0917 - one call shape, used in two modules
+        self,
+        kind: DocKind,
+        name: str,
+        label: str,
+        owner: str,
+        location: str | None,
+        document: Any,
+        locate: Callable[[int], str | None],
+        *,
+        arn: str | None = None,
+        generated: bool = False,
+    ) -> PolicyDoc | None:
+        try:
+            statements = parse_statements(document, locate, generated=generated)
+        except PolicyDocumentError as exc:
+            self.unreadable.append((owner, label, location, str(exc)))
+            return None
+        return PolicyDoc(kind, name, label, owner, location, statements, arn)
+
+
+def policy_name_from_arn(arn: str) -> str:
+    return arn.rsplit("/", 1)[-1]
+
+
+def document_of(value: Any) -> Any:
+    """An AWS managed policy document given as a mapping, or anything with a ``.document`` (LivePolicy)."""
+    return getattr(value, "document", value)

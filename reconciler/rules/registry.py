@@ -1,0 +1,40 @@
+"""Every rule, in report order, and how they run over a model."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from reconciler.rules import auditrules, buckets, data, mfa, notebooks, privilege, trust
+from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.findings import Finding, Severity
+from reconciler.rules.model import Model
+
+
+def _exc001(_model: Model) -> Iterator[Hit]:
+    return iter(())  # evaluated by reconciler.rules.exceptions, which knows the findings
+
+
+EXC001 = Rule("EXC001", Severity.WARNING, "Exception that matches nothing",
+              "An exception that no longer matches a finding hides nothing today but would hide a future one; "
+              "remove it.", _exc001, BOTH)
+
+RULES: tuple[Rule, ...] = (
+    *mfa.RULES,
+    *privilege.RULES,
+    *trust.RULES,
+    *data.RULES,
+    *buckets.RULES,
+    *notebooks.RULES,
+    *auditrules.RULES,
+    EXC001,
+)
+
+BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
+
+
+def run(model: Model) -> list[Finding]:
+    """Every finding of every rule that applies to the model's origin."""
+    out: list[Finding] = []
+    for rule in RULES:
+        out.extend(rule(model))
+    return out
