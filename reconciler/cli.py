@@ -336,20 +336,30 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
 
 
 def _stop_on_signals() -> threading.Event:
-    """SIGTERM/SIGINT: finish the changes in flight, start no new one (main thread only)."""
+    """SIGTERM/SIGINT: finish the changes in flight, start no new one (main thread only).
+
+    The handler only sets an event (a second signal interrupts at once): it must not log, since the
+    signal can arrive while the main thread holds the logger's lock. A watcher thread logs instead.
+    """
     stop = threading.Event()
-    if threading.current_thread() is threading.main_thread():
+    if threading.current_thread() is not threading.main_thread():
+        return stop
+    received: list[str] = []
 
-        def handler(signum: int, _frame: object) -> None:
-            if stop.is_set():
-                raise KeyboardInterrupt
-            stop.set()
-            structlog.get_logger(__name__).warning(
-                "stop requested; finishing the changes in flight", signal=signal.Signals(signum).name
-            )
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        received.append(signal.Signals(signum).name)
+        stop.set()
 
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(signum, handler)
+    def announce() -> None:
+        stop.wait()
+        structlog.get_logger(__name__).warning("stop requested; finishing the changes in flight",
+                                               signal=received[0] if received else None)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
+    threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
     return stop
 
 

@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from pathlib import Path
 
@@ -222,14 +221,18 @@ def test_sigterm_finishes_in_flight_changes_and_exits_0(repo: Path, aws: AwsConf
          str(tmp_path / "cache"), "--interval", "1h", "--endpoint-url", str(aws.endpoint_url)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
-    started = time.monotonic()
-    for line in proc.stderr:
-        if '"event": "change"' in line:
-            proc.send_signal(signal.SIGTERM)
-            break
-        assert time.monotonic() - started < 60
-    rest = proc.stderr.read()
-    proc.wait(timeout=60)
+    # A watchdog: whatever happens, the process is gone after 120 s and the test fails, never hangs.
+    watchdog = threading.Timer(120, proc.kill)
+    watchdog.start()
+    try:
+        for line in proc.stderr:
+            if '"event": "change"' in line:
+                proc.send_signal(signal.SIGTERM)
+                break
+        rest = proc.stderr.read()
+        proc.wait(timeout=120)
+    finally:
+        watchdog.cancel()
     assert proc.returncode == 0, rest
     assert "stop requested" in rest and "controller stopped" in rest
     lines = [json.loads(line) for line in rest.splitlines() if line.startswith("{")]
