@@ -128,11 +128,27 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             members = sorted(u["UserName"] for u in iam.get_group(GroupName="SageMakerEngineer")["Users"])
             say(f"   SageMakerEngineer members now: {', '.join(members)}\n")
             ok = ok and members == ["bob", "dave"]
-            if audit is not None:
-                say("== 4. Audit of the live account")
-                status, report = audit(aws, repo / "desired-state")
-                say(report)
-                ok = ok and status == 0
+            say("== 4. The users enrol their MFA devices; the emulator has no root account MFA, which the")
+            say("   team records as a deliberate exception (Settings.exceptions, rule AUD002)")
+            for user in ("alice", "bob", "dave"):
+                serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]["SerialNumber"]
+                iam.enable_mfa_device(
+                    UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+                )
+            settings = repo / "desired-state" / "settings.yaml"
+            settings.write_text(
+                settings.read_text()
+                + (
+                    "  exceptions:\n    - rule: AUD002\n      resource: Account/123456789012\n"
+                    "      reason: the embedded emulator cannot enable MFA on a root account\n"
+                )
+            )
+            _git(repo, "commit", "--quiet", "-am", "Record the emulator's root MFA exception")
+            ok = reconcile("   (the exception is a commit like any other)") and ok
+            say("== 5. Audit of the live account")
+            status, report = (audit or _audit)(aws, controller.git.fetch().root)
+            say(report)
+            ok = ok and status == 0
             say("Demo " + ("succeeded: the account matches git." if ok else "FAILED."))
             return 0 if ok else 1
     finally:
@@ -143,3 +159,14 @@ def _clients(url: str) -> dict[str, Any]:
     import boto3  # noqa: PLC0415
 
     return {name: boto3.client(name, endpoint_url=url, region_name="ap-northeast-1") for name in ("iam", "s3")}
+
+
+def _audit(aws: AwsConfig, manifests: Path) -> tuple[int, str]:
+    from reconciler.aws.audit import audit  # noqa: PLC0415
+    from reconciler.aws.clients import ClientFactory  # noqa: PLC0415
+    from reconciler.manifests import load_directory  # noqa: PLC0415
+    from reconciler.rules import render_findings_text  # noqa: PLC0415
+
+    desired = load_directory(manifests, display_root="desired-state")
+    report = audit(ClientFactory(aws, read_only=True), desired, aws.region or "ap-northeast-1")
+    return (3 if report.refuses else 0), render_findings_text(report)
