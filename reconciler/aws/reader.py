@@ -135,7 +135,9 @@ class AccountReader:
             "UserDetailList": [],
         }
         with translate_errors("reading IAM (GetAccountAuthorizationDetails)"):
-            for page in iam.get_paginator("get_account_authorization_details").paginate(Filter=GAAD_FILTER):
+            for page in iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=GAAD_FILTER, PaginationConfig={"PageSize": 1000}
+            ):
                 for key, items in details.items():
                     items.extend(page.get(key, []))  # type: ignore[arg-type]
         policy_tags = dict(

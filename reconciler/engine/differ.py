@@ -63,7 +63,9 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
     plain_new = {k: v for k, v in new.items() if k not in kind.document_fields | kind.document_map_fields}
     # deepdiff compares the plain fields; lists are sets here (attached policies, groups, subnets).
     for name in sorted(set(plain_old) | set(plain_new)):
-        if DeepDiff(plain_old.get(name), plain_new.get(name), ignore_order=True):
+        before, after = plain_old.get(name), plain_new.get(name)
+        # Views keep lists sorted, so equal values are the common, cheap case; deepdiff decides the rest.
+        if before != after and DeepDiff(before, after, ignore_order=True):
             changes.append(
                 FieldChange(name, old.get(name), new.get(name), replaces=name in kind.replace_fields and name in old)
             )
