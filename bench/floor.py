@@ -1,0 +1,189 @@
+"""The floor: the minimal read calls that the plan's information needs, issued bare.
+
+No model, no diff, no documents decoded: each call is made, its answer is kept only as far as the next
+calls need it (names, ARNs, the ownership tag), and everything is counted with a ``CallRecorder``.
+It has the reader's shape and parallelism (three list pipelines side by side, per-resource calls on
+one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compared with it:
+
+- sts GetCallerIdentity (the account guard), then
+- IAM: GetAccountAuthorizationDetails (filtered to users, roles, groups and local policies, 1,000 items
+  a page, following ``Marker``); ListRoles pages of 1,000 (description and session duration); ListPolicyTags per local
+  policy; GetLoginProfile per user named in git or owned; GetPolicy + GetPolicyVersion per AWS managed
+  policy that git references;
+- S3: ListBuckets; GetBucketTagging per bucket; GetBucketVersioning, GetBucketEncryption,
+  GetPublicAccessBlock, GetBucketPolicy per bucket named in git or owned;
+- SageMaker: ListNotebookInstances; ListTags per notebook; DescribeNotebookInstance per notebook named
+  in git or owned.
+
+What the floor knows of git comes from ``names.json`` (written by ``bench.seed``), so it parses no YAML.
+
+    .venv/bin/python -m bench.floor --names /tmp/bench/scale-1/names.json --endpoint http://127.0.0.1:PORT
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+
+GAAD_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
+WORKERS = 16
+
+
+def _absent(call: Callable[[], Any], *codes: str) -> Any:
+    """``call()``, or None when AWS answers one of ``codes`` (no such configuration)."""
+    try:
+        return call()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in codes:
+            return None
+        raise
+
+
+def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WORKERS) -> dict[str, int]:
+    """Issue the minimal reads; return how many resources of each kind were seen (a sanity check)."""
+    key, value = git["ownershipTag"]["key"], git["ownershipTag"]["value"]
+    named = {kind: set(names) for kind, names in git["names"].items()}
+    iam, s3, sm = factory.client("iam"), factory.client("s3"), factory.client("sagemaker")
+    account = factory.client("sts").get_caller_identity()["Account"]
+    if account != git["accountId"]:
+        raise SystemExit(f"account {account} is not {git['accountId']}")
+
+    def owned(tags: list[dict[str, str]] | None) -> bool:
+        return any(t["Key"] == key and t.get("Value") == value for t in tags or ())
+
+    with (
+        ThreadPoolExecutor(workers, thread_name_prefix="floor") as calls,
+        ThreadPoolExecutor(3, thread_name_prefix="pipeline") as pipelines,
+    ):
+
+        def aws_policy(arn: str) -> None:
+            meta = iam.get_policy(PolicyArn=arn)["Policy"]
+            iam.get_policy_version(PolicyArn=arn, VersionId=meta["DefaultVersionId"])
+
+        def list_roles() -> int:
+            pages = iam.get_paginator("list_roles").paginate(PaginationConfig={"PageSize": 1000})
+            return sum(len(page["Roles"]) for page in pages)
+
+        def login_profile(user: str) -> None:
+            _absent(lambda: iam.get_login_profile(UserName=user), "NoSuchEntity")
+
+        def read_iam() -> dict[str, int]:
+            roles_listed = calls.submit(list_roles)
+            policies: list[str] = []
+            users: list[dict[str, Any]] = []
+            roles = groups = 0
+            # 1,000 items a page, the most IAM allows (the default is 100; the emulator never pages)
+            pages = iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=GAAD_FILTER, PaginationConfig={"PageSize": 1000}
+            )
+            for page in pages:
+                policies.extend(p["Arn"] for p in page.get("Policies", []))
+                users.extend(page.get("UserDetailList", []))
+                roles += len(page.get("RoleDetailList", []))
+                groups += len(page.get("GroupDetailList", []))
+            waits: list[Future[Any]] = [
+                calls.submit(lambda a=arn: iam.list_policy_tags(PolicyArn=a)) for arn in policies
+            ]
+            waits += [
+                calls.submit(login_profile, u["UserName"])
+                for u in users
+                if u["UserName"] in named["User"] or owned(u.get("Tags"))
+            ]
+            for future in waits:
+                future.result()
+            if roles_listed.result() != roles:
+                raise SystemExit(f"ListRoles saw {roles_listed.result()} roles, GAAD {roles}")
+            return {"Policy": len(policies), "Role": roles, "Group": groups, "User": len(users)}
+
+        def bucket_tags(name: str) -> Any:
+            return _absent(lambda: s3.get_bucket_tagging(Bucket=name)["TagSet"], "NoSuchTagSet", "NoSuchTagSetError")
+
+        def read_s3() -> dict[str, int]:
+            names = [b["Name"] for page in s3.get_paginator("list_buckets").paginate() for b in page["Buckets"]]
+            tags = [calls.submit(bucket_tags, name) for name in names]
+            settings: list[Future[Any]] = []
+            for name, future in zip(names, tags, strict=True):
+                if name in named["Bucket"] or owned(future.result()):
+                    # four calls, one future each, as the reader fans them out
+                    settings += [
+                        calls.submit(fn, name)
+                        for fn in (
+                            lambda n: s3.get_bucket_versioning(Bucket=n),
+                            lambda n: _absent(
+                                lambda: s3.get_bucket_encryption(Bucket=n),
+                                "ServerSideEncryptionConfigurationNotFoundError",
+                            ),
+                            lambda n: _absent(
+                                lambda: s3.get_public_access_block(Bucket=n), "NoSuchPublicAccessBlockConfiguration"
+                            ),
+                            lambda n: _absent(lambda: s3.get_bucket_policy(Bucket=n), "NoSuchBucketPolicy"),
+                        )
+                    ]
+            for future in settings:
+                future.result()
+            return {"Bucket": len(names)}
+
+        def read_sagemaker() -> dict[str, int]:
+            listed = [
+                (n["NotebookInstanceName"], n["NotebookInstanceArn"])
+                for page in sm.get_paginator("list_notebook_instances").paginate()
+                for n in page["NotebookInstances"]
+            ]
+            tags = [calls.submit(lambda a=arn: sm.list_tags(ResourceArn=a)["Tags"]) for _, arn in listed]
+            described = [
+                calls.submit(lambda n=name: sm.describe_notebook_instance(NotebookInstanceName=n))
+                for (name, _), future in zip(listed, tags, strict=True)
+                if name in named["NotebookInstance"] or owned(future.result())
+            ]
+            for future in described:
+                future.result()
+            return {"NotebookInstance": len(listed)}
+
+        aws_policies = [calls.submit(aws_policy, arn) for arn in git.get("awsPolicyArns", [])]
+        seen: dict[str, int] = {}
+        for pipeline in [pipelines.submit(fn) for fn in (read_iam, read_s3, read_sagemaker)]:
+            seen.update(pipeline.result())
+        for future in aws_policies:
+            future.result()
+    return seen
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--names", type=Path, required=True, help="names.json written by bench.seed")
+    parser.add_argument("--endpoint", required=True, help="the emulator's URL (http://127.0.0.1:PORT)")
+    args = parser.parse_args(argv)
+    git = json.loads(args.names.read_text())
+    recorder = CallRecorder()
+    factory = ClientFactory(
+        AwsConfig(endpoint_url=args.endpoint, region=git["region"]), read_only=True, recorder=recorder
+    )
+    started = time.perf_counter()
+    seen = read_floor(factory, git)
+    seconds = time.perf_counter() - started
+    print(
+        json.dumps(
+            {
+                "seconds": round(seconds, 3),
+                "seen": seen,
+                "calls": recorder.total(),
+                "byOperation": {f"{s}:{o}": n for (s, o), n in sorted(recorder.counts().items())},
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

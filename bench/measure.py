@@ -1,0 +1,153 @@
+"""One measured run of ``plan`` or of the floor, in a process of its own (started by ``bench.plan_bench``).
+
+    python -m bench.measure plan  --workdir DIR --endpoint URL --out result.json [--tracemalloc]
+    python -m bench.measure floor --workdir DIR --endpoint URL --out result.json [--tracemalloc]
+
+Both programs import boto3 and the reconciler before the clock starts, so the wall time is the work
+alone: for ``plan``, loading the manifests (``DIR/manifests``) and ``preview`` with a ``CallRecorder``
+(read-only clients, the CLI's ``AwsConfig``); for the floor, ``bench.floor.read_floor`` on
+``DIR/names.json``. Peak memory is this process's own peak RSS (``VmHWM``; ``ru_maxrss`` is reported
+too, but on Linux it also counts the parent's RSS at fork, which exec carries over); with
+``--tracemalloc`` the peak of Python allocations during the work is measured too (that run is slower,
+so it is not timed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _maxrss_mb() -> float:
+    """``ru_maxrss`` (KiB on Linux). It includes the parent's RSS at fork: Linux carries the forked
+    address space's high-water mark over exec into the child's ``ru_maxrss``."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _hwm_mb() -> float:
+    """This program's own peak RSS: ``VmHWM`` of the address space made at exec (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return _maxrss_mb()
+
+
+def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
+    import reconciler.engine.preview as preview_module
+    from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+    from reconciler.manifests import load_directory
+
+    # time the diff inside preview() (it logs the read time but returns only the total)
+    diff_seconds = [0.0]
+    build_plan = preview_module.build_plan
+
+    def timed_build_plan(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return build_plan(*args, **kwargs)
+        finally:
+            diff_seconds[0] += time.perf_counter() - started
+
+    preview_module.build_plan = timed_build_plan  # type: ignore[assignment]
+
+    recorder = CallRecorder()
+    started = time.perf_counter()
+    desired = load_directory(workdir / "manifests")
+    loaded = time.perf_counter()
+    region = desired.settings.region or "ap-northeast-1"
+    factory = ClientFactory(AwsConfig(endpoint_url=endpoint, region=region), read_only=True, recorder=recorder)
+    result = preview_module.preview(desired, factory, region)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "loadSeconds": loaded - started,
+        "previewSeconds": result.seconds,
+        "diffSeconds": diff_seconds[0],
+        "changes": len(result.plan.changes),
+        "changesByAction": _count(c.action.value for c in result.plan.changes),
+        "unchanged": sum(result.plan.unchanged.values()),
+        "manifests": desired.count(),
+        "live": {
+            kind: len(result.live.of(kind))
+            for kind in ("Policy", "Role", "Group", "User", "Bucket", "NotebookInstance")
+        },
+        "calls": {f"{s}:{o}": n for (s, o), n in sorted(recorder.counts().items())},
+        "attempts": recorder.total_attempts(),
+        "mutating": [f"{s}:{o}" for s, o in recorder.mutating()],
+    }
+
+
+def run_floor(workdir: Path, endpoint: str) -> dict[str, Any]:
+    from bench.floor import read_floor
+    from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+
+    recorder = CallRecorder()
+    started = time.perf_counter()
+    git = json.loads((workdir / "names.json").read_text())
+    factory = ClientFactory(AwsConfig(endpoint_url=endpoint, region=git["region"]), read_only=True, recorder=recorder)
+    seen = read_floor(factory, git)
+    seconds = time.perf_counter() - started
+    return {
+        "seconds": seconds,
+        "live": seen,
+        "calls": {f"{s}:{o}": n for (s, o), n in sorted(recorder.counts().items())},
+        "attempts": recorder.total_attempts(),
+    }
+
+
+def _count(items: Any) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for item in items:
+        out[item] = out.get(item, 0) + 1
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.measure")
+    parser.add_argument("program", choices=("plan", "floor"))
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--endpoint", required=True)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--tracemalloc", action="store_true")
+    args = parser.parse_args(argv)
+
+    # Everything either program imports, imported before the clock starts.
+    import boto3  # noqa: F401
+    import botocore.session  # noqa: F401
+
+    import bench.floor  # noqa: F401
+    import reconciler.engine.preview
+    import reconciler.manifests  # noqa: F401
+    from reconciler.logs import configure_logging
+
+    configure_logging(fmt="json", level="warning")
+    baseline_mb = _hwm_mb()
+    if args.tracemalloc:
+        tracemalloc.start()
+    cpu = _cpu()
+    result = (run_plan if args.program == "plan" else run_floor)(args.workdir, args.endpoint)
+    result["cpuSeconds"] = _cpu() - cpu
+    result["peakRssMb"] = _hwm_mb()
+    result["ruMaxrssMb"] = _maxrss_mb()
+    result["baselineRssMb"] = baseline_mb
+    if args.tracemalloc:
+        result["tracemallocPeakMb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+    result["program"] = args.program
+    args.out.write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
