@@ -572,11 +572,11 @@ SETTINGS_CASES = [
               "^[A-Z]+[0-9]{3}$", id="exception-rule-pattern"),
     spec_case("Settings", exception_spec(resource="Role"),
               f'{S}:9:17: Settings/env: spec.exceptions[0].resource: "Role" does not match the expected format '
-              r"^(Settings|Policy|Role|Group|User|Bucket|NotebookInstance)/[^/\s]+$",
+              r"^(Account|Settings|Policy|Role|Group|User|Bucket|NotebookInstance)/[^/\s]+$",
               id="exception-resource-no-name"),
     spec_case("Settings", exception_spec(resource="Bucket/a/b"),
               f'{S}:9:17: Settings/env: spec.exceptions[0].resource: "Bucket/a/b" does not match the expected '
-              r"format ^(Settings|Policy|Role|Group|User|Bucket|NotebookInstance)/[^/\s]+$",
+              r"format ^(Account|Settings|Policy|Role|Group|User|Bucket|NotebookInstance)/[^/\s]+$",
               id="exception-resource-two-slashes"),
     spec_case("Settings", exception_spec(reason='""'),
               f"{S}:10:15: Settings/env: spec.exceptions[0].reason: string must not be empty",
