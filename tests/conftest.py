@@ -14,6 +14,10 @@ import pytest
 from reconciler.aws.clients import AwsConfig
 from reconciler.sandbox import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Emulator
 
+# Records the AWS operations the product sends during the suite; fails the run if the IAM policy in
+# deploy/iam/ does not allow one (see tests/deploy/iam_coverage.py).
+pytest_plugins = ["deploy.iam_coverage"]
+
 #: The region every AWS test runs in.
 TEST_REGION = "ap-northeast-1"
 

@@ -15,6 +15,8 @@ enforced there, by botocore client events rather than by discipline at each call
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -40,6 +42,8 @@ from botocore.exceptions import ConnectionError as BotocoreConnectionError
 from reconciler.errors import AwsAccessError, MutationRefused
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from botocore.client import BaseClient
     from botocore.config import _RetryDict
     from botocore.model import OperationModel
@@ -316,6 +320,9 @@ class ClientFactory:
         if self._recorder is not None:
             events.register("before-call", _call_counter(self._recorder, service))
             events.register("before-send", _attempt_counter(self._recorder, service))
+        record_dir = os.environ.get(RECORD_CALLS_ENV)
+        if record_dir:
+            events.register("before-call", _call_logger(record_dir, service))
         return client
 
 
@@ -379,6 +386,39 @@ def _call_counter(recorder: CallRecorder, service: str) -> Any:
         recorder.record(service, model.name)
 
     return count_call
+
+
+#: When set to a directory, every factory client appends ``service:Operation`` to ``calls-<pid>.txt`` there,
+#: once per operation and process, for each call that the product itself sends (not for calls that other
+#: code, such as a test, makes directly on a client). The test suite sets it, to check that
+#: ``deploy/iam/reconciler-policy.json`` allows every operation the product calls.
+RECORD_CALLS_ENV = "RECONCILER_RECORD_CALLS"
+
+_logged: set[tuple[str, str, str]] = set()
+_logged_lock = threading.Lock()
+
+
+def _sent_by_product() -> bool:
+    """Whether the code calling the client (the first frame outside botocore and boto3) is the product's."""
+    frame: FrameType | None = sys._getframe(2)  # skip this function and the event handler
+    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(("botocore.", "boto3.")):
+        frame = frame.f_back
+    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("reconciler.")
+
+
+def _call_logger(directory: str, service: str) -> Any:
+    def log_call(model: OperationModel, **_: Any) -> None:
+        key = (directory, service, model.name)
+        if key in _logged or not _sent_by_product():
+            return
+        with _logged_lock:
+            if key in _logged:
+                return
+            _logged.add(key)
+            with open(os.path.join(directory, f"calls-{os.getpid()}.txt"), "a", encoding="utf-8") as out:
+                out.write(f"{service}:{model.name}\n")
+
+    return log_call
 
 
 def _attempt_counter(recorder: CallRecorder, service: str) -> Any:
