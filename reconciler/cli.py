@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import TextIO
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from reconciler import __version__
 from reconciler.aws.clients import AwsConfig, ClientFactory
@@ -432,6 +434,11 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         return Exit.ERROR
     except ReconcilerError as exc:
         out.write(f"error: {exc}\n")
+        return Exit.ERROR
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        # AWS still failing after botocore's retries (throttling, 5xx, an unparsable answer):
+        # a clear error and exit 1; the next run starts again from what is there.
+        out.write(f"error: AWS failed after retries: {exc}\n")
         return Exit.ERROR
 
 

@@ -20,6 +20,7 @@ from enum import StrEnum
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.engine.plan import Action, Change, Plan
@@ -242,6 +243,6 @@ class Executor:
             error = exc.response.get("Error", {})
             message = f"{exc.operation_name}: {error.get('Code')}: {error.get('Message')}"
             return Outcome(change, Status.FAILED, message, time.monotonic() - started, True)
-        except (BotoCoreError, ReconcilerError) as exc:
+        except (BotoCoreError, ResponseParserError, ReconcilerError) as exc:
             return Outcome(change, Status.FAILED, str(exc), time.monotonic() - started, True)
         return Outcome(change, Status.DONE, None, time.monotonic() - started)
