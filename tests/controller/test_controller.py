@@ -240,3 +240,19 @@ def test_sigterm_finishes_in_flight_changes_and_exits_0(repo: Path, aws: AwsConf
     assert skipped, "a stop must leave later changes unstarted"
     # Every line carries the run id and the commit.
     assert all("run_id" in e for e in lines if e.get("event") == "change")
+
+
+def test_retryable_failures_back_off_exponentially_and_bounded(aws: AwsConfig, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    c = controller(tmp_path / "no-such-repo", aws, tmp_path, interval=60.0, max_backoff=30.0)
+    waits: list[float] = []
+
+    def fake_wait(timeout: float | None = None) -> bool:
+        waits.append(float(timeout or 0))
+        if len(waits) == 6:
+            c.stop.set()
+        return c.stop.is_set()
+
+    monkeypatch.setattr(c.stop, "wait", fake_wait)
+    assert c.run_forever() == 0
+    assert waits == [5.0, 10.0, 20.0, 30.0, 30.0, 30.0]  # doubling from 5 s, bounded by max_backoff
