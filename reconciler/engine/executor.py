@@ -185,6 +185,10 @@ class Executor:
                         del waiting[ref]
                         self._finish(outcomes, Outcome(change, Status.SKIPPED, "skipped: stop requested"))
                     elif all(b in outcomes for b in blockers):
+                        if len(running) >= self.options.max_workers:
+                            # Hand the pool no more than it runs at once: a change queued in the pool
+                            # could no longer be held back by a stop request.
+                            continue
                         del waiting[ref]
                         self.on_start(change)
                         running[pool.submit(self._execute, change)] = ref

@@ -42,10 +42,12 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REPO, Env
+from conftest import REGION, REPO, Env
 
 from reconciler.aws.clients import ClientFactory, is_read_only_operation
-from reconciler.engine.executor import ApplyResult
+from reconciler.engine.differ import context
+from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Status
+from reconciler.engine.preview import preview
 from reconciler.manifests import load_directory
 
 OWNER = {"Key": "managed-by", "Value": "reconciler"}
@@ -391,6 +393,19 @@ def test_a_group_created_by_a_killed_apply_and_then_removed_from_git_is_not_orph
     env.edit("policies/notebook-users.yaml", lambda t: t[t.index("---") + 3 :])
     recover(env)
     assert_converged(env)
+
+
+def test_a_stop_request_starts_no_new_change(env: Env) -> None:
+    """The executor's documented contract: "A stop request (SIGTERM) lets running changes finish and starts
+    no new one". One worker, stop requested as the first change finishes: nothing else may start."""
+    desired = load_directory(env.root)
+    plan = preview(desired, ClientFactory(env.aws, read_only=True), REGION).plan
+    stop = threading.Event()
+    executor = Executor(ClientFactory(env.aws, read_only=False), context(desired, REGION), ApplyOptions(max_workers=1),
+                        stop=stop, on_outcome=lambda _: stop.set(), log_changes=False)
+    result = executor.run(plan)
+    done = [o.change.ref for o in result.of(Status.DONE)]
+    assert len(done) == 1, f"{len(done)} changes ran, 1 expected: {done}"
 
 
 # --------------------------------------------------------------------------------------------------
