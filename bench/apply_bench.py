@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -263,8 +264,10 @@ def tables(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> str:
                 f"{sum(n for k, n in r['changes'].items() if k.endswith(':done')):,}, {r['seconds']:.1f}"
                 for r in runs)
             after = "empty" if c["planAfter"]["status"] == 0 else f"exit {c['planAfter']['status']}"
+            latency = measured[0].get("latencyMs", 0)
             lines.append(
-                f"| {c['roles']:,} + {c['roles']:,} | {c['workers']} | {described} "
+                f"| {c['roles']:,} + {c['roles']:,}{f' (+{latency:g} ms a request)' if latency else ''} "
+                f"| {c['workers']} | {described} "
                 f"| {sum(r['seconds'] for r in runs):.1f} | {measured[0].get('seconds', 0):.1f} "
                 f"| {calls:,} ({writes:,}) | {attempts:,} | {peak} "
                 f"| {sum(r['emulatorCpuSeconds'] for r in runs):.1f} | {after} "
@@ -353,6 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--roles", type=int, default=1000, help="roles (each with its own policy) to create")
     parser.add_argument("--workers", type=int, action="append",
                         help="apply --workers values to measure (repeatable; default 8 and 1)")
+    parser.add_argument("--latency-ms", type=float, default=0.0,
+                        help="create part: add this much latency to every HTTP attempt (an AWS round trip; default 0)")
     parser.add_argument("--scale", type=float, default=1.0, help="plan-benchmark account scale for the no-op part")
     parser.add_argument("--repeat", type=int, default=3, help="runs of plan and of no-op apply (default 3)")
     parser.add_argument("--skip-create", action="store_true", help="only the no-op part")
@@ -364,13 +369,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
                         help="only print the tables of earlier --json results (creates and no-op are merged)")
     args = parser.parse_args(argv)
-    if args.report:
-        saved = [json.loads(p.read_text()) for p in args.report]
-        creates = [c for r in saved for c in r.get("creates") or [] if "runs" in c]
-        noop = next((r["noop"] for r in saved if r.get("noop")), None)
-        print(tables(creates, noop) + "\n")
-        for name, ok, detail in checks(creates, noop):
-            print(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
+    if args.latency_ms:
+        os.environ["APPLY_BENCH_LATENCY_MS"] = str(args.latency_ms)  # read by bench.apply_measure (create part)
+    if args.report:  # each file's tables in turn (the create runs of two files are not merged)
+        for path in args.report:
+            saved = json.loads(path.read_text())
+            creates = [c for c in saved.get("creates") or [] if "runs" in c]
+            print(f"{path}:\n\n{tables(creates, saved.get('noop'))}\n")
+            for name, ok, detail in checks(creates, saved.get("noop")):
+                print(f"{'PASS' if ok else 'FAIL'}  {name}: {detail}")
+            print()
         return 0
     root = args.workdir or Path(tempfile.mkdtemp(prefix="apply-bench-"))
     root.mkdir(parents=True, exist_ok=True)

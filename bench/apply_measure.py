@@ -8,11 +8,15 @@ flight at once (the peak, for all calls and for mutating IAM/S3/SageMaker ones: 
 parallel). The
 CLI's exit status is this program's; RESULT.json gets the calls, the attempts, the peaks and the time
 from ``cli.run`` entry to return (imports excluded).
+
+With ``APPLY_BENCH_LATENCY_MS`` set, every HTTP attempt first sleeps that long (in the calling thread,
+before it is sent): the round trip to a real AWS endpoint, which the emulator on 127.0.0.1 does not have.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -59,6 +63,7 @@ def main(argv: list[str]) -> int:
     from reconciler import cli
     from reconciler.aws.clients import CallRecorder, ClientFactory
 
+    latency = float(os.environ.get("APPLY_BENCH_LATENCY_MS", "0")) / 1000
     recorders = {"read": CallRecorder(), "write": CallRecorder()}
     in_flight = InFlight()
 
@@ -73,6 +78,8 @@ def main(argv: list[str]) -> int:
             client.meta.events.register("before-call", start)
             client.meta.events.register("after-call", end)
             client.meta.events.register("after-call-error", end)
+            if latency > 0:
+                client.meta.events.register("before-send", lambda **_: time.sleep(latency))
             return client
 
     cli.ClientFactory = RecordingFactory  # type: ignore[misc]
@@ -95,6 +102,7 @@ def main(argv: list[str]) -> int:
             "calls": {k: named(r.counts()) for k, r in recorders.items()},
             "attempts": {k: named(r.attempts()) for k, r in recorders.items()},
             "peakInFlight": in_flight.peak,
+            "latencyMs": latency * 1000,
         }, indent=1))
     return status
 
