@@ -16,8 +16,10 @@ from reconciler.kinds.storage import OBJECT_WRITE_ACTIONS
 from reconciler.rules.analysis import Grant, action_in, grants, resource_reaching
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import BucketView, DocKind, Model, Principal
+from reconciler.rules.model import BucketView, DocKind, Model, Principal, Statement
 from reconciler.rules.patterns import covers, has_wildcard
+
+S3_ARN_PREFIX = "arn:aws:s3:::"
 
 # Bucket-level actions that change who may write, or that delete data wholesale.
 BUCKET_CONTROL_ACTIONS: tuple[str, ...] = (
@@ -37,9 +39,9 @@ def wanted(bucket: BucketView) -> list[tuple[str, str]]:
 
 def names_bucket(pattern: str, bucket: BucketView) -> bool:
     """Whether the resource pattern names the bucket itself (no wildcard in the bucket name)."""
-    if not pattern.startswith("arn:aws:s3:::"):
+    if not pattern.startswith(S3_ARN_PREFIX):
         return False
-    name = pattern.removeprefix("arn:aws:s3:::").split("/", 1)[0]
+    name = pattern.removeprefix(S3_ARN_PREFIX).split("/", 1)[0]
     return name == bucket.name and not has_wildcard(name)
 
 
@@ -50,10 +52,66 @@ class _Holder:
     grants: list[Grant] = field(default_factory=list)
 
 
-def _writers(model: Model, bucket: BucketView) -> dict[str, _Holder]:
+def _reachable_buckets(statement: Statement) -> frozenset[str] | None:
+    """The bucket names an Allow statement's resources can reach; None when they may reach any bucket."""
+    if statement.resource is None:  # NotResource: everything but some
+        return None
+    names: set[str] = set()
+    for pattern in statement.resource:
+        if pattern.startswith(S3_ARN_PREFIX):
+            name = pattern.removeprefix(S3_ARN_PREFIX).split("/", 1)[0]
+            if has_wildcard(name):
+                return None
+            names.add(name)
+        elif has_wildcard(pattern):  # "*", "arn:*:s3:::...": may be any bucket
+            return None
+        # else: a literal ARN of another service never names an S3 resource
+    return frozenset(names)
+
+
+class _WriterIndex:
+    """Which principals could hold a write grant on which bucket, from one pass over every document.
+
+    It only prunes: :func:`grants` still decides, exactly, for the principals a bucket's candidates
+    list. Without it the rules would ask every principal about every bucket (buckets x principals).
+    """
+
+    def __init__(self, model: Model) -> None:
+        actions = (*OBJECT_WRITE_ACTIONS, *BUCKET_CONTROL_ACTIONS)
+        reach_of: dict[int, frozenset[str] | None] = {}
+        self.order = [*(model.roles[n] for n in sorted(model.roles)), *(model.users[n] for n in sorted(model.users))]
+        self.anywhere: list[int] = []
+        self.by_bucket: dict[str, list[int]] = {}
+        for position, principal in enumerate(self.order):
+            buckets: set[str] = set()
+            anywhere = False
+            for _, doc in model.effective_with_holders(principal):
+                for statement in doc.statements:
+                    key = id(statement)
+                    if key not in reach_of:
+                        writes = statement.allow and any(action_in(statement, a) for a in actions)
+                        reach_of[key] = _reachable_buckets(statement) if writes else frozenset()
+                    reach = reach_of[key]
+                    if reach is None:
+                        anywhere = True
+                    else:
+                        buckets |= reach
+            if anywhere:
+                self.anywhere.append(position)
+            else:
+                for name in buckets:
+                    self.by_bucket.setdefault(name, []).append(position)
+
+    def candidates(self, bucket: BucketView) -> list[Principal]:
+        """In the same order as the model's principals (roles, then users, each by name)."""
+        positions = sorted({*self.anywhere, *self.by_bucket.get(bucket.name, ())})
+        return [self.order[i] for i in positions]
+
+
+def _writers(index: _WriterIndex, model: Model, bucket: BucketView) -> dict[str, _Holder]:
     """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
     holders: dict[str, _Holder] = {}
-    for principal in (*[model.roles[n] for n in sorted(model.roles)], *[model.users[n] for n in sorted(model.users)]):
+    for principal in index.candidates(bucket):
         for grant in grants(model, principal, wanted(bucket)):
             entry = holders.setdefault(grant.holder.ref, _Holder(grant.holder))
             entry.principals.add(principal.arn)
@@ -90,12 +148,13 @@ def _short(arn: str) -> str:
 
 
 def _data001(model: Model) -> Iterator[Hit]:
+    index = _WriterIndex(model)
     for name in sorted(model.buckets):
         bucket = model.buckets[name]
         if bucket.writers is None:
             continue
         allowed = set(bucket.writers)
-        for ref, entry in sorted(_writers(model, bucket).items()):
+        for ref, entry in sorted(_writers(index, model, bucket).items()):
             outsiders = sorted(entry.principals - allowed)
             if not outsiders:
                 continue
@@ -125,11 +184,12 @@ def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hi
 
 
 def _data002(model: Model) -> Iterator[Hit]:
+    index = _WriterIndex(model)
     for name in sorted(model.buckets):
         bucket = model.buckets[name]
         if bucket.writers is not None or not bucket.managed:
             continue
-        for ref, entry in sorted(_writers(model, bucket).items()):
+        for ref, entry in sorted(_writers(index, model, bucket).items()):
             wild = [g for g in entry.grants if not names_bucket(g.pattern, bucket)]
             if not wild:
                 continue

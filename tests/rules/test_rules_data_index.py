@@ -1,0 +1,75 @@
+"""The writer index of DATA001/DATA002 only prunes: it never hides a principal that holds a grant.
+
+The index keeps the rules linear in the size of the account (it answers "who could write bucket B"
+from one pass over the documents instead of asking every principal about every bucket). Its safety
+property, checked here on generated documents: every principal that :func:`grants` finds writing a
+bucket is among that bucket's candidates.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from rules_support import ACCOUNT, bucket, manifest, policy, role
+
+from reconciler.manifests import load_directory
+from reconciler.rules.analysis import grants
+from reconciler.rules.data import _reachable_buckets, _WriterIndex, wanted
+from reconciler.rules.fromdesired import from_desired
+from reconciler.rules.model import parse_statements
+
+BUCKETS = ("raw", "result", "raw-archive")
+RESOURCES = (
+    "*", "arn:aws:s3:::raw/*", "arn:aws:s3:::raw", "arn:aws:s3:::result/data/*", "arn:aws:s3:::ra*",
+    "arn:aws:s3:::r?w/*", "arn:aws:s3:::${aws:username}/*", "arn:*:s3:::result/*", "arn:aws:s3:::raw-archive/x",
+    "arn:aws:sagemaker:ap-northeast-1:123456789012:notebook-instance/nb", "arn:aws:s3:::other/*",
+)
+ACTIONS = ("s3:PutObject", "s3:Get*", "s3:*", "*", "s3:Delete*", "s3:PutBucketPolicy", "sagemaker:*", "s3:P?tObject")
+
+statement = st.builds(
+    lambda effect, actions, resources, not_resource: {
+        "Effect": effect, "Action": actions, ("NotResource" if not_resource else "Resource"): resources},
+    st.sampled_from(("Allow", "Allow", "Deny")),
+    st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2, unique=True),
+    st.lists(st.sampled_from(RESOURCES), min_size=1, max_size=2, unique=True),
+    st.sampled_from((False, False, True)),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(statement, min_size=1, max_size=3), min_size=1, max_size=4))
+def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[dict[str, object]]]) -> None:
+    docs = [policy(f"p{i}", *statements) for i, statements in enumerate(documents)]
+    roles = [role(f"r{i}", f"p{i}") for i in range(len(documents))]
+    roles.append(role("all", *(f"p{i}" for i in range(len(documents)))))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings_doc = manifest("Settings", "t", {"accountId": ACCOUNT, "region": "ap-northeast-1"})
+        (root / "settings.yaml").write_text(yaml.safe_dump(settings_doc), encoding="utf-8")
+        resources = [*docs, *roles, *(bucket(name) for name in BUCKETS)]
+        (root / "all.yaml").write_text(yaml.safe_dump_all(resources, sort_keys=False), encoding="utf-8")
+        model = from_desired(load_directory(root), {}, "ap-northeast-1")
+    index = _WriterIndex(model)
+    for name in BUCKETS:
+        view = model.buckets[name]
+        candidates = {p.ref for p in index.candidates(view)}
+        writers = {p.ref for p in model.roles.values() if grants(model, p, wanted(view))}
+        assert writers <= candidates, f"{name}: {sorted(writers - candidates)} write but were pruned"
+
+
+def _reach(resource: object, *, key: str = "Resource") -> frozenset[str] | None:
+    raw = {"Effect": "Allow", "Action": "s3:PutObject", key: resource}
+    (statement_,) = parse_statements({"Statement": [raw]}, lambda _i: None)
+    return _reachable_buckets(statement_)
+
+
+def test_reachable_buckets_names_only_what_a_literal_bucket_name_allows() -> None:
+    assert _reach(["arn:aws:s3:::raw/*", "arn:aws:s3:::result"]) == {"raw", "result"}
+    assert _reach("arn:aws:sagemaker:ap-northeast-1:123456789012:notebook-instance/nb") == frozenset()
+    for anything in ("*", "arn:aws:s3:::raw*", "arn:aws:s3:::${aws:username}/*", "arn:*:s3:::raw/*"):
+        assert _reach(anything) is None, anything
+    assert _reach("arn:aws:s3:::raw/*", key="NotResource") is None
