@@ -15,6 +15,7 @@ graph itself instead of using PyYAML's constructor, so that it can:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -266,14 +267,40 @@ def read_text(path: Path, display: str) -> tuple[str | None, list[ManifestProble
     return text, []
 
 
+# libyaml's composer (C) when PyYAML was built with it: about 60 times faster than the pure-Python
+# one, which was most of the time of loading a large directory. libyaml caps nesting at 1,000 levels
+# itself, so a deep document is an error there too, never a crash.
+_FAST_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
+# Text the fast path leaves to the reference: characters the pure-Python reader refuses; tabs (libyaml
+# accepts "key:<TAB>value", PyYAML does not); "!" (libyaml resolves an empty "!"-tagged scalar to a
+# string, PyYAML to null); a byte-order mark inside the text (libyaml skips it, PyYAML keeps it).
+# Such files are rare in manifests, and merely slower.
+_SLOW_ONLY = re.compile(f"[\t!\ufeff]|{yaml.reader.Reader.NON_PRINTABLE.pattern}")
+
+
 def parse_documents(text: str, display: str) -> tuple[list[Document], list[ManifestProblem]]:
-    """Parse every document of one file. Stops at the first YAML error in the file."""
-    docs: list[Document] = []
+    """Parse every document of one file. Stops at the first YAML error in the file.
+
+    A file is composed by libyaml when it can be; any problem there (or text in ``_SLOW_ONLY``)
+    sends the file through the pure-Python loader, whose errors are the ones reported. Whenever both
+    accept a text they compose the same node graph, and the same walk turns it into data (tested on
+    generated documents); libyaml also tolerates a few malformed constructs PyYAML refuses (``|#``).
+    """
+    if _FAST_LOADER is not None and not _SLOW_ONLY.search(text):
+        try:
+            docs = _compose_all(_FAST_LOADER(text), display, [])
+        except (_Invalid, yaml.YAMLError, RecursionError):
+            pass
+        else:
+            if docs:
+                return docs, []
+    return parse_documents_checked(text, display)
+
+
+def _compose_all(loader: Any, display: str, docs: list[Document]) -> list[Document]:
+    """Append every document ``loader`` composes to ``docs`` (kept as far as it got when it raises)."""
     index = 0
-    loader: _BoundedLoader | None = None
     try:
-        # The reader checks characters as soon as the loader is built (control characters raise).
-        loader = _BoundedLoader(text)
         while loader.check_node():
             node = loader.get_node()
             index += 1
@@ -282,15 +309,24 @@ def parse_documents(text: str, display: str) -> tuple[list[Document], list[Manif
             doc = Document(display, index, None, _pos(node))
             doc.data = _Builder(doc).build(node, (), 0)
             docs.append(doc)
+    finally:
+        loader.dispose()
+    return docs
+
+
+def parse_documents_checked(text: str, display: str) -> tuple[list[Document], list[ManifestProblem]]:
+    """:func:`parse_documents` with the pure-Python loader only: the reference, and the error reporter."""
+    docs: list[Document] = []
+    try:
+        # The reader checks characters as soon as the loader is built (control characters raise).
+        loader = _BoundedLoader(text)
+        _compose_all(loader, display, docs)
     except _Invalid as exc:
         return docs, [ManifestProblem(display, exc.pos.line, exc.pos.col, None, None, exc.message)]
     except yaml.YAMLError as exc:
         return docs, [_yaml_problem(display, exc, text)]
     except RecursionError:
         return docs, [ManifestProblem(display, 1, 1, None, None, "document nested too deeply")]
-    finally:
-        if loader is not None:
-            loader.dispose()
     if not docs:
         return docs, [ManifestProblem(display, 1, 1, None, None, EMPTY_FILE)]
     return docs, []
