@@ -119,10 +119,38 @@ def _fill_defaults(validator_class: Any) -> Any:
 _DefaultingValidator = _fill_defaults(Draft202012Validator)
 
 
+def _inline(node: Any, resolver: Any, within: frozenset[int] = frozenset()) -> Any:
+    """``node`` with every ``$ref`` replaced by the (inlined) schema it names.
+
+    Resolving a ``$ref`` through the registry on every use was two thirds of validating a manifest;
+    the schemas are not recursive, so each kind's schema is inlined once. A ``$ref`` with sibling
+    keywords becomes ``allOf`` (both apply, as in 2020-12), and a ``default`` of the referenced
+    schema stays visible to the defaults filler. A recursive reference, should one appear, is left
+    to the resolver.
+    """
+    if isinstance(node, list):
+        return [_inline(item, resolver, within) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    rest = {key: _inline(value, resolver, within) for key, value in node.items() if key != "$ref"}
+    if not isinstance(ref, str):
+        return rest
+    resolved = resolver.lookup(ref)
+    if id(resolved.contents) in within:
+        return {"$ref": ref, **rest}
+    inner = _inline(resolved.contents, resolved.resolver, within | {id(resolved.contents)})
+    if not rest:
+        return inner
+    if "default" in inner and "default" not in rest:
+        rest["default"] = inner["default"]
+    return {**rest, "allOf": [*rest.get("allOf", []), inner]}
+
+
 @cache
 def _validator(schema_file: str) -> Any:
     registry = _registry()
-    schema = registry.contents(schema_file)
+    schema = _inline(registry.contents(schema_file), registry.resolver(schema_file))
     return _DefaultingValidator(schema, registry=registry)
 
 
