@@ -4,8 +4,9 @@
     python -m bench.measure floor --workdir DIR --endpoint URL --out result.json [--tracemalloc]
 
 Both programs import boto3 and the reconciler before the clock starts, so the wall time is the work
-alone: for ``plan``, loading the manifests (``DIR/manifests``) and ``preview`` with a ``CallRecorder``
-(read-only clients, the CLI's ``AwsConfig``); for the floor, ``bench.floor.read_floor`` on
+alone: for ``plan``, what ``reconciler plan`` does: loading the manifests (``DIR/manifests``),
+``preview`` with a ``CallRecorder`` (read-only clients, the CLI's ``AwsConfig``), the invariant rules
+and the text rendering; for the floor, ``bench.floor.read_floor`` on
 ``DIR/names.json``. Peak memory is this process's own peak RSS (``VmHWM``; ``ru_maxrss`` is reported
 too, but on Linux it also counts the parent's RSS at fork, which exec carries over); with
 ``--tracemalloc`` the peak of Python allocations during the work is measured too (that run is slower,
@@ -46,6 +47,8 @@ def _hwm_mb() -> float:
 def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     import reconciler.engine.preview as preview_module
     from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+    from reconciler.engine.gate import evaluate_preview
+    from reconciler.engine.render import render_text
     from reconciler.manifests import load_directory
 
     # time the diff inside preview() (it logs the read time but returns only the total)
@@ -68,12 +71,18 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     region = desired.settings.region or "ap-northeast-1"
     factory = ClientFactory(AwsConfig(endpoint_url=endpoint, region=region), read_only=True, recorder=recorder)
     result = preview_module.preview(desired, factory, region)
+    previewed = time.perf_counter()
+    report = evaluate_preview(desired, result)  # what `reconciler plan` does next: the invariants
+    rules_done = time.perf_counter()
+    render_text(result.plan, color=False)
     seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
         "loadSeconds": loaded - started,
         "previewSeconds": result.seconds,
         "diffSeconds": diff_seconds[0],
+        "rulesSeconds": rules_done - previewed,
+        "findings": len(report.findings),
         "changes": len(result.plan.changes),
         "changesByAction": _count(c.action.value for c in result.plan.changes),
         "unchanged": sum(result.plan.unchanged.values()),

@@ -302,12 +302,13 @@ def tables(results: list[ScaleResult]) -> str:
         "",
         "Where plan's time goes (medians; CPU seconds are the client's own, and the emulator's while it ran):",
         "",
-        "| scale | load manifests s | read s | diff s | preview/floor | plan CPU s | floor CPU s "
+        "| scale | load manifests s | read s | diff s | invariants s | preview/floor | plan CPU s | floor CPU s "
         "| emulator CPU s (plan / floor) | RSS after imports MB | plan ru_maxrss MB "
         "| tracemalloc peak MB (plan / floor) | load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
+        rules = r.median("plan", "rulesSeconds")
         load, preview, diff = (
             r.median("plan", "loadSeconds"),
             r.median("plan", "previewSeconds"),
@@ -320,7 +321,7 @@ def tables(results: list[ScaleResult]) -> str:
         )
         loads = [x for p in ("plan", "floor") for run in r.runs[p] for x in run["loadavg"]]
         lines.append(
-            f"| {r.scale:g} | {load:.2f} | {preview - diff:.2f} | {diff:.2f} | "
+            f"| {r.scale:g} | {load:.2f} | {preview - diff:.2f} | {diff:.2f} | {rules:.2f} | "
             f"{_ratio(preview, r.median('floor'))} | {r.median('plan', 'cpuSeconds'):.1f} | "
             f"{r.median('floor', 'cpuSeconds'):.1f} | {r.median('plan', 'emulatorCpuSeconds'):.1f} / "
             f"{r.median('floor', 'emulatorCpuSeconds'):.1f} | {r.median('plan', 'baselineRssMb'):.0f} | "

@@ -80,6 +80,44 @@ def service_wide(pattern: str) -> bool:
     return bool(sep) and name == "*" and not has_wildcard(service)
 
 
+S3_ARN_PREFIX = "arn:aws:s3:::"
+
+
+class AnyBucket:
+    """Stands for "every bucket": contains any name."""
+
+    def __contains__(self, name: object) -> bool:
+        return True
+
+
+ANY_BUCKET = AnyBucket()
+
+
+def s3_bucket_of(target: str) -> str | None:
+    """The bucket a target pattern names literally (``arn:aws:s3:::NAME`` or ``.../key``), or None."""
+    if not target.startswith(S3_ARN_PREFIX):
+        return None
+    name = target.removeprefix(S3_ARN_PREFIX).split("/", 1)[0]
+    return None if has_wildcard(name) else name
+
+
+def s3_buckets_reached(statement: Statement) -> frozenset[str] | AnyBucket:
+    """The bucket names a statement's resources can reach; ``ANY_BUCKET`` when they may reach any."""
+    if statement.resource is None:  # NotResource: everything but some
+        return ANY_BUCKET
+    names: set[str] = set()
+    for pattern in statement.resource:
+        if pattern.startswith(S3_ARN_PREFIX):
+            name = pattern.removeprefix(S3_ARN_PREFIX).split("/", 1)[0]
+            if has_wildcard(name):
+                return ANY_BUCKET
+            names.add(name)
+        elif has_wildcard(pattern):  # "*", "arn:*:s3:::...": may be any bucket
+            return ANY_BUCKET
+        # else: a literal ARN of another service never names an S3 resource
+    return frozenset(names)
+
+
 @dataclass(frozen=True)
 class Grant:
     """``holder`` (whose document it is) lets ``principal`` do ``action`` on ``target``."""
@@ -95,17 +133,67 @@ class Grant:
 
 def grants(model: Model, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
     """The Allow statements that give ``principal`` each (action, target) not denied unconditionally."""
-    docs = list(model.effective_with_holders(principal))
-    denies = [s for _, d in docs for s in d.statements if s.deny]
-    out: list[Grant] = []
-    for action, target in wanted:
-        if any(deny_covers(s, action, target) for s in denies):
-            continue
-        for holder, doc in docs:
-            for statement in doc.statements:
-                if not statement.allow or not action_in(statement, action):
-                    continue
-                pattern = resource_reaching(statement, target)
+    return GrantFinder(model)(principal, wanted)
+
+
+class GrantFinder:
+    """:func:`grants`, remembering each statement's answers (policies are shared by many principals).
+
+    Keyed by statement identity: a finder lives no longer than the model whose statements it saw.
+    """
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._action: dict[tuple[int, str], bool] = {}
+        self._reach: dict[tuple[int, str], str | None] = {}
+        self._deny: dict[tuple[int, str, str], bool] = {}
+        self._buckets: dict[int, frozenset[str] | AnyBucket] = {}
+
+    def __call__(self, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
+        wanted = list(wanted)
+        docs = list(self.model.effective_with_holders(principal))
+        denies = [s for _, d in docs for s in d.statements if s.deny]
+        allows = [(holder, doc, s) for holder, doc in docs for s in doc.statements if s.allow]
+        by_action = {
+            action: [entry for entry in allows if self.action_in(entry[2], action)]
+            for action in dict.fromkeys(a for a, _ in wanted)
+        }
+        out: list[Grant] = []
+        for action, target in wanted:
+            if any(self.deny_covers(s, action, target) for s in denies):
+                continue
+            for holder, doc, statement in by_action[action]:
+                pattern = self.resource_reaching(statement, target)
                 if pattern is not None:
                     out.append(Grant(principal, holder, doc, statement, action, target, pattern))
-    return out
+        return out
+
+    def action_in(self, statement: Statement, action: str) -> bool:
+        key = (id(statement), action)
+        found = self._action.get(key)
+        if found is None:
+            found = self._action[key] = action_in(statement, action)
+        return found
+
+    def resource_reaching(self, statement: Statement, target: str) -> str | None:
+        key = (id(statement), target)
+        if key not in self._reach:
+            bucket = s3_bucket_of(target)
+            if bucket is not None and bucket not in self.s3_buckets_reached(statement):
+                self._reach[key] = None  # its resources name other buckets only: no pattern matching
+            else:
+                self._reach[key] = resource_reaching(statement, target)
+        return self._reach[key]
+
+    def s3_buckets_reached(self, statement: Statement) -> frozenset[str] | AnyBucket:
+        key = id(statement)
+        if key not in self._buckets:
+            self._buckets[key] = s3_buckets_reached(statement)
+        return self._buckets[key]
+
+    def deny_covers(self, statement: Statement, action: str, target: str) -> bool:
+        key = (id(statement), action, target)
+        found = self._deny.get(key)
+        if found is None:
+            found = self._deny[key] = deny_covers(statement, action, target)
+        return found

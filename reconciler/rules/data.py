@@ -13,13 +13,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from reconciler.kinds.storage import OBJECT_WRITE_ACTIONS
-from reconciler.rules.analysis import Grant, action_in, grants, resource_reaching
+from reconciler.rules.analysis import S3_ARN_PREFIX, AnyBucket, Grant, GrantFinder, action_in, resource_reaching
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import BucketView, DocKind, Model, Principal, Statement
+from reconciler.rules.model import BucketView, DocKind, Model, Principal
 from reconciler.rules.patterns import covers, has_wildcard
-
-S3_ARN_PREFIX = "arn:aws:s3:::"
 
 # Bucket-level actions that change who may write, or that delete data wholesale.
 BUCKET_CONTROL_ACTIONS: tuple[str, ...] = (
@@ -52,33 +50,17 @@ class _Holder:
     grants: list[Grant] = field(default_factory=list)
 
 
-def _reachable_buckets(statement: Statement) -> frozenset[str] | None:
-    """The bucket names an Allow statement's resources can reach; None when they may reach any bucket."""
-    if statement.resource is None:  # NotResource: everything but some
-        return None
-    names: set[str] = set()
-    for pattern in statement.resource:
-        if pattern.startswith(S3_ARN_PREFIX):
-            name = pattern.removeprefix(S3_ARN_PREFIX).split("/", 1)[0]
-            if has_wildcard(name):
-                return None
-            names.add(name)
-        elif has_wildcard(pattern):  # "*", "arn:*:s3:::...": may be any bucket
-            return None
-        # else: a literal ARN of another service never names an S3 resource
-    return frozenset(names)
-
-
 class _WriterIndex:
     """Which principals could hold a write grant on which bucket, from one pass over every document.
 
-    It only prunes: :func:`grants` still decides, exactly, for the principals a bucket's candidates
-    list. Without it the rules would ask every principal about every bucket (buckets x principals).
+    It only prunes: :func:`~reconciler.rules.analysis.grants` still decides, exactly, for the
+    principals a bucket's candidates list. Without it the rules would ask every principal about
+    every bucket (buckets x principals).
     """
 
     def __init__(self, model: Model) -> None:
+        self.grants = GrantFinder(model)
         actions = (*OBJECT_WRITE_ACTIONS, *BUCKET_CONTROL_ACTIONS)
-        reach_of: dict[int, frozenset[str] | None] = {}
         self.order = [*(model.roles[n] for n in sorted(model.roles)), *(model.users[n] for n in sorted(model.users))]
         self.anywhere: list[int] = []
         self.by_bucket: dict[str, list[int]] = {}
@@ -87,12 +69,10 @@ class _WriterIndex:
             anywhere = False
             for _, doc in model.effective_with_holders(principal):
                 for statement in doc.statements:
-                    key = id(statement)
-                    if key not in reach_of:
-                        writes = statement.allow and any(action_in(statement, a) for a in actions)
-                        reach_of[key] = _reachable_buckets(statement) if writes else frozenset()
-                    reach = reach_of[key]
-                    if reach is None:
+                    if not statement.allow or not any(self.grants.action_in(statement, a) for a in actions):
+                        continue
+                    reach = self.grants.s3_buckets_reached(statement)
+                    if isinstance(reach, AnyBucket):
                         anywhere = True
                     else:
                         buckets |= reach
@@ -112,7 +92,7 @@ def _writers(index: _WriterIndex, model: Model, bucket: BucketView) -> dict[str,
     """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
     holders: dict[str, _Holder] = {}
     for principal in index.candidates(bucket):
-        for grant in grants(model, principal, wanted(bucket)):
+        for grant in index.grants(principal, wanted(bucket)):
             entry = holders.setdefault(grant.holder.ref, _Holder(grant.holder))
             entry.principals.add(principal.arn)
             entry.grants.append(grant)

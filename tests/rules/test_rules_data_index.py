@@ -1,4 +1,5 @@
-"""The writer index of DATA001/DATA002 only prunes: it never hides a principal that holds a grant.
+"""The writer index of DATA001/DATA002 only prunes: it never hides a principal that holds a grant;
+and the grant finder's memo and literal-bucket shortcut change no answer.
 
 The index keeps the rules linear in the size of the account (it answers "who could write bucket B"
 from one pass over the documents instead of asking every principal about every bucket). Its safety
@@ -17,10 +18,20 @@ from hypothesis import strategies as st
 from rules_support import ACCOUNT, bucket, manifest, policy, role
 
 from reconciler.manifests import load_directory
-from reconciler.rules.analysis import grants
-from reconciler.rules.data import _reachable_buckets, _WriterIndex, wanted
+from reconciler.rules.analysis import (
+    ANY_BUCKET,
+    AnyBucket,
+    Grant,
+    GrantFinder,
+    action_in,
+    deny_covers,
+    grants,
+    resource_reaching,
+    s3_buckets_reached,
+)
+from reconciler.rules.data import _WriterIndex, wanted
 from reconciler.rules.fromdesired import from_desired
-from reconciler.rules.model import parse_statements
+from reconciler.rules.model import Model, Principal, parse_statements
 
 BUCKETS = ("raw", "result", "raw-archive")
 RESOURCES = (
@@ -59,17 +70,34 @@ def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[
         candidates = {p.ref for p in index.candidates(view)}
         writers = {p.ref for p in model.roles.values() if grants(model, p, wanted(view))}
         assert writers <= candidates, f"{name}: {sorted(writers - candidates)} write but were pruned"
+        # the finder's shortcuts (remembered answers, literal bucket names) change no answer
+        finder = GrantFinder(model)
+        for principal in model.roles.values():
+            for action, target in wanted(view):
+                fast = [(g.statement.index, g.pattern) for g in finder(principal, [(action, target)])]
+                slow = [(g.statement.index, g.pattern) for g in _brute_force(model, principal, action, target)]
+                assert fast == slow, (principal.ref, action, target)
 
 
-def _reach(resource: object, *, key: str = "Resource") -> frozenset[str] | None:
+def _brute_force(model: Model, principal: Principal, action: str, target: str) -> list[Grant]:
+    """grants() as first written: no memo, no shortcut."""
+    docs = list(model.effective_with_holders(principal))
+    if any(deny_covers(s, action, target) for _, d in docs for s in d.statements if s.deny):
+        return []
+    return [Grant(principal, holder, doc, s, action, target, pattern)
+            for holder, doc in docs for s in doc.statements
+            if s.allow and action_in(s, action) and (pattern := resource_reaching(s, target)) is not None]
+
+
+def _reach(resource: object, *, key: str = "Resource") -> frozenset[str] | AnyBucket:
     raw = {"Effect": "Allow", "Action": "s3:PutObject", key: resource}
     (statement_,) = parse_statements({"Statement": [raw]}, lambda _i: None)
-    return _reachable_buckets(statement_)
+    return s3_buckets_reached(statement_)
 
 
 def test_reachable_buckets_names_only_what_a_literal_bucket_name_allows() -> None:
     assert _reach(["arn:aws:s3:::raw/*", "arn:aws:s3:::result"]) == {"raw", "result"}
     assert _reach("arn:aws:sagemaker:ap-northeast-1:123456789012:notebook-instance/nb") == frozenset()
     for anything in ("*", "arn:aws:s3:::raw*", "arn:aws:s3:::${aws:username}/*", "arn:*:s3:::raw/*"):
-        assert _reach(anything) is None, anything
-    assert _reach("arn:aws:s3:::raw/*", key="NotResource") is None
+        assert _reach(anything) is ANY_BUCKET, anything
+    assert _reach("arn:aws:s3:::raw/*", key="NotResource") is ANY_BUCKET
