@@ -3,8 +3,9 @@
 Importing this module has no side effects: moto is imported, ``MOTO_IAM_LOAD_MANAGED_POLICIES`` is set
 and moto is extended only when :meth:`Emulator.start` runs.
 
-moto 5.2.5 lacks a few SageMaker APIs the product uses; they are added in one place, the "Extensions
-to moto" section at the end of this module, by functions installed onto moto's classes when the first
+moto 5.2.5 lacks a few SageMaker APIs the product uses, and ignores UpdateGroup's NewPath unless the
+group is renamed too; these are added in one place, the "Extensions to moto" section at the end of
+this module, by functions installed onto moto's classes when the first
 emulator starts (see :func:`_install_moto_extensions`). The same section makes :meth:`Emulator.reset`
 fast. Check that section again when upgrading moto.
 """
@@ -273,6 +274,7 @@ def _install_moto_extensions() -> None:
         _original_init_aws_policies = IAMBackend._init_aws_policies
         setattr(IAMBackend, "_init_aws_policies", _init_aws_policies_from_templates)  # noqa: B010
 
+        setattr(IAMBackend, "update_group", _moving_group(IAMBackend.update_group))  # noqa: B010
         original_create = SageMakerModelBackend.create_notebook_instance
         setattr(  # noqa: B010
             SageMakerModelBackend, "create_notebook_instance", _defaulting_root_access(original_create)
@@ -435,6 +437,19 @@ def _tagging_bucket_creation(original: Callable[..., Any]) -> Callable[..., Any]
         return result
 
     return bucket_response_put
+
+
+def _moving_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    """UpdateGroup with a NewPath and no NewGroupName: moto changes nothing; AWS moves the group."""
+
+    @functools.wraps(original)
+    def update_group(self: Any, group_name: str, new_group_name: str | None, new_path: str | None) -> None:
+        if new_group_name or not new_path:
+            original(self, group_name, new_group_name, new_path)
+        else:
+            self.get_group(group_name).path = new_path
+
+    return update_group
 
 
 def _defaulting_root_access(original: Callable[..., Any]) -> Callable[..., Any]:

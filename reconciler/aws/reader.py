@@ -40,6 +40,11 @@ T = TypeVar("T")
 # The inline policy the reconciler keeps on every group it owns (IAM groups cannot be tagged, so
 # this is how ownership of a group is recorded; it also carries the MFA guard).
 GROUP_GUARD_POLICY = "reconciler-group-guard"
+# The path a group has while the reconciler creates or deletes it: CreateGroup and UpdateGroup set a
+# path atomically, so a group is marked as owned from its first call to its last (between CreateGroup
+# and the guard, and between deleting the guard and DeleteGroup, the guard is not there). Reserved:
+# manifests cannot use it.
+GROUP_PENDING_PATH = "/reconciler-pending/"
 
 GAAD_FILTER: list[Any] = ["User", "Role", "Group", "LocalManagedPolicy"]
 

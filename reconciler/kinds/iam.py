@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveUser
-from reconciler.aws.reader import GROUP_GUARD_POLICY
+from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.kinds import iam_steps
 from reconciler.kinds.base import Context, Kind
 from reconciler.manifests.model import Group, Policy, Resource, Role, User
@@ -178,7 +178,7 @@ class GroupKind(Kind):
         }
 
     def owned(self, live: Any, ctx: Context) -> bool:
-        return isinstance(live, LiveGroup) and GROUP_GUARD_POLICY in live.inline
+        return isinstance(live, LiveGroup) and (GROUP_GUARD_POLICY in live.inline or live.path == GROUP_PENDING_PATH)
 
 
 class UserKind(Kind):

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws.reader import GROUP_GUARD_POLICY
+from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.kinds.steps import StepContext, StepError, StepInput, code, doc, ignore, tag_list, until_consistent
 
 MAX_POLICY_VERSIONS = 5
@@ -217,17 +217,20 @@ def delete_role(step: StepContext, change: StepInput) -> None:
 def create_group(step: StepContext, change: StepInput) -> None:
     want = change.desired
     iam: Any = step.aws.client("iam")
-    ignore(("EntityAlreadyExists",), iam.create_group, GroupName=change.name, Path=want["path"])
-    # The guard first: it is the group's ownership mark (and its MFA deny).
+    # Created at the pending path: owned from its first call (a group cannot be tagged), then the
+    # guard (the lasting ownership mark, and the MFA deny), then its real path.
+    ignore(("EntityAlreadyExists",), iam.create_group, GroupName=change.name, Path=GROUP_PENDING_PATH)
     _sync_inline(step, "group", change.name, {}, want["inlinePolicies"], first=GROUP_GUARD_POLICY)
+    if want["path"] != GROUP_PENDING_PATH:
+        iam.update_group(GroupName=change.name, NewPath=want["path"])
     _sync_attached(step, "group", change.name, [], want["policies"])
 
 
 def update_group(step: StepContext, change: StepInput) -> None:
     have, want = change.live, change.desired
     iam: Any = step.aws.client("iam")
-    if change.changed("path"):
-        iam.update_group(GroupName=change.name, NewPath=want["path"])
+    # Inline policies before the path: when the guard is missing (a group left at the pending path by
+    # an interrupted run), the path must stay the mark until the guard is back.
     if change.changed("inlinePolicies"):
         _sync_inline(
             step,
@@ -238,6 +241,8 @@ def update_group(step: StepContext, change: StepInput) -> None:
             fields=change,
             first=GROUP_GUARD_POLICY,
         )
+    if change.changed("path"):
+        iam.update_group(GroupName=change.name, NewPath=want["path"])
     if change.changed("policies"):
         _sync_attached(step, "group", change.name, have.get("policies", []), want["policies"])
 
@@ -256,8 +261,11 @@ def delete_group(step: StepContext, change: StepInput) -> None:
         for page in iam.get_paginator("list_group_policies").paginate(GroupName=name)
         for p in page.get("PolicyNames", [])
     ]
-    # The guard (the ownership mark) goes last, so an interrupted delete is resumed by the next run.
+    # The guard (the ownership mark) goes last, so an interrupted delete is resumed by the next run;
+    # before it goes, the pending path takes over as the mark until DeleteGroup.
     for policy_name in sorted(inline, key=lambda p: (p == GROUP_GUARD_POLICY, p)):
+        if policy_name == GROUP_GUARD_POLICY:
+            ignore(GONE, iam.update_group, GroupName=name, NewPath=GROUP_PENDING_PATH)
         ignore(GONE, iam.delete_group_policy, GroupName=name, PolicyName=policy_name)
     ignore(GONE, iam.delete_group, GroupName=name)
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LiveRole, LiveState, LiveUser
-from reconciler.aws.reader import GROUP_GUARD_POLICY
+from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.rules.model import (
     AccountFacts,
     Attachment,
@@ -94,7 +94,8 @@ def from_live(
     for name in sorted(live.groups):
         group: LiveGroup = live.groups[name]
         ref = f"Group/{name}"
-        groups[name] = Principal("Group", name, group.arn, GROUP_GUARD_POLICY in group.inline, None, None,
+        owned = GROUP_GUARD_POLICY in group.inline or group.path == GROUP_PENDING_PATH
+        groups[name] = Principal("Group", name, group.arn, owned, None, None,
                                  attachments=attachments(ref, group.attached), inline=inline(ref, group.inline),
                                  path=group.path)
     users: dict[str, Principal] = {}

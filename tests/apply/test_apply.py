@@ -256,3 +256,35 @@ def test_an_empty_group_left_by_an_interrupted_create_is_taken_over_without_adop
     plan = env.plan()
     assert ("update", "Group/SageMakerEngineer") in refs(plan)
     assert env.apply().ok and refs(env.plan()) == []
+
+
+def test_a_group_is_created_at_its_path_and_moved_when_the_path_changes(env: Env) -> None:
+    """Groups pass through the reserved pending path while created (their ownership mark until the
+    guard is on); they end at the manifest's path, and a path change in git moves them."""
+    assert env.apply().ok
+    iam = boto3.client("iam")
+    assert iam.get_group(GroupName="SageMakerEngineer")["Group"]["Path"] == "/"
+    text = (env.root / "groups/groups.yaml").read_text()
+    head, sep, rest = text.partition("name: SageMakerEngineer\n")
+    spec_at = rest.index("spec:\n") + len("spec:\n")
+    (env.root / "groups/groups.yaml").write_text(head + sep + rest[:spec_at] + "  path: /ml/\n" + rest[spec_at:])
+    plan = env.plan()
+    assert [c.ref for c in plan] == ["Group/SageMakerEngineer"]
+    assert "path" in [f.field for f in plan.changes[0].fields]
+    assert env.apply().ok
+    group = iam.get_group(GroupName="SageMakerEngineer")["Group"]
+    assert group["Path"] == "/ml/" and group["Arn"] == f"arn:aws:iam::{ACCOUNT}:group/ml/SageMakerEngineer"
+    assert refs(env.plan()) == []
+
+
+def test_a_group_at_the_pending_path_without_its_guard_is_still_owned(env: Env) -> None:
+    """What a run killed between CreateGroup and the guard leaves, even with a policy attached by hand
+    since: the next plan updates it (no adoption needed) and apply moves it to its path. (Removed
+    from git instead, it is deleted: tests/apply/test_crash.py.)"""
+    boto3.client("iam").create_group(GroupName="SageMakerEngineer", Path="/reconciler-pending/")
+    boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer",
+                                            PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    change = next(c for c in env.plan() if c.ref == "Group/SageMakerEngineer")
+    assert change.action is Action.UPDATE
+    assert env.apply().ok and refs(env.plan()) == []
+    assert boto3.client("iam").get_group(GroupName="SageMakerEngineer")["Group"]["Path"] == "/"

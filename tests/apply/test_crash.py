@@ -18,10 +18,11 @@ Two ways of killing:
 After the kill, apply runs again (at most 3 times) until it reports ok; then the account must hold
 exactly the manifests' resources, each once, all carrying their ownership mark, and plan nothing.
 
-Found (xfail, strict): a group is owned through its guard inline policy, which is not atomic with
-CreateGroup/DeleteGroup. delete_group removes the guard last but still before DeleteGroup: a kill between
-the two leaves an empty, unowned group that no later plan deletes. RECONCILER_CRASH_SWEEP=1 runs the
-exhaustive sweep (every kill point of both scenarios) that found it.
+The exhaustive sweep (every kill point of both scenarios, RECONCILER_CRASH_SWEEP=1) found that a
+group's ownership mark, its guard inline policy, is not atomic with CreateGroup/DeleteGroup: a kill
+between them left an unowned group that no later plan deleted. Groups now sit at the reserved
+pending path from CreateGroup until their guard is on, and again from before the guard goes until
+DeleteGroup; the tests below kill inside both windows.
 """
 
 from __future__ import annotations
@@ -345,8 +346,9 @@ def apply_killed_before(env: Env, operation: str) -> list[str]:
 
 
 # Between the calls that make one resource: its ownership mark must be there before anything else
-# (a Role is tagged by CreateRole; a Group is marked by its guard policy, the first PutGroupPolicy).
-CREATE_POINTS = ["AttachRolePolicy", "PutGroupPolicy", "AttachGroupPolicy", "CreateLoginProfile"]
+# (a Role is tagged by CreateRole; a Group is created at the pending path, then gets its guard policy,
+# the first PutGroupPolicy, then its real path).
+CREATE_POINTS = ["AttachRolePolicy", "PutGroupPolicy", "UpdateGroup", "AttachGroupPolicy", "CreateLoginProfile"]
 
 
 @pytest.mark.parametrize("operation", CREATE_POINTS)
@@ -356,16 +358,12 @@ def test_first_apply_killed_just_before_a_request_then_apply_converges(env: Env,
     assert_converged(env)
 
 
-GROUP_GUARD_BUG = (
-    "BUG: delete_group deletes the guard inline policy (a group's only ownership mark) before DeleteGroup; "
-    "killed between the two, the group is left empty and unowned, so no later plan deletes it (orphaned)"
-)
-
 PRUNE_POINTS = [
     "DeleteNotebookInstance",  # stopped, not deleted
     "DeleteUser",  # out of its group, console access gone
+    "UpdateGroup",  # the group moved to the pending path, its guard still there
     "DeleteGroupPolicy",  # the first (only) one: the guard of SageMakerAdministrator
-    pytest.param("DeleteGroup", marks=pytest.mark.xfail(strict=True, reason=GROUP_GUARD_BUG)),
+    "DeleteGroup",  # the guard gone: the pending path alone marks the group as owned
     "DeletePolicy",
 ]
 
@@ -379,11 +377,6 @@ def test_prune_killed_just_before_a_request_then_apply_converges(env: Env, opera
     assert_converged(env)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: CreateGroup and its guard policy are two calls; killed between them, the group exists "
-    "without its ownership mark; if its manifest is then removed (a revert), no plan ever deletes it",
-)
 def test_a_group_created_by_a_killed_apply_and_then_removed_from_git_is_not_orphaned(env: Env) -> None:
     apply_killed_before(env, "PutGroupPolicy")  # the first group exists, without its guard
     assert "SageMakerAdministrator" in account_inventory()["Group"]
@@ -415,12 +408,10 @@ def test_a_stop_request_starts_no_new_change(env: Env) -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("RECONCILER_CRASH_SWEEP"), reason="set RECONCILER_CRASH_SWEEP=1 to run")
-@pytest.mark.parametrize(
-    "scenario", ["create", pytest.param("prune", marks=pytest.mark.xfail(strict=True, reason=GROUP_GUARD_BUG))]
-)
+@pytest.mark.parametrize("scenario", ["create", "prune"])
 def test_sweep_every_kill_point(env: Env, emulator: Any, scenario: str) -> None:
     """Kill before the n-th write request, for every n; report every point after which the account
-    does not converge to exactly the manifests (expected today: only the DeleteGroup point of a prune)."""
+    does not converge to exactly the manifests."""
     pristine = env.root.parent / "pristine"
     shutil.copytree(env.root, pristine)
     failures: list[str] = []

@@ -1019,6 +1019,9 @@ G = "m/group.yaml"
 U = "m/user.yaml"
 
 GROUP_CASES = [
+    spec_case("Group", "path: /reconciler-pending/",
+              f"{G}:6:9: Group/g: spec.path: the path /reconciler-pending/ is reserved: the reconciler marks the "
+              "groups it is creating or deleting with it", id="path-reserved"),
     spec_case("Group", 'requireMFA: "true"',
               f'{G}:6:15: Group/g: spec.requireMFA: expected boolean, got string "true"', id="requireMFA-string"),
     spec_case("Group", "requireMFA: 1",
