@@ -302,7 +302,8 @@ def tables(results: list[ScaleResult]) -> str:
         "",
         "Where plan's time goes (medians; CPU seconds are the client's own, and the emulator's while it ran):",
         "",
-        "| scale | load manifests s | read s | diff s | invariants s | preview/floor | plan CPU s | floor CPU s "
+        "| scale | load manifests s | read s | diff s | invariants s (alongside the read) | preview/floor "
+        "| plan CPU s | floor CPU s "
         "| emulator CPU s (plan / floor) | RSS after imports MB | plan ru_maxrss MB "
         "| tracemalloc peak MB (plan / floor) | load avg |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -102,10 +102,20 @@ def check_account(factory: ClientFactory, expected: str) -> str:
 class AccountReader:
     """Reads a ``LiveState``. One instance per read; ``max_workers`` bounds concurrent calls."""
 
-    def __init__(self, factory: ClientFactory, scope: ReadScope, *, max_workers: int = 16) -> None:
+    def __init__(
+        self,
+        factory: ClientFactory,
+        scope: ReadScope,
+        *,
+        max_workers: int = 16,
+        on_aws_policies: Callable[[Mapping[str, LivePolicy]], None] | None = None,
+    ) -> None:
         self.factory = factory
         self.scope = scope
         self.max_workers = max_workers
+        # Called (on the reading thread) with the AWS managed policies as soon as they are read, while
+        # the rest of the account is still being read: the invariants need nothing else from AWS.
+        self.on_aws_policies = on_aws_policies
 
     def read(self) -> LiveState:
         with (
@@ -117,10 +127,12 @@ class AccountReader:
             s3 = pipelines.submit(self._read_buckets)
             sagemaker = pipelines.submit(self._read_notebooks)
             aws_policies = {arn: calls.submit(self._aws_policy, arn) for arn in sorted(self.scope.aws_policy_arns)}
+            resolved = {arn: p for arn, f in aws_policies.items() if (p := _result(f)) is not None}
+            if self.on_aws_policies is not None:
+                self.on_aws_policies(resolved)
             policies, roles, groups, users = _result(iam)
             buckets = _result(s3)
             notebooks = _result(sagemaker)
-            resolved = {arn: p for arn, f in aws_policies.items() if (p := _result(f)) is not None}
         return LiveState(
             self.scope.account_id, self.scope.region, policies, roles, groups, users, buckets, notebooks, resolved
         )
@@ -437,7 +449,13 @@ def _result(future: Future[T]) -> T:
     return future.result()
 
 
-def read_account(factory: ClientFactory, scope: ReadScope, *, max_workers: int = 16) -> LiveState:
+def read_account(
+    factory: ClientFactory,
+    scope: ReadScope,
+    *,
+    max_workers: int = 16,
+    on_aws_policies: Callable[[Mapping[str, LivePolicy]], None] | None = None,
+) -> LiveState:
     """Check the account, then read it. Raises AccountMismatchError before any other read."""
     check_account(factory, scope.account_id)
-    return AccountReader(factory, scope, max_workers=max_workers).read()
+    return AccountReader(factory, scope, max_workers=max_workers, on_aws_policies=on_aws_policies).read()

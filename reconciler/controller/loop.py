@@ -179,7 +179,7 @@ class Controller:
         return OK
 
     def _plan_only(self, desired: DesiredState, reader: ClientFactory, region: str, sha: str) -> int:
-        current = preview(desired, reader, region)
+        current = preview(desired, reader, region, invariants=self.gate is not None)
         if self.gate is not None:
             self.gate(desired, current)
         self._observe_plan(current.plan)

@@ -37,7 +37,7 @@ def converge(desired: DesiredState, *, reader: ClientFactory, writer: ClientFact
              lease: Callable[[], AbstractContextManager[object]] | None = None,
              on_plan: Callable[[Plan], None] | None = None, on_outcome: Callable[[Outcome], None] | None = None,
              log_changes: bool = True, stop: Callable[[], bool] | None = None) -> Converged:
-    first = preview(desired, reader, region)
+    first = preview(desired, reader, region, invariants=gate is not None)
     if gate is not None:
         gate(desired, first)
     if first.plan.empty:
@@ -45,7 +45,7 @@ def converge(desired: DesiredState, *, reader: ClientFactory, writer: ClientFact
             on_plan(first.plan)
         return Converged(first.plan, None)
     with (lease() if lease is not None else nullcontext()):
-        current = preview(desired, reader, region) if lease is not None else first
+        current = preview(desired, reader, region, invariants=gate is not None) if lease is not None else first
         if gate is not None and current is not first:
             gate(desired, current)
         plan = current.plan

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 import structlog
 
 from reconciler.aws.clients import ClientFactory
-from reconciler.aws.live import LiveState
+from reconciler.aws.live import LivePolicy, LiveState
 from reconciler.aws.reader import read_account
 from reconciler.engine.differ import build_plan, read_scope
 from reconciler.engine.plan import Plan
 from reconciler.manifests.model import DesiredState
+from reconciler.rules import Report, evaluate
 
 log = structlog.get_logger(__name__)
 
@@ -22,14 +25,28 @@ class Preview:
     plan: Plan
     live: LiveState
     seconds: float
+    # The invariant rules on the desired state, when asked for (``preview(..., invariants=True)``).
+    report: Report | None = None
 
 
-def preview(desired: DesiredState, factory: ClientFactory, region: str) -> Preview:
-    """Read the account and diff it against ``desired``. Sends read operations only."""
+def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invariants: bool = False) -> Preview:
+    """Read the account and diff it against ``desired``. Sends read operations only.
+
+    With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
+    that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
+    waits on AWS, so the rules cost little wall time (``Preview.report``).
+    """
     started = time.monotonic()
-    live = read_account(factory, read_scope(desired, region))
-    read_seconds = time.monotonic() - started
-    plan = build_plan(desired, live)
+    rules: list[Future[Report]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
+
+        def start_rules(aws_policies: Mapping[str, LivePolicy]) -> None:
+            rules.append(pool.submit(evaluate, desired, aws_policies, region=region))
+
+        live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
+        read_seconds = time.monotonic() - started
+        plan = build_plan(desired, live)
+        report = rules[0].result() if rules else None
     elapsed = time.monotonic() - started
     log.info(
         "plan computed",
@@ -39,4 +56,4 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str) -> Previ
         account_id=plan.account_id,
         region=region,
     )
-    return Preview(plan, live, elapsed)
+    return Preview(plan, live, elapsed, report)

@@ -148,16 +148,18 @@ class GrantFinder:
         self._reach: dict[tuple[int, str], str | None] = {}
         self._deny: dict[tuple[int, str, str], bool] = {}
         self._buckets: dict[int, frozenset[str] | AnyBucket] = {}
+        self._covered: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
 
     def __call__(self, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
         wanted = list(wanted)
         docs = list(self.model.effective_with_holders(principal))
         denies = [s for _, d in docs for s in d.statements if s.deny]
         allows = [(holder, doc, s) for holder, doc in docs for s in doc.statements if s.allow]
-        by_action = {
-            action: [entry for entry in allows if self.action_in(entry[2], action)]
-            for action in dict.fromkeys(a for a, _ in wanted)
-        }
+        actions = tuple(dict.fromkeys(a for a, _ in wanted))
+        by_action: dict[str, list[tuple[Principal, PolicyDoc, Statement]]] = {a: [] for a in actions}
+        for entry in allows:
+            for action in self.covered(entry[2], actions):
+                by_action[action].append(entry)
         out: list[Grant] = []
         for action, target in wanted:
             if any(self.deny_covers(s, action, target) for s in denies):
@@ -167,6 +169,14 @@ class GrantFinder:
                 if pattern is not None:
                     out.append(Grant(principal, holder, doc, statement, action, target, pattern))
         return out
+
+    def covered(self, statement: Statement, actions: tuple[str, ...]) -> tuple[str, ...]:
+        """The ``actions`` the statement's Action/NotAction covers, in their order."""
+        key = (id(statement), actions)
+        found = self._covered.get(key)
+        if found is None:
+            found = self._covered[key] = tuple(a for a in actions if self.action_in(statement, a))
+        return found
 
     def action_in(self, statement: Statement, action: str) -> bool:
         key = (id(statement), action)

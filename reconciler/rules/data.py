@@ -69,7 +69,7 @@ class _WriterIndex:
             anywhere = False
             for _, doc in model.effective_with_holders(principal):
                 for statement in doc.statements:
-                    if not statement.allow or not any(self.grants.action_in(statement, a) for a in actions):
+                    if not statement.allow or not self.grants.covered(statement, actions):
                         continue
                     reach = self.grants.s3_buckets_reached(statement)
                     if isinstance(reach, AnyBucket):

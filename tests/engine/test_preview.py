@@ -183,3 +183,19 @@ def test_unreachable_endpoint_is_a_clear_error(example: DesiredState, monkeypatc
     config = AwsConfig(endpoint_url="http://127.0.0.1:9", region=REGION, max_attempts=1)
     with pytest.raises(AwsAccessError, match="cannot reach AWS"):
         plan_for(example, config)
+
+
+def test_invariants_evaluated_alongside_the_read_are_the_rules_on_what_was_read(aws: AwsConfig) -> None:
+    """preview(invariants=True) runs the rules on a thread of their own while the account is read;
+    its report is exactly what evaluating afterwards gives (the seed's mistakes, through
+    AmazonSageMakerFullAccess as read from IAM), and a plain preview computes none."""
+    from reconciler.rules import evaluate
+
+    seed = load_directory(Path(__file__).resolve().parents[1] / "fixtures" / "seed")
+    factory = ClientFactory(aws, read_only=True)
+    alongside = preview(seed, factory, "ap-northeast-1", invariants=True)
+    assert alongside.report is not None
+    assert alongside.report == evaluate(seed, alongside.live.aws_policies, region="ap-northeast-1")
+    assert "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess" in alongside.live.aws_policies
+    assert {"MFA002", "TR002", "DATA002"} <= {f.rule for f in alongside.report.findings}
+    assert preview(seed, factory, "ap-northeast-1").report is None
