@@ -10,7 +10,9 @@ Exit statuses (stable, scripts rely on them):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
+import re
 import signal
 import sys
 import threading
@@ -29,10 +31,11 @@ from reconciler.aws.clients import AwsConfig, ClientFactory
 from reconciler.controller.lease import DEFAULT_TABLE, Lease, StateTable
 from reconciler.controller.loop import Controller, ControllerConfig, parse_interval
 from reconciler.controller.metrics import HealthServer, Metrics
+from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
 from reconciler.engine.converge import converge
 from reconciler.engine.executor import ApplyOptions, Outcome, Status
 from reconciler.engine.gate import InvariantsRefused, evaluate_preview, invariant_gate
-from reconciler.engine.plan import Plan
+from reconciler.engine.plan import KIND_ORDER, Plan
 from reconciler.engine.preview import preview
 from reconciler.engine.render import render_json, render_markdown, render_text
 from reconciler.errors import ManifestError, ReconcilerError
@@ -82,6 +85,12 @@ def _parser() -> argparse.ArgumentParser:
         default="text",
         help="text (default; colour on a terminal), json (schemas/plan.schema.json), "
         "or markdown (for a pull-request comment)",
+    )
+    plan.add_argument(
+        "--adopt",
+        action="store_true",
+        help="plan as apply --adopt: resources named in git that exist without the ownership tag are taken "
+        "over; says which of them get only the ownership mark and which also change",
     )
 
     apply = commands.add_parser("apply", help="make the account match the manifests")
@@ -143,11 +152,78 @@ def _parser() -> argparse.ArgumentParser:
     _aws_arguments(audit)
     audit.add_argument("--output", choices=("text", "json"), default="text")
 
+    _import_parser(commands)
+
     commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute")
 
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
     sandbox.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
     return parser
+
+
+def _import_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "import",
+        help="write manifests of what the account holds (read-only), to bring it under git",
+        description="Read the account (read-only) and write one manifest per resource under --out, in a folder "
+        "per kind, with a Settings manifest. Skips AWS managed policies, service-linked and AWS-reserved roles, "
+        "and what --exclude/--exclude-tag name. Reports the security findings of what it wrote, and what "
+        "apply --adopt would change besides the ownership mark. See docs/import.md.",
+    )
+    parser.add_argument("--out", required=True, help="directory to write the manifests to (created if missing)")
+    parser.add_argument(
+        "--kinds",
+        type=_kinds,
+        default=frozenset(KIND_ORDER),
+        metavar="KIND[,KIND...]",
+        help=f"kinds to import (default: all of {', '.join(KIND_ORDER)}); a user's groups and a notebook's "
+        "role come along when needed",
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="import only names matching this shell pattern (repeatable); a pattern with a / matches "
+        "Kind/name, e.g. 'Role/ml-*'",
+    )
+    parser.add_argument(
+        "--exclude", action="append", default=[], metavar="PATTERN", help="leave out names matching (repeatable)"
+    )
+    parser.add_argument(
+        "--exclude-tag",
+        action="append",
+        type=_tag_filter,
+        default=[],
+        metavar="KEY=VALUE",
+        help="leave out resources carrying this tag (repeatable; KEY alone: any value), e.g. the marker tag of "
+        "another tool; groups cannot be tagged",
+    )
+    parser.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    parser.add_argument(
+        "--name", default="imported", help="metadata.name of the Settings manifest (default: imported)"
+    )
+    parser.add_argument(
+        "--account-id", default=None, help="refuse to read unless the credentials belong to this 12-digit account"
+    )
+    _aws_arguments(parser)
+
+
+def _kinds(text: str) -> frozenset[str]:
+    by_lower = {k.lower(): k for k in KIND_ORDER}
+    kinds = set()
+    for item in (part.strip() for part in text.split(",")):
+        if item.lower() not in by_lower:
+            raise argparse.ArgumentTypeError(f"unknown kind {item!r}; expected some of {', '.join(KIND_ORDER)}")
+        kinds.add(by_lower[item.lower()])
+    return frozenset(kinds)
+
+
+def _tag_filter(text: str) -> tuple[str, str | None]:
+    key, sep, value = text.partition("=")
+    if not key:
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE or KEY, got {text!r}")
+    return (key, value if sep else None)
 
 
 def _directory_argument(parser: argparse.ArgumentParser) -> None:
@@ -233,21 +309,66 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
     desired = load_directory(Path(args.directory), display_root=args.directory)
     region = _region(args, desired)
     with _maybe_sandbox(args):
-        result = preview(desired, _factory(args, region, read_only=True), region)
+        result = preview(desired, _factory(args, region, read_only=True), region, invariants=True)
     report = evaluate_preview(desired, result)
+    adoption = ""
+    plan = result.plan
+    if args.adopt:
+        tag = desired.settings.ownership_tag
+        summary = adoption_report(plan, tag.key, tag.value)
+        adoption = render_adoption(summary)
+        if args.output == "markdown":
+            plan = dataclasses.replace(plan, notes=(*plan.notes, adoption_note(summary)))
     if args.output == "json":
         out.write(render_json(result.plan, invariants=findings_to_dict(report)))
     elif args.output == "markdown":
         findings = render_findings_text(report, color=False, quiet_when_clean=True)
-        out.write(render_markdown(result.plan, findings=findings) + "\n")
+        out.write(render_markdown(plan, findings=findings, adopt=args.adopt) + "\n")
     else:
         findings = render_findings_text(report, color=out.isatty(), quiet_when_clean=True)
         if findings:
             out.write(findings + "\n\n")
-        out.write(render_text(result.plan, color=out.isatty()) + "\n")
+        out.write(render_text(result.plan, color=out.isatty(), adopt=args.adopt) + "\n")
+        if adoption:
+            out.write(adoption + "\n")
     if report.refuses:
         return Exit.REFUSED
     return Exit.OK if result.plan.empty else Exit.CHANGES
+
+
+def _cli_region(args: argparse.Namespace) -> str:
+    return args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+
+
+def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
+    from reconciler.importer import Filters, ImportOptions, import_account  # noqa: PLC0415
+    from reconciler.importer.report import render_import  # noqa: PLC0415
+
+    region = _cli_region(args)
+    if not region:
+        raise UsageError("no region: give --region or set AWS_REGION")
+    if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
+        raise UsageError(f"--account-id must be 12 digits, not {args.account_id!r}")
+    options = ImportOptions(
+        out=Path(args.out),
+        display=args.out,
+        filters=Filters(kinds=args.kinds, include=tuple(args.include), exclude=tuple(args.exclude),
+                        exclude_tags=tuple(args.exclude_tag)),
+        force=args.force,
+        name=args.name,
+        account_id=args.account_id,
+    )
+    with _maybe_sandbox(args):
+        try:
+            result = import_account(_factory(args, region, read_only=True), region, options)
+        except ManifestError as exc:  # the files are written, but other files in --out break the directory
+            for problem in exc.problems:
+                out.write(f"{problem}\n")
+            out.write(f"The manifests were written, but {args.out} does not validate with the files already in it "
+                      "(see above).\n")
+            return Exit.ERROR
+    out.write(render_import(result, args.out, color=out.isatty()))
+    return Exit.OK
 
 
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
@@ -257,7 +378,7 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
     if desired is not None:
         region = _region(args, desired)
     else:
-        region = args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+        region = _cli_region(args)
         if not region:
             raise UsageError("no region: give a manifest directory with Settings.region, --region, or AWS_REGION")
     with _maybe_sandbox(args):
@@ -415,6 +536,7 @@ COMMANDS = {
     "apply": cmd_apply,
     "run": cmd_run,
     "audit": cmd_audit,
+    "import": cmd_import,
     "sandbox": cmd_sandbox,
     "demo": cmd_demo,
 }

@@ -91,3 +91,53 @@ def test_plan_and_apply_with_an_embedded_sandbox() -> None:
     result = cli("apply", "--sandbox", endpoint=None)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Apply: 16 created" in result.stdout
+
+
+def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
+    import io
+    import signal
+
+    import boto3
+    from handmade import build
+
+    from reconciler.cli import run
+    from reconciler.manifests import load_directory
+
+    def cli_here(*args: str) -> tuple[int, str]:
+        """In this process (five runs in seconds); apply's signal handlers are put back after."""
+        saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        out = io.StringIO()
+        try:
+            return run(["--log-level", "error", *args], out), out.getvalue()
+        finally:
+            for sig, handler in saved.items():
+                signal.signal(sig, handler)
+
+    # The example, built by hand without the ownership mark; then one field changed by hand.
+    build(load_directory(REPO / "desired-state"), "ap-northeast-1", tag=False)
+    boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer",
+                                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    code, plain = cli_here("plan", str(REPO / "desired-state"))
+    assert code == 2, plain
+    assert "# adopt (needs --adopt)" in plain
+    assert "Adoption:" not in plain
+    assert "Plan: 0 to create, 0 to update, 0 to delete. (16 to adopt)" in plain
+
+    code, adopt = cli_here("plan", "--adopt", str(REPO / "desired-state"))
+    assert code == 2, adopt
+    assert "# adopt: apply --adopt takes it over (adds the ownership mark) and converges it" in adopt
+    assert "# adopt (needs --adopt)" not in adopt
+    assert adopt.rstrip().endswith(
+        "Adoption: 16 resource(s) taken over; 15 get only the ownership mark, 1 also change:\n"
+        "  Group/SageMakerEngineer: policies"
+    )
+    code, markdown = cli_here("plan", "--adopt", "--output", "markdown", str(REPO / "desired-state"))
+    assert code == 2
+    assert ("> **Note:** Adoption: 16 resource\\(s\\) taken over; 15 get only the ownership mark, 1 also "
+            "change: Group/SageMakerEngineer: policies\n") in markdown
+    code, applied = cli_here("apply", "--adopt", "--no-lease", str(REPO / "desired-state"))
+    assert code == 0, applied
+    code, again = cli_here("plan", "--adopt", str(REPO / "desired-state"))
+    assert code == 0
+    assert again.startswith("No changes.")
+    assert again.rstrip().endswith("Adoption: nothing to take over.")

@@ -66,6 +66,8 @@ WORDING: Final[Mapping[Action, str]] = {
     Action.ADOPT: "adopt (needs --adopt)",
     Action.RELEASE: "release (kept, ownership tag removed)",
 }
+# ADOPT under ``plan --adopt``: what ``apply --adopt`` will do with it.
+_ADOPT_WORDING: Final = "adopt: apply --adopt takes it over (adds the ownership mark) and converges it"
 _REPLACE_WORDING: Final = "update: the resource must be replaced"
 _FORCES_REPLACEMENT: Final = "(forces replacement)"
 
@@ -290,15 +292,18 @@ def _field_lines(change: Change, fc: FieldChange) -> list[_Line]:
     return [_Line(_FIELD_COL, "", f"{_clean(fc.field)}: {_fmt(fc.old)} -> {_fmt(fc.new)}", _tail(fc))]
 
 
-def _wording(change: Change) -> str:
+def _wording(change: Change, adopt: bool = False) -> str:
     if change.action is Action.UPDATE and any(fc.replaces for fc in change.fields):
         return _REPLACE_WORDING
+    if change.action is Action.ADOPT and adopt:
+        return _ADOPT_WORDING
     return WORDING[change.action]
 
 
-def _change_lines(change: Change) -> list[_Line]:
+def _change_lines(change: Change, adopt: bool = False) -> list[_Line]:
     header = f"{_clean(change.ref)}  ({_clean(change.source)})" if change.source else _clean(change.ref)
-    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header), _Line(_FIELD_COL, "", f"# {_wording(change)}")]
+    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header),
+             _Line(_FIELD_COL, "", f"# {_wording(change, adopt)}")]
     lines += [_Line(_FIELD_COL, "", f"# {_clean(note)}") for note in change.notes]
     for fc in change.fields:
         lines += _field_lines(change, fc)
@@ -308,8 +313,11 @@ def _change_lines(change: Change) -> list[_Line]:
 # --- text -----------------------------------------------------------------------------------------
 
 
-def render_text(plan: Plan, *, color: bool) -> str:
-    """The plan for a terminal, Terraform-like; ANSI colour only when ``color`` is true."""
+def render_text(plan: Plan, *, color: bool, adopt: bool = False) -> str:
+    """The plan for a terminal, Terraform-like; ANSI colour only when ``color`` is true.
+
+    ``adopt``: the plan of ``plan --adopt``: adoptions are worded as what ``apply --adopt`` does.
+    """
     out: list[str] = []
     if plan.empty:
         out.append(NO_CHANGES)
@@ -317,7 +325,7 @@ def render_text(plan: Plan, *, color: bool) -> str:
         out.append(f"Planned changes in account {_clean(plan.account_id)} ({_clean(plan.region)}), in execution order:")
         for change in plan.changes:
             out.append("")
-            out.extend(line.text_form(color=color) for line in _change_lines(change))
+            out.extend(line.text_form(color=color) for line in _change_lines(change, adopt))
     out.append("")
     out.append(_paint(plan.summary(), "1", color))
     out.extend(f"Note: {_clean(note)}" for note in plan.notes)
@@ -405,8 +413,8 @@ def _fenced(body: str, lang: str) -> str:
     return f"{fence}{lang}\n{body}\n{fence}\n"
 
 
-def _details(change: Change, max_chars: int) -> str:
-    lines = [line.diff_form() for line in _change_lines(change)]
+def _details(change: Change, max_chars: int, adopt: bool = False) -> str:
+    lines = [line.diff_form() for line in _change_lines(change, adopt)]
     summary = html.escape(f"{SYMBOLS[change.action]} {_clean(change.ref)}", quote=False)
     wrapper = len(f"<details><summary>{summary}</summary>\n\n") + len("\n</details>\n\n") + len("````diff\n\n````\n")
     body = "\n".join(lines)
@@ -448,7 +456,7 @@ def _largest_fitting(sizes: Sequence[int], budget_for: Callable[[int], int]) -> 
     return best
 
 
-def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "") -> str:
+def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "", adopt: bool = False) -> str:
     """The plan as a pull-request comment of at most ``limit`` characters.
 
     A heading and a summary table (action | count), the plan's notes, a table of changes (action,
@@ -499,7 +507,7 @@ def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "") -> s
     details: list[str] = []
     used = 0
     for change in plan.changes:
-        block = _details(change, max(2_000, limit // 4))
+        block = _details(change, max(2_000, limit // 4), adopt)
         if used + len(block) > budget - (0 if len(details) + 1 == total else reserve):
             break
         details.append(block)

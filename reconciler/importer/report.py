@@ -1,0 +1,75 @@
+"""The text ``reconciler import`` prints: what was written, left out, and what adopting it would do."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from reconciler.importer.run import ImportResult
+from reconciler.importer.writer import FOLDERS
+from reconciler.rules import render_findings_text
+
+__all__ = ["render_import"]
+
+#: Why a field of an adopted resource still changes: what a manifest cannot say.
+FIELD_REASONS: Mapping[tuple[str, str], str] = {
+    ("Bucket", "publicAccessBlock"): "a manifest always blocks public access",
+    ("Bucket", "encryption"): "a manifest always sets default encryption",
+    ("Bucket", "policy"): "a manifest's bucket policy always denies requests without TLS",
+    ("User", "policies"): "users get permissions from groups only: attach these policies to a group",
+    ("User", "inlinePolicies"): "users get permissions from groups only: move these policies to a group",
+}
+
+
+def _reasons(ref: str, fields: tuple[str, ...]) -> list[str]:
+    kind = ref.split("/", 1)[0]
+    reasons = {FIELD_REASONS.get((kind, f.split(".", 1)[0])) for f in fields}
+    return sorted(r for r in reasons if r)
+
+
+def render_import(result: ImportResult, display: str, *, color: bool = False) -> str:
+    out: list[str] = []
+    total = sum(result.counts.values())
+    out.append(f"Imported {total} resource(s) from account {result.account_id} ({result.region}) into {display}:")
+    out.append("  settings.yaml")
+    out.extend(f"  {FOLDERS[kind]}/: {result.counts[kind]} {kind}" for kind in FOLDERS if result.counts.get(kind))
+    if result.aws_policies:
+        out.append("AWS managed policies are referenced by ARN, not imported: "
+                   + ", ".join(a.rsplit("/", 1)[-1] for a in result.aws_policies))
+    if result.dependencies:
+        out.append("Imported because an imported resource refers to it:")
+        out.extend(f"  {ref}: {why}" for ref, why in result.dependencies)
+    if result.skipped:
+        out.append(f"Skipped {len(result.skipped)}:")
+        out.extend(f"  {s.ref}: {s.reason}" for s in result.skipped)
+
+    adoption = result.adoption
+    out.append("")
+    adopted = len(adoption.mark_only) + len(adoption.also_changed)
+    if not adopted and adoption.adoption_only:
+        out.append("Round trip: nothing to adopt; the manifests match the account.")
+    elif adoption.adoption_only:
+        out.append(f"Round trip: apply --adopt only adds the ownership mark to {adopted} resource(s); "
+                   "nothing else changes.")
+    else:
+        out.append(f"Round trip: apply --adopt adds the ownership mark to {adopted} resource(s); "
+                   f"{len(adoption.mark_only)} of them change in no other way.")
+    if adoption.also_changed:
+        out.append(f"{len(adoption.also_changed)} cannot be written as they are; adopting them also changes:")
+        for ref, fields in adoption.also_changed:
+            out.append(f"  {ref}: {', '.join(fields)}")
+            out.extend(f"    ({reason})" for reason in _reasons(ref, fields))
+    if adoption.other:
+        out.append(f"The manifests in {display} also make {len(adoption.other)} other change(s):")
+        for change in adoption.other:
+            fields = tuple(f.field for f in change.fields)
+            out.append(f"  {change.action.value} {change.ref}" + (f": {', '.join(fields)}" if fields else ""))
+            out.extend(f"    ({reason})" for reason in _reasons(change.ref, fields))
+
+    out.append("")
+    out.append(render_findings_text(result.findings, color=color))
+    if result.findings.findings:
+        out.append("The findings do not fail the import: fix them in the manifests (or add Settings.exceptions) "
+                   "before the first apply --adopt, which refuses errors.")
+    out.append(f"Next: review the files, then `reconciler validate {display}` and "
+               f"`reconciler plan --adopt {display}`.")
+    return "\n".join(out) + "\n"
