@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from reconciler.rules.model import Model, PolicyDoc, Principal, Statement, action_regex
+from reconciler.policydoc import actions_regex
+from reconciler.rules.model import Model, PolicyDoc, Principal, Statement
 from reconciler.rules.patterns import covers, has_wildcard, patterns_intersect
 
 # What an Allow must say about the principal to be public: any of these condition keys narrows it.
@@ -25,9 +26,9 @@ def action_in(statement: Statement, action: str) -> bool:
     """Whether the statement's Action/NotAction covers ``action`` (IAM matches action names ignoring case)."""
     name = action.lower()
     if statement.action is not None:
-        return any(action_regex(p).fullmatch(name) for p in statement.action)
+        return actions_regex(statement.action).fullmatch(name) is not None
     if statement.not_action is not None:
-        return not any(action_regex(p).fullmatch(name) for p in statement.not_action)
+        return actions_regex(statement.not_action).fullmatch(name) is None
     return False
 
 

@@ -16,8 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from reconciler.policydoc import action_matches
-from reconciler.rules.model import action_regex
+from reconciler.policydoc import action_matches, action_regex
 from reconciler.rules.patterns import (
     ARN_SEGMENTS,
     has_wildcard,

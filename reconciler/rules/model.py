@@ -11,11 +11,9 @@ resource a finding about it is reported on, and ``file:line:col`` of the stateme
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from functools import lru_cache
 from typing import Any
 
 from reconciler.manifests.model import Source
@@ -42,13 +40,6 @@ ADMIN_POLICY_ARNS: frozenset[str] = frozenset({
     "arn:aws:iam::aws:policy/IAMFullAccess",
     "arn:aws:iam::aws:policy/PowerUserAccess",
 })
-
-
-@lru_cache(maxsize=8192)
-def action_regex(pattern: str) -> re.Pattern[str]:
-    """An action pattern (``*``/``?`` wildcards) as a regex over lower-cased ``service:Name``."""
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()),
-                      re.DOTALL)
 
 
 def where(source: Source | None, *path: str | int) -> str | None:
