@@ -33,6 +33,8 @@ from typing import Any
 
 import yaml
 
+from reconciler.importer.writer import FOLDERS
+
 ACCOUNT_ID = "123456789012"
 REGION = "ap-northeast-1"
 OWNERSHIP_KEY = "managed-by"
@@ -49,14 +51,7 @@ DOCS_PER_FILE = 250
 
 TEAMS = ("data", "platform", "research", "analytics", "ml-ops")
 
-KIND_DIRS = {
-    "Policy": "policies",
-    "Role": "roles",
-    "Group": "groups",
-    "User": "users",
-    "Bucket": "buckets",
-    "NotebookInstance": "notebooks",
-}
+KIND_DIRS = FOLDERS  # the layout of the shipped example, as `reconciler import` writes it
 
 
 @dataclass(frozen=True)
