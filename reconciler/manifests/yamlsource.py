@@ -16,6 +16,7 @@ graph itself instead of using PyYAML's constructor, so that it can:
 from __future__ import annotations
 
 import re
+import sys
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -144,6 +145,21 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+# Paths are shared between documents: every manifest of a kind has the same ("spec", "policies", 0)...
+# One tuple per distinct path (and interned key strings) instead of one per node of every document
+# keeps a large directory's positions small. Bounded, for a long-running controller.
+_PATHS: dict[PathKey, PathKey] = {}
+_MAX_PATHS = 200_000
+_INTERN_MAX = 64
+
+
+def _child(path: PathKey, step: str | int) -> PathKey:
+    child = (*path, step)
+    if len(_PATHS) >= _MAX_PATHS:
+        _PATHS.clear()
+    return _PATHS.setdefault(child, child)
+
+
 class _Builder:
     """Turns one composed node graph into plain data, recording positions."""
 
@@ -164,7 +180,7 @@ class _Builder:
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ:
                 raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
-            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+            return [self.build(item, _child(path, i), depth + 1) for i, item in enumerate(node.value)]
         if isinstance(node, MappingNode):
             if node.tag != _MAP:
                 raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
@@ -176,12 +192,13 @@ class _Builder:
                     merges.append(value_node)
                     continue
                 key = self._key(key_node)
+                child = _child(path, key)
                 if key in explicit:
-                    first = self.doc.keys[(*path, key)]
+                    first = self.doc.keys[child]
                     raise _Invalid(_pos(key_node), f"duplicate key '{printable(key)}' (first at line {first.line})")
                 explicit.add(key)
-                self.doc.keys[(*path, key)] = _pos(key_node)
-                result[key] = self.build(value_node, (*path, key), depth + 1)
+                self.doc.keys[child] = _pos(key_node)
+                result[key] = self.build(value_node, child, depth + 1)
             for merge in merges:
                 self._merge(merge, result, path, depth)
             return result
@@ -204,11 +221,14 @@ class _Builder:
             raise _Invalid(_pos(node), "mapping keys must be plain strings")
         if node.tag not in _PLAIN_TAGS and node.tag != _TIMESTAMP:
             raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
-        return str(node.value)
+        return sys.intern(str(node.value))
 
     def _scalar(self, node: ScalarNode) -> Any:
         if node.tag == _TIMESTAMP:
             return str(node.value)
+        if node.tag == _STR:  # most scalars; short ones ("Allow", "2012-10-17", action names) repeat a lot
+            text = str(node.value)
+            return sys.intern(text) if len(text) <= _INTERN_MAX else text
         if node.tag not in _PLAIN_TAGS:
             raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
         try:
