@@ -145,7 +145,6 @@ class GrantFinder:
 
     def __init__(self, model: Model) -> None:
         self.model = model
-        self._action: dict[tuple[int, str], bool] = {}
         self._reach: dict[tuple[int, str], str | None] = {}
         self._deny: dict[tuple[int, str, str], bool] = {}
         self._buckets: dict[int, frozenset[str] | AnyBucket] = {}
@@ -176,24 +175,16 @@ class GrantFinder:
         key = (id(statement), actions)
         found = self._covered.get(key)
         if found is None:
-            found = self._covered[key] = tuple(a for a in actions if self.action_in(statement, a))
-        return found
-
-    def action_in(self, statement: Statement, action: str) -> bool:
-        key = (id(statement), action)
-        found = self._action.get(key)
-        if found is None:
-            found = self._action[key] = action_in(statement, action)
+            found = self._covered[key] = tuple(a for a in actions if action_in(statement, a))
         return found
 
     def resource_reaching(self, statement: Statement, target: str) -> str | None:
+        bucket = s3_bucket_of(target)
+        if bucket is not None and bucket not in self.s3_buckets_reached(statement):
+            return None  # its resources name other buckets only: no pattern matching, nothing to keep
         key = (id(statement), target)
         if key not in self._reach:
-            bucket = s3_bucket_of(target)
-            if bucket is not None and bucket not in self.s3_buckets_reached(statement):
-                self._reach[key] = None  # its resources name other buckets only: no pattern matching
-            else:
-                self._reach[key] = resource_reaching(statement, target)
+            self._reach[key] = resource_reaching(statement, target)
         return self._reach[key]
 
     def s3_buckets_reached(self, statement: Statement) -> frozenset[str] | AnyBucket:
@@ -203,6 +194,8 @@ class GrantFinder:
         return self._buckets[key]
 
     def deny_covers(self, statement: Statement, action: str, target: str) -> bool:
+        if statement.condition or not statement.deny:  # only an unconditional Deny takes away: cheap to tell
+            return False
         key = (id(statement), action, target)
         found = self._deny.get(key)
         if found is None:
