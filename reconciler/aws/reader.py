@@ -18,7 +18,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -143,20 +143,8 @@ class AccountReader:
     # ---------------------------------------------------------------- IAM
 
     def _read_iam(self) -> tuple[dict[str, LivePolicy], dict[str, LiveRole], dict[str, LiveGroup], dict[str, LiveUser]]:
-        iam = self.factory.client("iam")
         role_extras = self._calls.submit(self._role_extras)
-        details: dict[str, list[dict[str, Any]]] = {
-            "Policies": [],
-            "RoleDetailList": [],
-            "GroupDetailList": [],
-            "UserDetailList": [],
-        }
-        with translate_errors("reading IAM (GetAccountAuthorizationDetails)"):
-            for page in iam.get_paginator("get_account_authorization_details").paginate(
-                Filter=GAAD_FILTER, PaginationConfig={"PageSize": 1000}
-            ):
-                for key, items in details.items():
-                    items.extend(page.get(key, []))  # type: ignore[arg-type]
+        details = self._gaad()
         policy_tags = dict(
             zip(
                 (p["Arn"] for p in details["Policies"]),
@@ -172,15 +160,17 @@ class AccountReader:
         ]
         logins = dict(zip(considered_users, self._fan_out(self._has_login_profile, considered_users), strict=True))
 
-        extras = _result(role_extras)
-        policies = {}
+        # The model is built from the answer at once, and the answer dropped: it is the read's largest
+        # allocation, and nothing else needs it while the per-resource calls above complete. What those
+        # calls add (policy tags, role descriptions, console access) is filled in after.
+        policies: dict[str, LivePolicy] = {}
+        tags_of: dict[str, Future[Any]] = {}
         for p in details["Policies"]:
-            policy = self._policy(p, _result(policy_tags[p["Arn"]]))
+            policy = self._policy(p, {})
             policies[policy.name] = policy
-        roles = {}
-        for r in details["RoleDetailList"]:
-            desc, max_session = extras.get(r["RoleName"], (None, 3600))
-            roles[r["RoleName"]] = LiveRole(
+            tags_of[policy.name] = policy_tags[p["Arn"]]
+        roles = {
+            r["RoleName"]: LiveRole(
                 name=r["RoleName"],
                 arn=r["Arn"],
                 path=r.get("Path", "/"),
@@ -188,11 +178,11 @@ class AccountReader:
                 attached=tuple(sorted(a["PolicyArn"] for a in r.get("AttachedManagedPolicies", []))),
                 inline={i["PolicyName"]: _doc(i["PolicyDocument"]) for i in r.get("RolePolicyList", [])},
                 boundary=(r.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-                max_session_duration=max_session,
-                description=desc or None,
                 tags=_tags(r.get("Tags")),
                 instance_profiles=tuple(sorted(ip["InstanceProfileName"] for ip in r.get("InstanceProfileList", []))),
             )
+            for r in details["RoleDetailList"]
+        }
         members: dict[str, list[str]] = {}
         for u in users_raw:
             for group_name in u.get("GroupList", []):
@@ -218,11 +208,37 @@ class AccountReader:
                 inline={i["PolicyName"]: _doc(i["PolicyDocument"]) for i in u.get("UserPolicyList", [])},
                 tags=_tags(u.get("Tags")),
                 boundary=(u.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-                console_access=_result(logins[u["UserName"]]) if u["UserName"] in logins else None,
             )
             for u in users_raw
         }
+        del details, users_raw
+
+        for name, policy in policies.items():
+            policies[name] = replace(policy, tags=_result(tags_of[name]))
+        extras = _result(role_extras)
+        for name, role in roles.items():
+            description, max_session = extras.get(name, (None, 3600))
+            roles[name] = replace(role, description=description or None, max_session_duration=max_session)
+        for name, future in logins.items():
+            users[name] = replace(users[name], console_access=_result(future))
         return policies, roles, groups, users
+
+    def _gaad(self) -> dict[str, list[dict[str, Any]]]:
+        """The GetAccountAuthorizationDetails answer: users, roles, groups, customer managed policies."""
+        details: dict[str, list[dict[str, Any]]] = {
+            "Policies": [],
+            "RoleDetailList": [],
+            "GroupDetailList": [],
+            "UserDetailList": [],
+        }
+        iam = self.factory.client("iam")
+        with translate_errors("reading IAM (GetAccountAuthorizationDetails)"):
+            for page in iam.get_paginator("get_account_authorization_details").paginate(
+                Filter=GAAD_FILTER, PaginationConfig={"PageSize": 1000}
+            ):
+                for key, items in details.items():
+                    items.extend(page.get(key, []))  # type: ignore[arg-type]
+        return details
 
     def _role_extras(self) -> dict[str, tuple[str | None, int]]:
         """Description and MaxSessionDuration, which GetAccountAuthorizationDetails does not return."""
