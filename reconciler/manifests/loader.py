@@ -163,6 +163,10 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
                                         "no Settings manifest found; exactly one is required"))
     if problems:
         raise ManifestError([_one_line(p) for p in problems])
+    # The resources are built: their documents keep positions (for findings), not the raw data.
+    for resource in (settings[0], *(r for by_name in resources.values() for r in by_name.values())):
+        if resource.source is not None:
+            resource.source.document.data = None
     return DesiredState(settings=settings[0], resources=resources, root=str(root))
 
 
