@@ -20,13 +20,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from botocore.exceptions import ClientError
 
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LivePolicy, LiveState
-from reconciler.aws.reader import AccountReader, ReadScope, check_account
+from reconciler.aws.reader import AccountReader, ReadScope, check_account, read_aws_policy
 from reconciler.manifests.model import DesiredState, is_policy_arn
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
@@ -84,21 +83,6 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _aws_policy(factory: ClientFactory, arn: str) -> LivePolicy | None:
-    iam = factory.client("iam")
-    try:
-        with translate_errors("reading an AWS managed policy"):
-            meta = iam.get_policy(PolicyArn=arn)["Policy"]
-            version = iam.get_policy_version(PolicyArn=arn, VersionId=meta["DefaultVersionId"])
-    except ClientError as exc:
-        if _code(exc) == "NoSuchEntity":
-            return None
-        raise
-    document: Any = version["PolicyVersion"].get("Document", {})
-    return LivePolicy(name=meta["PolicyName"], arn=arn, path=meta.get("Path", "/"), document=document,
-                      default_version_id=meta["DefaultVersionId"], description=meta.get("Description"))
-
-
 def _root_mfa(factory: ClientFactory) -> bool | None:
     with translate_errors("reading IAM (GetAccountSummary)"):
         summary = factory.client("iam").get_account_summary()["SummaryMap"]
@@ -135,7 +119,7 @@ def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: in
     buckets = sorted(n for n, b in live.buckets.items() if b.detailed)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="audit") as pool:
         root = pool.submit(_root_mfa, factory)
-        policies = {arn: pool.submit(_aws_policy, factory, arn) for arn in attached_aws_policies(live)}
+        policies = {arn: pool.submit(read_aws_policy, factory, arn) for arn in attached_aws_policies(live)}
         devices = {user: pool.submit(_mfa_devices, factory, user) for user in console_users}
         acls = {name: pool.submit(_public_acl, factory, name) for name in buckets}
         fetched = {arn: p for arn, f in policies.items() if (p := f.result()) is not None}

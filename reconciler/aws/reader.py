@@ -285,23 +285,7 @@ class AccountReader:
         return True
 
     def _aws_policy(self, arn: str) -> LivePolicy | None:
-        iam = self.factory.client("iam")
-        try:
-            with translate_errors("reading an AWS managed policy"):
-                meta = iam.get_policy(PolicyArn=arn)["Policy"]
-                version = iam.get_policy_version(PolicyArn=arn, VersionId=meta["DefaultVersionId"])
-        except ClientError as exc:
-            if _code(exc) == "NoSuchEntity":
-                return None
-            raise
-        return LivePolicy(
-            name=meta["PolicyName"],
-            arn=arn,
-            path=meta.get("Path", "/"),
-            document=_doc(version["PolicyVersion"].get("Document", {})),
-            default_version_id=meta["DefaultVersionId"],
-            description=meta.get("Description"),
-        )
+        return read_aws_policy(self.factory, arn)
 
     # ---------------------------------------------------------------- S3
 
@@ -459,6 +443,28 @@ class AccountReader:
             if _code(exc) in ("ValidationException", "ResourceNotFound"):
                 return None
             raise
+
+
+def read_aws_policy(factory: ClientFactory, arn: str) -> LivePolicy | None:
+    """An AWS managed policy and its default version's document (GetPolicy, GetPolicyVersion); None
+    when AWS has no such policy. Shared by plan's reader, the audit and the import."""
+    iam = factory.client("iam")
+    try:
+        with translate_errors("reading an AWS managed policy"):
+            meta = iam.get_policy(PolicyArn=arn)["Policy"]
+            version = iam.get_policy_version(PolicyArn=arn, VersionId=meta["DefaultVersionId"])
+    except ClientError as exc:
+        if _code(exc) == "NoSuchEntity":
+            return None
+        raise
+    return LivePolicy(
+        name=meta["PolicyName"],
+        arn=arn,
+        path=meta.get("Path", "/"),
+        document=_doc(version["PolicyVersion"].get("Document", {})),
+        default_version_id=meta["DefaultVersionId"],
+        description=meta.get("Description"),
+    )
 
 
 def _result(future: Future[T]) -> T:

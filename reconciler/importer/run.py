@@ -17,13 +17,10 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from botocore.exceptions import ClientError
 
 from reconciler.aws.clients import ClientFactory, translate_errors
-from reconciler.aws.live import LiveState
-from reconciler.aws.reader import AccountReader, ReadScope, check_account
+from reconciler.aws.live import LivePolicy, LiveState
+from reconciler.aws.reader import AccountReader, ReadScope, check_account, read_aws_policy
 from reconciler.engine.adoption import AdoptionReport, adoption_report
 from reconciler.engine.differ import build_plan
 from reconciler.engine.plan import KIND_ORDER, Plan
@@ -74,29 +71,13 @@ class _ImportScope(ReadScope):
         return kind in self.kinds
 
 
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def _aws_policy_document(factory: ClientFactory, arn: str) -> Any:
-    iam = factory.client("iam")
-    try:
-        with translate_errors("reading an AWS managed policy"):
-            version = iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]
-            return iam.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"].get("Document", {})
-    except ClientError as exc:
-        if _code(exc) == "NoSuchEntity":
-            return None
-        raise
-
-
-def _aws_policy_documents(factory: ClientFactory, arns: Iterable[str]) -> dict[str, Any]:
+def _aws_policies(factory: ClientFactory, arns: Iterable[str]) -> dict[str, LivePolicy]:
     arns = sorted(arns)
     if not arns:
         return {}
     with ThreadPoolExecutor(max_workers=min(16, len(arns)), thread_name_prefix="import") as pool:
-        docs = dict(zip(arns, pool.map(lambda a: _aws_policy_document(factory, a), arns), strict=True))
-    return {arn: doc for arn, doc in docs.items() if doc is not None}
+        found = dict(zip(arns, pool.map(lambda a: read_aws_policy(factory, a), arns), strict=True))
+    return {arn: policy for arn, policy in found.items() if policy is not None}
 
 
 def read_live(factory: ClientFactory, region: str, options: ImportOptions) -> LiveState:
@@ -129,7 +110,7 @@ def import_account(factory: ClientFactory, region: str, options: ImportOptions) 
     write_files(options.out, files, force=options.force, display=options.display)
 
     desired = load_directory(options.out, display_root=options.display)
-    findings = evaluate(desired, _aws_policy_documents(factory, selection.aws_policies), region=region)
+    findings = evaluate(desired, _aws_policies(factory, selection.aws_policies), region=region)
     plan = build_plan(desired, live)
     return ImportResult(
         account_id=live.account_id,
