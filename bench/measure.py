@@ -44,6 +44,22 @@ def _hwm_mb() -> float:
     return _maxrss_mb()
 
 
+def _time_calls(module: Any, name: str) -> list[float]:
+    """Wrap ``module.name`` so that its calls add their wall time to the returned one-item list."""
+    total = [0.0]
+    original = getattr(module, name)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    setattr(module, name, timed)
+    return total
+
+
 def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     import reconciler.engine.preview as preview_module
     from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
@@ -51,31 +67,10 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     from reconciler.engine.render import render_text
     from reconciler.manifests import load_directory
 
-    # time the diff inside preview() (it logs the read time but returns only the total)
-    diff_seconds = [0.0]
-    build_plan = preview_module.build_plan
-
-    def timed_build_plan(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return build_plan(*args, **kwargs)
-        finally:
-            diff_seconds[0] += time.perf_counter() - started
-
-    preview_module.build_plan = timed_build_plan  # type: ignore[assignment]
-
-    # and the invariant rules, which preview() runs on a thread of their own alongside the read
-    rules_seconds = [0.0]
-    evaluate = preview_module.evaluate
-
-    def timed_evaluate(*args: Any, **kwargs: Any) -> Any:
-        started = time.perf_counter()
-        try:
-            return evaluate(*args, **kwargs)
-        finally:
-            rules_seconds[0] += time.perf_counter() - started
-
-    preview_module.evaluate = timed_evaluate  # type: ignore[assignment]
+    # time the diff inside preview() (it logs the read time but returns only the total), and the
+    # invariant rules, which preview() runs on a thread of their own alongside the read
+    diff_seconds = _time_calls(preview_module, "build_plan")
+    rules_seconds = _time_calls(preview_module, "evaluate")
 
     recorder = CallRecorder()
     started = time.perf_counter()
