@@ -1,29 +1,84 @@
-"""Prometheus metrics and health endpoints for the long-running controller.
+"""Prometheus metrics, the loop's heartbeat and the head commit's status, for the long-running controller.
 
-The metrics live in their own registry (nothing global), served with /healthz (liveness: the loop
-has completed an iteration recently) and /readyz (readiness: at least one reconcile finished).
+The metrics live in their own registry (nothing global). :class:`Metrics` also holds what the health
+endpoints answer (served by :class:`~reconciler.controller.httpserver.HealthServer`, re-exported here):
+
+* liveness (``/healthz``): the loop beat within ``stale_after`` seconds. The loop, and what it calls,
+  beat often: every AWS HTTP attempt (:meth:`Metrics.beat_hook` on botocore's ``before-send``), every
+  slice of a wait (:meth:`Metrics.sleep`), around every git operation (:meth:`Metrics.blocking`). So a
+  long reconcile, a lease wait included, never looks dead; a loop stuck anywhere stops beating.
+* readiness (``/readyz``): a reconcile has completed and the head commit can be applied
+  (:meth:`Metrics.set_head`); otherwise one line saying why not.
+
+Every method is safe to call from any thread.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client.exposition import generate_latest
+
+from reconciler.controller.httpserver import HealthServer
+
+__all__ = [
+    "DEFAULT_STALE_AFTER",
+    "FAILING_STATUSES",
+    "HEAD_STATUSES",
+    "SLEEP_SLICE",
+    "HealthServer",
+    "Metrics",
+]
+
+#: ``/healthz`` turns 503 when the loop has not beaten for this long (seconds). It must exceed the
+#: longest gap between two beats of a healthy loop (a git operation: 120 s; an AWS HTTP attempt and
+#: botocore's retry backoff: 65 + 20 s) with room to spare: deploy/kubernetes/README.md has the budget,
+#: tests/deploy/test_kubernetes.py checks it.
+DEFAULT_STALE_AFTER: Final = 300.0
+#: :meth:`Metrics.sleep` beats at least this often (seconds).
+SLEEP_SLICE: Final = 5.0
+#: How soon :meth:`Metrics.sleep` notices its ``wake`` event (seconds); ``stop`` is noticed at once.
+WAKE_POLL: Final = 0.5
+
+#: The statuses of the head commit, one-hot in ``reconciler_head_status``.
+HEAD_STATUSES: Final = ("valid", "invalid", "refused", "rewind", "unknown")
+#: The statuses with which the head cannot be applied: ``/readyz`` answers 503.
+FAILING_STATUSES: Final = frozenset({"invalid", "refused", "rewind"})
+_PHRASES: Final = {"invalid": "is invalid", "refused": "is refused", "rewind": "is a refused rewind"}
+_MAX_REASON: Final = 300
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= _MAX_REASON else line[: _MAX_REASON - 3] + "..."
 
 
 class Metrics:
-    def __init__(self) -> None:
+    """The controller's metrics and health state.
+
+    ``stale_after``: seconds without a beat after which ``/healthz`` answers 503.
+    ``interval``: the configured reconcile interval, exported as ``reconciler_interval_seconds``
+    (alerts compare against it); also settable later with :meth:`set_interval`.
+    """
+
+    def __init__(self, *, stale_after: float = DEFAULT_STALE_AFTER, interval: float | None = None) -> None:
+        if stale_after <= 0:
+            raise ValueError(f"stale_after must be positive, not {stale_after}")
+        self.stale_after = float(stale_after)
         self.registry = CollectorRegistry()
         r = self.registry
+        # What loop.py has always used (names and types kept).
         self.duration = Histogram("reconciler_reconcile_duration_seconds", "Duration of one reconcile",
                                   ["mode"], registry=r, buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600))
         self.changes = Counter("reconciler_changes_total", "Changes executed, by kind, action and status",
                                ["kind", "action", "status"], registry=r)
-        self.drift = Gauge("reconciler_drift_resources", "Resources that differ from git at the last plan",
+        self.drift = Gauge("reconciler_drift_resources",
+                           "Resources whose change is in the last plan, by kind (0 for kinds without any)",
                            ["kind"], registry=r)
         self.findings = Gauge("reconciler_invariant_findings", "Invariant findings at the last plan",
                               ["severity"], registry=r)
@@ -32,58 +87,213 @@ class Metrics:
         self.last_success = Gauge("reconciler_last_success_timestamp_seconds",
                                   "Unix time of the last successful reconcile", registry=r)
         self.commit = Info("reconciler_last_applied_commit", "The last commit applied", registry=r)
-        self.heartbeat = time.time()
-        self.ready = False
+        # Added for alerting and health.
+        self.synced = Gauge("reconciler_synced",
+                            "1 when the head commit is the applied commit and no drift remains, else 0",
+                            registry=r)
+        self.head_status = Gauge("reconciler_head_status",
+                                 "Status of the head commit of the branch, one-hot: valid, invalid (bad "
+                                 "manifests), refused (by the invariants or a rail), rewind (a refused rewind), "
+                                 "unknown (before the first reconcile read it)", ["status"], registry=r)
+        self.commits = Info("reconciler_commit", "The applied and the head commit shas ('' when unknown)",
+                            registry=r)
+        self.drift_repaired_total = Counter(
+            "reconciler_drift_repaired_total",
+            "Resources the controller changed although git did not change (someone changed the account by hand)",
+            ["kind"], registry=r)
+        self.last_reconcile = Gauge("reconciler_last_reconcile_timestamp_seconds",
+                                    "Unix time of the last completed reconcile, successful or not (0: none yet)",
+                                    registry=r)
+        self.start_time = Gauge("reconciler_start_time_seconds", "Unix time at which the controller started",
+                                registry=r)
+        self.interval = Gauge("reconciler_interval_seconds", "The configured time between reconciles (0: none)",
+                              registry=r)
+        self.lease_wait = Counter("reconciler_lease_wait_seconds_total",
+                                  "Seconds spent waiting for the lease", registry=r)
+        self.lease_contention = Counter("reconciler_lease_contention_total",
+                                        "Times the lease was found held by another writer", registry=r)
+        self.webhook_requests = Counter("reconciler_webhook_requests_total",
+                                        "Requests to the git webhook, by result (accepted, ping, unauthorized, "
+                                        "too_large, bad_request)", ["result"], registry=r)
+
+        self.start_time.set(time.time())
+        if interval is not None:
+            self.set_interval(interval)
+        self._lock = threading.Lock()
+        self._kinds: set[str] = set()
+        self._status = "unknown"
+        self._head: str | None = None
+        self._applied: str | None = None
+        self._reason: str | None = None
+        self._completed = False
+        self._last_beat = time.monotonic()
+        self._blocking: dict[int, float] = {}
+        self._next_token = 0
+        self._publish_head()
+
+    # ---------------------------------------------------------------------------------------------
+    # what the loop reports
+    # ---------------------------------------------------------------------------------------------
+
+    def set_interval(self, seconds: float) -> None:
+        """The configured interval between reconciles, for ``reconciler_interval_seconds``."""
+        self.interval.set(seconds)
+
+    def set_head(self, status: str, head: str | None, applied: str | None, reason: str | None = None) -> None:
+        """The head commit's status (one of :data:`HEAD_STATUSES`), the head and applied shas (None:
+        unknown, exported as ''), and for a failing status why, in one line (``3 manifest problems``).
+
+        Each call replaces what the previous one said. ``/readyz`` answers 503 with the reason while
+        the status is in :data:`FAILING_STATUSES`.
+        """
+        if status not in HEAD_STATUSES:
+            raise ValueError(f"unknown head status {status!r}; one of {', '.join(HEAD_STATUSES)}")
+        with self._lock:
+            self._status, self._head, self._applied = status, head, applied
+            self._reason = _one_line(reason) if reason else None
+            self._publish_head()
+        self.beat()
+
+    def _publish_head(self) -> None:
+        for name in HEAD_STATUSES:
+            self.head_status.labels(name).set(1 if name == self._status else 0)
+        self.commits.info({"applied": self._applied or "", "head": self._head or ""})
+
+    def set_synced(self, synced: bool) -> None:
+        """Whether the head commit is the applied one and no drift remains."""
+        self.synced.set(1 if synced else 0)
+
+    def reconcile_completed(self, ok: bool) -> None:
+        """A reconcile finished, successfully (``ok``) or not: timestamps, and readiness may turn on."""
+        now = time.time()
+        self.last_reconcile.set(now)
+        if ok:
+            self.last_success.set(now)
+        with self._lock:
+            self._completed = True
+        self.beat()
+
+    def observe_plan(self, counts: Mapping[str, int], kinds: Iterable[str]) -> None:
+        """The changes of this cycle's plan, by kind. Every kind in ``kinds``, and every kind reported
+        before, is set (to 0 when ``counts`` has none), so no gauge keeps a stale value."""
+        with self._lock:
+            self._kinds.update(kinds)
+            self._kinds.update(counts)
+            every = sorted(self._kinds)
+        for kind in every:
+            self.drift.labels(kind).set(counts.get(kind, 0))
+
+    def drift_repaired(self, kind: str, n: int = 1) -> None:
+        """``n`` resources of ``kind`` were changed although git did not change (hand-made drift)."""
+        if n < 0:
+            raise ValueError(f"a repaired count cannot be negative: {n}")
+        if n:
+            self.drift_repaired_total.labels(kind).inc(n)
+
+    def lease_waited(self, seconds: float, contended: bool) -> None:
+        """The lease was waited for ``seconds``; ``contended``: another writer held it meanwhile."""
+        if seconds > 0:
+            self.lease_wait.inc(seconds)
+        if contended:
+            self.lease_contention.inc()
+        self.beat()
+
+    # ---------------------------------------------------------------------------------------------
+    # the heartbeat
+    # ---------------------------------------------------------------------------------------------
 
     def beat(self) -> None:
-        self.heartbeat = time.time()
+        """The loop is alive. Cheap: call it as often as you like, from any thread."""
+        self._last_beat = time.monotonic()
+
+    def beat_hook(self, **_: Any) -> None:
+        """A botocore event handler that beats, e.g. ``client.meta.events.register("before-send",
+        metrics.beat_hook)``: every HTTP attempt, retries included, is a beat. Returns None, as a
+        ``before-send`` handler must (a value would replace the HTTP response)."""
+        self.beat()
+
+    def sleep(self, stop: threading.Event, seconds: float, wake: threading.Event | None = None) -> bool:
+        """Wait ``seconds``, beating at least every :data:`SLEEP_SLICE` seconds.
+
+        Returns True early when ``stop`` is set (at once) or ``wake`` is set (within
+        :data:`WAKE_POLL` s); ``wake`` is then cleared, so that triggers arriving from then on, during
+        the reconcile that follows, set it again and coalesce into one more reconcile. False when the
+        whole time passed.
+        """
+        deadline = time.monotonic() + max(0.0, seconds)
+        poll = WAKE_POLL if wake is not None else SLEEP_SLICE
+        while True:
+            self.beat()
+            if stop.is_set():
+                return True
+            if wake is not None and wake.is_set():
+                wake.clear()
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            if stop.wait(min(left, poll, SLEEP_SLICE)):
+                self.beat()
+                return True
+
+    @contextmanager
+    def blocking(self, max_seconds: float) -> Iterator[None]:
+        """Around a call that cannot beat but is bounded by its own timeout (``git fetch``: several
+        git commands, each with a timeout): ``/healthz`` stays fresh for up to ``max_seconds`` more
+        while it runs. A call that outlives ``max_seconds`` turns it stale as usual."""
+        with self._lock:
+            token = self._next_token
+            self._next_token += 1
+            self._blocking[token] = time.monotonic() + max(0.0, max_seconds)
+        self.beat()
+        try:
+            yield
+        finally:
+            with self._lock:
+                del self._blocking[token]
+            self.beat()
+
+    # ---------------------------------------------------------------------------------------------
+    # what the health endpoints answer
+    # ---------------------------------------------------------------------------------------------
+
+    def liveness(self) -> tuple[bool, str]:
+        """(alive, one line): alive when the loop beat within ``stale_after`` seconds (or is inside
+        a :meth:`blocking` call that has not outlived its bound)."""
+        now = time.monotonic()
+        silent = now - self._last_beat
+        with self._lock:
+            covered = any(now < until for until in self._blocking.values())
+        if silent < self.stale_after or covered:
+            return True, "ok"
+        return False, f"stale: no heartbeat for {silent:.0f}s (limit {self.stale_after:.0f}s)"
+
+    def readiness(self) -> tuple[bool, str]:
+        """(ready, one line): ready when a reconcile has completed and the head status is valid."""
+        with self._lock:
+            status, head, reason, completed = self._status, self._head, self._reason, self._completed
+        if status in FAILING_STATUSES:
+            what = f"head commit {head[:12]}" if head else "the head commit"
+            return False, f"not ready: {what} {_PHRASES[status]}" + (f": {reason}" if reason else "")
+        if not completed:
+            return False, "not ready: no reconcile has completed yet"
+        if status != "valid":
+            return False, "not ready: the head commit is not known yet" + (f": {reason}" if reason else "")
+        return True, "ready"
+
+    @property
+    def ready(self) -> bool:
+        """Whether ``/readyz`` answers 200 (see :meth:`readiness`)."""
+        return self.readiness()[0]
+
+    @ready.setter
+    def ready(self, value: bool) -> None:
+        # The older loop's way to say "a reconcile succeeded": completed, so the head was valid.
+        with self._lock:
+            self._completed = bool(value)
+            if value and self._status == "unknown":
+                self._status = "valid"
+                self._publish_head()
 
     def render(self) -> bytes:
         return bytes(generate_latest(self.registry))
-
-
-class HealthServer:
-    """Serves /metrics, /healthz and /readyz on a port, in a daemon thread."""
-
-    def __init__(self, metrics: Metrics, port: int, *, host: str = "0.0.0.0",  # noqa: S104 - a container port
-                 stale_after: float = 600.0) -> None:
-        metrics_ref = metrics
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if self.path == "/metrics":
-                    self._send(200, metrics_ref.render(), CONTENT_TYPE_LATEST)
-                elif self.path == "/healthz":
-                    fresh = time.time() - metrics_ref.heartbeat < stale_after
-                    self._send(200 if fresh else 503, b"ok\n" if fresh else b"stale\n", "text/plain")
-                elif self.path == "/readyz":
-                    ready = metrics_ref.ready
-                    self._send(200 if ready else 503, b"ready\n" if ready else b"not ready\n", "text/plain")
-                else:
-                    self._send(404, b"not found\n", "text/plain")
-
-            def _send(self, code: int, body: bytes, content_type: str) -> None:
-                self.send_response(code)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *_: Any) -> None:  # quiet: the controller logs what matters
-                return
-
-        self.server = ThreadingHTTPServer((host, port), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics", daemon=True)
-
-    @property
-    def port(self) -> int:
-        return int(self.server.server_address[1])
-
-    def start(self) -> HealthServer:
-        self.thread.start()
-        return self
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
