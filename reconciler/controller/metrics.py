@@ -27,6 +27,7 @@ from prometheus_client.exposition import generate_latest
 from reconciler.controller.httpserver import HealthServer
 
 __all__ = [
+    "BACKGROUND_THREADS",
     "DEFAULT_STALE_AFTER",
     "FAILING_STATUSES",
     "HEAD_STATUSES",
@@ -44,6 +45,11 @@ DEFAULT_STALE_AFTER: Final = 300.0
 SLEEP_SLICE: Final = 5.0
 #: How soon :meth:`Metrics.sleep` notices its ``wake`` event (seconds); ``stop`` is noticed at once.
 WAKE_POLL: Final = 0.5
+
+#: Threads whose AWS calls are not progress of the loop: :meth:`Metrics.beat_hook` ignores them. The
+#: lease's renewal thread (reconciler/controller/lease.py) renews every ttl/3 for as long as the lease
+#: is held, so it would keep a loop stuck while holding the lease looking alive.
+BACKGROUND_THREADS: Final = frozenset({"lease-renewal"})
 
 #: The statuses of the head commit, one-hot in ``reconciler_head_status``.
 HEAD_STATUSES: Final = ("valid", "invalid", "refused", "rewind", "unknown")
@@ -208,9 +214,11 @@ class Metrics:
 
     def beat_hook(self, **_: Any) -> None:
         """A botocore event handler that beats, e.g. ``client.meta.events.register("before-send",
-        metrics.beat_hook)``: every HTTP attempt, retries included, is a beat. Returns None, as a
-        ``before-send`` handler must (a value would replace the HTTP response)."""
-        self.beat()
+        metrics.beat_hook)``: every HTTP attempt, retries included, is a beat, except those of the
+        :data:`BACKGROUND_THREADS`. Returns None, as a ``before-send`` handler must (a value would
+        replace the HTTP response)."""
+        if threading.current_thread().name not in BACKGROUND_THREADS:
+            self.beat()
 
     def sleep(self, stop: threading.Event, seconds: float, wake: threading.Event | None = None) -> bool:
         """Wait ``seconds``, beating at least every :data:`SLEEP_SLICE` seconds.

@@ -163,6 +163,10 @@ def test_beat_hook_beats_and_returns_none(monkeypatch: pytest.MonkeyPatch) -> No
     metrics.beat()
     clock[0] += 11
     assert not metrics.liveness()[0]
+    renewal = threading.Thread(target=metrics.beat_hook, name="lease-renewal")
+    renewal.start()
+    renewal.join()
+    assert not metrics.liveness()[0]  # renewing the lease in the background is not progress of the loop
     assert metrics.beat_hook(request=object(), event_name="before-send.iam.ListRoles") is None
     assert metrics.liveness()[0]
 
