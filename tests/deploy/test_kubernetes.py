@@ -1,14 +1,22 @@
 """The Kubernetes manifests in deploy/kubernetes: valid against the Kubernetes API schemas (offline, with
-the schemas kubernetes-validate ships, strict: unknown fields are errors), and hardened as documented."""
+the schemas kubernetes-validate ships, strict: unknown fields are errors), hardened as documented, and
+with probes sized for the longest reconcile (the budget of deploy/kubernetes/README.md)."""
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from pathlib import Path
 from typing import Any
 
+import botocore.retries.standard
 import kubernetes_validate
 import pytest
 import yaml
+
+from reconciler.aws.clients import AwsConfig
+from reconciler.controller.metrics import DEFAULT_STALE_AFTER, SLEEP_SLICE
+from reconciler.kinds.steps import StepContext
 
 REPO = Path(__file__).resolve().parents[2]
 K8S = REPO / "deploy" / "kubernetes"
@@ -17,6 +25,8 @@ K8S = REPO / "deploy" / "kubernetes"
 VERSIONS = ("1.30.0", kubernetes_validate.latest_version())
 UID = 10001
 PORT = 9102
+#: Custom resources: the Kubernetes API schemas do not know them (tests/deploy/test_alerts.py checks them).
+CUSTOM_KINDS = frozenset({"PrometheusRule"})
 
 
 def documents() -> list[tuple[str, dict[str, Any]]]:
@@ -36,12 +46,13 @@ def one(kind: str) -> dict[str, Any]:
 
 def test_the_expected_resources_are_there() -> None:
     kinds = sorted(doc["kind"] for _, doc in documents())
-    assert kinds == ["CronJob", "Deployment", "Namespace", "Service", "ServiceAccount"]
+    assert kinds == ["CronJob", "Deployment", "Namespace", "PrometheusRule", "Service", "ServiceAccount"]
     assert (K8S / "README.md").is_file()
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize(("name", "doc"), documents(), ids=lambda v: v if isinstance(v, str) else v["kind"])
+@pytest.mark.parametrize(("name", "doc"), [(n, d) for n, d in documents() if d["kind"] not in CUSTOM_KINDS],
+                         ids=lambda v: v if isinstance(v, str) else v["kind"])
 def test_valid_against_the_kubernetes_schemas(name: str, doc: dict[str, Any], version: str) -> None:
     try:
         kubernetes_validate.validate(doc, version, strict=True)
@@ -130,3 +141,75 @@ def test_deployment_serves_metrics_with_health_probes() -> None:
         assert container[probe]["httpGet"]["port"] in ("metrics", PORT)
     service = one("Service")
     assert service["spec"]["selector"] == deployment["spec"]["selector"]["matchLabels"]
+    assert service["spec"]["publishNotReadyAddresses"] is True  # scraped while the head fails, too
+
+
+# --------------------------------------------------------------------------------------------------
+# The probes' budget (deploy/kubernetes/README.md, "Probes and their budget"), from the code's own numbers
+# --------------------------------------------------------------------------------------------------
+
+
+def _source_number(relative: str, pattern: str) -> float:
+    """A number in a module's source (read, not imported: its module may not import on its own here)."""
+    found = [float(m) for m in re.findall(pattern, (REPO / relative).read_text(encoding="utf-8"))]
+    assert found, f"{relative}: no match for {pattern!r}; update this test and the README's budget"
+    return max(found)
+
+
+def _seconds(text: str) -> float:
+    match = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s?)?", text.strip())
+    assert match and any(match.groups()), text
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return float(hours * 3600 + minutes * 60 + seconds)
+
+
+def _stale_after() -> float:
+    """--health-stale-after in the Deployment's args, else the controller's default."""
+    given = [a.split("=", 1)[1] for a in _args("Deployment") if a.startswith("--health-stale-after=")]
+    return _seconds(given[0]) if given else DEFAULT_STALE_AFTER
+
+
+def _longest_silence() -> dict[str, float]:
+    """The longest gaps between two heartbeats of a healthy loop, by step (seconds)."""
+    config = AwsConfig().botocore_config()
+    attempt = float(config.connect_timeout) + float(config.read_timeout)
+    backoff = float(botocore.retries.standard.ExponentialBackoff._MAX_BACKOFF)
+    return {
+        "one git command": _source_number("reconciler/controller/gitsource.py", r"timeout: float = (\d+(?:\.\d+)?)"),
+        "one AWS attempt, then the retry backoff": attempt + backoff,
+        "an IAM consistency pause, then an attempt": _source_number(
+            "reconciler/kinds/steps.py", r"delay = min\(delay \* 2, (\d+(?:\.\d+)?)\)") + attempt,
+        "a lease poll, then an attempt": 2.0 + attempt,
+        "a slice of the sleep between reconciles": SLEEP_SLICE,
+    }
+
+
+def test_health_stale_after_covers_the_longest_silence_of_a_healthy_loop() -> None:
+    silence = _longest_silence()
+    longest = max(silence.values())
+    assert longest == silence["one git command"] == 120  # the README's table says so
+    assert _stale_after() >= 2 * longest, silence  # a late beat never fails the probe
+
+
+def test_liveness_never_kills_a_healthy_long_reconcile_and_restarts_a_stuck_one_within_10_minutes() -> None:
+    (container,) = _pod("Deployment")["containers"]
+    probe = container["livenessProbe"]
+    period, failures, timeout = probe["periodSeconds"], probe["failureThreshold"], probe["timeoutSeconds"]
+    assert failures >= 2 and timeout < period
+    earliest_kill = _stale_after() + (failures - 1) * period  # seconds after the last beat
+    latest_kill = _stale_after() + failures * period + timeout
+    assert earliest_kill > 2 * max(_longest_silence().values())
+    assert latest_kill <= 600
+
+
+def test_termination_grace_covers_the_changes_in_flight_and_the_lease_release() -> None:
+    config = AwsConfig().botocore_config()
+    attempt = float(config.connect_timeout) + float(config.read_timeout)
+    defaults = {f.name: f.default for f in dataclasses.fields(StepContext)}
+    consistency, poll = float(defaults["consistency_timeout"]), float(defaults["poll_interval"])
+    waiter_polls = _source_number("reconciler/kinds/storage_steps.py", r'"MaxAttempts": (\d+)')
+    # the longest change: a notebook restart (stop, wait until stopped, update retried for IAM, start)
+    in_flight = waiter_polls * poll + consistency + attempt
+    release = attempt
+    assert in_flight + release == 430  # the README's budget says so
+    assert _pod("Deployment")["terminationGracePeriodSeconds"] >= in_flight + release
