@@ -397,13 +397,13 @@ class _Seeder:
             _call(self.iam.put_group_policy, GroupName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
         self._n(1 + len(view["policies"]) + len(view["inlinePolicies"]))
 
-    def user(self, name: str, view: dict[str, Any]) -> None:
+    def user(self, name: str, view: dict[str, Any], groups: tuple[str, ...]) -> None:
         _call(self.iam.create_user, UserName=name, Path=view["path"], Tags=_tag_list(view["tags"]))
-        for group in view["groups"]:
+        for group in groups:  # membership is the group's field (members); the users exist only now
             _call(self.iam.add_user_to_group, GroupName=group, UserName=name)
         if view["consoleAccess"]:
             _call(self.iam.create_login_profile, UserName=name, Password="Bench-Passw0rd!", PasswordResetRequired=True)
-        self._n(1 + len(view["groups"]) + int(view["consoleAccess"]))
+        self._n(1 + len(groups) + int(view["consoleAccess"]))
 
     def bucket(self, name: str, view: dict[str, Any]) -> None:
         _call(self.s3.create_bucket, Bucket=name, CreateBucketConfiguration={"LocationConstraint": self.region})
@@ -554,7 +554,8 @@ def seed(
             + noise_tasks("Bucket", extra.buckets)
             + noise_tasks("NotebookInstance", extra.notebooks),
         ),
-        ("users", tasks_for("User", seeder.user) + noise_tasks("User", extra.users)),
+        ("users", [lambda n=name: seeder.user(n, view("User", n), desired.users[n].groups)
+                   for name in sorted(desired.users)] + noise_tasks("User", extra.users)),
     ]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
         for label, tasks in phases:

@@ -69,7 +69,7 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
             continue
         v = view("User", name)
         iam.create_user(UserName=name, Path=v["path"], Tags=_tags(v["tags"]))
-        for group in v["groups"]:
+        for group in desired.users[name].groups:
             iam.add_user_to_group(GroupName=group, UserName=name)
         if v["consoleAccess"]:
             iam.create_login_profile(UserName=name, Password="Initial-Passw0rd!", PasswordResetRequired=True)

@@ -2,9 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
+
+ABSENT = "absent"
+
+
+def fingerprint(resource: Any | None) -> str:
+    """A digest of everything read about one live resource (``absent`` when it does not exist).
+
+    Two reads of an unchanged resource give the same fingerprint: every model keeps its lists sorted.
+    """
+    if resource is None:
+        return ABSENT
+    text = json.dumps(asdict(resource), sort_keys=True, separators=(",", ":"), default=str)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -57,6 +72,14 @@ class LiveUser:
     boundary: str | None = None
     # None: not read (the user is neither named in git nor owned).
     console_access: bool | None = None
+    # The user's own credentials: "ID (Status)" per access key, read for every user named in git or
+    # owned (keys of humans are not declared in git, so they are reported); MFA devices (serial
+    # numbers), signing certificates and SSH public keys (IDs), read for users a plan may delete, since
+    # deleting the user removes them. None: not read.
+    access_keys: tuple[str, ...] | None = None
+    mfa_devices: tuple[str, ...] | None = None
+    signing_certificates: tuple[str, ...] | None = None
+    ssh_public_keys: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +93,9 @@ class LiveBucket:
     public_access_block: Mapping[str, bool] | None = None
     policy: Mapping[str, Any] | None = None
     region: str | None = None
+    # Whether the bucket holds no object, version or delete marker; read only for buckets a plan may
+    # delete (None: not read).
+    empty: bool | None = None
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,13 @@ GAAD_FILTER: list[Any] = ["User", "Role", "Group", "LocalManagedPolicy"]
 
 @dataclass(frozen=True)
 class ReadScope:
-    """What to read in detail: the resources named in git, plus every owned one."""
+    """What to read in detail: the resources named in git, plus every owned one.
+
+    ``deleting`` is for re-reading what a saved plan touches: when given, only the named resources and
+    those in ``deleting`` are read in detail, and exactly those in ``deleting`` are read as a plan that
+    deletes them needs (a user's credentials, whether a bucket is empty). Otherwise the owned resources
+    that git does not name are the ones a plan may delete.
+    """
 
     account_id: str
     region: str
@@ -59,12 +65,25 @@ class ReadScope:
     ownership_value: str
     names: Mapping[str, frozenset[str]] = field(default_factory=dict)
     aws_policy_arns: frozenset[str] = frozenset()
+    deleting: Mapping[str, frozenset[str]] | None = None
 
     def named(self, kind: str, name: str) -> bool:
         return name in self.names.get(kind, frozenset())
 
     def owns(self, tags: Mapping[str, str]) -> bool:
         return tags.get(self.ownership_key) == self.ownership_value
+
+    def detailed(self, kind: str, name: str, tags: Mapping[str, str]) -> bool:
+        """Whether to read this resource's details (settings, credentials)."""
+        if self.deleting is not None:
+            return self.named(kind, name) or name in self.deleting.get(kind, frozenset())
+        return self.named(kind, name) or self.owns(tags)
+
+    def may_delete(self, kind: str, name: str, tags: Mapping[str, str]) -> bool:
+        """Whether a plan may delete this resource, so what deleting it removes must be read."""
+        if self.deleting is not None:
+            return name in self.deleting.get(kind, frozenset())
+        return self.owns(tags) and not self.named(kind, name)
 
 
 def _doc(value: Any) -> dict[str, Any]:
@@ -154,11 +173,14 @@ class AccountReader:
         )
         users_raw = details["UserDetailList"]
         considered_users = [
-            u["UserName"]
-            for u in users_raw
-            if self.scope.named("User", u["UserName"]) or self.scope.owns(_tags(u.get("Tags")))
+            u["UserName"] for u in users_raw if self.scope.detailed("User", u["UserName"], _tags(u.get("Tags")))
+        ]
+        deletable_users = [
+            u["UserName"] for u in users_raw if self.scope.may_delete("User", u["UserName"], _tags(u.get("Tags")))
         ]
         logins = dict(zip(considered_users, self._fan_out(self._has_login_profile, considered_users), strict=True))
+        keys = dict(zip(considered_users, self._fan_out(self._access_keys, considered_users), strict=True))
+        credentials = dict(zip(deletable_users, self._fan_out(self._credentials, deletable_users), strict=True))
 
         # The model is built from the answer at once, and the answer dropped: it is the read's largest
         # allocation, and nothing else needs it while the per-resource calls above complete. What those
@@ -220,7 +242,11 @@ class AccountReader:
             description, max_session = extras.get(name, (None, 3600))
             roles[name] = replace(role, description=description or None, max_session_duration=max_session)
         for name, future in logins.items():
-            users[name] = replace(users[name], console_access=_result(future))
+            users[name] = replace(users[name], console_access=_result(future), access_keys=_result(keys[name]))
+        for name, future in credentials.items():
+            mfa, certificates, ssh = _result(future)
+            users[name] = replace(users[name], mfa_devices=mfa, signing_certificates=certificates,
+                                  ssh_public_keys=ssh)
         return policies, roles, groups, users
 
     def _gaad(self) -> dict[str, list[dict[str, Any]]]:
@@ -284,6 +310,24 @@ class AccountReader:
             raise
         return True
 
+    def _access_keys(self, user: str) -> tuple[str, ...]:
+        with translate_errors("reading IAM (ListAccessKeys)"):
+            pages = self.factory.client("iam").get_paginator("list_access_keys").paginate(UserName=user)
+            return tuple(sorted(f"{k['AccessKeyId']} ({k.get('Status', 'Active')})"
+                                for page in pages for k in page.get("AccessKeyMetadata", [])))
+
+    def _credentials(self, user: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+        """MFA devices, signing certificates and SSH public keys: what deleting the user removes."""
+        iam = self.factory.client("iam")
+        with translate_errors("reading IAM (a user's credentials)"):
+            mfa = tuple(sorted(d["SerialNumber"] for page in iam.get_paginator("list_mfa_devices").paginate(
+                UserName=user) for d in page.get("MFADevices", [])))
+            certificates = tuple(sorted(c["CertificateId"] for page in iam.get_paginator(
+                "list_signing_certificates").paginate(UserName=user) for c in page.get("Certificates", [])))
+            ssh = tuple(sorted(k["SSHPublicKeyId"] for page in iam.get_paginator("list_ssh_public_keys").paginate(
+                UserName=user) for k in page.get("SSHPublicKeys", [])))
+        return mfa, certificates, ssh
+
     def _aws_policy(self, arn: str) -> LivePolicy | None:
         return read_aws_policy(self.factory, arn)
 
@@ -301,7 +345,7 @@ class AccountReader:
             if bucket_tags is None:  # deleted since it was listed
                 continue
             buckets[name] = LiveBucket(name=name, tags=bucket_tags)
-            if self.scope.named("Bucket", name) or self.scope.owns(bucket_tags):
+            if self.scope.detailed("Bucket", name, bucket_tags):
                 detail[name] = [
                     self._calls.submit(fn, name)
                     for fn in (
@@ -311,8 +355,10 @@ class AccountReader:
                         self._bucket_policy,
                     )
                 ]
+                if self.scope.may_delete("Bucket", name, bucket_tags):
+                    detail[name].append(self._calls.submit(self._bucket_empty, name))
         for name, futures in detail.items():
-            versioning, encryption, pab, policy = (_result(f) for f in futures)
+            versioning, encryption, pab, policy, *empty = (_result(f) for f in futures)
             buckets[name] = LiveBucket(
                 name=name,
                 tags=buckets[name].tags,
@@ -321,8 +367,18 @@ class AccountReader:
                 encryption=encryption,
                 public_access_block=pab,
                 policy=policy,
+                empty=empty[0] if empty else None,
             )
         return buckets
+
+    def _bucket_empty(self, name: str) -> bool | None:
+        """No object, no version and no delete marker (one ListObjectVersions call of one key)."""
+        out = self._s3_call(
+            "ListObjectVersions",
+            lambda: self.factory.client("s3").list_object_versions(Bucket=name, MaxKeys=1),
+            ("NoSuchBucket",),
+        )
+        return None if out is None else not (out.get("Versions") or out.get("DeleteMarkers"))
 
     def _s3_call(self, what: str, call: Callable[[], T], absent: Iterable[str]) -> T | None:
         try:
@@ -405,7 +461,7 @@ class AccountReader:
         for (name, arn), tag_future in zip(listed, tags, strict=True):
             nb_tags = _result(tag_future)
             notebooks[name] = LiveNotebook(name=name, arn=arn, tags=nb_tags)
-            if self.scope.named("NotebookInstance", name) or self.scope.owns(nb_tags):
+            if self.scope.detailed("NotebookInstance", name, nb_tags):
                 details[name] = self._calls.submit(self._describe_notebook, name)
         for name, future in details.items():
             d = _result(future)

@@ -7,7 +7,7 @@ from typing import Any
 
 from deepdiff import DeepDiff
 
-from reconciler.aws.live import LiveState
+from reconciler.aws.live import LiveState, fingerprint
 from reconciler.aws.reader import ReadScope
 from reconciler.engine.plan import KIND_ORDER, Action, Change, FieldChange, Plan
 from reconciler.kinds import REGISTRY, Context, Kind
@@ -95,6 +95,27 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
     return sorted(changes, key=lambda c: c.field)
 
 
+def _change(kind: Kind, action: Action, name: str, fields: list[FieldChange], current: Any, live: LiveState,
+            ctx: Context, *, desired: Any = None, have: Any = None, source: str | None = None,
+            notes: tuple[str, ...] = ()) -> Change:
+    """A change with what the kind says about it: why apply would refuse it, its notes, its side effects."""
+    changed = [f.field for f in fields]
+    replaced = [f.field for f in fields if f.replaces]
+    return Change(
+        action,
+        kind.name,
+        name,
+        fields=tuple(fields),
+        desired=desired,
+        live=have,
+        source=source,
+        notes=notes + kind.plan_notes(action.value, changed, current, ctx),
+        destroys=kind.destroys(current, live) if action is Action.DELETE else (),
+        blocker=kind.blocker(action.value, changed, replaced, current, desired or {}, ctx),
+        fingerprint=fingerprint(current),
+    )
+
+
 def build_plan(desired: DesiredState, live: LiveState) -> Plan:
     """Every change that makes ``live`` match ``desired``, ordered for execution."""
     ctx = context(desired, live.region)
@@ -111,53 +132,19 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             current = live_items.get(name)
             if current is None:
                 shown = {k: v for k, v in want.items() if v not in (None, [], {})}
-                changes.append(
-                    Change(
-                        Action.CREATE,
-                        kind_name,
-                        name,
-                        desired=want,
-                        source=source,
-                        fields=tuple(diff_fields(kind, {}, shown)),
-                    )
-                )
+                changes.append(_change(kind, Action.CREATE, name, diff_fields(kind, {}, shown), None, live, ctx,
+                                       desired=want, source=source))
                 continue
             have = kind.live_view(current, ctx)
-            fields = tuple(diff_fields(kind, have, want))
+            fields = diff_fields(kind, have, want)
             if not kind.owned(current, ctx) and not kind.empty_shell(current):
-                changes.append(
-                    Change(
-                        Action.ADOPT,
-                        kind_name,
-                        name,
-                        fields=fields,
-                        desired=want,
-                        live=have,
-                        source=source,
-                        notes=(
-                            f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
-                            "converging it means taking it over (apply --adopt)",
-                        ),
-                    )
-                )
+                note = (f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
+                        "converging it means taking it over (apply --adopt)")
+                changes.append(_change(kind, Action.ADOPT, name, fields, current, live, ctx, desired=want,
+                                       have=have, source=source, notes=(note,)))
             elif fields:
-                notes = tuple(
-                    f"{f.field}: AWS cannot change it in place; the resource must be replaced"
-                    for f in fields
-                    if f.replaces
-                )
-                changes.append(
-                    Change(
-                        Action.UPDATE,
-                        kind_name,
-                        name,
-                        fields=fields,
-                        desired=want,
-                        live=have,
-                        source=source,
-                        notes=notes,
-                    )
-                )
+                changes.append(_change(kind, Action.UPDATE, name, fields, current, live, ctx, desired=want,
+                                       have=have, source=source))
             else:
                 unchanged[kind_name] += 1
         for name, current in sorted(live_items.items()):
@@ -169,24 +156,15 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             have = kind.live_view(current, ctx)
             if kind.deletable(current, ctx):
                 shown = {k: v for k, v in have.items() if v not in (None, [], {})}
-                changes.append(
-                    Change(Action.DELETE, kind_name, name, live=have, fields=tuple(diff_fields(kind, shown, {})))
-                )
+                changes.append(_change(kind, Action.DELETE, name, diff_fields(kind, shown, {}), current, live, ctx,
+                                       have=have))
             else:
-                changes.append(
-                    Change(
-                        Action.RELEASE,
-                        kind_name,
-                        name,
-                        live=have,
-                        fields=(FieldChange("tags", {ctx.ownership_key: ctx.ownership_value}, {}),),
-                        notes=(
-                            "no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
-                            "and its data stays",
-                        ),
-                    )
-                )
-    notes = ()
+                note = ("no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
+                        "and its data stays")
+                changes.append(_change(kind, Action.RELEASE, name,
+                                       [FieldChange("tags", {ctx.ownership_key: ctx.ownership_value}, {})],
+                                       current, live, ctx, have=have, notes=(note,)))
+    notes: tuple[str, ...] = ()
     if kept:
         notes = (f"prune is off: {len(kept)} owned resource(s) no longer in git are kept: {', '.join(kept)}",)
     return Plan(

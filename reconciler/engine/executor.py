@@ -24,8 +24,10 @@ from botocore.parsers import ResponseParserError
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.engine.plan import Action, Change, Plan
+from reconciler.engine.verdict import rail_refusals
 from reconciler.errors import MutationRefused, ReconcilerError
-from reconciler.kinds import REGISTRY, Context
+from reconciler.kinds import REGISTRY
+from reconciler.kinds.base import Target
 from reconciler.kinds.steps import Pending, StepContext, StepError, StepInput
 from reconciler.values import thaw
 
@@ -67,6 +69,8 @@ class ApplyOptions:
 @dataclass(frozen=True)
 class ApplyResult:
     outcomes: tuple[Outcome, ...] = ()
+    # The lease was lost while applying: the changes not made were not even started.
+    lease_lost: bool = False
 
     def of(self, status: Status) -> list[Outcome]:
         return [o for o in self.outcomes if o.status is status]
@@ -79,42 +83,33 @@ class ApplyResult:
         return not self.of(Status.FAILED) and not self.of(Status.SKIPPED)
 
     def summary(self) -> str:
+        """One line, in the words of the plan's summary (an adoption counts as an adoption in both)."""
         return (
-            f"Apply: {self.done(Action.CREATE)} created, {self.done(Action.UPDATE, Action.ADOPT)} updated, "
-            f"{self.done(Action.DELETE)} deleted, {self.done(Action.RELEASE)} released, "
+            f"Apply: {self.done(Action.CREATE)} created, {self.done(Action.UPDATE)} updated, "
+            f"{self.done(Action.DELETE)} deleted, {self.done(Action.ADOPT)} adopted, "
+            f"{self.done(Action.RELEASE)} released, "
             f"{len(self.of(Status.PENDING))} pending, {len(self.of(Status.FAILED))} failed, "
             f"{len(self.of(Status.SKIPPED))} skipped."
         )
 
+    def not_made(self) -> list[Outcome]:
+        """The changes that were not made (failed or skipped), in plan order."""
+        return [o for o in self.outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
 
-def deletions(plan: Plan) -> int:
-    return plan.count(Action.DELETE)
 
-
-def check_rails(plan: Plan, *, max_deletes: int, owned: int, options: ApplyOptions) -> None:
-    """Refuse, before any write, a plan that deletes more than allowed or most of what is owned."""
-    count = deletions(plan)
-    if not count:
-        return
-    allowed = options.allow_deletes if options.allow_deletes is not None else max_deletes
-    if count > allowed:
-        raise RefusedError(
-            f"the plan deletes {count} resources, more than the {allowed} allowed "
-            f"(Settings.maxDeletes={max_deletes}); review it and rerun with --allow-deletes {count}"
-        )
-    if options.allow_deletes is None and owned and count * 2 > owned:
-        raise RefusedError(
-            f"the plan deletes {count} of the {owned} resources the reconciler owns; a checkout that "
-            "lost most of its manifests must not empty the account. If this is intended, rerun with "
-            f"--allow-deletes {count}"
-        )
+def check_rails(plan: Plan, *, max_deletes: int, options: ApplyOptions) -> None:
+    """Refuse, before any write, a plan that deletes more than allowed or most of what is owned
+    (the rails of :func:`reconciler.engine.verdict.judge`)."""
+    refusals = rail_refusals(plan, max_deletes=max_deletes, allow_deletes=options.allow_deletes)
+    if refusals:
+        raise RefusedError(f"{refusals[0].message}; {refusals[0].unblock}")
 
 
 class Executor:
     def __init__(
         self,
         factory: ClientFactory,
-        ctx: Context,
+        ctx: Target,
         options: ApplyOptions,
         *,
         notebook_updates: str = "when-stopped",
@@ -122,6 +117,7 @@ class Executor:
         on_start: Callable[[Change], None] | None = None,
         stop: threading.Event | Callable[[], bool] | None = None,
         log_changes: bool = True,
+        lease_lost: Callable[[], bool] | None = None,
     ) -> None:
         if factory.read_only:
             raise MutationRefused("*", "apply", "with read-only clients")
@@ -139,6 +135,9 @@ class Executor:
         # Whether to start no new change (SIGTERM, or the lease was lost).
         self.stopping: Callable[[], bool] = (
             stop.is_set if isinstance(stop, threading.Event) else stop or (lambda: False))
+        # Whether the lease is no longer held: checked before every change (and by the writer's guard
+        # before every AWS write), so a writer that lost it starts nothing more.
+        self.lease_lost: Callable[[], bool] = lease_lost or (lambda: False)
         self.log_changes = log_changes
 
     def run(self, plan: Plan) -> ApplyResult:
@@ -147,7 +146,7 @@ class Executor:
         outcomes: dict[str, Outcome] = {}
         self._run_graph(converge, self._forward_deps(converge), outcomes)
         self._run_graph(remove, self._reverse_deps(remove, plan), outcomes)
-        return ApplyResult(tuple(outcomes[c.ref] for c in plan if c.ref in outcomes))
+        return ApplyResult(tuple(outcomes[c.ref] for c in plan if c.ref in outcomes), lease_lost=self.lease_lost())
 
     # -------------------------------------------------------------- graph
 
@@ -181,6 +180,9 @@ class Executor:
                             outcomes,
                             Outcome(change, Status.SKIPPED, f"skipped: depends on {', '.join(sorted(failed))}"),
                         )
+                    elif self.lease_lost():
+                        del waiting[ref]
+                        self._finish(outcomes, Outcome(change, Status.SKIPPED, "not made: the lease was lost"))
                     elif self.stopping():
                         del waiting[ref]
                         self._finish(outcomes, Outcome(change, Status.SKIPPED, "skipped: stop requested"))
@@ -225,6 +227,8 @@ class Executor:
         started = time.monotonic()
         kind = REGISTRY[change.kind]
         action = change.action
+        if change.blocker is not None:
+            return Outcome(change, Status.FAILED, f"refused: {change.blocker.message}; {change.blocker.unblock}")
         if action is Action.ADOPT and not self.options.adopt:
             return Outcome(
                 change,

@@ -12,8 +12,11 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.kinds.base import Blocker
 from reconciler.policydoc import StatementDiff
 from reconciler.values import freeze
+
+__all__ = ["KIND_ORDER", "Action", "Blocker", "Change", "FieldChange", "Plan"]
 
 
 class Action(StrEnum):
@@ -64,6 +67,15 @@ class Change:
     notes: tuple[str, ...] = ()
     # Where the resource is defined in git (file:line), when it is.
     source: str | None = None
+    # What the change removes besides the resource's own fields (a deleted user's access keys, a
+    # deleted notebook's volume): a reviewer sees every side effect before it happens.
+    destroys: tuple[str, ...] = ()
+    # Why apply will not make this change (it needs a replacement apply does not do, a bucket to
+    # delete holds data, ...): the plan is refused as a whole, before anything is written.
+    blocker: Blocker | None = None
+    # A digest of the live resource the plan read ("absent" when it did not exist): apply re-reads the
+    # resource and refuses to write when it moved since the plan was made.
+    fingerprint: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "desired", freeze(self.desired))
@@ -108,13 +120,14 @@ class Plan:
         return not self.changes
 
     def summary(self) -> str:
+        """One line, in the words apply's summary uses: "Plan: 1 to create, ... (2 to adopt)"."""
         text = (
             f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to update, "
             f"{self.count(Action.DELETE)} to delete."
         )
-        extra = []
-        if self.count(Action.ADOPT):
-            extra.append(f"{self.count(Action.ADOPT)} to adopt")
-        if self.count(Action.RELEASE):
-            extra.append(f"{self.count(Action.RELEASE)} to release")
+        extra = [f"{self.count(a)} to {a.value}" for a in (Action.ADOPT, Action.RELEASE) if self.count(a)]
         return text + (f" ({', '.join(extra)})" if extra else "")
+
+    def refs(self, *actions: Action) -> frozenset[str]:
+        """``Kind/name`` of the changes with one of ``actions`` (all changes when none is given)."""
+        return frozenset(c.ref for c in self.changes if not actions or c.action in actions)

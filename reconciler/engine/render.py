@@ -31,6 +31,7 @@ from datetime import date, datetime
 from typing import Any, Final
 
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
+from reconciler.engine.verdict import Verdict
 from reconciler.policydoc import PolicyDocumentError, normalise, render_statement, statements
 from reconciler.values import thaw
 
@@ -41,6 +42,7 @@ __all__ = [
     "render_json",
     "render_markdown",
     "render_text",
+    "render_verdict",
 ]
 
 FORMAT_VERSION: Final = 1
@@ -245,9 +247,18 @@ def _document_change(fc: FieldChange) -> list[_Line]:
     return lines
 
 
+# List fields whose items read better as a relation: "- member alice" rather than a quoted value.
+_RELATION_ITEMS: Final[Mapping[str, str]] = {"members": "member"}
+
+
 def _list_change(fc: FieldChange) -> list[_Line]:
-    old = {_fmt(v) for v in (fc.old or ())}
-    new = {_fmt(v) for v in (fc.new or ())}
+    label = _RELATION_ITEMS.get(fc.field)
+
+    def item(value: Any) -> str:
+        return f"{label} {_clean(str(value))}" if label else _fmt(value)
+
+    old = {item(v) for v in (fc.old or ())}
+    new = {item(v) for v in (fc.new or ())}
     removed, added = sorted(old - new), sorted(new - old)
     if not (removed or added):
         # Same members, different order or repetition.
@@ -305,12 +316,28 @@ def _change_lines(change: Change, adopt: bool = False) -> list[_Line]:
     lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header),
              _Line(_FIELD_COL, "", f"# {_wording(change, adopt)}")]
     lines += [_Line(_FIELD_COL, "", f"# {_clean(note)}") for note in change.notes]
+    if change.blocker is not None:
+        lines.append(_Line(_FIELD_COL, "", "# REFUSED:", f"{_clean(change.blocker.message)}; "
+                                                       f"{_clean(change.blocker.unblock)}"))
+    if change.destroys:
+        lines.append(_Line(_FIELD_COL, "", "# deleting it also removes:"))
+        lines += [_Line(_ITEM_COL, "-", _clean(item)) for item in change.destroys]
     for fc in change.fields:
         lines += _field_lines(change, fc)
     return lines
 
 
 # --- text -----------------------------------------------------------------------------------------
+
+
+def render_verdict(verdict: Verdict, *, color: bool) -> str:
+    """The verdict, for the top of the output: one headline, then one line per refusal (empty when none)."""
+    if not verdict.refused:
+        return ""
+    lines = [_paint(_clean(verdict.headline()), _RED, color)]
+    lines += [f"  - {_clean(line)}" for line in verdict.lines()]
+    return "\n".join(lines) + "\n"
+
 
 
 def render_text(plan: Plan, *, color: bool, adopt: bool = False) -> str:
@@ -370,6 +397,10 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "name": change.name,
                 "source": change.source,
                 "notes": list(change.notes),
+                "destroys": list(change.destroys),
+                "blocker": None if change.blocker is None else {
+                    "code": change.blocker.code, "message": change.blocker.message,
+                    "unblock": change.blocker.unblock},
                 "fields": [_field_dict(fc) for fc in change.fields],
             }
             for change in plan.changes
@@ -378,15 +409,25 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
     }
 
 
-def render_json(plan: Plan, *, invariants: dict[str, Any] | None = None) -> str:
-    """:func:`plan_to_dict` as JSON: sorted keys, 2-space indent, ASCII only, final newline.
+def _sorted_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted_keys(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted_keys(v) for v in value]
+    return value
+
+
+def render_json(plan: Plan, *, invariants: dict[str, Any] | None = None, verdict: Verdict | None = None) -> str:
+    """:func:`plan_to_dict` as JSON: ``verdict`` first, then every other key sorted; 2-space indent,
+    ASCII only, final newline.
 
     ``invariants``: the security findings (``schemas/findings.schema.json``), added as is.
     """
     data = plan_to_dict(plan)
     if invariants is not None:
         data["invariants"] = invariants
-    return json.dumps(data, sort_keys=True, indent=2, allow_nan=False) + "\n"
+    head = {"verdict": _sorted_keys((verdict or Verdict()).to_dict())}
+    return json.dumps({**head, **_sorted_keys(data)}, indent=2, allow_nan=False) + "\n"
 
 
 # --- Markdown -------------------------------------------------------------------------------------
@@ -456,7 +497,17 @@ def _largest_fitting(sizes: Sequence[int], budget_for: Callable[[int], int]) -> 
     return best
 
 
-def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "", adopt: bool = False) -> str:
+def _markdown_verdict(verdict: Verdict) -> str:
+    if not verdict.refused:
+        return "## ✅ Reconciler plan: applies cleanly\n\n"
+    reasons = "".join(f"- {_md(r.message)}. **To unblock:** {_md(r.unblock)}\n" for r in verdict.refusals[:20])
+    if len(verdict.refusals) > 20:
+        reasons += f"- ... and {len(verdict.refusals) - 20:,} more reasons\n"
+    return f"## ⛔ Reconciler plan: refused, apply would write nothing\n\n{reasons}\n"
+
+
+def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "", adopt: bool = False,
+                    verdict: Verdict | None = None) -> str:
     """The plan as a pull-request comment of at most ``limit`` characters.
 
     A heading and a summary table (action | count), the plan's notes, a table of changes (action,
@@ -468,7 +519,8 @@ def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "", adop
     """
     total = len(plan.changes)
     head = (
-        f"## Reconciler plan\n\nAccount {_md_code(plan.account_id)}, region {_md_code(plan.region)}.\n\n"
+        _markdown_verdict(verdict or Verdict())
+        + f"Account {_md_code(plan.account_id)}, region {_md_code(plan.region)}.\n\n"
         + (f"{NO_CHANGES}\n\n" if plan.empty else "")
         + f"**{_md(plan.summary())}**\n\n| Action | Count |\n| --- | ---: |\n"
         + "".join(f"| {_md(f'{SYMBOLS[a]} {a.value}')} | {plan.count(a):,} |\n" for a in Action)

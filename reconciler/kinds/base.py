@@ -7,26 +7,45 @@ apply); the differ compares them by meaning (see ``document_fields``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.manifests.model import DesiredState, Resource, is_policy_arn
 
 if TYPE_CHECKING:
+    from reconciler.aws.live import LiveState
     from reconciler.kinds.steps import StepContext, StepInput
 
     Step = Callable[[StepContext, StepInput], None]
 
 
 @dataclass(frozen=True)
-class Context:
-    """What views need beyond the resource itself."""
+class Blocker:
+    """Why apply will not make a change, and what unblocks it (a flag, or an edit)."""
+
+    code: str  # stable identifier, e.g. "replacement", "not-empty"
+    message: str  # one line: what apply would refuse
+    unblock: str  # one line: the flag or edit that unblocks it
+
+
+@dataclass(frozen=True)
+class Target:
+    """The account a plan is for, as the AWS steps need it: no manifests (a saved plan has none)."""
 
     account_id: str
     region: str
     ownership_key: str
     ownership_value: str
+
+    def owns(self, tags: Mapping[str, str]) -> bool:
+        return tags.get(self.ownership_key) == self.ownership_value
+
+
+@dataclass(frozen=True)
+class Context(Target):
+    """What views need beyond the resource itself: the target and the whole desired state."""
+
     desired: DesiredState
 
     def policy_arn(self, ref: str) -> str:
@@ -51,9 +70,6 @@ class Context:
         """The tags a resource must carry: its own plus the ownership tag."""
         return {**tags, self.ownership_key: self.ownership_value}
 
-    def owns(self, tags: Mapping[str, str]) -> bool:
-        return tags.get(self.ownership_key) == self.ownership_value
-
 
 class Kind:
     """Base of the per-kind modules. Subclasses set the facts and implement the two views."""
@@ -66,6 +82,8 @@ class Kind:
     replace_fields: ClassVar[frozenset[str]] = frozenset()
     # Facts (Cloud Custodian style): the read calls and the IAM actions the kind needs.
     reads: ClassVar[tuple[str, ...]] = ()
+    # What to do instead when a field in ``replace_fields`` changes (apply never replaces a resource).
+    replace_hint: ClassVar[str] = "change the field back in the manifest, or give the resource a new name"
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         raise NotImplementedError
@@ -86,9 +104,29 @@ class Kind:
         loses nothing, so it is converged without --adopt (only when git names it)."""
         return False
 
-    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         """``Kind/name`` of the other managed resources a view refers to (for the dependency graph)."""
         return set()
+
+    def blocker(self, action: str, changed: Sequence[str], replaced: Sequence[str], live: Any,
+                desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
+        """Why apply would refuse this change (None: it would not). ``action`` is the plan action's value,
+        ``changed`` the fields that change and ``replaced`` those of them AWS cannot change in place."""
+        if action == "update" and replaced:
+            return Blocker(
+                "replacement",
+                f"AWS cannot change {', '.join(replaced)} in place, and apply never replaces a resource",
+                self.replace_hint,
+            )
+        return None
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        """What deleting ``live`` also removes, beyond its own fields (shown on the plan's deletion)."""
+        return ()
+
+    def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
+        """Facts about this change the reviewer should read (e.g. it will wait for a notebook to stop)."""
+        return ()
 
     # The AWS steps by action ("create", "update", "delete", "release"; see iam_steps.py and
     # storage_steps.py). An action missing here does not apply to the kind.

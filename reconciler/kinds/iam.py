@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveUser
+from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveState, LiveUser
 from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.kinds import iam_steps
-from reconciler.kinds.base import Context, Kind
+from reconciler.kinds.base import Context, Kind, Target
 from reconciler.manifests.model import Group, Policy, Resource, Role, User
 
 # AWS's documented "BlockMostAccessUnlessSignedInWithMFA": what a user may do without MFA is only
@@ -73,7 +73,7 @@ def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
     }
 
 
-def policy_refs(arns: Any, ctx: Context) -> set[str]:
+def policy_refs(arns: Any, ctx: Target) -> set[str]:
     """``Policy/name`` for the ARNs that are customer managed policies of this account."""
     prefix = f"arn:aws:iam::{ctx.account_id}:policy/"
     return {f"Policy/{arn.rsplit('/', 1)[-1]}" for arn in arns or () if isinstance(arn, str) and arn.startswith(prefix)}
@@ -84,7 +84,22 @@ class PolicyKind(Kind):
     steps = {"create": iam_steps.create_policy, "update": iam_steps.update_policy, "delete": iam_steps.delete_policy}
     document_fields = frozenset({"document"})
     replace_fields = frozenset({"path", "description"})
+    replace_hint = (
+        "give the policy a new name (a new policy is created and attached, the old one deleted), "
+        "or change the field back in the manifest"
+    )
     reads = ("iam:GetAccountAuthorizationDetails", "iam:ListPolicyTags")
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LivePolicy)
+        holders: list[tuple[str, Mapping[str, LiveRole | LiveGroup | LiveUser]]] = [
+            ("Role", state.roles), ("Group", state.groups), ("User", state.users)]
+        return tuple(
+            f"detached from {kind}/{name}"
+            for kind, principals in holders
+            for name, principal in sorted(principals.items())
+            if live.arn in principal.attached
+        )
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Policy)
@@ -109,12 +124,17 @@ class RoleKind(Kind):
     name = "Role"
     steps = {"create": iam_steps.create_role, "update": iam_steps.update_role, "delete": iam_steps.delete_role}
 
-    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         return policy_refs([*view.get("policies", ()), view.get("permissionsBoundary")], ctx)
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LiveRole)
+        return tuple(f"removed from instance profile {name}" for name in live.instance_profiles)
 
     document_fields = frozenset({"trust"})
     document_map_fields = frozenset({"inlinePolicies"})
     replace_fields = frozenset({"path"})
+    replace_hint = "give the role a new name, or delete it by hand and apply again"
     reads = ("iam:GetAccountAuthorizationDetails", "iam:ListRoles")
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
@@ -150,11 +170,26 @@ class GroupKind(Kind):
     name = "Group"
     steps = {"create": iam_steps.create_group, "update": iam_steps.update_group, "delete": iam_steps.delete_group}
 
-    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
-        return policy_refs(view.get("policies", ()), ctx)
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
+        # Members are added once the users exist (and removed before they are deleted).
+        return policy_refs(view.get("policies", ()), ctx) | {f"User/{m}" for m in view.get("members", ())}
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LiveGroup)
+        return tuple(f"membership of User/{name}" for name in live.members)
 
     def empty_shell(self, live: Any) -> bool:
         return isinstance(live, LiveGroup) and not live.attached and not live.inline and not live.members
+
+    def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
+        if "members" not in changed or not isinstance(live, LiveGroup):
+            return ()
+        undeclared = sorted(m for m in live.members
+                            if m not in ctx.desired.users or live.name not in ctx.desired.users[m].groups)
+        if not undeclared:
+            return ()
+        return (f"member(s) not declared in git, removed from the group (the users themselves are kept): "
+                f"{', '.join(undeclared)}",)
 
     document_map_fields = frozenset({"inlinePolicies"})
     reads = ("iam:GetAccountAuthorizationDetails",)
@@ -167,6 +202,9 @@ class GroupKind(Kind):
             "path": resource.path,
             "policies": sorted(ctx.policy_arn(p) for p in resource.policies),
             "inlinePolicies": inline,
+            # Exactly the users whose manifests name the group: a member git does not declare (a user
+            # added by hand, managed or not) is drift, removed from the group (the user is kept).
+            "members": sorted(u.name for u in ctx.desired.users.values() if resource.name in u.groups),
         }
 
     def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
@@ -175,6 +213,7 @@ class GroupKind(Kind):
             "path": live.path,
             "policies": sorted(live.attached),
             "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
+            "members": sorted(live.members),
         }
 
     def owned(self, live: Any, ctx: Context) -> bool:
@@ -185,18 +224,25 @@ class UserKind(Kind):
     name = "User"
     steps = {"create": iam_steps.create_user, "update": iam_steps.update_user, "delete": iam_steps.delete_user}
 
-    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
-        return {f"Group/{g}" for g in view.get("groups", ())}
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LiveUser)
+        out = ["login profile (console password)"] if live.console_access else []
+        out += [f"access key {key}" for key in live.access_keys or ()]
+        out += [f"MFA device {serial}" for serial in live.mfa_devices or ()]
+        out += [f"signing certificate {cert}" for cert in live.signing_certificates or ()]
+        out += [f"SSH public key {key}" for key in live.ssh_public_keys or ()]
+        return tuple(out)
 
     document_map_fields = frozenset({"inlinePolicies"})
     reads = ("iam:GetAccountAuthorizationDetails", "iam:GetLoginProfile")
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, User)
-        # Users hold no policies of their own: permissions come from groups only.
+        # Users hold no policies of their own: permissions come from groups only. Group membership is
+        # the groups' field (``members``), so that a member added by hand is seen even when the user is
+        # not managed.
         return {
             "path": resource.path,
-            "groups": sorted(resource.groups),
             "policies": [],
             "inlinePolicies": {},
             "consoleAccess": resource.console_access,
@@ -207,7 +253,6 @@ class UserKind(Kind):
         assert isinstance(live, LiveUser)
         return {
             "path": live.path,
-            "groups": sorted(live.groups),
             "policies": sorted(live.attached),
             "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
             "consoleAccess": bool(live.console_access),

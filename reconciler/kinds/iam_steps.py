@@ -224,6 +224,16 @@ def create_group(step: StepContext, change: StepInput) -> None:
     if want["path"] != GROUP_PENDING_PATH:
         iam.update_group(GroupName=change.name, NewPath=want["path"])
     _sync_attached(step, "group", change.name, [], want["policies"])
+    _sync_members(step, change.name, [], want["members"])
+
+
+def _sync_members(step: StepContext, group: str, live: list[str], want: list[str]) -> None:
+    """Add the declared members, remove the others (the users themselves are never touched)."""
+    iam: Any = step.aws.client("iam")
+    for user in sorted(set(want) - set(live)):
+        iam.add_user_to_group(GroupName=group, UserName=user)
+    for user in sorted(set(live) - set(want)):
+        ignore(GONE, iam.remove_user_from_group, GroupName=group, UserName=user)
 
 
 def update_group(step: StepContext, change: StepInput) -> None:
@@ -245,6 +255,8 @@ def update_group(step: StepContext, change: StepInput) -> None:
         iam.update_group(GroupName=change.name, NewPath=want["path"])
     if change.changed("policies"):
         _sync_attached(step, "group", change.name, have.get("policies", []), want["policies"])
+    if change.changed("members"):
+        _sync_members(step, change.name, have.get("members", []), want["members"])
 
 
 def delete_group(step: StepContext, change: StepInput) -> None:
@@ -298,8 +310,6 @@ def create_user(step: StepContext, change: StepInput) -> None:
     want = change.desired
     iam: Any = step.aws.client("iam")
     iam.create_user(UserName=change.name, Path=want["path"], Tags=tag_list(want["tags"]))
-    for group in want["groups"]:
-        iam.add_user_to_group(GroupName=group, UserName=change.name)
     if want["consoleAccess"]:
         _set_console_access(step, change.name, True)
 
@@ -312,11 +322,6 @@ def update_user(step: StepContext, change: StepInput) -> None:
         _sync_tags(step, "user", name, live=have.get("tags", {}), want=want["tags"], key="UserName")
     if change.changed("path"):
         iam.update_user(UserName=name, NewPath=want["path"])
-    if change.changed("groups"):
-        for group in sorted(set(want["groups"]) - set(have.get("groups", []))):
-            iam.add_user_to_group(GroupName=group, UserName=name)
-        for group in sorted(set(have.get("groups", [])) - set(want["groups"])):
-            ignore(GONE, iam.remove_user_from_group, GroupName=group, UserName=name)
     if change.changed("policies"):
         _sync_attached(step, "user", name, have.get("policies", []), [])
     if change.changed("inlinePolicies"):

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Context
+from reconciler.kinds.base import Target
 from reconciler.values import thaw
 
 T = TypeVar("T")
@@ -35,7 +35,7 @@ class StepContext:
     """What a step needs: the clients (writable), the plan context, and the apply options."""
 
     aws: ClientFactory
-    ctx: Context
+    ctx: Target
     notebook_updates: str = "when-stopped"
     # IAM eventual consistency: how long to keep retrying a call that fails only because a new
     # role or policy is not visible yet to another service.

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from reconciler.aws.live import LiveBucket, LiveNotebook
-from reconciler.kinds.base import Context, Kind
+from reconciler.aws.live import LiveBucket, LiveNotebook, LiveState
+from reconciler.kinds.base import Blocker, Context, Kind, Target
 from reconciler.manifests.model import Bucket, NotebookInstance, Resource
 
 # Buckets carry their deletion policy as a tag, so that once the manifest is gone the reconciler
@@ -77,6 +77,10 @@ def bucket_policy(bucket: Bucket, ctx: Context) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+# Fields SageMaker's UpdateNotebookInstance takes (the instance must be stopped).
+NOTEBOOK_UPDATABLE: tuple[str, ...] = ("instanceType", "role", "rootAccess", "volumeSizeInGB", "lifecycleConfigName")
+
+
 class BucketKind(Kind):
     name = "Bucket"
     document_fields = frozenset({"policy"})
@@ -118,15 +122,64 @@ class BucketKind(Kind):
     def deletable(self, live: Any, ctx: Context) -> bool:
         return isinstance(live, LiveBucket) and live.tags.get(DELETION_POLICY_TAG) == "Delete"
 
+    def blocker(self, action: str, changed: Sequence[str], replaced: Sequence[str], live: Any,
+                desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
+        if action == "delete" and isinstance(live, LiveBucket) and live.empty is False:
+            return Blocker(
+                "not-empty",
+                f"bucket {live.name} holds objects, and the reconciler never deletes an object",
+                "empty the bucket by hand, or put its manifest back (with deletionPolicy: Retain it is kept "
+                "and released when the manifest goes)",
+            )
+        return super().blocker(action, changed, replaced, live, desired, ctx)
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        return ("the bucket itself (it is empty: no object, version or delete marker)",)
+
 
 class NotebookKind(Kind):
     name = "NotebookInstance"
 
-    def references(self, view: Mapping[str, Any], ctx: Context) -> set[str]:
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         role = view.get("role")
         return {f"Role/{role.rsplit('/', 1)[-1]}"} if isinstance(role, str) else set()
 
     replace_fields = frozenset({"directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId"})
+    replace_hint = (
+        "replacing a notebook deletes its storage volume and the work on it: save that work, stop and "
+        "delete the notebook by hand, and the next apply creates it as the manifest says; or change the "
+        "field back in the manifest"
+    )
+
+    def blocker(self, action: str, changed: Sequence[str], replaced: Sequence[str], live: Any,
+                desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
+        if action == "update" and "volumeSizeInGB" in changed and isinstance(live, LiveNotebook):
+            have, want = live.volume_size_in_gb or 0, desired.get("volumeSizeInGB") or 0
+            if want < have:
+                return Blocker(
+                    "volume-shrink",
+                    f"the volume of notebook {live.name} cannot shrink from {have} GB to {want} GB",
+                    f"keep volumeSizeInGB at {have} or more in the manifest",
+                )
+        return super().blocker(action, changed, replaced, live, desired, ctx)
+
+    def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
+        updates = [f for f in NOTEBOOK_UPDATABLE if f in changed]
+        if action not in ("update", "adopt") or not updates or not isinstance(live, LiveNotebook):
+            return ()
+        if live.status in ("Stopped", "Failed", None):
+            return ()
+        what = ", ".join(updates)
+        if ctx.desired.settings.notebook_updates == "restart":
+            return (f"the notebook is {live.status}: apply stops it, updates {what}, and starts it again "
+                    "(Settings.notebookUpdates: restart)",)
+        return (f"pending: the notebook is {live.status}; {what} will be updated by the first apply after it "
+                "is stopped (Settings.notebookUpdates: restart stops it instead)",)
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LiveNotebook)
+        size = f" ({live.volume_size_in_gb} GB)" if live.volume_size_in_gb else ""
+        return (f"its storage volume{size} and all the work saved on it",)
     reads = ("sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance")
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from reconciler.kinds.steps import (
     tag_list,
     until_consistent,
 )
-from reconciler.kinds.storage import DELETION_POLICY_TAG
+from reconciler.kinds.storage import DELETION_POLICY_TAG, NOTEBOOK_UPDATABLE
 
 NO_BUCKET = ("NoSuchBucket",)
 
@@ -119,9 +119,6 @@ def release_bucket(step: StepContext, change: StepInput) -> None:
 
 # ------------------------------------------------------------------------------------------ Notebook
 
-# Fields SageMaker's UpdateNotebookInstance takes (the instance must be stopped).
-_UPDATABLE = ("instanceType", "role", "rootAccess", "volumeSizeInGB", "lifecycleConfigName")
-
 
 def _role_not_assumable(exc: ClientError) -> bool:
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
@@ -186,7 +183,7 @@ def update_notebook(step: StepContext, change: StepInput) -> None:
             _sm(step).add_tags(ResourceArn=arn, Tags=tag_list(added))
         if removed:
             _sm(step).delete_tags(ResourceArn=arn, TagKeys=removed)
-    updates = [f for f in _UPDATABLE if change.changed(f)]
+    updates = [f for f in NOTEBOOK_UPDATABLE if change.changed(f)]
     if not updates:
         return
     status = _status(step, name)

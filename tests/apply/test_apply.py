@@ -106,7 +106,13 @@ def test_removed_user_is_deleted_with_everything_iam_requires_gone_first(env: En
         UserName="carol", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
     )
     env.edit("users/users.yaml", lambda t: "---".join(t.split("---")[:2]))
-    assert refs(env.plan()) == [("delete", "User/carol")]
+    plan = env.plan()
+    assert refs(plan) == [("update", "Group/SageMakerEngineer"), ("delete", "User/carol")]
+    # The plan says what deleting her removes besides her own fields.
+    (deletion,) = [c for c in plan if c.action is Action.DELETE]
+    (key,) = iam.list_access_keys(UserName="carol")["AccessKeyMetadata"]
+    assert deletion.destroys == ("login profile (console password)", f"access key {key['AccessKeyId']} (Active)",
+                                 f"MFA device {serial}")
     assert env.apply().ok
     users = [u["UserName"] for u in iam.list_users()["Users"]]
     assert "carol" not in users
@@ -178,7 +184,7 @@ def test_bucket_with_delete_policy_is_deleted_only_when_empty(env: Env) -> None:
     assert refs(env.plan()) == [("delete", "Bucket/sagemaker-result")]
     result = env.apply()
     (failed,) = result.of(Status.FAILED)
-    assert "not empty" in (failed.message or "")
+    assert "holds objects" in (failed.message or "")
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="sagemaker-result")["Contents"]] == ["keep-me"]
     # An empty bucket with deletionPolicy Delete is deleted; the non-empty one is still kept.
     env.edit("buckets/buckets.yaml", lambda t: t.replace("name: sagemaker-rawdata", "name: sagemaker-rawdata2"))
@@ -224,7 +230,9 @@ def test_unowned_resource_named_in_git_needs_adopt(env: Env) -> None:
     result = env.apply()
     (failed,) = result.of(Status.FAILED)
     assert failed.change.ref == "User/alice" and "--adopt" in (failed.message or "")
-    assert not result.ok and result.done(Action.CREATE) == 15
+    # Her group waits for her (it adds her as a member): skipped; everything else is created.
+    assert [o.change.ref for o in result.of(Status.SKIPPED)] == ["Group/SageMakerAdministrator"]
+    assert not result.ok and result.done(Action.CREATE) == 14
     assert env.apply(adopt=True).ok
     assert {"Key": "managed-by", "Value": "reconciler"} in iam.list_user_tags(UserName="alice")["Tags"]
     assert refs(env.plan()) == []

@@ -111,7 +111,10 @@ def test_removed_manifest_of_an_owned_resource_is_deleted(aws: AwsConfig, exampl
     users = tmp_path / "ds" / "users" / "users.yaml"
     users.write_text(users.read_text().split("---\n")[0] + "---\n" + users.read_text().split("---\n")[1])
     plan = plan_for(load_directory(tmp_path / "ds"), aws)
-    assert actions(plan) == [("delete", "User/carol")]
+    # The group's members are exactly the users that name it: carol leaves it, then she is deleted.
+    assert actions(plan) == [("update", "Group/SageMakerEngineer"), ("delete", "User/carol")]
+    group = next(c for c in plan if c.ref == "Group/SageMakerEngineer")
+    assert [(f.field, f.old, f.new) for f in group.fields] == [("members", ("bob", "carol"), ("bob",))]
 
 
 def test_unowned_resources_are_never_deleted_and_named_ones_need_adoption(aws: AwsConfig,

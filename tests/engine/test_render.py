@@ -306,6 +306,8 @@ def test_json_validates_against_the_schema(plan: Plan) -> None:
     data = json.loads(render_json(plan))
     errors = sorted(Draft202012Validator(SCHEMA).iter_errors(data), key=lambda e: list(e.path))
     assert errors == [], [e.message for e in errors]
+    verdict = data.pop("verdict")
+    assert verdict == {"applies": True, "headline": "Verdict: apply makes this plan as shown.", "refusals": []}
     assert plan_to_dict(plan) == data
 
 
@@ -328,18 +330,20 @@ def test_json_shape_and_summary() -> None:
     assert path == {"field": "path", "old": "/a/", "new": "/b/", "replaces": True, "statements": None}
 
 
-def test_json_is_deterministic_with_sorted_keys() -> None:
+def test_json_is_deterministic_with_the_verdict_first_and_every_other_key_sorted() -> None:
     first, second = render_json(mixed_plan()), render_json(mixed_plan())
     assert first == second
     assert first.endswith("}\n")
 
     def check_sorted(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         keys = [k for k, _ in pairs]
+        if keys[0] == "verdict":  # the top level: the verdict is the first thing a reader sees
+            keys = keys[1:]
         assert keys == sorted(keys)
         return dict(pairs)
 
     json.loads(first, object_pairs_hook=check_sorted)
-    assert first.splitlines()[1].startswith('  "accountId"')
+    assert first.splitlines()[1].startswith('  "verdict"')
 
 
 def test_json_round_trips_values() -> None:
