@@ -1,11 +1,16 @@
 """Load a directory of manifests into a validated ``DesiredState``, or fail with every problem.
 
-Two passes, all problems collected before failing: (1) YAML and JSON Schema, per document;
-(2) meaning across documents: duplicates, exactly one Settings, references that resolve.
+First the directory's files are listed (:func:`scan_directory`), without following a symbolic link
+out of it, and counted and sized before any is read. Then two passes, all problems collected before
+failing: (1) YAML and JSON Schema, per document; (2) meaning across documents: duplicates, exactly
+one Settings, references that resolve.
 """
 
 from __future__ import annotations
 
+import errno
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -15,11 +20,11 @@ from reconciler.manifests.model import KINDS, DesiredState, Resource, Settings, 
 from reconciler.manifests.semantics import check_references
 from reconciler.manifests.yamlsource import (
     EMPTY_FILE,
+    MAX_FILE_BYTES,
     Document,
-    manifest_files,
     parse_documents,
     printable,
-    read_text,
+    scan_directory,
 )
 
 API_VERSION = "reconciler/v1"
@@ -102,11 +107,14 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
     # cannot be told. A file that cannot be read or is not even YAML hides its names entirely, so
     # reference checks are skipped then, and so is the "no Settings" check.
     failed: set[tuple[str, str]] = set()
-    unparsed_files = False
-    files = list(manifest_files(root))
-    for path in files:
-        display = _display(path, root, base)
-        text, read_problems = read_text(path, display)
+    # Links out of the directory, and its size, are checked before any file is read. A refused link
+    # may be the Settings or a referenced manifest: it hides names like a file that cannot be read.
+    files, scan_problems = scan_directory(root, lambda rel: _display(rel, base))
+    problems.extend(scan_problems)
+    unparsed_files = bool(scan_problems)
+    for file in files:
+        display = _display(file.rel, base)
+        text, read_problems = read_text(file.path, display, identity=file.identity)
         problems.extend(read_problems)
         if text is None:
             unparsed_files = True
@@ -146,7 +154,7 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
         problems.append(ManifestProblem(res.source.file, pos.line, pos.col, res.ref, _field(path), message))
 
     check_references(resources, report)
-    if not files:
+    if not files and not scan_problems:
         problems.append(ManifestProblem(str(base), 0, 0, None, None, "no *.yaml or *.yml manifest found"))
     elif len(settings) > 1:
         first = settings[0]
@@ -180,6 +188,55 @@ def _one_line(problem: ManifestProblem) -> ManifestProblem:
     )
 
 
-def _display(path: Path, root: Path, base: Path) -> str:
-    rel = path.relative_to(root)
+def _display(rel: Path, base: Path) -> str:
     return str(base / rel) if str(base) not in ("", ".") else str(rel)
+
+
+# Never follow a symbolic link when opening (scan_directory resolves the links it accepts), never
+# block on a FIFO swapped in for a file.
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def read_text(path: Path, display: str, *, identity: tuple[int, int] | None = None,
+              ) -> tuple[str | None, list[ManifestProblem]]:
+    """Read a manifest file as UTF-8 text, refusing binary, oversized and mis-encoded files.
+
+    ``path`` is opened without following a symbolic link; given ``identity`` (``st_dev``, ``st_ino``
+    from :func:`scan_directory`), the file opened must be the one the scan found.
+    """
+
+    def refused(message: str) -> tuple[None, list[ManifestProblem]]:
+        return None, [ManifestProblem(display, 1, 1, None, None, message)]
+
+    try:
+        fd = os.open(path, _OPEN_FLAGS)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return refused("cannot read file: it is a symbolic link here (not followed)")
+        return refused(f"cannot read file: {exc.strerror}")
+    try:
+        with open(fd, "rb") as stream:  # closes fd
+            found = os.fstat(fd)
+            if identity is not None and (found.st_dev, found.st_ino) != identity:
+                return refused("file changed while the directory was read; not read")
+            if not stat.S_ISREG(found.st_mode):
+                return refused("not a regular file")
+            if found.st_size > MAX_FILE_BYTES:
+                return refused(f"file is {found.st_size} bytes; the limit is {MAX_FILE_BYTES}")
+            raw = stream.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return refused(f"cannot read file: {exc.strerror}")
+    if len(raw) > MAX_FILE_BYTES:  # it grew since fstat
+        return refused(f"file is over {MAX_FILE_BYTES} bytes; the limit is {MAX_FILE_BYTES}")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        return None, [ManifestProblem(display, line, 1, None, None, "binary file (NUL byte), not YAML")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        return None, [ManifestProblem(display, line, col, None, None,
+                                      f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+    return text, []

@@ -5,20 +5,27 @@ graph itself instead of using PyYAML's constructor, so that it can:
 
 - keep ``file:line:col`` for every value and every mapping key,
 - refuse duplicate keys (PyYAML silently keeps the last one),
-- bound the work: file size, nesting depth and the number of nodes after alias expansion, so a
-  "billion laughs" document or a 100,000-level nesting is an error, not a hang or a crash,
+- bound the work: file size, documents per file, nesting depth and the number of nodes after alias
+  expansion (per document and per file), so a "billion laughs" document, a 100,000-level nesting or
+  a million empty ``---`` documents is an error, not a hang or a crash,
 - construct only plain data (str, int, float, bool, None, list, dict): any tag beyond the core
   schema is refused, and timestamps stay strings (``Version: 2012-10-17`` unquoted is a date in
   YAML 1.1, but IAM wants the string),
 - read mapping keys as written: ``Null:`` (an IAM condition operator) or ``on:`` stay strings.
+
+It also lists the manifest files of a directory (:func:`scan_directory`), never through a symbolic
+link out of it, within a bounded number of files and bytes (the loader reads them).
 """
 
 from __future__ import annotations
 
+import errno
+import os
 import re
+import stat
 import sys
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,9 +37,13 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from reconciler.errors import ManifestProblem
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_DOCUMENTS = 10_000  # per file, empty ones included
 MAX_DEPTH = 64
-MAX_NODES = 200_000
+MAX_NODES = 200_000  # per document, after alias expansion
+MAX_FILE_NODES = 500_000  # per file: a real 4 MiB file of manifests has about 250,000
 MAX_INT_BITS = 128
+MAX_DIRECTORY_BYTES = 64 * 1024 * 1024  # the manifest files of a directory, in all
+MAX_DIRECTORY_FILES = 20_000
 
 PathKey = tuple[str | int, ...]
 
@@ -163,14 +174,18 @@ def _child(path: PathKey, step: str | int) -> PathKey:
 class _Builder:
     """Turns one composed node graph into plain data, recording positions."""
 
-    def __init__(self, doc: Document) -> None:
+    def __init__(self, doc: Document, spent: int = 0) -> None:
         self.doc = doc
-        self.nodes = 0
+        self.nodes = spent  # counts the nodes of the file's earlier documents too
+        self.limit = min(spent + MAX_NODES, MAX_FILE_NODES)
         self.scalars = SafeConstructor()
 
     def build(self, node: Node, path: PathKey, depth: int) -> Any:
         self.nodes += 1
-        if self.nodes > MAX_NODES:
+        if self.nodes > self.limit:
+            if self.nodes > MAX_FILE_NODES:
+                raise _Invalid(_pos(node), f"the documents of this file expand to more than {MAX_FILE_NODES} "
+                                           "nodes in all (alias bomb?)")
             raise _Invalid(_pos(node), f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
         if depth > MAX_DEPTH:
             raise _Invalid(_pos(node), f"nesting deeper than {MAX_DEPTH} levels (recursive alias?)")
@@ -263,30 +278,6 @@ def _yaml_problem(file: str, exc: yaml.YAMLError, text: str) -> ManifestProblem:
     return ManifestProblem(file, line, col, None, None, message)
 
 
-def read_text(path: Path, display: str) -> tuple[str | None, list[ManifestProblem]]:
-    """Read a manifest file as UTF-8 text, refusing binary, oversized and mis-encoded files."""
-    try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            return None, [ManifestProblem(display, 1, 1, None, None,
-                                          f"file is {size} bytes; the limit is {MAX_FILE_BYTES}")]
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, [ManifestProblem(display, 1, 1, None, None, f"cannot read file: {exc.strerror}")]
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        return None, [ManifestProblem(display, line, 1, None, None, "binary file (NUL byte), not YAML")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [ManifestProblem(display, line, col, None, None,
-                                      f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
-    return text, []
-
-
 # libyaml's composer (C) when PyYAML was built with it: about 60 times faster than the pure-Python
 # one, which was most of the time of loading a large directory. libyaml caps nesting at 1,000 levels
 # itself, so a deep document is an error there too, never a crash.
@@ -298,6 +289,27 @@ _FAST_LOADER: type[Any] | None = getattr(yaml, "CSafeLoader", None)
 _SLOW_ONLY = re.compile(f"[\t!\ufeff]|{yaml.reader.Reader.NON_PRINTABLE.pattern}")
 
 
+_TOO_MANY_DOCUMENTS = f"more than {MAX_DOCUMENTS} documents in one file (empty ones included)"
+# "---" at the start of a line, then a blank or the end: a document starts (or the text is invalid).
+_DOCUMENT_START = re.compile("[\n\r\x85\u2028\u2029]---(?=[ \t\r\n\x85\u2028\u2029]|\\Z)")
+
+
+def _document_flood(text: str, display: str) -> ManifestProblem | None:
+    """The problem of a file that starts more than MAX_DOCUMENTS documents with "---", found in the text.
+
+    A flood of empty documents then costs a scan, not a composition. (The composers count documents
+    too: the first one may have no "---".)
+    """
+    if text.count("---") <= MAX_DOCUMENTS:
+        return None
+    for n, match in enumerate(_DOCUMENT_START.finditer("\n" + text), 1):
+        if n > MAX_DOCUMENTS:
+            end = match.start()  # where "---" is in text
+            breaks = sum(text.count(b, 0, end) for b in "\n\r\x85\u2028\u2029") - text.count("\r\n", 0, end)
+            return ManifestProblem(display, breaks + 1, 1, None, None, _TOO_MANY_DOCUMENTS)
+    return None
+
+
 def parse_documents(text: str, display: str) -> tuple[list[Document], list[ManifestProblem]]:
     """Parse every document of one file. Stops at the first YAML error in the file.
 
@@ -306,6 +318,9 @@ def parse_documents(text: str, display: str) -> tuple[list[Document], list[Manif
     accept a text they compose the same node graph, and the same walk turns it into data (tested on
     generated documents); libyaml also tolerates a few malformed constructs PyYAML refuses (``|#``).
     """
+    flood = _document_flood(text, display)
+    if flood is not None:
+        return [], [flood]
     if _FAST_LOADER is not None and not _SLOW_ONLY.search(text):
         try:
             docs = _compose_all(_FAST_LOADER(text), display, [])
@@ -319,15 +334,21 @@ def parse_documents(text: str, display: str) -> tuple[list[Document], list[Manif
 
 def _compose_all(loader: Any, display: str, docs: list[Document]) -> list[Document]:
     """Append every document ``loader`` composes to ``docs`` (kept as far as it got when it raises)."""
-    index = 0
+    index = spent = 0
     try:
         while loader.check_node():
-            node = loader.get_node()
             index += 1
+            if index > MAX_DOCUMENTS:  # the texts _document_flood lets through
+                mark = loader.peek_event().start_mark  # PyYAML: the "---"; libyaml: the node after it
+                docs.clear()  # the file is refused as a whole
+                raise _Invalid(Pos(mark.line + 1, mark.column + 1), _TOO_MANY_DOCUMENTS)
+            node = loader.get_node()
             if node is None or _is_empty(node):
                 continue
             doc = Document(display, index, None, _pos(node))
-            doc.data = _Builder(doc).build(node, (), 0)
+            builder = _Builder(doc, spent)
+            doc.data = builder.build(node, (), 0)
+            spent = builder.nodes
             docs.append(doc)
     finally:
         loader.dispose()
@@ -336,6 +357,9 @@ def _compose_all(loader: Any, display: str, docs: list[Document]) -> list[Docume
 
 def parse_documents_checked(text: str, display: str) -> tuple[list[Document], list[ManifestProblem]]:
     """:func:`parse_documents` with the pure-Python loader only: the reference, and the error reporter."""
+    flood = _document_flood(text, display)
+    if flood is not None:
+        return [], [flood]
     docs: list[Document] = []
     try:
         # The reader checks characters as soon as the loader is built (control characters raise).
@@ -352,14 +376,107 @@ def parse_documents_checked(text: str, display: str) -> tuple[list[Document], li
     return docs, []
 
 
-def manifest_files(root: Path) -> Iterator[Path]:
-    """Every ``*.yaml`` / ``*.yml`` file under ``root``, recursively, in a stable order.
+@dataclass(frozen=True, slots=True)
+class ManifestFile:
+    """A manifest file :func:`scan_directory` found."""
 
-    Hidden files and directories (``.git``, ``.github``, editor swap files) are skipped.
+    rel: Path  # under the directory, as it appears there (through the links followed)
+    path: Path  # what to open: the file, or the real path inside the directory that a link leads to
+    size: int
+    identity: tuple[int, int]  # st_dev, st_ino: reading checks that it is still this file
+
+
+_MANIFEST_SUFFIXES = (".yaml", ".yml")
+
+
+def _inside(real: str, real_root: str) -> bool:
+    return os.path.commonpath([real, real_root]) == real_root
+
+
+def _follow(entry: os.DirEntry[str], rel: Path, real_root: str) -> tuple[str, os.stat_result] | str | None:
+    """Where a symbolic link leads, if it may be read: (real path, its stat); else a problem, or None to skip."""
+    real = os.path.realpath(entry.path)  # reads links only, never what they point to
+    if not _inside(real, real_root):
+        return "symbolic link pointing outside the manifest directory; not followed"
+    try:
+        found = os.stat(real)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "symbolic link loop; not followed"
+        if rel.suffix in _MANIFEST_SUFFIXES and exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "broken symbolic link (what it points to does not exist)"
+        return None if exc.errno in (errno.ENOENT, errno.ENOTDIR) else f"cannot read: {exc.strerror}"
+    if stat.S_ISDIR(found.st_mode):
+        return "symbolic link to a directory; not followed (only links to manifest files are)"
+    return real, found
+
+
+def scan_directory(root: Path, display: Callable[[Path], str]) -> tuple[list[ManifestFile], list[ManifestProblem]]:
+    """Every ``*.yaml`` / ``*.yml`` file under ``root``, recursively, in a stable order; and the problems.
+
+    Hidden files and directories (``.git``, ``.github``, editor swap files) are skipped. A symbolic link
+    to a manifest file inside ``root`` is read as that file; any other symbolic link is a problem: one
+    that leads outside ``root`` (what it points to is never opened nor named: ``display`` shows paths
+    under ``root``), to a directory, in a loop, or to nothing. The files are counted and their sizes
+    added up before any is read: over MAX_DIRECTORY_FILES or MAX_DIRECTORY_BYTES, that is the problem,
+    and no file is returned.
     """
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        if any(part.startswith(".") for part in rel.parts):
+    real_root = os.path.realpath(root)
+    files: list[ManifestFile] = []
+    problems: list[ManifestProblem] = []
+
+    def problem(rel: Path, message: str) -> None:
+        problems.append(ManifestProblem(display(rel), 0, 0, None, None, message))
+
+    top = os.stat(real_root)
+    seen = {(top.st_dev, top.st_ino)}  # directories listed (a bind mount could show one twice)
+    stack: list[tuple[Path, str]] = [(Path(), real_root)]  # (path under root, real path) to list
+    total = 0
+    while stack and len(files) <= MAX_DIRECTORY_FILES:
+        rel_dir, real_dir = stack.pop()
+        try:
+            with os.scandir(real_dir) as listing:
+                entries = sorted((e for e in listing if not e.name.startswith(".")), key=lambda e: e.name)
+        except OSError as exc:
+            problem(rel_dir, f"cannot read directory: {exc.strerror}")
             continue
-        if path.suffix in (".yaml", ".yml") and path.is_file():
-            yield path
+        for entry in reversed(entries):  # the stack pops directories in name order
+            rel = rel_dir / entry.name
+            try:
+                if entry.is_symlink():
+                    followed = _follow(entry, rel, real_root)
+                    if isinstance(followed, str):
+                        problem(rel, followed)
+                        continue
+                    if followed is None or rel.suffix not in _MANIFEST_SUFFIXES:
+                        continue
+                    real, found = followed
+                elif entry.is_dir(follow_symlinks=False) or (
+                        entry.is_file(follow_symlinks=False) and rel.suffix in _MANIFEST_SUFFIXES):
+                    real, found = entry.path, entry.stat(follow_symlinks=False)
+                else:
+                    continue
+            except OSError as exc:
+                problem(rel, f"cannot read: {exc.strerror}")
+                continue
+            identity = (found.st_dev, found.st_ino)
+            if stat.S_ISDIR(found.st_mode):
+                if identity in seen:
+                    problem(rel, "directory already read under another path (a bind mount?); not read again")
+                else:
+                    seen.add(identity)
+                    stack.append((rel, real))
+            elif stat.S_ISREG(found.st_mode):
+                files.append(ManifestFile(rel, Path(real), found.st_size, identity))
+                total += found.st_size
+                if len(files) > MAX_DIRECTORY_FILES:
+                    break
+    if len(files) > MAX_DIRECTORY_FILES:
+        problem(Path(), f"more than {MAX_DIRECTORY_FILES} manifest files; the limit for a directory is "
+                        f"{MAX_DIRECTORY_FILES}")
+    elif total > MAX_DIRECTORY_BYTES:
+        problem(Path(), f"the manifest files total {total} bytes; the limit for a directory is "
+                        f"{MAX_DIRECTORY_BYTES} bytes ({MAX_DIRECTORY_BYTES // 1024 // 1024} MiB)")
+    else:
+        return sorted(files, key=lambda f: f.rel), problems
+    return [], problems
