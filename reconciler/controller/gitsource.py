@@ -257,8 +257,9 @@ class GitSource:
         except OSError as exc:
             raise GitError(f"cannot run git: {exc.strerror}") from exc
         if check and result.returncode != 0:
-            lines = result.stderr.decode(errors="replace").strip().splitlines()
-            detail = self._redact(lines[-1] if lines else f"exit status {result.returncode}")
+            lines = [line.strip() for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
+            first = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
+            detail = self._redact(first or (lines[-1] if lines else f"exit status {result.returncode}"))
             raise GitError(f"git {name} failed for {self._display} ({self.branch}): {detail}")
         return result
 
