@@ -163,8 +163,8 @@ def create_run(roles: int, workers: int, root: Path, log: Any) -> dict[str, Any]
         print(f"[create x{roles}, workers {workers}] emulator {emulator.url}; applying...", file=log, flush=True)
         for attempt in range(3):
             cpu_before = emulator.cpu_seconds()
-            run = cli(["apply", str(manifests), *endpoint(emulator), "--workers", str(workers)], workdir,
-                      f"apply-{attempt}", measure=True)
+            run = cli(["apply", "--auto-approve", str(manifests), *endpoint(emulator), "--workers", str(workers)],
+                      workdir, f"apply-{attempt}", measure=True)
             run["emulatorCpuSeconds"] = emulator.cpu_seconds() - cpu_before
             runs.append(run)
             crash = run.get("measured", {}).get("exception")

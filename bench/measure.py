@@ -63,7 +63,7 @@ def _time_calls(module: Any, name: str) -> list[float]:
 def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     import reconciler.engine.preview as preview_module
     from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
-    from reconciler.engine.gate import evaluate_preview
+    from reconciler.engine.converge import make_plan
     from reconciler.engine.render import render_text
     from reconciler.manifests import load_directory
 
@@ -78,9 +78,10 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     loaded = time.perf_counter()
     region = desired.settings.region or "ap-northeast-1"
     factory = ClientFactory(AwsConfig(endpoint_url=endpoint, region=region), read_only=True, recorder=recorder)
-    # as `reconciler plan` does: the invariant rules run alongside the read, and are waited for here
-    result = preview_module.preview(desired, factory, region, invariants=True)
-    report = evaluate_preview(desired, result)
+    # as `reconciler plan` does: the invariant rules run alongside the read, then the verdict
+    planned = make_plan(desired, factory, region)
+    result, report = planned.preview, planned.preview.report
+    assert report is not None
     render_text(result.plan, color=False)
     seconds = time.perf_counter() - started
     return {

@@ -10,52 +10,44 @@ Exit statuses (stable, scripts rely on them):
 from __future__ import annotations
 
 import argparse
-import dataclasses
+import json
 import os
 import re
-import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from enum import IntEnum
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
-import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from reconciler import __version__
-from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.controller.lease import DEFAULT_TABLE, Lease, StateTable
+from reconciler.aws.clients import AwsConfig
+from reconciler.commands.common import (
+    Exit,
+    UsageError,
+    cli_region,
+    factory,
+    maybe_sandbox,
+    region_of,
+    stop_on_signals,
+)
+from reconciler.commands.planapply import cmd_apply, cmd_plan
+from reconciler.controller.lease import DEFAULT_TABLE
 from reconciler.controller.loop import Controller, ControllerConfig, parse_interval
 from reconciler.controller.metrics import HealthServer, Metrics
-from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
-from reconciler.engine.converge import converge
-from reconciler.engine.executor import ApplyOptions, Outcome, Status
-from reconciler.engine.gate import InvariantsRefused, evaluate_preview, invariant_gate
-from reconciler.engine.plan import KIND_ORDER, Plan
-from reconciler.engine.preview import preview
-from reconciler.engine.render import render_json, render_markdown, render_text
-from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.controller.webhook import WebhookConfig, WebhookConfigError
+from reconciler.engine.executor import ApplyOptions
+from reconciler.engine.plan import KIND_ORDER
+from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
 from reconciler.logs import configure_logging
-from reconciler.manifests import DesiredState, load_directory
-from reconciler.rules import Report, findings_to_dict, render_findings_json, render_findings_text
+from reconciler.manifests import load_directory
+from reconciler.rules import Report, render_findings_json, render_findings_text
 
-
-class Exit(IntEnum):
-    OK = 0
-    ERROR = 1
-    CHANGES = 2
-    REFUSED = 3
-
+__all__ = ["Exit", "UsageError", "main", "run"]
 
 DEFAULT_DIR = "desired-state"
-
-
-class UsageError(ReconcilerError):
-    """The command line contradicts itself or the manifests."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -92,19 +84,38 @@ def _parser() -> argparse.ArgumentParser:
         help="plan as apply --adopt: resources named in git that exist without the ownership tag are taken "
         "over; says which of them get only the ownership mark and which also change",
     )
+    _allow_deletes_argument(plan)
+    plan.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="also save the plan to FILE, with what it was computed from; 'reconciler apply FILE' executes "
+        "exactly it (see docs/operations.md)",
+    )
 
-    apply = commands.add_parser("apply", help="make the account match the manifests")
-    _directory_argument(apply)
+    apply = commands.add_parser(
+        "apply",
+        help="make the account match the manifests (a directory), or execute a saved plan (a file)",
+        description="With a directory: plan, show the plan, ask for 'yes' on a terminal (off a terminal, "
+        "--auto-approve is required), then apply exactly that plan. With a plan file from 'plan --out': "
+        "execute exactly it, after checking that nothing it touches changed since it was made.",
+    )
+    apply.add_argument(
+        "target",
+        nargs="?",
+        default=DEFAULT_DIR,
+        metavar="DIR|FILE",
+        help=f"manifest directory (default: {DEFAULT_DIR}) or saved plan file",
+    )
     _aws_arguments(apply)
     apply.add_argument(
         "--adopt", action="store_true", help="take over resources named in git that exist without the ownership tag"
     )
+    _allow_deletes_argument(apply)
     apply.add_argument(
-        "--allow-deletes",
-        type=int,
-        default=None,
-        metavar="N",
-        help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)",
+        "--auto-approve",
+        action="store_true",
+        help="apply the plan without asking for 'yes' (required off a terminal, e.g. in CI)",
     )
     apply.add_argument("--workers", type=int, default=8, help="changes run in parallel (default 8)")
     _lease_arguments(apply)
@@ -137,8 +148,27 @@ def _parser() -> argparse.ArgumentParser:
         help="where the repository is cloned (default /tmp/reconciler-cache)",
     )
     run.add_argument("--metrics-port", type=int, default=None, help="serve /metrics, /healthz and /readyz here")
+    run.add_argument(
+        "--health-stale-after",
+        default="5m",
+        metavar="DURATION",
+        help="/healthz answers 503 when the loop made no progress for this long (default 5m; a long reconcile "
+        "keeps it fresh: every AWS request, lease poll and change is progress)",
+    )
+    secret = run.add_mutually_exclusive_group()
+    secret.add_argument(
+        "--webhook-secret-file",
+        metavar="PATH",
+        default=None,
+        help="serve POST /hooks/git on --metrics-port: a push signed with this secret (GitHub's "
+        "X-Hub-Signature-256) starts a reconcile at once",
+    )
+    secret.add_argument(
+        "--webhook-secret-env", metavar="NAME", default=None, help="as --webhook-secret-file, the secret read from "
+        "the environment variable NAME"
+    )
     run.add_argument("--adopt", action="store_true", help="take over unowned resources named in git")
-    run.add_argument("--allow-deletes", type=int, default=None, metavar="N", help="as for apply")
+    _allow_deletes_argument(run)
     _lease_arguments(run)
     _aws_arguments(run, sandbox=False)
 
@@ -232,6 +262,16 @@ def _directory_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _allow_deletes_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-deletes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)",
+    )
+
+
 def _lease_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state-table",
@@ -241,6 +281,13 @@ def _lease_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--lease-timeout", type=float, default=600.0, help="seconds to wait for another writer's lease (default 600)"
+    )
+    parser.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=60.0,
+        help="seconds the lease lasts unless renewed (renewed every third of it; default 60). A writer that "
+        "could not renew it in time starts no further change and sends no further write",
     )
 
 
@@ -272,79 +319,11 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit.OK
 
 
-def _region(args: argparse.Namespace, desired: DesiredState) -> str:
-    settings_region = desired.settings.region
-    if settings_region and args.region and args.region != settings_region:
-        raise UsageError(f"--region {args.region} conflicts with Settings.region {settings_region}")
-    region = settings_region or args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
-    if not region:
-        raise UsageError("no region: set Settings.region, --region, or AWS_REGION")
-    return region
-
-
-def _factory(args: argparse.Namespace, region: str, *, read_only: bool) -> ClientFactory:
-    config = AwsConfig(endpoint_url=args.endpoint_url, region=region, profile=args.profile)
-    return ClientFactory(config, read_only=read_only)
-
-
-@contextmanager
-def _maybe_sandbox(args: argparse.Namespace) -> Iterator[None]:
-    """With --sandbox: an embedded emulator for the duration of the command, with dummy credentials."""
-    if not getattr(args, "sandbox", False):
-        yield
-        return
-    from reconciler.sandbox import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Emulator  # noqa: PLC0415
-
-    with Emulator.start(port=0) as emulator:
-        args.endpoint_url = emulator.url
-        os.environ["AWS_ACCESS_KEY_ID"] = TEST_ACCESS_KEY_ID
-        os.environ["AWS_SECRET_ACCESS_KEY"] = TEST_SECRET_ACCESS_KEY
-        os.environ.pop("AWS_SESSION_TOKEN", None)
-        os.environ.pop("AWS_PROFILE", None)
-        args.profile = None
-        yield
-
-
-def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
-    desired = load_directory(Path(args.directory), display_root=args.directory)
-    region = _region(args, desired)
-    with _maybe_sandbox(args):
-        result = preview(desired, _factory(args, region, read_only=True), region, invariants=True)
-    report = evaluate_preview(desired, result)
-    adoption = ""
-    plan = result.plan
-    if args.adopt:
-        tag = desired.settings.ownership_tag
-        summary = adoption_report(plan, tag.key, tag.value)
-        adoption = render_adoption(summary)
-        if args.output == "markdown":
-            plan = dataclasses.replace(plan, notes=(*plan.notes, adoption_note(summary)))
-    if args.output == "json":
-        out.write(render_json(result.plan, invariants=findings_to_dict(report)))
-    elif args.output == "markdown":
-        findings = render_findings_text(report, color=False, quiet_when_clean=True)
-        out.write(render_markdown(plan, findings=findings, adopt=args.adopt) + "\n")
-    else:
-        findings = render_findings_text(report, color=out.isatty(), quiet_when_clean=True)
-        if findings:
-            out.write(findings + "\n\n")
-        out.write(render_text(result.plan, color=out.isatty(), adopt=args.adopt) + "\n")
-        if adoption:
-            out.write(adoption + "\n")
-    if report.refuses:
-        return Exit.REFUSED
-    return Exit.OK if result.plan.empty else Exit.CHANGES
-
-
-def _cli_region(args: argparse.Namespace) -> str:
-    return args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
-
-
 def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
     from reconciler.importer import Filters, ImportOptions, import_account  # noqa: PLC0415
     from reconciler.importer.report import render_import  # noqa: PLC0415
 
-    region = _cli_region(args)
+    region = cli_region(args)
     if not region:
         raise UsageError("no region: give --region or set AWS_REGION")
     if args.account_id is not None and not re.fullmatch(r"\d{12}", args.account_id):
@@ -358,9 +337,9 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
         name=args.name,
         account_id=args.account_id,
     )
-    with _maybe_sandbox(args):
+    with maybe_sandbox(args):
         try:
-            result = import_account(_factory(args, region, read_only=True), region, options)
+            result = import_account(factory(args, region, read_only=True), region, options)
         except ManifestError as exc:  # the files are written, but other files in --out break the directory
             for problem in exc.problems:
                 out.write(f"{problem}\n")
@@ -376,13 +355,13 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
 
     desired = load_directory(Path(args.directory), display_root=args.directory) if args.directory else None
     if desired is not None:
-        region = _region(args, desired)
+        region = region_of(args, desired)
     else:
-        region = _cli_region(args)
+        region = cli_region(args)
         if not region:
             raise UsageError("no region: give a manifest directory with Settings.region, --region, or AWS_REGION")
-    with _maybe_sandbox(args):
-        report: Report = audit(_factory(args, region, read_only=True), desired, region)
+    with maybe_sandbox(args):
+        report: Report = audit(factory(args, region, read_only=True), desired, region)
     if args.output == "json":
         out.write(render_findings_json(report))
     else:
@@ -390,106 +369,25 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit.REFUSED if report.refuses else Exit.OK
 
 
-_SYMBOL = {"create": "+", "update": "~", "adopt": "~", "delete": "-", "release": "~"}
-
-
-def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
-    desired = load_directory(Path(args.directory), display_root=args.directory)
-    region = _region(args, desired)
-    tty = out.isatty()
-    shown: list[Plan] = []
-
-    def show(plan: Plan) -> None:
-        if not shown or shown[-1] != plan:  # under the lease the plan is computed again
-            out.write(render_text(plan, color=tty) + "\n")
-            if not plan.empty and tty:
-                out.write("\nApplying...\n")
-            out.flush()
-        shown.append(plan)
-
-    def progress(outcome: Outcome) -> None:
-        change = outcome.change
-        line = f"  {_SYMBOL[change.action.value]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
-        out.write(line + (f": {outcome.message}" if outcome.message else "") + "\n")
-        out.flush()
-
-    stop = _stop_on_signals()
-    with _maybe_sandbox(args):
-        writer = _factory(args, region, read_only=False)
-        lease = None
-        if not args.no_lease:
-            table = StateTable(writer, args.state_table, account_id=desired.settings.account_id)
-            holder = Lease(table)
-            lease = lambda: holder.held(timeout=args.lease_timeout, stop=stop)  # noqa: E731
-        options = ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes, max_workers=args.workers)
-        shown_findings: list[str] = []
-
-        def show_findings(report: Report) -> None:
-            findings = render_findings_text(report, color=tty, quiet_when_clean=True)
-            if findings and findings not in shown_findings:
-                out.write(findings + "\n\n")
-                shown_findings.append(findings)
-
-        try:
-            done = converge(
-                desired,
-                reader=_factory(args, region, read_only=True),
-                writer=writer,
-                region=region,
-                options=options,
-                gate=invariant_gate(show_findings),
-                lease=lease,
-                on_plan=show,
-                on_outcome=progress if tty else None,
-                log_changes=not tty,
-                stop=stop.is_set,
-            )
-        except InvariantsRefused:
-            out.write("Refused by the security invariants: nothing was changed.\n")
-            return Exit.REFUSED
-    applied = done.result
-    if applied is None:
-        return Exit.OK
-    for outcome in applied.of(Status.FAILED) + applied.of(Status.SKIPPED):
-        out.write(f"{outcome.status.value}: {outcome.change.ref}: {outcome.message}\n")
-    for outcome in applied.of(Status.PENDING):
-        out.write(f"pending: {outcome.change.ref}: {outcome.message}\n")
-    out.write(applied.summary() + "\n")
-    return Exit.OK if applied.ok else Exit.ERROR
-
-
-def _stop_on_signals() -> threading.Event:
-    """SIGTERM/SIGINT: finish the changes in flight, start no new one (main thread only).
-
-    The handler only sets an event (a second signal interrupts at once): it must not log, since the
-    signal can arrive while the main thread holds the logger's lock. A watcher thread logs instead.
-    """
-    stop = threading.Event()
-    if threading.current_thread() is not threading.main_thread():
-        return stop
-    received: list[str] = []
-
-    def handler(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        received.append(signal.Signals(signum).name)
-        stop.set()
-
-    def announce() -> None:
-        stop.wait()
-        structlog.get_logger(__name__).warning("stop requested; finishing the changes in flight",
-                                               signal=received[0] if received else None)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, handler)
-    threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
-    return stop
+def _webhook(args: argparse.Namespace) -> WebhookConfig | None:
+    if args.webhook_secret_file is None and args.webhook_secret_env is None:
+        return None
+    if args.metrics_port is None:
+        raise UsageError("the webhook is served on --metrics-port: give it too")
+    if args.webhook_secret_file is not None:
+        return WebhookConfig.from_file(Path(args.webhook_secret_file))
+    return WebhookConfig.from_env(args.webhook_secret_env)
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
     try:
         interval = parse_interval(args.interval)
+        stale_after = parse_interval(args.health_stale_after)
     except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    try:
+        webhook = _webhook(args)
+    except WebhookConfigError as exc:
         raise UsageError(str(exc)) from None
     config = ControllerConfig(
         source=args.source,
@@ -501,15 +399,19 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
         allow_rewind=args.allow_rewind,
         state_table=args.state_table,
         lease_timeout=args.lease_timeout,
+        lease_ttl=args.lease_ttl,
         region=args.region,
         options=ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes),
     )
     aws = AwsConfig(endpoint_url=args.endpoint_url, region=args.region, profile=args.profile)
-    stop = _stop_on_signals()
-    metrics = Metrics()
-    server = HealthServer(metrics, args.metrics_port).start() if args.metrics_port is not None else None
+    stop = stop_on_signals()
+    wake = threading.Event()
+    metrics = Metrics(stale_after=stale_after, interval=interval)
+    server = None
+    if args.metrics_port is not None:
+        server = HealthServer(metrics, args.metrics_port, webhook=webhook, trigger=wake.set).start()
     try:
-        controller = Controller(config, aws, metrics=metrics, stop=stop)
+        controller = Controller(config, aws, metrics=metrics, stop=stop, wake=wake)
         if args.once:
             return Exit(controller.reconcile_once())
         return Exit(controller.run_forever())
@@ -542,26 +444,52 @@ COMMANDS = {
 }
 
 
+def _problem_dict(problem: ManifestProblem) -> dict[str, Any]:
+    kind, _, name = (problem.resource or "").partition("/")
+    return {"file": problem.file, "line": problem.line, "column": problem.col, "kind": kind or None,
+            "name": name or None, "field": problem.field, "message": problem.message}
+
+
+def _error_dict(message: str) -> dict[str, Any]:
+    return {"file": None, "line": None, "column": None, "kind": None, "name": None, "field": None,
+            "message": message}
+
+
 def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
-    """Parse ``argv`` and run the command; return its exit status. Never raises ReconcilerError."""
+    """Parse ``argv`` and run the command; return its exit status. Never raises ReconcilerError.
+
+    With ``--output json``, a failure still prints one JSON object on ``out`` (``{"errors": [...]}``, each
+    with file, line, column, kind, name, field and message), and nothing else.
+    """
     out = out or sys.stdout
     args = _parser().parse_args(argv)
     configure_logging(fmt=args.log_format, level=args.log_level)
+    as_json = getattr(args, "output", None) == "json"
+    errors: list[dict[str, Any]] = []
     try:
         return int(COMMANDS[args.command](args, out))
     except ManifestError as exc:
-        for problem in exc.problems:
-            out.write(f"{problem}\n")
-        out.write(f"{len(exc.problems)} problem(s) found; nothing was planned or applied.\n")
+        if as_json:
+            errors = [_problem_dict(p) for p in exc.problems]
+        else:
+            for problem in exc.problems:
+                out.write(f"{problem}\n")
+            out.write(f"{len(exc.problems)} problem(s) found; nothing was planned or applied.\n")
         return Exit.ERROR
     except ReconcilerError as exc:
-        out.write(f"error: {exc}\n")
+        errors = [_error_dict(str(exc))]
         return Exit.ERROR
     except (ClientError, BotoCoreError, ResponseParserError) as exc:
         # AWS still failing after botocore's retries (throttling, 5xx, an unparsable answer):
         # a clear error and exit 1; the next run starts again from what is there.
-        out.write(f"error: AWS failed after retries: {exc}\n")
+        errors = [_error_dict(f"AWS failed after retries: {exc}")]
         return Exit.ERROR
+    finally:
+        if errors:
+            if as_json:
+                out.write(json.dumps({"errors": errors}, indent=2, sort_keys=True) + "\n")
+            else:
+                out.write("".join(f"error: {e['message']}\n" for e in errors))
 
 
 def main() -> None:

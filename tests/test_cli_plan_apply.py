@@ -30,7 +30,7 @@ def test_plan_apply_plan_cycle_and_exit_statuses(aws: AwsConfig) -> None:
     first = cli("plan", endpoint=aws.endpoint_url)
     assert first.returncode == 2, first.stdout + first.stderr
     assert first.stdout.rstrip().endswith("Plan: 16 to create, 0 to update, 0 to delete.")
-    applied = cli("apply", endpoint=aws.endpoint_url)
+    applied = cli("apply", "--auto-approve", endpoint=aws.endpoint_url)
     assert applied.returncode == 0, applied.stdout + applied.stderr
     assert "Apply: 16 created, 0 updated, 0 deleted" in applied.stdout
     change_lines = [json.loads(line) for line in applied.stderr.splitlines() if '"event": "change"' in line]
@@ -81,14 +81,14 @@ def test_region_flag_contradicting_settings_is_an_error(aws: AwsConfig) -> None:
 def test_invalid_manifests_exit_1_and_nothing_is_read(tmp_path: Path) -> None:
     (tmp_path / "ds").mkdir()
     (tmp_path / "ds" / "x.yaml").write_text("kind: Nope\n")
-    result = cli("apply", str(tmp_path / "ds"), "--endpoint-url", "http://127.0.0.1:9", endpoint=None)
+    result = cli("apply", "--auto-approve", str(tmp_path / "ds"), "--endpoint-url", "http://127.0.0.1:9", endpoint=None)
     assert result.returncode == 1
     assert "unknown kind 'Nope'" in result.stdout
     assert "cannot reach AWS" not in result.stdout
 
 
 def test_plan_and_apply_with_an_embedded_sandbox() -> None:
-    result = cli("apply", "--sandbox", endpoint=None)
+    result = cli("apply", "--auto-approve", "--sandbox", endpoint=None)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Apply: 16 created" in result.stdout
 
@@ -118,7 +118,11 @@ def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
     boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer",
                                             PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     code, plain = cli_here("plan", str(REPO / "desired-state"))
-    assert code == 2, plain
+    # apply would refuse the whole plan without --adopt: plan says so first, and exits 3
+    assert code == 3, plain
+    assert plain.startswith("REFUSED: apply would write nothing: 16 resource(s) named in git exist without the "
+                            "ownership mark (Policy/notebook-admin-data, "), plain.splitlines()[0]
+    assert "rerun with --adopt to take them over" in plain.splitlines()[1]
     assert "# adopt (needs --adopt)" in plain
     assert "Adoption:" not in plain
     assert "Plan: 0 to create, 0 to update, 0 to delete. (16 to adopt)" in plain
@@ -135,7 +139,7 @@ def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
     assert code == 2
     assert ("> **Note:** Adoption: 16 resource\\(s\\) taken over; 15 get only the ownership mark, 1 also "
             "change: Group/SageMakerEngineer: policies\n") in markdown
-    code, applied = cli_here("apply", "--adopt", "--no-lease", str(REPO / "desired-state"))
+    code, applied = cli_here("apply", "--auto-approve", "--adopt", "--no-lease", str(REPO / "desired-state"))
     assert code == 0, applied
     code, again = cli_here("plan", "--adopt", str(REPO / "desired-state"))
     assert code == 0

@@ -19,7 +19,7 @@ import os
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -254,10 +254,16 @@ class ClientFactory:
     clients themselves are thread-safe and are shared by all threads.
     """
 
-    def __init__(self, config: AwsConfig, *, read_only: bool, recorder: CallRecorder | None = None) -> None:
+    def __init__(self, config: AwsConfig, *, read_only: bool, recorder: CallRecorder | None = None,
+                 guard: Callable[[str, str], None] | None = None, on_send: Callable[[], None] | None = None) -> None:
         self._config = config
         self._read_only = read_only
         self._recorder = recorder
+        # Called before every HTTP attempt (the controller's heartbeat: a long reconcile is not a hung one).
+        self._on_send = on_send
+        # Called with (service, operation) before every mutating call and every attempt of it; raises to
+        # stop the call before it is sent (apply: the lease must still be held).
+        self._guard = guard
         self._lock = threading.Lock()
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, BaseClient] = {}
@@ -274,6 +280,16 @@ class ClientFactory:
     @property
     def recorder(self) -> CallRecorder | None:
         return self._recorder
+
+    @contextmanager
+    def guarding(self, guard: Callable[[str, str], None]) -> Iterator[ClientFactory]:
+        """For the block, every client of this factory calls ``guard(service, operation)`` before sending any
+        mutating operation, each retry included; ``guard`` raises to stop the call before it is sent."""
+        previous, self._guard = self._guard, guard
+        try:
+            yield self
+        finally:
+            self._guard = previous
 
     @overload
     def client(self, service_name: Literal["iam"]) -> IAMClient: ...
@@ -302,6 +318,18 @@ class ClientFactory:
                 self._clients[service_name] = cached
             return cached
 
+    def _check_guard(self, service: str) -> Any:
+        def check(event_name: str, **_: Any) -> None:
+            guard = self._guard
+            if guard is None:
+                return
+            # "before-call.<service-id>.<Operation>" / "before-send.<service-id>.<Operation>"
+            operation = event_name.rsplit(".", 1)[-1]
+            if not is_read_only_operation(service, operation):
+                guard(service, operation)
+
+        return check
+
     def _create(self, service_name: str) -> BaseClient:
         # Called with self._lock held.
         if self._session is None:
@@ -317,6 +345,12 @@ class ClientFactory:
         events.register("before-parameter-build", _forbidding_handler(service))
         if self._read_only:
             events.register("before-parameter-build", _refusing_handler(service))
+        if not self._read_only:
+            events.register("before-call", self._check_guard(service))
+            events.register("before-send", self._check_guard(service))
+        if self._on_send is not None:
+            on_send = self._on_send
+            events.register("before-send", lambda **_: on_send())
         if self._recorder is not None:
             events.register("before-call", _call_counter(self._recorder, service))
             events.register("before-send", _attempt_counter(self._recorder, service))

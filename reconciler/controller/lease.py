@@ -5,6 +5,12 @@ The lease is one item, written with a conditional put: it is taken when absent o
 by its owner while working (a background thread), and released at the end. An owner that dies keeps
 the lease only until it expires. If renewal fails (the lease was lost), ``lost`` is set and the
 executor starts no new change.
+
+A holder also keeps its own, local view of how long the lease lasts: :meth:`Lease.valid` is false once
+the last successful take or renewal is older than 80% of the TTL, measured on the monotonic clock from
+before that request was sent. A process paused past that point (SIGSTOP, a frozen VM) therefore knows,
+the moment it resumes and before any renewal thread runs, that another writer may hold the lease now:
+apply checks ``valid()`` before every change and before every AWS write, so it writes nothing more.
 """
 
 from __future__ import annotations
@@ -86,6 +92,17 @@ class StateTable:
         return {"pk": {"S": f"{what}#{self.account_id}"}}
 
     def last_applied(self) -> str | None:
+        """The last commit applied to this account (None: never, or the table does not exist yet, which a
+        read-only reader does not create)."""
+        if self.factory.read_only and not self._ready:
+            with translate_errors(f"reading the state table {self.name}"):
+                try:
+                    self.db.describe_table(TableName=self.name)
+                except ClientError as exc:
+                    if exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
+                        return None
+                    raise
+            self._ready = True
         self.ensure()
         with translate_errors("reading the last applied commit"):
             item = self.db.get_item(TableName=self.name, Key=self.key("applied"), ConsistentRead=True).get("Item")
@@ -99,15 +116,31 @@ class StateTable:
                 "by": {"S": owner}})
 
 
+#: The share of the TTL a holder trusts its lease for, after the request that took or renewed it was sent.
+VALID_SHARE = 0.8
+
+
 class Lease:
     def __init__(self, table: StateTable, *, owner: str | None = None, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 on_wait: Callable[[float, bool], None] | None = None) -> None:
         self.table = table
         self.owner = owner or default_owner()
         self.ttl = ttl
         self.clock = clock
         self.lost = threading.Event()
         self._stop_renewing = threading.Event()
+        self._valid_until = 0.0  # time.monotonic() after which this holder no longer trusts its lease
+        # Told how long acquire() waited and whether another writer held the lease (metrics).
+        self.on_wait = on_wait
+
+    def valid(self) -> bool:
+        """Whether this process may still write: it holds the lease, and the last take or renewal is recent
+        enough that it cannot have expired (see the module's docstring)."""
+        return not self.lost.is_set() and time.monotonic() < self._valid_until
+
+    def _trusted_from(self, sent_at: float) -> None:
+        self._valid_until = sent_at + self.ttl * VALID_SHARE
 
     def holder(self) -> Holder | None:
         self.table.ensure()
@@ -121,6 +154,7 @@ class Lease:
         """Take the lease if it is free or expired (or already ours). One conditional put."""
         self.table.ensure()
         now = self.clock()
+        sent_at = time.monotonic()
         try:
             with translate_errors("taking the lease"):
                 self.table.db.put_item(
@@ -136,13 +170,17 @@ class Lease:
                 return False
             raise
         self.lost.clear()
+        self._trusted_from(sent_at)
         return True
 
     def acquire(self, *, timeout: float, poll: float = 2.0, stop: threading.Event | None = None) -> None:
         """Wait for the lease, saying so, until ``timeout`` seconds have passed (LeaseTimeout)."""
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         announced = None
+        contended = False
         while not self.try_acquire():
+            contended = True
             holder = self.holder()
             if holder is not None and holder.owner != announced:
                 log.warning("waiting for the lease", holder=holder.owner,
@@ -150,12 +188,17 @@ class Lease:
                 announced = holder.owner
             if time.monotonic() + poll > deadline or (stop is not None and stop.is_set()):
                 who = holder.owner if holder else "another writer"
+                if self.on_wait is not None:
+                    self.on_wait(time.monotonic() - started, True)
                 raise LeaseTimeout(f"the lease is held by {who}; gave up after {timeout:.0f}s")
             (stop.wait if stop is not None else time.sleep)(poll)
+        if self.on_wait is not None:
+            self.on_wait(time.monotonic() - started, contended)
         log.info("lease acquired", owner=self.owner, ttl=self.ttl)
 
     def renew(self) -> bool:
         now = self.clock()
+        sent_at = time.monotonic()
         try:
             self.table.db.update_item(
                 TableName=self.table.name, Key=self.table.key("lease"),
@@ -170,6 +213,7 @@ class Lease:
                 log.error("lease lost", owner=self.owner)
                 return False
             raise
+        self._trusted_from(sent_at)
         return True
 
     def release(self) -> None:

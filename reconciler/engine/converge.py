@@ -1,60 +1,162 @@
-"""One convergence, shared by ``apply`` and the controller.
+"""Plan, then apply exactly that plan: one path for ``apply DIR``, ``apply FILE`` and the controller.
 
-plan (read-only) -> gate (invariants) -> nothing to do? stop -> take the lease -> plan again under
-the lease (the account may have changed while waiting) -> rails -> execute -> release.
+    make_plan:  read (read-only) -> diff -> invariants -> verdict      -> SavedPlan (what a reviewer reads)
+    apply_saved: account check -> refused? stop -> take the lease -> re-read what the plan touches
+                 -> anything moved? stop -> execute exactly the plan, the lease checked before every
+                 change and before every AWS write
+
+A plan that apply would refuse is refused before anything is written, for the reasons the plan itself
+printed (:mod:`reconciler.engine.verdict`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from typing import Protocol
+
+import structlog
 
 from reconciler.aws.clients import ClientFactory
+from reconciler.aws.live import fingerprint
+from reconciler.aws.reader import ReadScope, check_account, read_account
 from reconciler.engine.differ import context
-from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, check_rails
-from reconciler.engine.plan import Action, Plan
+from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, RefusedError
+from reconciler.engine.plan import Action
+from reconciler.engine.planfile import SavedPlan
 from reconciler.engine.preview import Preview, preview
-from reconciler.manifests.model import DesiredState
+from reconciler.engine.verdict import Verdict, judge
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Target
+from reconciler.manifests.model import KINDS, DesiredState
+from reconciler.rules import findings_to_dict, render_findings_text
 
-# A gate looks at the desired state and the preview and raises to refuse (before any write).
-Gate = Callable[[DesiredState, Preview], None]
+__all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources"]
+
+log = structlog.get_logger(__name__)
+
+
+class LeaseHandle(Protocol):
+    """What apply needs of a held lease: whether it is still held (checked before every write)."""
+
+    def valid(self) -> bool: ...
+
+
+class LeaseLost(ReconcilerError):
+    """The lease was lost (expired while the process was paused, or taken over): nothing more is written."""
+
+    retryable = True
+
+
+class PlanRefused(RefusedError):
+    """The plan's verdict refuses it (the reasons the plan printed). Nothing was written."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self.verdict = verdict
+        self.invariants = verdict.by_invariants
+        super().__init__(verdict.headline())
+
+
+class PlanStale(ReconcilerError):
+    """Resources the plan touches changed since it was made. Nothing was written; plan again."""
+
+    retryable = True
+
+    def __init__(self, moved: tuple[str, ...]) -> None:
+        self.moved = moved
+        super().__init__(
+            f"the account changed since the plan was made; plan again ({len(moved)} resource(s) moved: "
+            f"{', '.join(moved)})")
 
 
 @dataclass(frozen=True)
-class Converged:
-    plan: Plan
-    result: ApplyResult | None  # None: nothing was executed (the plan was empty)
+class Planned:
+    saved: SavedPlan
+    preview: Preview
 
 
-def owned_count(plan: Plan) -> int:
-    """Resources the reconciler owns in the account, as the plan saw them."""
-    return sum(plan.unchanged.values()) + sum(plan.count(a) for a in (Action.UPDATE, Action.DELETE, Action.RELEASE))
+def make_plan(desired: DesiredState, reader: ClientFactory, region: str, *, adopt: bool = False,
+              allow_deletes: int | None = None, commit: str | None = None, display_root: str = "") -> Planned:
+    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute."""
+    current = preview(desired, reader, region, invariants=True)
+    report = current.report
+    assert report is not None
+    settings = desired.settings
+    verdict = judge(current.plan, report, max_deletes=settings.max_deletes, adopt=adopt, allow_deletes=allow_deletes)
+    ctx = context(desired, region)
+    saved = SavedPlan(
+        plan=current.plan,
+        verdict=verdict,
+        target=Target(ctx.account_id, region, ctx.ownership_key, ctx.ownership_value),
+        adopt=adopt,
+        allow_deletes=allow_deletes,
+        max_deletes=settings.max_deletes,
+        notebook_updates=settings.notebook_updates,
+        manifests=desired.fingerprint,
+        directory=display_root or desired.root,
+        commit=commit,
+        findings=findings_to_dict(report),
+        findings_text=render_findings_text(report, color=False, quiet_when_clean=True),
+    )
+    return Planned(saved, current)
 
 
-def converge(desired: DesiredState, *, reader: ClientFactory, writer: ClientFactory, region: str,
-             options: ApplyOptions, gate: Gate | None = None,
-             lease: Callable[[], AbstractContextManager[object]] | None = None,
-             on_plan: Callable[[Plan], None] | None = None, on_outcome: Callable[[Outcome], None] | None = None,
-             log_changes: bool = True, stop: Callable[[], bool] | None = None) -> Converged:
-    first = preview(desired, reader, region, invariants=gate is not None)
-    if gate is not None:
-        gate(desired, first)
-    if first.plan.empty:
-        if on_plan is not None:
-            on_plan(first.plan)
-        return Converged(first.plan, None)
-    with (lease() if lease is not None else nullcontext()):
-        current = preview(desired, reader, region, invariants=gate is not None) if lease is not None else first
-        if gate is not None and current is not first:
-            gate(desired, current)
-        plan = current.plan
-        if on_plan is not None:
-            on_plan(plan)
-        if plan.empty:
-            return Converged(plan, None)
-        check_rails(plan, max_deletes=desired.settings.max_deletes, owned=owned_count(plan), options=options)
-        executor = Executor(writer, context(desired, region), options,
-                            notebook_updates=desired.settings.notebook_updates, on_outcome=on_outcome,
-                            log_changes=log_changes, stop=stop)
-        return Converged(plan, executor.run(plan))
+def verification_scope(saved: SavedPlan) -> ReadScope:
+    """Read again exactly what the plan touches, as the plan read it (nothing else in detail)."""
+    plan, target = saved.plan, saved.target
+    names = {k: frozenset(c.name for c in plan if c.kind == k and c.action not in (Action.DELETE, Action.RELEASE))
+             for k in KINDS}
+    deleting = {k: frozenset(c.name for c in plan if c.kind == k and c.action in (Action.DELETE, Action.RELEASE))
+                for k in KINDS}
+    return ReadScope(account_id=target.account_id, region=target.region, ownership_key=target.ownership_key,
+                     ownership_value=target.ownership_value, names=names, deleting=deleting)
+
+
+def moved_resources(saved: SavedPlan, reader: ClientFactory) -> tuple[str, ...]:
+    """``Kind/name`` of the resources the plan touches whose live state differs from what the plan read."""
+    live = read_account(reader, verification_scope(saved))
+    return tuple(sorted(c.ref for c in saved.plan if fingerprint(live.of(c.kind).get(c.name)) != c.fingerprint))
+
+
+@contextmanager
+def _no_lease() -> Iterator[None]:
+    yield None
+
+
+def apply_saved(saved: SavedPlan, *, reader: ClientFactory, writer: ClientFactory,
+                lease: Callable[[], AbstractContextManager[LeaseHandle | None]] | None = None,
+                workers: int = 8, consistency_timeout: float = 60.0, poll_interval: float = 2.0,
+                verify: bool = True, on_outcome: Callable[[Outcome], None] | None = None,
+                log_changes: bool = True, stop: Callable[[], bool] | None = None) -> ApplyResult | None:
+    """Execute exactly ``saved``. Returns None when the plan is empty (nothing to do).
+
+    Raises PlanRefused (its verdict refuses it), PlanStale (what it touches moved; with ``verify``),
+    AccountMismatchError; in each case before anything is written. ``writer`` must not be the factory of the
+    lease's own table: while the plan runs, its clients refuse every write once the lease is no longer valid.
+    """
+    check_account(reader, saved.target.account_id)
+    if saved.verdict.refused:
+        raise PlanRefused(saved.verdict)
+    if saved.plan.empty:
+        return None
+    with (lease() if lease is not None else _no_lease()) as held:
+        if verify:
+            moved = moved_resources(saved, reader)
+            if moved:
+                raise PlanStale(moved)
+            log.info("plan verified: what it touches is as the plan saw it", resources=len(saved.plan.changes))
+
+        def lease_lost() -> bool:
+            return held is not None and not held.valid()
+
+        def guard(service: str, operation: str) -> None:
+            if lease_lost():
+                raise LeaseLost(f"the lease was lost: {service}:{operation} not sent")
+
+        options = ApplyOptions(adopt=saved.adopt, allow_deletes=saved.allow_deletes, max_workers=workers,
+                               consistency_timeout=consistency_timeout, poll_interval=poll_interval)
+        with writer.guarding(guard):
+            executor = Executor(writer, saved.target, options, notebook_updates=saved.notebook_updates,
+                                on_outcome=on_outcome, log_changes=log_changes, stop=stop, lease_lost=lease_lost)
+            return executor.run(saved.plan)

@@ -108,7 +108,7 @@ class Kind:
         """``Kind/name`` of the other managed resources a view refers to (for the dependency graph)."""
         return set()
 
-    def blocker(self, action: str, changed: Sequence[str], replaced: Sequence[str], live: Any,
+    def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
                 desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
         """Why apply would refuse this change (None: it would not). ``action`` is the plan action's value,
         ``changed`` the fields that change and ``replaced`` those of them AWS cannot change in place."""

@@ -122,7 +122,7 @@ class BucketKind(Kind):
     def deletable(self, live: Any, ctx: Context) -> bool:
         return isinstance(live, LiveBucket) and live.tags.get(DELETION_POLICY_TAG) == "Delete"
 
-    def blocker(self, action: str, changed: Sequence[str], replaced: Sequence[str], live: Any,
+    def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
                 desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
         if action == "delete" and isinstance(live, LiveBucket) and live.empty is False:
             return Blocker(
@@ -131,7 +131,7 @@ class BucketKind(Kind):
                 "empty the bucket by hand, or put its manifest back (with deletionPolicy: Retain it is kept "
                 "and released when the manifest goes)",
             )
-        return super().blocker(action, changed, replaced, live, desired, ctx)
+        return super().blocker(action, changed=changed, replaced=replaced, live=live, desired=desired, ctx=ctx)
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         return ("the bucket itself (it is empty: no object, version or delete marker)",)
@@ -151,7 +151,7 @@ class NotebookKind(Kind):
         "field back in the manifest"
     )
 
-    def blocker(self, action: str, changed: Sequence[str], replaced: Sequence[str], live: Any,
+    def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
                 desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
         if action == "update" and "volumeSizeInGB" in changed and isinstance(live, LiveNotebook):
             have, want = live.volume_size_in_gb or 0, desired.get("volumeSizeInGB") or 0
@@ -161,7 +161,7 @@ class NotebookKind(Kind):
                     f"the volume of notebook {live.name} cannot shrink from {have} GB to {want} GB",
                     f"keep volumeSizeInGB at {have} or more in the manifest",
                 )
-        return super().blocker(action, changed, replaced, live, desired, ctx)
+        return super().blocker(action, changed=changed, replaced=replaced, live=live, desired=desired, ctx=ctx)
 
     def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
         updates = [f for f in NOTEBOOK_UPDATABLE if f in changed]

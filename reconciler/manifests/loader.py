@@ -9,6 +9,7 @@ one Settings, references that resolve.
 from __future__ import annotations
 
 import errno
+import hashlib
 import os
 import stat
 from pathlib import Path
@@ -112,6 +113,8 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
     files, scan_problems = scan_directory(root, lambda rel: _display(rel, base))
     problems.extend(scan_problems)
     unparsed_files = bool(scan_problems)
+    # A fingerprint of exactly what was read (each file's path and text): a saved plan records it.
+    fingerprint = hashlib.sha256()
     for file in files:
         display = _display(file.rel, base)
         text, read_problems = read_text(file.path, display, identity=file.identity)
@@ -119,6 +122,8 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
         if text is None:
             unparsed_files = True
             continue
+        encoded = text.encode("utf-8", "surrogatepass")
+        fingerprint.update(f"{file.rel.as_posix()}\0{len(encoded)}\0".encode("utf-8", "surrogatepass") + encoded)
         docs, parse_problems = parse_documents(text, display)
         problems.extend(parse_problems)
         unparsed_files = unparsed_files or any(p.message != EMPTY_FILE for p in parse_problems)
@@ -175,7 +180,8 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
     for resource in (settings[0], *(r for by_name in resources.values() for r in by_name.values())):
         if resource.source is not None:
             resource.source.document.data = None
-    return DesiredState(settings=settings[0], resources=resources, root=str(root))
+    return DesiredState(settings=settings[0], resources=resources, root=str(root),
+                        fingerprint="sha256:" + fingerprint.hexdigest())
 
 
 def _one_line(problem: ManifestProblem) -> ManifestProblem:

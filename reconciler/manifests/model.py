@@ -219,6 +219,8 @@ class DesiredState:
     settings: Settings
     resources: Mapping[str, Mapping[str, Resource]]
     root: str = ""
+    # sha256 over every manifest file's path and text, as loaded (a saved plan records what it came from).
+    fingerprint: str = ""
 
     def of(self, kind: str) -> Mapping[str, Resource]:
         return self.resources.get(kind, {})

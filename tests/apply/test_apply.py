@@ -199,7 +199,7 @@ def test_too_many_deletions_are_refused_before_any_write(env: Env) -> None:
     env.apply()
     env.edit("settings.yaml", lambda t: t.replace("maxDeletes: 10", "maxDeletes: 1"))
     env.edit("users/users.yaml", lambda t: t.split("---")[0])
-    with pytest.raises(RefusedError, match="deletes 2 resources, more than the 1 allowed"):
+    with pytest.raises(RefusedError, match=r"deletes 2 resources \(User/bob, User/carol\), more than the 1 allowed"):
         env.apply()
     assert sorted(u["UserName"] for u in boto3.client("iam").list_users()["Users"]) == ["alice", "bob", "carol"]
     assert env.apply(allow_deletes=2).ok

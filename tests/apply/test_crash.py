@@ -43,7 +43,7 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, REPO, Env
+from conftest import REGION, REPO, Env, SlowWrites
 
 from reconciler.aws.clients import ClientFactory, is_read_only_operation
 from reconciler.engine.differ import context
@@ -151,7 +151,7 @@ class KilledRun:
 
 
 def cli_command(env: Env, url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "reconciler", "--log-format", "json", "apply", str(env.root),
+    return [sys.executable, "-m", "reconciler", "--log-format", "json", "apply", "--auto-approve", str(env.root),
             "--endpoint-url", url, *extra]
 
 
@@ -160,11 +160,9 @@ def cli_env() -> dict[str, str]:
             "AWS_DEFAULT_REGION": "ap-northeast-1", "NO_PROXY": "127.0.0.1"}
 
 
-# The CLI logs "plan computed", takes the lease ("lease acquired"), plans again under it, then writes.
-# A delayed kill is counted from "lease acquired": the write phase starts about 50 ms later.
-DELAY_ANCHOR = "lease acquired"
-
-
+# The CLI logs "plan computed", takes the lease ("lease acquired"), re-reads what the plan touches ("plan
+# verified"), then writes. A delayed kill is counted from "plan verified": the write phase starts then.
+DELAY_ANCHOR = "plan verified: what it touches is as the plan saw it"
 def run_cli_and_kill(
     env: Env, url: str, *, after_changes: int | None = None, delay: float | None = None
 ) -> KilledRun:
@@ -252,16 +250,17 @@ def test_cli_killed_after_the_kth_deletion_of_a_prune_then_apply_converges(
     assert_converged(env)
 
 
-# A kill at a seeded random moment of the write phase (0.3-0.8 s from "lease acquired" to the last
-# change line here, depending on the load): it lands while several changes are in flight, between any
-# two requests, or inside one (a request the emulator still completes).
+# A kill at a seeded random moment of the write phase (with every write taking 40 ms (``slow_writes``), at least
+# 0.4 s from "plan verified" to the last change line, more under load): it lands while several changes
+# are in flight, between any two requests, or inside one (a request the emulator still completes).
 KILL_SEEDS = [11, 12, 15]
 
 
 @pytest.mark.parametrize("seed", KILL_SEEDS)
 def test_cli_killed_at_a_random_moment_of_the_first_apply_then_apply_converges(
-    env: Env, emulator: Any, seed: int
+    env: Env, slow_writes: SlowWrites, seed: int
 ) -> None:
+    emulator = slow_writes.emulator
     delay = random.Random(seed).uniform(0.05, 0.3)
     run = run_cli_and_kill(env, emulator.url, delay=delay)
     assert run.killed and len(run.changes) < CREATES, f"no kill after {delay:.2f}s: {run.tail()}"
@@ -270,7 +269,9 @@ def test_cli_killed_at_a_random_moment_of_the_first_apply_then_apply_converges(
 
 
 @pytest.mark.parametrize("seed", [21])
-def test_cli_killed_at_a_random_moment_of_a_prune_then_apply_converges(env: Env, emulator: Any, seed: int) -> None:
+def test_cli_killed_at_a_random_moment_of_a_prune_then_apply_converges(env: Env, slow_writes: SlowWrites,
+                                                                      seed: int) -> None:
+    emulator = slow_writes.emulator
     assert env.apply().ok
     prune_edit(env)
     delay = random.Random(seed).uniform(0.05, 0.2)

@@ -106,7 +106,7 @@ def test_import_then_adopt_round_trips(aws: AwsConfig, emulator: Emulator, accou
 
         # apply --adopt (the invariant errors of the hand-made state accepted as exceptions), then nothing.
         except_errors(out, plan["invariants"])
-        code, applied = run_cli("apply", str(out), "--adopt", "--no-lease")
+        code, applied = run_cli("apply", "--auto-approve", str(out), "--adopt", "--no-lease")
         assert code == 0, applied
         final_code, final = run_cli("plan", str(out))
         assert final_code == 0, final

@@ -147,7 +147,7 @@ def test_plan_and_apply_refuse_the_seed_and_leave_the_account_untouched(aws: Aws
     assert cli.run(["plan", str(SEED_DIR)], out=out) == 3, out.getvalue()
     assert "LP007" in out.getvalue() and "MFA002" in out.getvalue()
     out = StringIO()  # apply refuses the same way, before any write
-    assert cli.run(["apply", str(SEED_DIR)], out=out) == 3, out.getvalue()
+    assert cli.run(["apply", "--auto-approve", str(SEED_DIR)], out=out) == 3, out.getvalue()
     iam, s3 = boto3.client("iam"), boto3.client("s3")
     assert iam.list_roles()["Roles"] == [] and iam.list_users()["Users"] == []
     assert iam.list_policies(Scope="Local")["Policies"] == [] and iam.list_groups()["Groups"] == []

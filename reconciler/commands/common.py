@@ -1,0 +1,93 @@
+"""What several commands share: exit statuses, the region, AWS clients, the sandbox, signals."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import IntEnum
+
+import structlog
+
+from reconciler.aws.clients import AwsConfig, ClientFactory
+from reconciler.errors import ReconcilerError
+from reconciler.manifests import DesiredState
+
+
+class Exit(IntEnum):
+    OK = 0
+    ERROR = 1
+    CHANGES = 2
+    REFUSED = 3
+
+
+class UsageError(ReconcilerError):
+    """The command line contradicts itself or the manifests."""
+
+
+def region_of(args: argparse.Namespace, desired: DesiredState) -> str:
+    settings_region = desired.settings.region
+    if settings_region and args.region and args.region != settings_region:
+        raise UsageError(f"--region {args.region} conflicts with Settings.region {settings_region}")
+    region = settings_region or args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if not region:
+        raise UsageError("no region: set Settings.region, --region, or AWS_REGION")
+    return str(region)
+
+
+def cli_region(args: argparse.Namespace) -> str:
+    return str(args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "")
+
+
+def factory(args: argparse.Namespace, region: str, *, read_only: bool) -> ClientFactory:
+    config = AwsConfig(endpoint_url=args.endpoint_url, region=region, profile=args.profile)
+    return ClientFactory(config, read_only=read_only)
+
+
+@contextmanager
+def maybe_sandbox(args: argparse.Namespace) -> Iterator[None]:
+    """With --sandbox: an embedded emulator for the duration of the command, with dummy credentials."""
+    if not getattr(args, "sandbox", False):
+        yield
+        return
+    from reconciler.sandbox import TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, Emulator  # noqa: PLC0415
+
+    with Emulator.start(port=0) as emulator:
+        args.endpoint_url = emulator.url
+        os.environ["AWS_ACCESS_KEY_ID"] = TEST_ACCESS_KEY_ID
+        os.environ["AWS_SECRET_ACCESS_KEY"] = TEST_SECRET_ACCESS_KEY
+        os.environ.pop("AWS_SESSION_TOKEN", None)
+        os.environ.pop("AWS_PROFILE", None)
+        args.profile = None
+        yield
+
+
+def stop_on_signals() -> threading.Event:
+    """SIGTERM/SIGINT: finish the changes in flight, start no new one (main thread only).
+
+    The handler only sets an event (a second signal interrupts at once): it must not log, since the
+    signal can arrive while the main thread holds the logger's lock. A watcher thread logs instead.
+    """
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return stop
+    received: list[str] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        received.append(signal.Signals(signum).name)
+        stop.set()
+
+    def announce() -> None:
+        stop.wait()
+        structlog.get_logger(__name__).warning("stop requested; finishing the changes in flight",
+                                               signal=received[0] if received else None)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, handler)
+    threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
+    return stop

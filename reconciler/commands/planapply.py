@@ -1,0 +1,179 @@
+"""``reconciler plan`` and ``reconciler apply``: what a reviewer reads is exactly what is applied.
+
+- ``plan DIR`` prints the verdict first (refused, and why, with what unblocks it), the findings, then
+  the plan; ``--out FILE`` also saves it, with what it was computed from.
+- ``apply FILE`` executes exactly that saved plan, after checking under the lease that nothing it touches
+  moved. ``apply DIR`` plans, shows the plan, and asks for ``yes`` on a terminal (``--auto-approve``
+  off a terminal), then applies that very plan the same way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import structlog
+
+from reconciler.aws.reader import check_account
+from reconciler.commands.common import Exit, UsageError, factory, maybe_sandbox, region_of, stop_on_signals
+from reconciler.controller.lease import Lease, StateTable
+from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
+from reconciler.engine.converge import PlanRefused, PlanStale, apply_saved, make_plan
+from reconciler.engine.executor import ApplyResult, Outcome, Status
+from reconciler.engine.planfile import SavedPlan, load_plan_file, write_plan_file
+from reconciler.engine.render import render_json, render_markdown, render_text, render_verdict
+from reconciler.manifests import load_directory
+
+log = structlog.get_logger(__name__)
+
+_SYMBOL = {"create": "+", "update": "~", "adopt": "!", "delete": "-", "release": "~"}
+
+
+def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
+    desired = load_directory(Path(args.directory), display_root=args.directory)
+    region = region_of(args, desired)
+    with maybe_sandbox(args):
+        planned = make_plan(desired, factory(args, region, read_only=True), region, adopt=args.adopt,
+                            allow_deletes=args.allow_deletes, display_root=args.directory)
+    saved, report = planned.saved, planned.preview.report
+    assert report is not None
+    digest = write_plan_file(Path(args.out), saved) if args.out else None
+    if digest:
+        log.info("plan saved", path=args.out, digest=digest)
+    plan = saved.plan
+    if args.output == "json":
+        out.write(render_json(plan, invariants=dict(saved.findings), verdict=saved.verdict))
+    elif args.output == "markdown":
+        if args.adopt:
+            tag = desired.settings.ownership_tag
+            plan = dataclasses.replace(plan, notes=(*plan.notes, adoption_note(adoption_report(plan, tag.key,
+                                                                                               tag.value))))
+        text = render_markdown(plan, findings=saved.findings_text, adopt=args.adopt, verdict=saved.verdict)
+        out.write(text + (f"\nPlan file digest: `{digest}`\n" if digest else "") + "\n")
+    else:
+        tty = out.isatty()
+        _show(out, saved, color=tty)
+        if args.adopt:
+            tag = desired.settings.ownership_tag
+            out.write(render_adoption(adoption_report(plan, tag.key, tag.value)) + "\n")
+        if digest:
+            out.write(f"Saved the plan to {args.out} ({digest}). Apply exactly it with: reconciler apply {args.out}\n")
+    if saved.verdict.refused:
+        return Exit.REFUSED
+    return Exit.OK if plan.empty else Exit.CHANGES
+
+
+def _show(out: TextIO, saved: SavedPlan, *, color: bool) -> None:
+    """The verdict (when refused) first, then the findings, then the plan."""
+    verdict = render_verdict(saved.verdict, color=color)
+    if verdict:
+        out.write(verdict + "\n")
+    if saved.findings_text:
+        out.write(saved.findings_text + "\n\n")
+    out.write(render_text(saved.plan, color=color, adopt=saved.adopt) + "\n")
+    out.flush()
+
+
+def _confirm(out: TextIO) -> bool:
+    out.write("Do you want to apply this plan? Only 'yes' is accepted.\n  Enter a value: ")
+    out.flush()
+    return sys.stdin.readline().strip() == "yes"
+
+
+def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
+    target = Path(args.target)
+    if target.is_file():
+        return _apply_file(args, target, out)
+    interactive = sys.stdin.isatty()
+    if not args.auto_approve and not interactive:
+        raise UsageError(
+            "apply needs a confirmation, and there is no terminal to ask on: add --auto-approve to apply what "
+            "the plan shows, or save a plan with 'reconciler plan --out FILE' and apply it with "
+            "'reconciler apply FILE'. Nothing was changed.")
+    desired = load_directory(target, display_root=args.target)
+    region = region_of(args, desired)
+    with maybe_sandbox(args):
+        planned = make_plan(desired, factory(args, region, read_only=True), region, adopt=args.adopt,
+                            allow_deletes=args.allow_deletes, display_root=args.target)
+        saved = planned.saved
+        _show(out, saved, color=out.isatty())
+        if saved.verdict.refused:
+            out.write("Refused: nothing was changed.\n")
+            return Exit.REFUSED if saved.verdict.by_invariants else Exit.ERROR
+        if saved.plan.empty:
+            return Exit.OK
+        if not args.auto_approve and not _confirm(out):
+            out.write("Apply cancelled: nothing was changed.\n")
+            return Exit.ERROR
+        return _execute(args, saved, out, verify=not args.no_lease)
+
+
+def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
+    if args.adopt or args.allow_deletes is not None:
+        raise UsageError("a saved plan was made with its own --adopt and --allow-deletes; plan again with the "
+                         "options you want")
+    if getattr(args, "sandbox", False):
+        raise UsageError("--sandbox starts an empty emulator, for which no saved plan can be current")
+    saved = load_plan_file(path)
+    if args.region and args.region != saved.target.region:
+        raise UsageError(f"--region {args.region} conflicts with the plan's region {saved.target.region}")
+    args.region = saved.target.region
+    check_account(factory(args, saved.target.region, read_only=True), saved.target.account_id)
+    commit = f", commit {saved.commit[:12]}" if saved.commit else ""
+    out.write(f"Applying the saved plan {path} ({saved.digest}), made from {saved.directory}{commit} "
+              f"for account {saved.target.account_id} ({saved.target.region}).\n\n")
+    _show(out, saved, color=out.isatty())
+    return _execute(args, saved, out, verify=True)
+
+
+def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify: bool) -> Exit:
+    tty = out.isatty()
+    region = saved.target.region
+    stop = stop_on_signals()
+    writer = factory(args, region, read_only=False)
+    lease = None
+    if not args.no_lease:
+        table = StateTable(factory(args, region, read_only=False), args.state_table,
+                           account_id=saved.target.account_id)  # its own clients: the writer's are guarded
+        holder = Lease(table, ttl=args.lease_ttl)
+        lease = lambda: holder.held(timeout=args.lease_timeout, stop=stop)  # noqa: E731
+
+    def progress(outcome: Outcome) -> None:
+        change = outcome.change
+        line = f"  {_SYMBOL[change.action.value]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
+        out.write(line + (f": {outcome.message}" if outcome.message else "") + "\n")
+        out.flush()
+
+    if tty and not saved.plan.empty:
+        out.write("\nApplying...\n")
+    try:
+        result = apply_saved(saved, reader=factory(args, region, read_only=True), writer=writer, lease=lease,
+                             workers=args.workers, verify=verify, on_outcome=progress if tty else None,
+                             log_changes=not tty, stop=stop.is_set)
+    except PlanRefused as exc:
+        out.write(f"{exc}\nRefused: nothing was changed.\n")
+        return Exit.REFUSED if exc.invariants else Exit.ERROR
+    except PlanStale as exc:
+        out.write(f"error: {exc}\nNothing was changed.\n")
+        return Exit.ERROR
+    return _report(result, out)
+
+
+def _report(result: ApplyResult | None, out: TextIO) -> Exit:
+    if result is None:
+        return Exit.OK
+    if result.lease_lost:
+        out.write("The lease was lost (another writer holds it now): no further change was started. "
+                  "Not made:\n")
+        for outcome in result.not_made():
+            out.write(f"  {outcome.change.ref} ({outcome.change.action.value}): {outcome.message}\n")
+    else:
+        for outcome in result.not_made():
+            out.write(f"{outcome.status.value}: {outcome.change.ref}: {outcome.message}\n")
+    for outcome in result.of(Status.PENDING):
+        out.write(f"pending: {outcome.change.ref}: {outcome.message}\n")
+    out.write(result.summary() + "\n")
+    return Exit.OK if result.ok else Exit.ERROR

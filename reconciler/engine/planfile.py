@@ -1,0 +1,207 @@
+"""Saved plans: ``plan --out FILE`` writes one, ``apply FILE`` executes exactly it and nothing else.
+
+A plan file holds the documented JSON plan (what ``plan --output json`` prints: the verdict, the
+changes, the findings) and what it was computed from: the account and region, the product version,
+a fingerprint of the manifests, the options it was planned with, the settings apply needs, and for
+every resource the plan touches the views apply executes and a fingerprint of the live state the plan
+read. A digest over all of it detects a truncated or edited file (it is an integrity check, not a
+signature: keep plan files where only the pipeline that made them can write).
+
+``apply FILE`` refuses, with one line and before any write, a file that is not a plan file, is damaged,
+was made by another product version, or is for another account; under the lease it re-reads the
+resources the plan touches and refuses when any of them moved since the plan was made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from reconciler import __version__
+from reconciler.engine.plan import Action, Blocker, Change, FieldChange, Plan
+from reconciler.engine.render import plan_to_dict
+from reconciler.engine.verdict import Refusal, Verdict
+from reconciler.errors import ReconcilerError
+from reconciler.kinds.base import Target
+from reconciler.policydoc import StatementDiff
+from reconciler.values import thaw
+
+__all__ = ["PLAN_FILE_FORMAT", "PlanFileError", "SavedPlan", "load_plan_file", "write_plan_file"]
+
+PLAN_FILE_FORMAT = 1
+#: The largest plan file apply reads (a plan of the whole benchmark account is a few MB).
+MAX_PLAN_FILE_BYTES = 256 * 1024 * 1024
+
+
+class PlanFileError(ReconcilerError):
+    """The file is not a usable plan: damaged, another version's, or another account's. Nothing was written."""
+
+
+@dataclass(frozen=True)
+class SavedPlan:
+    """A plan with everything apply needs to execute exactly it, and to check it is still current."""
+
+    plan: Plan
+    verdict: Verdict
+    target: Target
+    adopt: bool = False
+    allow_deletes: int | None = None
+    max_deletes: int = 10
+    notebook_updates: str = "when-stopped"
+    manifests: str = ""  # fingerprint of the manifest files
+    directory: str = ""  # where they were (for display)
+    commit: str | None = None  # the git commit they came from, when known (the controller)
+    findings: Mapping[str, Any] = field(default_factory=dict)  # findings_to_dict(report)
+    findings_text: str = ""  # the findings as plan printed them (no colour)
+    version: str = __version__
+
+    def to_data(self) -> dict[str, Any]:
+        """The file's content without its digest."""
+        document = plan_to_dict(self.plan)
+        document["verdict"] = self.verdict.to_dict()
+        if self.findings:
+            document["invariants"] = thaw(self.findings)
+        return {
+            "reconcilerPlanFile": PLAN_FILE_FORMAT,
+            "reconcilerVersion": self.version,
+            "plan": document,
+            "computedFrom": {
+                "accountId": self.target.account_id,
+                "region": self.target.region,
+                "ownershipTag": {"key": self.target.ownership_key, "value": self.target.ownership_value},
+                "manifests": {"fingerprint": self.manifests, "directory": self.directory, "commit": self.commit},
+                "options": {"adopt": self.adopt, "allowDeletes": self.allow_deletes},
+                "settings": {"maxDeletes": self.max_deletes, "notebookUpdates": self.notebook_updates},
+                "resources": {
+                    c.ref: {"fingerprint": c.fingerprint, "desired": thaw(c.desired), "live": thaw(c.live)}
+                    for c in self.plan.changes
+                },
+            },
+            "findingsText": self.findings_text,
+        }
+
+    @property
+    def digest(self) -> str:
+        return _digest(self.to_data())
+
+
+def _canonical(data: Any) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
+
+
+def _digest(data: Mapping[str, Any]) -> str:
+    return "sha256:" + hashlib.sha256(_canonical(data)).hexdigest()
+
+
+def write_plan_file(path: Path, saved: SavedPlan) -> str:
+    """Write ``saved`` to ``path`` atomically (a temporary file renamed over it); return its digest."""
+    data = saved.to_data()
+    digest = _digest(data)
+    text = json.dumps({**data, "digest": digest}, sort_keys=True, indent=1, ensure_ascii=True, allow_nan=False)
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=".plan-", dir=directory)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return digest
+
+
+def load_plan_file(path: Path) -> SavedPlan:
+    """Read and check a plan file. Raises PlanFileError (one line) for anything but an intact plan file
+    of this product version."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_PLAN_FILE_BYTES:
+            raise PlanFileError(f"{path}: not a plan file (larger than {MAX_PLAN_FILE_BYTES // 2**20} MiB)")
+        data = json.loads(path.read_bytes())
+    except PlanFileError:
+        raise
+    except OSError as exc:
+        raise PlanFileError(f"{path}: cannot read the plan file: {exc.strerror or exc}") from None
+    except (ValueError, RecursionError):
+        raise PlanFileError(f"{path}: not a plan file, or a truncated one (not valid JSON)") from None
+    if not isinstance(data, dict) or "reconcilerPlanFile" not in data:
+        raise PlanFileError(f"{path}: not a reconciler plan file")
+    if data.get("reconcilerPlanFile") != PLAN_FILE_FORMAT:
+        raise PlanFileError(f"{path}: plan file format {data.get('reconcilerPlanFile')!r} is not supported by "
+                            f"reconciler {__version__} (format {PLAN_FILE_FORMAT}); plan again with this version")
+    recorded = data.pop("digest", None)
+    if not isinstance(recorded, str) or recorded != _digest(data):
+        raise PlanFileError(f"{path}: the plan file was modified or damaged after it was written (its digest does "
+                            "not match); plan again")
+    if data.get("reconcilerVersion") != __version__:
+        raise PlanFileError(f"{path}: made by reconciler {data.get('reconcilerVersion')}, this is {__version__}; "
+                            "apply it with the version that made it, or plan again")
+    try:
+        return _from_data(data)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise PlanFileError(f"{path}: not a usable plan file ({type(exc).__name__}: {exc})") from None
+
+
+def _field(data: Mapping[str, Any]) -> FieldChange:
+    statements = data.get("statements")
+    diff = None
+    if statements is not None:
+        diff = StatementDiff(tuple(statements["added"]), tuple(statements["removed"]),
+                             tuple(statements["changedTop"]))
+    return FieldChange(data["field"], data["old"], data["new"], statements=diff, replaces=bool(data["replaces"]))
+
+
+def _change(data: Mapping[str, Any], resources: Mapping[str, Any]) -> Change:
+    ref = f"{data['kind']}/{data['name']}"
+    saved = resources[ref]
+    blocker = data.get("blocker")
+    return Change(
+        Action(data["action"]),
+        str(data["kind"]),
+        str(data["name"]),
+        fields=tuple(_field(f) for f in data["fields"]),
+        desired=saved["desired"],
+        live=saved["live"],
+        notes=tuple(data["notes"]),
+        source=data["source"],
+        destroys=tuple(data.get("destroys", ())),
+        blocker=Blocker(blocker["code"], blocker["message"], blocker["unblock"]) if blocker else None,
+        fingerprint=str(saved["fingerprint"]),
+    )
+
+
+def _from_data(data: Mapping[str, Any]) -> SavedPlan:
+    document, source = data["plan"], data["computedFrom"]
+    resources = source["resources"]
+    plan = Plan(
+        account_id=str(source["accountId"]),
+        region=str(source["region"]),
+        changes=tuple(_change(c, resources) for c in document["changes"]),
+        unchanged=dict(document["summary"]["unchangedByKind"]),
+        notes=tuple(document["notes"]),
+    )
+    verdict = Verdict(tuple(Refusal(r["code"], r["message"], r["unblock"], tuple(r["resources"]))
+                            for r in document["verdict"]["refusals"]))
+    tag = source["ownershipTag"]
+    options, settings, manifests = source["options"], source["settings"], source["manifests"]
+    return SavedPlan(
+        plan=plan,
+        verdict=verdict,
+        target=Target(plan.account_id, plan.region, str(tag["key"]), str(tag["value"])),
+        adopt=bool(options["adopt"]),
+        allow_deletes=options["allowDeletes"],
+        max_deletes=int(settings["maxDeletes"]),
+        notebook_updates=str(settings["notebookUpdates"]),
+        manifests=str(manifests["fingerprint"]),
+        directory=str(manifests["directory"]),
+        commit=manifests["commit"],
+        findings=document.get("invariants") or {},
+        findings_text=str(data.get("findingsText", "")),
+        version=str(data["reconcilerVersion"]),
+    )
