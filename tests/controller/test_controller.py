@@ -247,12 +247,12 @@ def test_retryable_failures_back_off_exponentially_and_bounded(aws: AwsConfig, t
     c = controller(tmp_path / "no-such-repo", aws, tmp_path, interval=60.0, max_backoff=30.0)
     waits: list[float] = []
 
-    def fake_wait(timeout: float | None = None) -> bool:
-        waits.append(float(timeout or 0))
+    def fake_sleep(stop: threading.Event, seconds: float, wake: threading.Event | None = None) -> bool:
+        waits.append(seconds)
         if len(waits) == 6:
             c.stop.set()
         return c.stop.is_set()
 
-    monkeypatch.setattr(c.stop, "wait", fake_wait)
+    monkeypatch.setattr(c.metrics, "sleep", fake_sleep)
     assert c.run_forever() == 0
     assert waits == [5.0, 10.0, 20.0, 30.0, 30.0, 30.0]  # doubling from 5 s, bounded by max_backoff
