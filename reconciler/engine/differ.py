@@ -160,11 +160,11 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
                 changes.append(_change(kind, Action.DELETE, name, diff_fields(kind, shown, {}), current=current,
                                        live=live, ctx=ctx, have=have))
             else:
-                note = ("no longer in git; deletionPolicy Retain keeps it: the ownership tag is removed "
-                        "and its data stays")
-                changes.append(_change(kind, Action.RELEASE, name,
-                                       [FieldChange("tags", {ctx.ownership_key: ctx.ownership_value}, {})],
-                                       current=current, live=live, ctx=ctx, have=have, notes=(note,)))
+                note = ("no longer in git; its deletionPolicy Retain keeps it: the ownership mark is removed and "
+                        "it stays as it is, unmanaged")
+                released = [FieldChange(f, old, new) for f, old, new in kind.release_fields(current, ctx)]
+                changes.append(_change(kind, Action.RELEASE, name, released, current=current, live=live, ctx=ctx,
+                                       have=have, notes=(note,)))
     notes: tuple[str, ...] = ()
     if kept:
         notes = (f"prune is off: {len(kept)} owned resource(s) no longer in git are kept: {', '.join(kept)}",)

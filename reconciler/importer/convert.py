@@ -26,9 +26,10 @@ from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy,
 from reconciler.aws.reader import GROUP_GUARD_POLICY
 from reconciler.engine.plan import KIND_ORDER
 from reconciler.importer.select import Selection, Skipped, role_names
-from reconciler.kinds.base import Context
-from reconciler.kinds.iam import group_guard_document, trust_document
-from reconciler.kinds.storage import DELETION_POLICY_TAG, bucket_policy
+from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
+from reconciler.kinds.guard import group_guard_document
+from reconciler.kinds.iam import trust_document
+from reconciler.kinds.storage import bucket_policy
 from reconciler.manifests import schema
 from reconciler.manifests.loader import API_VERSION
 from reconciler.manifests.model import (
@@ -142,7 +143,13 @@ def _canonical(stmt: Any) -> dict[str, Any] | None:
 
 
 def _user_tags(tags: Mapping[str, str], ctx: Context) -> dict[str, str]:
-    return {k: tags[k] for k in sorted(tags) if k != ctx.ownership_key}
+    """The tags a manifest says: not the ownership tag, nor the recorded deletion policy (``deletionPolicy``)."""
+    return {k: tags[k] for k in sorted(tags) if k not in (ctx.ownership_key, DELETION_POLICY_TAG)}
+
+
+def _deletion_policy(tags: Mapping[str, str]) -> str | None:
+    value = tags.get(DELETION_POLICY_TAG)
+    return value if value in DELETION_POLICIES else None
 
 
 # ------------------------------------------------------------------------------ the converter
@@ -178,7 +185,7 @@ class _Converter:
 
     def policy(self, p: LivePolicy) -> dict[str, Any]:
         return _spec("Policy", {"description": p.description, "path": p.path, "document": document(p.document),
-                                "tags": _user_tags(p.tags, self.ctx)})
+                                "deletionPolicy": _deletion_policy(p.tags), "tags": _user_tags(p.tags, self.ctx)})
 
     def _trust(self, r: LiveRole) -> dict[str, Any]:
         stmts = _raw_statements(r.trust)
@@ -203,6 +210,7 @@ class _Converter:
             "permissionsBoundary": self._policy_ref(r.boundary) if r.boundary else None,
             "maxSessionDuration": r.max_session_duration,
             "path": r.path,
+            "deletionPolicy": _deletion_policy(r.tags),
             "tags": _user_tags(r.tags, self.ctx),
         })
 
@@ -210,18 +218,21 @@ class _Converter:
         # The guard policy is the reconciler's ownership mark (and its MFA deny), never user content.
         # Without it the group enforces nothing of the reconciler's: requireMFA false keeps it that way.
         guard = g.inline.get(GROUP_GUARD_POLICY)
-        with_mfa = group_guard_document(Group(g.name, None, path=g.path, require_mfa=True), self.ctx)
-        require_mfa = False
-        if guard is not None:
+        require_mfa, retain = False, False
+        for deletion_policy in ("Delete", "Retain"):
+            generated = group_guard_document(
+                Group(g.name, None, path=g.path, require_mfa=True, deletion_policy=deletion_policy), self.ctx)
             try:
-                require_mfa = equivalent(guard, with_mfa)
+                if guard is not None and equivalent(guard, generated):
+                    require_mfa, retain = True, deletion_policy == "Retain"
             except PolicyDocumentError:
-                require_mfa = False
+                pass
         return _spec("Group", {
             "policies": self._policy_refs(g.attached),
             "inlinePolicies": {k: document(g.inline[k]) for k in sorted(g.inline) if k != GROUP_GUARD_POLICY},
             "requireMFA": require_mfa,
             "path": g.path,
+            "deletionPolicy": "Retain" if retain else None,
         })
 
     def user(self, u: LiveUser) -> dict[str, Any]:
@@ -230,6 +241,7 @@ class _Converter:
             "path": u.path,
             "tags": _user_tags(u.tags, self.ctx),
             "consoleAccess": bool(u.console_access),
+            "deletionPolicy": _deletion_policy(u.tags),
         })
 
     def _principal_ref(self, arn: str) -> str | None:
@@ -290,8 +302,8 @@ class _Converter:
             "encryption": encryption,
             "access": {"write": writers} if writers else None,
             "policy": extras,
-            "deletionPolicy": "Delete" if b.tags.get(DELETION_POLICY_TAG) == "Delete" else None,
-            "tags": {k: v for k, v in _user_tags(b.tags, self.ctx).items() if k != DELETION_POLICY_TAG},
+            "deletionPolicy": _deletion_policy(b.tags),
+            "tags": _user_tags(b.tags, self.ctx),
         })
 
     def notebook(self, n: LiveNotebook) -> dict[str, Any]:
@@ -306,6 +318,7 @@ class _Converter:
             "kmsKeyId": n.kms_key_id,
             "volumeSizeInGB": n.volume_size_in_gb,
             "lifecycleConfigName": n.lifecycle_config_name,
+            "deletionPolicy": _deletion_policy(n.tags),
             "tags": _user_tags(n.tags, self.ctx),
         })
 

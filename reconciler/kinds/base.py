@@ -20,6 +20,14 @@ if TYPE_CHECKING:
     Step = Callable[[StepContext, StepInput], None]
 
 
+# A resource carries its deletion policy as this tag when it is not its kind's default, so that once the
+# manifest is gone the reconciler still knows whether pruning deletes it or releases it: the policy in
+# force is the one recorded when the resource was last applied. (Groups cannot be tagged: their guard
+# policy records it.)
+DELETION_POLICY_TAG = "reconciler/deletion-policy"
+DELETION_POLICIES = ("Retain", "Delete")
+
+
 @dataclass(frozen=True)
 class Blocker:
     """Why apply will not make a change, and what unblocks it (a flag, or an edit)."""
@@ -84,6 +92,8 @@ class Kind:
     reads: ClassVar[tuple[str, ...]] = ()
     # What to do instead when a field in ``replace_fields`` changes (apply never replaces a resource).
     replace_hint: ClassVar[str] = "change the field back in the manifest, or give the resource a new name"
+    # What removing the manifest does when the manifest does not say (its schema's default).
+    default_deletion_policy: ClassVar[str] = "Delete"
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         raise NotImplementedError
@@ -95,9 +105,25 @@ class Kind:
         """Whether the live resource carries the ownership mark."""
         return ctx.owns(getattr(live, "tags", {}))
 
+    def deletion_tags(self, resource: Resource) -> dict[str, str]:
+        """The tag recording ``resource``'s deletion policy (none when it is the kind's default)."""
+        if resource.deletion_policy == self.default_deletion_policy:
+            return {}
+        return {DELETION_POLICY_TAG: resource.deletion_policy}
+
+    def recorded_deletion_policy(self, live: Any) -> str:
+        """The deletion policy recorded on the live resource when it was last applied."""
+        value = getattr(live, "tags", {}).get(DELETION_POLICY_TAG)
+        return value if value in DELETION_POLICIES else self.default_deletion_policy
+
     def deletable(self, live: Any, ctx: Context) -> bool:
         """Whether pruning deletes the resource (False: it is released instead)."""
-        return True
+        return self.recorded_deletion_policy(live) == "Delete"
+
+    def release_fields(self, live: Any, ctx: Context) -> list[tuple[str, Any, Any]]:
+        """(field, old, new) of what releasing the resource changes: its ownership mark goes."""
+        tags = getattr(live, "tags", {})
+        return [("tags", {k: v for k, v in tags.items() if k in (ctx.ownership_key, DELETION_POLICY_TAG)}, {})]
 
     def empty_shell(self, live: Any) -> bool:
         """An unmarked resource with nothing in it, which a crashed create may leave: taking it over

@@ -9,51 +9,8 @@ from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveState, Live
 from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.kinds import iam_steps
 from reconciler.kinds.base import Context, Kind, Target
+from reconciler.kinds.guard import GUARD_SID, group_guard_document, group_release, statements
 from reconciler.manifests.model import Group, Policy, Resource, Role, User
-
-# AWS's documented "BlockMostAccessUnlessSignedInWithMFA": what a user may do without MFA is only
-# what is needed to enrol and manage their own MFA device.
-MFA_SELF_SERVICE_ACTIONS: tuple[str, ...] = (
-    "iam:CreateVirtualMFADevice",
-    "iam:EnableMFADevice",
-    "iam:GetUser",
-    "iam:ListMFADevices",
-    "iam:ListUsers",
-    "iam:ListVirtualMFADevices",
-    "iam:ResyncMFADevice",
-    "iam:ChangePassword",
-    "iam:GetAccountPasswordPolicy",
-    "sts:GetSessionToken",
-)
-
-
-def group_guard_document(group: Group, ctx: Context) -> dict[str, Any]:
-    """The inline policy the reconciler keeps on each group it owns.
-
-    It marks ownership (IAM groups cannot be tagged) and, with ``requireMFA``, denies everything
-    but MFA self-service to members signed in without MFA.
-    """
-    arn = f"arn:aws:iam::{ctx.account_id}:group{group.path}{group.name}"
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "ManagedByReconciler",
-            "Effect": "Deny",
-            "Action": "iam:DeleteGroup",
-            "Resource": arn,
-            "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
-        }
-    ]
-    if group.require_mfa:
-        statements.append(
-            {
-                "Sid": "BlockMostAccessUnlessSignedInWithMFA",
-                "Effect": "Deny",
-                "NotAction": list(MFA_SELF_SERVICE_ACTIONS),
-                "Resource": "*",
-                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
 
 
 def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
@@ -81,7 +38,8 @@ def policy_refs(arns: Any, ctx: Target) -> set[str]:
 
 class PolicyKind(Kind):
     name = "Policy"
-    steps = {"create": iam_steps.create_policy, "update": iam_steps.update_policy, "delete": iam_steps.delete_policy}
+    steps = {"create": iam_steps.create_policy, "update": iam_steps.update_policy, "delete": iam_steps.delete_policy,
+             "release": iam_steps.release_policy}
     document_fields = frozenset({"document"})
     replace_fields = frozenset({"path", "description"})
     replace_hint = (
@@ -107,7 +65,7 @@ class PolicyKind(Kind):
             "path": resource.path,
             "description": resource.description,
             "document": dict(resource.document),
-            "tags": ctx.owned_tags(resource.tags),
+            "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
         }
 
     def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
@@ -122,7 +80,8 @@ class PolicyKind(Kind):
 
 class RoleKind(Kind):
     name = "Role"
-    steps = {"create": iam_steps.create_role, "update": iam_steps.update_role, "delete": iam_steps.delete_role}
+    steps = {"create": iam_steps.create_role, "update": iam_steps.update_role, "delete": iam_steps.delete_role,
+             "release": iam_steps.release_role}
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         return policy_refs([*view.get("policies", ()), view.get("permissionsBoundary")], ctx)
@@ -149,7 +108,7 @@ class RoleKind(Kind):
                 ctx.policy_arn(resource.permissions_boundary) if resource.permissions_boundary else None
             ),
             "maxSessionDuration": resource.max_session_duration,
-            "tags": ctx.owned_tags(resource.tags),
+            "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
         }
 
     def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
@@ -168,7 +127,8 @@ class RoleKind(Kind):
 
 class GroupKind(Kind):
     name = "Group"
-    steps = {"create": iam_steps.create_group, "update": iam_steps.update_group, "delete": iam_steps.delete_group}
+    steps = {"create": iam_steps.create_group, "update": iam_steps.update_group, "delete": iam_steps.delete_group,
+             "release": iam_steps.release_group}
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         # Members are added once the users exist (and removed before they are deleted).
@@ -219,10 +179,26 @@ class GroupKind(Kind):
     def owned(self, live: Any, ctx: Context) -> bool:
         return isinstance(live, LiveGroup) and (GROUP_GUARD_POLICY in live.inline or live.path == GROUP_PENDING_PATH)
 
+    def recorded_deletion_policy(self, live: Any) -> str:
+        assert isinstance(live, LiveGroup)
+        sids = {s.get("Sid") for s in statements(live.inline.get(GROUP_GUARD_POLICY))}
+        return "Retain" if GUARD_SID["Retain"] in sids else "Delete"
+
+    def release_fields(self, live: Any, ctx: Context) -> list[tuple[str, Any, Any]]:
+        assert isinstance(live, LiveGroup)
+        guard = live.inline.get(GROUP_GUARD_POLICY)
+        keep, path = group_release(guard, live.path)
+        fields: list[tuple[str, Any, Any]] = [(f"inlinePolicies.{GROUP_GUARD_POLICY}", guard, None)]
+        fields += [(f"inlinePolicies.{name}", None, document) for name, document in sorted(keep.items())]
+        if path is not None:
+            fields.append(("path", live.path, path))
+        return fields
+
 
 class UserKind(Kind):
     name = "User"
-    steps = {"create": iam_steps.create_user, "update": iam_steps.update_user, "delete": iam_steps.delete_user}
+    steps = {"create": iam_steps.create_user, "update": iam_steps.update_user, "delete": iam_steps.delete_user,
+             "release": iam_steps.release_user}
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LiveUser)
@@ -246,7 +222,7 @@ class UserKind(Kind):
             "policies": [],
             "inlinePolicies": {},
             "consoleAccess": resource.console_access,
-            "tags": ctx.owned_tags(resource.tags),
+            "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
         }
 
     def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:

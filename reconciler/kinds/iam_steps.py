@@ -14,6 +14,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
+from reconciler.kinds.base import DELETION_POLICY_TAG
+from reconciler.kinds.guard import group_release
 from reconciler.kinds.steps import StepContext, StepError, StepInput, code, doc, ignore, tag_list, until_consistent
 
 MAX_POLICY_VERSIONS = 5
@@ -359,3 +361,40 @@ def delete_user(step: StepContext, change: StepInput) -> None:
         for policy in page.get("AttachedPolicies", []):
             ignore(GONE, iam.detach_user_policy, UserName=name, PolicyArn=policy["PolicyArn"])
     ignore(GONE, iam.delete_user, UserName=name)
+
+
+# ------------------------------------------------------------------------------------------ Release
+# deletionPolicy Retain: the manifest is gone, the resource stays; only the ownership mark goes.
+
+
+def _marks(step: StepContext, change: StepInput) -> list[str]:
+    return sorted(k for k in change.live.get("tags", {}) if k in (step.ctx.ownership_key, DELETION_POLICY_TAG))
+
+
+def release_policy(step: StepContext, change: StepInput) -> None:
+    arn = _policy_arn(step, change.name, change.live.get("path", "/"))
+    if marks := _marks(step, change):
+        ignore(GONE, step.aws.client("iam").untag_policy, PolicyArn=arn, TagKeys=marks)
+
+
+def release_role(step: StepContext, change: StepInput) -> None:
+    if marks := _marks(step, change):
+        ignore(GONE, step.aws.client("iam").untag_role, RoleName=change.name, TagKeys=marks)
+
+
+def release_user(step: StepContext, change: StepInput) -> None:
+    if marks := _marks(step, change):
+        ignore(GONE, step.aws.client("iam").untag_user, UserName=change.name, TagKeys=marks)
+
+
+def release_group(step: StepContext, change: StepInput) -> None:
+    """The guard goes; its MFA requirement stays as an ordinary inline policy, put first, so that the
+    members are never without it; a group left at the pending path by a crash gets a real path."""
+    iam: Any = step.aws.client("iam")
+    keep, path = group_release(change.live.get("inlinePolicies", {}).get(GROUP_GUARD_POLICY),
+                               change.live.get("path", "/"))
+    for policy_name, document in sorted(keep.items()):
+        iam.put_group_policy(GroupName=change.name, PolicyName=policy_name, PolicyDocument=doc(document))
+    if path is not None:
+        iam.update_group(GroupName=change.name, NewPath=path)
+    ignore(GONE, iam.delete_group_policy, GroupName=change.name, PolicyName=GROUP_GUARD_POLICY)

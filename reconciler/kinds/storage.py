@@ -9,10 +9,6 @@ from reconciler.aws.live import LiveBucket, LiveNotebook, LiveState
 from reconciler.kinds.base import Blocker, Context, Kind, Target
 from reconciler.manifests.model import Bucket, NotebookInstance, Resource
 
-# Buckets carry their deletion policy as a tag, so that once the manifest is gone the reconciler
-# still knows whether pruning may delete the (empty) bucket or must only release it.
-DELETION_POLICY_TAG = "reconciler/deletion-policy"
-
 PUBLIC_ACCESS_BLOCK_ON: dict[str, bool] = {
     "BlockPublicAcls": True,
     "IgnorePublicAcls": True,
@@ -83,6 +79,7 @@ NOTEBOOK_UPDATABLE: tuple[str, ...] = ("instanceType", "role", "rootAccess", "vo
 
 class BucketKind(Kind):
     name = "Bucket"
+    default_deletion_policy = "Retain"
     document_fields = frozenset({"policy"})
     reads = (
         "s3:ListAllMyBuckets",
@@ -95,9 +92,7 @@ class BucketKind(Kind):
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Bucket)
-        tags = ctx.owned_tags(resource.tags)
-        if resource.deletion_policy == "Delete":
-            tags[DELETION_POLICY_TAG] = "Delete"
+        tags = {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)}
         encryption: dict[str, Any] = {"type": resource.encryption.type}
         if resource.encryption.type == "SSE-KMS" and resource.encryption.kms_key_id:
             encryption["kmsKeyId"] = resource.encryption.kms_key_id
@@ -119,9 +114,6 @@ class BucketKind(Kind):
             "tags": dict(live.tags),
         }
 
-    def deletable(self, live: Any, ctx: Context) -> bool:
-        return isinstance(live, LiveBucket) and live.tags.get(DELETION_POLICY_TAG) == "Delete"
-
     def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
                 desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
         if action == "delete" and isinstance(live, LiveBucket) and live.empty is False:
@@ -139,6 +131,8 @@ class BucketKind(Kind):
 
 class NotebookKind(Kind):
     name = "NotebookInstance"
+    # The instance's storage volume holds people's work: removing the manifest releases it.
+    default_deletion_policy = "Retain"
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         role = view.get("role")
@@ -194,7 +188,7 @@ class NotebookKind(Kind):
             "kmsKeyId": resource.kms_key_id,
             "volumeSizeInGB": resource.volume_size_in_gb,
             "lifecycleConfigName": resource.lifecycle_config_name,
-            "tags": ctx.owned_tags(resource.tags),
+            "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
         }
 
     def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
@@ -227,6 +221,7 @@ def _install_steps() -> None:
         "create": storage_steps.create_notebook,
         "update": storage_steps.update_notebook,
         "delete": storage_steps.delete_notebook,
+        "release": storage_steps.release_notebook,
     }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from reconciler.kinds.base import DELETION_POLICY_TAG
 from reconciler.kinds.steps import (
     Pending,
     StepContext,
@@ -21,7 +22,7 @@ from reconciler.kinds.steps import (
     tag_list,
     until_consistent,
 )
-from reconciler.kinds.storage import DELETION_POLICY_TAG, NOTEBOOK_UPDATABLE
+from reconciler.kinds.storage import NOTEBOOK_UPDATABLE
 
 NO_BUCKET = ("NoSuchBucket",)
 
@@ -175,7 +176,7 @@ def update_notebook(step: StepContext, change: StepInput) -> None:
             "apply creates it as the manifest says"
         )
     if change.changed("tags"):
-        arn = f"arn:aws:sagemaker:{step.ctx.region}:{step.ctx.account_id}:notebook-instance/{name}"
+        arn = _notebook_arn(step, name)
         live_tags, want_tags = have.get("tags", {}), want["tags"]
         added = {k: v for k, v in want_tags.items() if live_tags.get(k) != v}
         removed = sorted(k for k in live_tags if k not in want_tags)
@@ -218,6 +219,17 @@ def update_notebook(step: StepContext, change: StepInput) -> None:
     until_consistent(step, lambda: _sm(step).update_notebook_instance(**args), when=_role_not_assumable)
     if restart:
         _sm(step).start_notebook_instance(NotebookInstanceName=name)
+
+
+def _notebook_arn(step: StepContext, name: str) -> str:
+    return f"arn:aws:sagemaker:{step.ctx.region}:{step.ctx.account_id}:notebook-instance/{name}"
+
+
+def release_notebook(step: StepContext, change: StepInput) -> None:
+    """Keep the instance and its volume; remove the ownership mark (and the deletion-policy tag)."""
+    marks = sorted(k for k in change.live.get("tags", {}) if k in (step.ctx.ownership_key, DELETION_POLICY_TAG))
+    if marks:
+        _sm(step).delete_tags(ResourceArn=_notebook_arn(step, change.name), TagKeys=marks)
 
 
 def delete_notebook(step: StepContext, change: StepInput) -> None:

@@ -49,6 +49,9 @@ class Resource:
     kind: ClassVar[str] = ""
     name: str
     source: Source | None = field(compare=False, repr=False)
+    # What removing the manifest does: "Delete" the resource, or "Retain" it (release: the ownership
+    # mark is removed, the resource stays). Each kind's schema gives its default.
+    deletion_policy: str = "Delete"
 
     @property
     def ref(self) -> str:
@@ -158,6 +161,7 @@ class NotebookInstance(Resource):
     volume_size_in_gb: int = 5
     lifecycle_config_name: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    deletion_policy: str = "Retain"  # its volume holds people's work
 
 
 def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> Resource:
@@ -174,7 +178,7 @@ def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> 
         )
     if kind == "Policy":
         return Policy(name, src, document=spec["document"], description=spec.get("description"),
-                      path=spec["path"], tags=dict(spec.get("tags", {})))
+                      path=spec["path"], tags=dict(spec.get("tags", {})), deletion_policy=spec["deletionPolicy"])
     if kind == "Role":
         return Role(
             name, src, trusted_services=tuple(spec.get("trustedServices", ())),
@@ -183,14 +187,16 @@ def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> 
             permissions_boundary=spec.get("permissionsBoundary"),
             max_session_duration=spec["maxSessionDuration"], path=spec["path"],
             description=spec.get("description"), tags=dict(spec.get("tags", {})),
+            deletion_policy=spec["deletionPolicy"],
         )
     if kind == "Group":
         return Group(name, src, policies=tuple(spec["policies"]),
                      inline_policies=dict(spec["inlinePolicies"]),
-                     require_mfa=spec["requireMFA"], path=spec["path"])
+                     require_mfa=spec["requireMFA"], path=spec["path"], deletion_policy=spec["deletionPolicy"])
     if kind == "User":
         return User(name, src, groups=tuple(spec["groups"]), path=spec["path"],
-                    tags=dict(spec.get("tags", {})), console_access=spec["consoleAccess"])
+                    tags=dict(spec.get("tags", {})), console_access=spec["consoleAccess"],
+                    deletion_policy=spec["deletionPolicy"])
     if kind == "Bucket":
         enc = spec["encryption"]
         access = spec["access"]
@@ -208,6 +214,7 @@ def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> 
             subnet_id=spec.get("subnetId"), security_group_ids=tuple(spec["securityGroupIds"]),
             kms_key_id=spec.get("kmsKeyId"), volume_size_in_gb=spec["volumeSizeInGB"],
             lifecycle_config_name=spec.get("lifecycleConfigName"), tags=dict(spec.get("tags", {})),
+            deletion_policy=spec["deletionPolicy"],
         )
     raise ValueError(f"unknown kind {kind}")
 

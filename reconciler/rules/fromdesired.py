@@ -14,7 +14,8 @@ from typing import Any
 
 from reconciler.aws.reader import GROUP_GUARD_POLICY
 from reconciler.kinds.base import Context
-from reconciler.kinds.iam import group_guard_document, trust_document
+from reconciler.kinds.guard import group_guard_document
+from reconciler.kinds.iam import trust_document
 from reconciler.kinds.storage import PUBLIC_ACCESS_BLOCK_ON, bucket_policy, writer_arns
 from reconciler.manifests.model import Bucket, DesiredState, Group, NotebookInstance, Policy, Role, User
 from reconciler.rules.model import (

@@ -62,6 +62,15 @@ CHILD_TIMEOUT = 120.0  # seconds; a CLI run of the example takes a few
 # --------------------------------------------------------------------------------------------------
 
 
+@pytest.fixture(autouse=True)
+def notebooks_deleted_when_removed(env: Env) -> None:
+    """Notebooks are released when their manifest goes, unless their deletionPolicy says Delete: here it
+    does, so that the prune scenarios crash-test the deletion of every kind."""
+    env.edit("notebooks/notebooks.yaml",
+             lambda t: t.replace("  volumeSizeInGB: 20\n", "  volumeSizeInGB: 20\n  deletionPolicy: Delete\n"))
+    assert (env.root / "notebooks/notebooks.yaml").read_text().count("deletionPolicy: Delete") == 2
+
+
 def prune_edit(env: Env) -> None:
     """Remove a user (alice), her group, the policy only that group used, and both notebooks.
 

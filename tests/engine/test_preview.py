@@ -139,9 +139,12 @@ def test_retained_bucket_is_released_and_prune_off_keeps_everything(aws: AwsConf
     notebooks = tmp_path / "ds" / "notebooks" / "notebooks.yaml"
     notebooks.unlink()
     plan = plan_for(load_directory(tmp_path / "ds"), aws)
-    assert actions(plan) == [("delete", "NotebookInstance/notebook-for-administrator"),
-                             ("delete", "NotebookInstance/notebook-for-engineer"),
+    # Notebooks, like buckets, are released by default: their volumes hold people's work.
+    assert actions(plan) == [("release", "NotebookInstance/notebook-for-administrator"),
+                             ("release", "NotebookInstance/notebook-for-engineer"),
                              ("release", "Bucket/sagemaker-rawdata"), ("release", "Bucket/sagemaker-result")]
+    notebook = plan.changes[0]
+    assert [(f.field, f.old, f.new) for f in notebook.fields] == [("tags", {"managed-by": "reconciler"}, {})]
     settings = tmp_path / "ds" / "settings.yaml"
     settings.write_text(settings.read_text().replace("prune: true", "prune: false"))
     plan = plan_for(load_directory(tmp_path / "ds"), aws)

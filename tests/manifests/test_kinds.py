@@ -676,7 +676,7 @@ POLICY_CASES = [
               id="spec-unknown-field-typo"),
     spec_case("Policy", f"{DOC}\nversion: 1",
               f"{P}:7:3: Policy/p: spec.version: unknown field 'version'; "
-              "allowed: description, document, path, tags", id="spec-unknown-field"),
+              "allowed: deletionPolicy, description, document, path, tags", id="spec-unknown-field"),
     spec_case("Policy", DOC, f'{P}:4:9: Policy/a b: metadata.name: "a b" does not match the expected format '
               f"{IAM_NAME_RE}", name='"a b"', id="metadata-name-space"),
     spec_case("Policy", DOC,
@@ -996,8 +996,8 @@ ROLE_CASES = [
               id="unknown-field-typo"),
     spec_case("Role", role("managedPolicyArns: []"),
               f"{R}:7:3: Role/r: spec.managedPolicyArns: unknown field 'managedPolicyArns'; allowed: "
-              "assumeRolePolicy, description, inlinePolicies, maxSessionDuration, path, permissionsBoundary, "
-              "policies, tags, trustedServices", id="unknown-field"),
+              "assumeRolePolicy, deletionPolicy, description, inlinePolicies, maxSessionDuration, path, "
+              "permissionsBoundary, policies, tags, trustedServices", id="unknown-field"),
     spec_case("Role", TRUST,
               f'{R}:4:9: Role/{"r" * 65}: metadata.name: "{"r" * 56}... is too long: 65 characters, the limit is 64',
               name="r" * 65, id="metadata-name-too-long"),
@@ -1051,7 +1051,7 @@ GROUP_CASES = [
               id="unknown-field-typo"),
     spec_case("Group", "users: [alice]",
               f"{G}:6:3: Group/g: spec.users: unknown field 'users'; "
-              "allowed: inlinePolicies, path, policies, requireMFA", id="unknown-field"),
+              "allowed: deletionPolicy, inlinePolicies, path, policies, requireMFA", id="unknown-field"),
     spec_case("Group", "", f'{G}:4:9: Group/a b: metadata.name: "a b" does not match the expected format '
               f"{IAM_NAME_RE}", name='"a b"', id="metadata-name-space"),
     spec_case("Group", "",
@@ -1088,7 +1088,7 @@ USER_CASES = [
               id="unknown-field-typo"),
     spec_case("User", "password: secret",
               f"{U}:6:3: User/u: spec.password: unknown field 'password'; "
-              "allowed: consoleAccess, groups, path, tags", id="unknown-field"),
+              "allowed: consoleAccess, deletionPolicy, groups, path, tags", id="unknown-field"),
     spec_case("User", "",
               f'{U}:4:9: User/{"u" * 65}: metadata.name: "{"u" * 56}... is too long: 65 characters, the limit is 64',
               name="u" * 65, id="metadata-name-too-long"),
@@ -1814,8 +1814,8 @@ def test_each_problem_is_one_line(tmp_path: Path, text: str) -> None:
                  f'{X}:4:9: Group/a\\nb: metadata.name: "a\\nb" does not match the expected format {IAM_NAME_RE}',
                  id="name"),
     pytest.param('apiVersion: reconciler/v1\nkind: Group\nmetadata:\n  name: g\nspec: {"x\\ny": 1}\n',
-                 f"{X}:5:8: Group/g: spec.x\\ny: unknown field 'x\\ny'; allowed: inlinePolicies, path, policies, "
-                 "requireMFA", id="key"),
+                 f"{X}:5:8: Group/g: spec.x\\ny: unknown field 'x\\ny'; allowed: deletionPolicy, inlinePolicies, path, "
+                 "policies, requireMFA", id="key"),
     pytest.param('apiVersion: reconciler/v1\nkind: "Gr\\noup"\n',
                  f"{X}:2:7: Gr\\noup: kind: unknown kind 'Gr\\noup'; {UNKNOWN_KIND}", id="kind"),
     pytest.param('apiVersion: reconciler/v1\nkind: Group\nmetadata:\n  name: "a\\u2028b\\x1b[31m"\nspec: {}\n',
@@ -1882,8 +1882,8 @@ def test_patterns_follow_json_schema_regex_semantics(tmp_path: Path, kind: str, 
               id="duplicate-apart"),
     # Every unknown field is reported, each at its own key.
     spec_case("Group", "users: [a]\nrequireMfa: true",
-              f"{G}:6:3: Group/g: spec.users: unknown field 'users'; allowed: inlinePolicies, path, policies, "
-              "requireMFA",
+              f"{G}:6:3: Group/g: spec.users: unknown field 'users'; allowed: deletionPolicy, inlinePolicies, path, "
+              "policies, requireMFA",
               f"{G}:7:3: Group/g: spec.requireMfa: unknown field 'requireMfa'; did you mean 'requireMFA'?",
               id="two-unknown-fields"),
 ])
