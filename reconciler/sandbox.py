@@ -242,6 +242,9 @@ def run_sandbox(
 #   S3Response
 #     ~ _bucket_response_put                       CreateBucket honours CreateBucketConfiguration.Tags
 #                                                  (AWS does; moto ignores them)
+#   IAM users (reconciler/kinds/iam_emulator.py)
+#     + Put/DeleteUserPermissionsBoundary          moto answers HTTP 500; CreateUser ignores the parameter
+#                                                  and GetUser / GetAccountAuthorizationDetails never show one
 #   IAMBackend
 #     ~ _init_aws_policies                         the AWS managed policies are built from JSON once per
 #                                                  (account, partition); each new backend gets the same
@@ -297,6 +300,9 @@ def _install_moto_extensions() -> None:
             setattr(SageMakerModelBackend, name, function)
         for name, function in response_methods.items():
             setattr(SageMakerResponse, name, function)
+        from reconciler.kinds import iam_emulator
+
+        iam_emulator.install()
         _installed = True
 
 

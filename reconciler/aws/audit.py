@@ -55,7 +55,7 @@ SECURITY_FIELDS: dict[str, frozenset[str]] = {
 AUDIT_READS: tuple[str, ...] = (
     "sts:GetCallerIdentity", "iam:GetAccountAuthorizationDetails", "iam:ListRoles", "iam:ListPolicyTags",
     "iam:GetLoginProfile", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetAccountSummary",
-    "iam:ListMFADevices", "s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning",
+    "iam:ListMFADevices", "iam:ListAccessKeys", "s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning",
     "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketAcl",
     "sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance",
 )

@@ -26,6 +26,7 @@ def read_scope(desired: DesiredState, region: str) -> ReadScope:
     refs = {p for r in desired.roles.values() for p in r.policies}
     refs |= {p for g in desired.groups.values() for p in g.policies}
     refs |= {r.permissions_boundary for r in desired.roles.values() if r.permissions_boundary}
+    refs |= {u.permissions_boundary for u in desired.users.values() if u.permissions_boundary}
     return ReadScope(
         account_id=desired.settings.account_id,
         region=region,

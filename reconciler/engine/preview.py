@@ -15,7 +15,7 @@ from reconciler.aws.reader import read_account
 from reconciler.engine.differ import build_plan, read_scope
 from reconciler.engine.plan import Plan
 from reconciler.manifests.model import DesiredState
-from reconciler.rules import Report, evaluate
+from reconciler.rules import Finding, Report, desired_findings, finish
 
 log = structlog.get_logger(__name__)
 
@@ -37,16 +37,19 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
     waits on AWS, so the rules cost little wall time (``Preview.report``).
     """
     started = time.monotonic()
-    rules: list[Future[Report]] = []
+    rules: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
         def start_rules(aws_policies: Mapping[str, LivePolicy]) -> None:
-            rules.append(pool.submit(evaluate, desired, aws_policies, region=region))
+            rules.append(pool.submit(desired_findings, desired, aws_policies, region=region))
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
         plan = build_plan(desired, live)
-        report = rules[0].result() if rules else None
+        report: Report | None = None
+        if rules:
+            keys = {name: live.users[name].access_keys or () for name in desired.users if name in live.users}
+            report = finish(desired, rules[0].result(), keys)
     elapsed = time.monotonic() - started
     log.info(
         "plan computed",

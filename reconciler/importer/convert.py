@@ -241,6 +241,7 @@ class _Converter:
             "path": u.path,
             "tags": _user_tags(u.tags, self.ctx),
             "consoleAccess": bool(u.console_access),
+            "permissionsBoundary": self._policy_ref(u.boundary) if u.boundary else None,
             "deletionPolicy": _deletion_policy(u.tags),
         })
 

@@ -200,6 +200,9 @@ class UserKind(Kind):
     steps = {"create": iam_steps.create_user, "update": iam_steps.update_user, "delete": iam_steps.delete_user,
              "release": iam_steps.release_user}
 
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
+        return policy_refs([view.get("permissionsBoundary")], ctx)
+
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LiveUser)
         out = ["login profile (console password)"] if live.console_access else []
@@ -210,7 +213,9 @@ class UserKind(Kind):
         return tuple(out)
 
     document_map_fields = frozenset({"inlinePolicies"})
-    reads = ("iam:GetAccountAuthorizationDetails", "iam:GetLoginProfile")
+    reads = ("iam:GetAccountAuthorizationDetails", "iam:GetLoginProfile", "iam:ListAccessKeys",
+             # what deleting a user removes, read for the users a plan may delete
+             "iam:ListMFADevices", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys")
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, User)
@@ -221,6 +226,9 @@ class UserKind(Kind):
             "path": resource.path,
             "policies": [],
             "inlinePolicies": {},
+            "permissionsBoundary": (
+                ctx.policy_arn(resource.permissions_boundary) if resource.permissions_boundary else None
+            ),
             "consoleAccess": resource.console_access,
             "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
         }
@@ -231,6 +239,7 @@ class UserKind(Kind):
             "path": live.path,
             "policies": sorted(live.attached),
             "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
+            "permissionsBoundary": live.boundary,
             "consoleAccess": bool(live.console_access),
             "tags": dict(live.tags),
         }

@@ -311,7 +311,8 @@ def _set_console_access(step: StepContext, name: str, enabled: bool) -> None:
 def create_user(step: StepContext, change: StepInput) -> None:
     want = change.desired
     iam: Any = step.aws.client("iam")
-    iam.create_user(UserName=change.name, Path=want["path"], Tags=tag_list(want["tags"]))
+    boundary = {"PermissionsBoundary": want["permissionsBoundary"]} if want.get("permissionsBoundary") else {}
+    iam.create_user(UserName=change.name, Path=want["path"], Tags=tag_list(want["tags"]), **boundary)
     if want["consoleAccess"]:
         _set_console_access(step, change.name, True)
 
@@ -328,6 +329,11 @@ def update_user(step: StepContext, change: StepInput) -> None:
         _sync_attached(step, "user", name, have.get("policies", []), [])
     if change.changed("inlinePolicies"):
         _sync_inline(step, "user", name, have.get("inlinePolicies", {}), {}, fields=change)
+    if change.changed("permissionsBoundary"):
+        if want.get("permissionsBoundary"):
+            iam.put_user_permissions_boundary(UserName=name, PermissionsBoundary=want["permissionsBoundary"])
+        else:
+            ignore(GONE, iam.delete_user_permissions_boundary, UserName=name)
     if change.changed("consoleAccess"):
         _set_console_access(step, name, want["consoleAccess"])
 

@@ -88,6 +88,7 @@ class BucketKind(Kind):
         "s3:GetEncryptionConfiguration",
         "s3:GetBucketPublicAccessBlock",
         "s3:GetBucketPolicy",
+        "s3:ListBucketVersions",  # whether a bucket a plan may delete is empty
     )
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:

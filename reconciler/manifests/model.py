@@ -122,6 +122,7 @@ class User(Resource):
     path: str = "/"
     tags: Mapping[str, str] = field(default_factory=dict)
     console_access: bool = False
+    permissions_boundary: str | None = None
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> 
     if kind == "User":
         return User(name, src, groups=tuple(spec["groups"]), path=spec["path"],
                     tags=dict(spec.get("tags", {})), console_access=spec["consoleAccess"],
-                    deletion_policy=spec["deletionPolicy"])
+                    permissions_boundary=spec.get("permissionsBoundary"), deletion_policy=spec["deletionPolicy"])
     if kind == "Bucket":
         enc = spec["encryption"]
         access = spec["access"]

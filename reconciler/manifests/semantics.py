@@ -45,6 +45,10 @@ def check_references(resources: Mapping[str, Mapping[str, Resource]], report: Re
         for i, name in enumerate(user.groups):
             if not exists("Group", name):
                 report(user, ("spec", "groups", i), f"no Group manifest named '{name}'", ("Group", name))
+        boundary = user.permissions_boundary
+        if boundary and not is_policy_arn(boundary) and not exists("Policy", boundary):
+            report(user, ("spec", "permissionsBoundary"), f"no Policy manifest named '{boundary}'",
+                   ("Policy", boundary))
     for notebook in resources.get("NotebookInstance", {}).values():
         assert isinstance(notebook, NotebookInstance)
         if not exists("Role", notebook.role):

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.manifests.model import DesiredState, Settings
+from reconciler.rules.credentials import managed_user_keys
 from reconciler.rules.exceptions import apply_exceptions
 from reconciler.rules.findings import (
     ExceptedFinding,
@@ -39,9 +40,11 @@ __all__ = [
     "Finding",
     "Report",
     "Severity",
+    "desired_findings",
     "evaluate",
     "evaluate_model",
     "findings_to_dict",
+    "finish",
     "render_findings_json",
     "render_findings_text",
 ]
@@ -54,10 +57,25 @@ def evaluate_model(model: Model, settings: Settings | None = None) -> Report:
 
 
 def evaluate(desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, *,
-             region: str | None = None) -> Report:
+             region: str | None = None, user_keys: Mapping[str, tuple[str, ...]] | None = None) -> Report:
     """The rules on the manifests.
 
     ``aws_policies``: AWS managed policy ARN -> its document (a mapping, or a ``LivePolicy``), e.g.
     ``preview.live.aws_policies``. An attached ARN missing from it is reported (LP008) and not checked.
+    ``user_keys``: the access keys of the users the manifests name, as read from the account (KEY001).
     """
-    return evaluate_model(from_desired(desired, aws_policies, region), desired.settings)
+    return finish(desired, desired_findings(desired, aws_policies, region=region), user_keys or {})
+
+
+def desired_findings(desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, *,
+                     region: str | None = None) -> list[Finding]:
+    """Every finding of the rules on the manifests, before exceptions (the part of :func:`evaluate` that
+    needs only the AWS managed policies, so plan runs it while the rest of the account is read)."""
+    return run(from_desired(desired, aws_policies, region))
+
+
+def finish(desired: DesiredState, findings: list[Finding], user_keys: Mapping[str, tuple[str, ...]]) -> Report:
+    """The plan's report: ``findings``, what the account adds about managed users (KEY001), exceptions applied."""
+    locations = {name: user.source.where() if user.source else None for name, user in desired.users.items()}
+    found = [*findings, *managed_user_keys(user_keys, locations)]
+    return apply_exceptions(found, desired.settings, origin="desired", subject="manifests")

@@ -1,4 +1,4 @@
-"""Audit-only rules (AUD001-AUD005): facts that only the live account has.
+"""Audit-only rules (AUD001-AUD007): facts that only the live account has.
 
 They run in ``reconciler audit`` (on a model built from the account), never on ``plan``.
 """
@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from reconciler.rules.analysis import allows_everything, is_public_principal
 from reconciler.rules.base import LIVE, Hit, Rule
 from reconciler.rules.buckets import pab_fully_on
+from reconciler.rules.data import unmanaged_writers
 from reconciler.rules.findings import Severity
 from reconciler.rules.model import ADMIN_POLICY_ARNS, BucketView, Model, Principal
 
@@ -92,6 +93,20 @@ def _aud005(model: Model) -> Iterator[Hit]:
                   "setting was changed outside git", "review the change; apply restores the manifests")
 
 
+def _aud007(model: Model) -> Iterator[Hit]:
+    for user in (model.users[n] for n in sorted(model.users)):
+        if user.managed:
+            continue
+        for name in sorted(user.groups):
+            group = model.groups.get(name)
+            if group is not None and group.managed:
+                yield Hit(user.ref, None,
+                          f"{user.ref} is not managed by the reconciler but is a member of managed {group.ref}: it "
+                          "holds the group's permissions without review",
+                          f"declare the user in the manifests with the group in its groups, or remove it from "
+                          f"{group.ref} (apply does)")
+
+
 RULES: tuple[Rule, ...] = (
     Rule("AUD001", Severity.ERROR, "Console user without an MFA device",
          "A password alone signs in; whoever has it can also enrol their own MFA device first.", _aud001, LIVE),
@@ -107,4 +122,11 @@ RULES: tuple[Rule, ...] = (
     Rule("AUD005", Severity.ERROR, "Drift of a security-relevant field",
          "A policy, trust, group membership, bucket protection or notebook setting of an owned resource that "
          "differs from git was changed without review.", _aud005, LIVE),
+    Rule("AUD006", Severity.ERROR, "Unmanaged principal that can write or delete protected data",
+         "A role or user outside the manifests whose policies allow writing, deleting or re-opening the objects "
+         "of a protected bucket is an unreviewed writer of data that only declared writers may change.",
+         unmanaged_writers, LIVE),
+    Rule("AUD007", Severity.ERROR, "Unmanaged member of a managed group",
+         "A user outside the manifests added to a group the reconciler manages gets that group's permissions "
+         "without review: the classic way to grant oneself access by hand.", _aud007, LIVE),
 )

@@ -148,6 +148,25 @@ def _data001(model: Model) -> Iterator[Hit]:
         yield from _bucket_policy_writers(bucket, allowed)
 
 
+def unmanaged_writers(model: Model) -> Iterator[Hit]:
+    """AUD006: unmanaged roles and users that can write, delete or re-open a protected bucket's data."""
+    index = _WriterIndex(model)
+    unmanaged = {p.arn: p for p in (*model.roles.values(), *model.users.values()) if not p.managed}
+    for name in sorted(model.buckets):
+        bucket = model.buckets[name]
+        if not bucket.protected:
+            continue
+        for entry in _writers(index, model, bucket).values():
+            for arn in sorted(entry.principals & set(unmanaged)):
+                principal = unmanaged[arn]
+                detail, _ = _describe([g for g in entry.grants if g.principal.arn == arn])
+                yield Hit(principal.ref, None,
+                          f"{principal.ref} is not managed by the reconciler and can write, delete or re-open objects "
+                          f"of protected {bucket.ref}: {detail}",
+                          "bring it into the manifests and declare it in the bucket's access.write (or remove the "
+                          "grant); protected data is changed only by reviewed writers")
+
+
 def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hit]:
     if bucket.policy is None:
         return

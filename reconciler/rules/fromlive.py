@@ -104,7 +104,8 @@ def from_live(
         ref = f"User/{name}"
         users[name] = Principal("User", name, user.arn, owns(user.tags), None, None,
                                 attachments=attachments(ref, user.attached), inline=inline(ref, user.inline),
-                                groups=user.groups, console_access=user.console_access, path=user.path)
+                                groups=user.groups, console_access=user.console_access, path=user.path,
+                                access_keys=user.access_keys or ())
     buckets = {name: _bucket(live.buckets[name], owns(live.buckets[name].tags), docs, name in public_acl_buckets)
                for name in sorted(live.buckets)}
     notebooks = {name: _notebook(live.notebooks[name], owns(live.notebooks[name].tags), roles)

@@ -146,6 +146,8 @@ class Principal:
     trust: PolicyDoc | None = None
     console_access: bool | None = None
     path: str = "/"
+    # A user's own access keys ("ID (Status)"), where they were read (the account; plan adds them).
+    access_keys: tuple[str, ...] = ()
 
     @property
     def ref(self) -> str:

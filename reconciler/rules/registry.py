@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.rules import auditrules, buckets, data, mfa, notebooks, privilege, trust
+from reconciler.rules import auditrules, buckets, credentials, data, mfa, notebooks, privilege, trust
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Finding, Severity
 from reconciler.rules.model import Model
@@ -25,6 +25,7 @@ RULES: tuple[Rule, ...] = (
     *data.RULES,
     *buckets.RULES,
     *notebooks.RULES,
+    *credentials.RULES,
     *auditrules.RULES,
     EXC001,
 )

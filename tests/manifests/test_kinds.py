@@ -1088,7 +1088,7 @@ USER_CASES = [
               id="unknown-field-typo"),
     spec_case("User", "password: secret",
               f"{U}:6:3: User/u: spec.password: unknown field 'password'; "
-              "allowed: consoleAccess, deletionPolicy, groups, path, tags", id="unknown-field"),
+              "allowed: consoleAccess, deletionPolicy, groups, path, permissionsBoundary, tags", id="unknown-field"),
     spec_case("User", "",
               f'{U}:4:9: User/{"u" * 65}: metadata.name: "{"u" * 56}... is too long: 65 characters, the limit is 64',
               name="u" * 65, id="metadata-name-too-long"),
