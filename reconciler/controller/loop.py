@@ -164,21 +164,21 @@ class Controller:
         if rewound:
             assert last is not None
             problem = HeadProblem(HeadStatus.REWIND,
-                                  f"commit {head[:12]} is not a descendant of the last applied commit {last[:12]} "
-                                  "(a force push or a rollback?); rerun with --allow-rewind to apply it", ERROR)
+                                  f"it is not a descendant of the last applied commit {last[:12]} (a force push or a "
+                                  "rollback?); run with --allow-rewind to apply it", ERROR)
         else:
             try:
                 desired = self._load(head)
             except ManifestError as exc:
                 for problem_line in exc.problems:
                     log.error("invalid manifest", problem=str(problem_line))
-                problem = HeadProblem(HeadStatus.INVALID,
-                                      f"commit {head[:12]} is invalid: {len(exc.problems)} manifest problem(s)", ERROR)
+                problem = HeadProblem(HeadStatus.INVALID, f"{len(exc.problems)} manifest problem(s): "
+                                      f"{exc.problems[0]}", ERROR)
             else:
                 planned = self._plan(desired, head)
                 verdict = planned.saved.verdict
                 if verdict.refused:
-                    problem = HeadProblem(HeadStatus.REFUSED, f"commit {head[:12]} is refused: {verdict.headline()}",
+                    problem = HeadProblem(HeadStatus.REFUSED, "; ".join(verdict.lines()),
                                           REFUSED if verdict.by_invariants else ERROR)
         if problem is None:
             assert planned is not None
