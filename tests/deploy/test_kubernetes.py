@@ -213,3 +213,16 @@ def test_termination_grace_covers_the_changes_in_flight_and_the_lease_release() 
     release = attempt
     assert in_flight + release == 430  # the README's budget says so
     assert _pod("Deployment")["terminationGracePeriodSeconds"] >= in_flight + release
+
+
+@pytest.mark.parametrize("kind", ["Deployment", "CronJob"])
+def test_the_shipped_arguments_are_the_cli_s_own(kind: str) -> None:
+    """Every flag in the manifests (and the commented webhook one, once uncommented) is one the CLI knows."""
+    from reconciler.cli import _parser
+
+    args = _args(kind)
+    parsed = _parser().parse_args(args)
+    assert parsed.command == "run"
+    text = (K8S / "deployment.yaml").read_text(encoding="utf-8")
+    webhook = next(line.split("- ", 1)[1] for line in text.splitlines() if "--webhook-secret-file=" in line)
+    assert _parser().parse_args([*args, webhook]).webhook_secret_file == "/etc/reconciler/webhook/secret"
