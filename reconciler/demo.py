@@ -2,10 +2,13 @@
 
 1. start the embedded emulator (an empty account) and put the example manifests in a fresh git repo;
 2. the controller converges the empty account;
-3. drift by hand: AdministratorAccess attached to the engineers' group, the raw-data bucket's public
-   access block removed, a notebook role deleted — the next reconcile reverts it;
+3. drift by hand: AdministratorAccess attached to the engineers' group, a user nobody manages added to
+   the administrators' group, the raw-data bucket's public access block removed, a notebook role
+   deleted — the next reconcile reverts it;
 4. a commit adds a user and removes another — the next reconcile grants and revokes access;
-5. an audit of the live account.
+5. a broken commit at the head: the controller reports it and keeps reverting drift meanwhile;
+6. a reviewed change: ``plan --out`` saves the plan a reviewer reads, ``apply FILE`` applies exactly it;
+7. an audit of the live account.
 """
 
 from __future__ import annotations
@@ -100,18 +103,26 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             clients = _clients(emulator.url)
             say("== 2. Drift, by hand in the console:")
             say(
-                "   AdministratorAccess attached to SageMakerEngineer; public access block removed from "
-                "sagemaker-rawdata; role notebook-for-engineer-role deleted"
+                "   AdministratorAccess attached to SageMakerEngineer; mallory (a user nobody manages) added to "
+                "SageMakerAdministrator; public access block removed from sagemaker-rawdata; role "
+                "notebook-for-engineer-role deleted"
             )
             iam, s3 = clients["iam"], clients["s3"]
             iam.attach_group_policy(
                 GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
             )
+            iam.create_user(UserName="mallory")
+            iam.add_user_to_group(GroupName="SageMakerAdministrator", UserName="mallory")
             s3.delete_public_access_block(Bucket="sagemaker-rawdata")
             for attached in iam.list_attached_role_policies(RoleName="notebook-for-engineer-role")["AttachedPolicies"]:
                 iam.detach_role_policy(RoleName="notebook-for-engineer-role", PolicyArn=attached["PolicyArn"])
             iam.delete_role(RoleName="notebook-for-engineer-role")
             ok = reconcile("   The next reconcile reverts the drift") and ok
+            admins = sorted(u["UserName"] for u in iam.get_group(GroupName="SageMakerAdministrator")["Users"])
+            say(f"   SageMakerAdministrator members now: {', '.join(admins)} (mallory itself is not the reconciler's "
+                "to delete: the security team deletes it)\n")
+            ok = ok and admins == ["alice"]
+            iam.delete_user(UserName="mallory")
 
             users = repo / "desired-state" / "users" / "users.yaml"
             text = users.read_text()
@@ -128,7 +139,38 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             members = sorted(u["UserName"] for u in iam.get_group(GroupName="SageMakerEngineer")["Users"])
             say(f"   SageMakerEngineer members now: {', '.join(members)}\n")
             ok = ok and members == ["bob", "dave"]
-            say("== 4. The users enrol their MFA devices; the emulator has no root account MFA, which the")
+
+            roles = repo / "desired-state" / "roles" / "notebook-roles.yaml"
+            good_roles = roles.read_text()
+            roles.write_text(good_roles.replace("- notebook-admin-data", "- notebook-admin-dat", 1))
+            _git(repo, "commit", "--quiet", "-am", "A typo")
+            iam.attach_group_policy(
+                GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+            )
+            say("== 5. A broken commit reaches main, and AdministratorAccess is attached by hand again")
+            healed = controller.reconcile_once() == 1
+            readiness = controller.metrics.readiness()[1]
+            attached = [p["PolicyName"] for p in
+                        iam.list_attached_group_policies(GroupName="SageMakerEngineer")["AttachedPolicies"]]
+            say(f"   /readyz: {readiness}")
+            say(f"   SageMakerEngineer policies now: {', '.join(attached)} (drift reverted to the last applied "
+                "commit meanwhile)\n")
+            ok = ok and healed and attached == ["use-notebook-for-engineer"]
+            roles.write_text(good_roles)
+            _git(repo, "commit", "--quiet", "-am", "Fix the typo")
+            ok = reconcile("   The fix is a commit like any other") and ok
+
+            say("== 6. A reviewed change: the plan a reviewer approves is exactly what is applied")
+            manifests = repo / "desired-state"
+            before, _, after = users.read_text().rpartition("team: data-science")  # dave's, the last one
+            users.write_text(f"{before}team: ml-platform{after}")
+            plan_file = work / "reviewed.plan"
+            endpoint = ("--endpoint-url", emulator.url)
+            ok = _cli(say, "plan", str(manifests), "--out", str(plan_file), *endpoint) == 2 and ok
+            _git(repo, "commit", "--quiet", "-am", "dave moves to the ML platform team")
+            ok = _cli(say, "apply", str(plan_file), *endpoint) == 0 and ok
+            ok = reconcile("   The controller finds the commit already applied") and ok
+            say("== 7. The users enrol their MFA devices; the emulator has no root account MFA, which the")
             say("   team records as a deliberate exception (Settings.exceptions, rule AUD002)")
             for user in ("alice", "bob", "dave"):
                 serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=user)["VirtualMFADevice"]["SerialNumber"]
@@ -145,7 +187,7 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             )
             _git(repo, "commit", "--quiet", "-am", "Record the emulator's root MFA exception")
             ok = reconcile("   (the exception is a commit like any other)") and ok
-            say("== 5. Audit of the live account")
+            say("== 8. Audit of the live account")
             status, report = (audit or _audit)(aws, controller.git.fetch().root)
             say(report)
             ok = ok and status == 0
@@ -153,6 +195,22 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             return 0 if ok else 1
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _cli(say: Callable[[str], None], *args: str) -> int:
+    """``reconciler ARGS`` in this process, its output shown indented."""
+    import io  # noqa: PLC0415
+
+    from reconciler.cli import COMMANDS, _parser  # noqa: PLC0415 - the demo is imported by the CLI
+
+    out = io.StringIO()
+    say(f"   $ reconciler {' '.join(args)}")
+    parsed = _parser().parse_args(list(args))  # the command as the CLI runs it; logging stays as configured
+    status = int(COMMANDS[parsed.command](parsed, out))
+    for line in out.getvalue().rstrip().splitlines():
+        say(f"   {line}" if line else "")
+    say(f"   -> exit status {status}\n")
+    return status
 
 
 def _clients(url: str) -> dict[str, Any]:

@@ -31,8 +31,9 @@ class Action(StrEnum):
     RELEASE = "release"
 
 
-# Creates and updates run in this order (dependencies first); deletions in the reverse order.
-KIND_ORDER: tuple[str, ...] = ("Policy", "Role", "Group", "User", "Bucket", "NotebookInstance")
+# Creates and updates run in this order (dependencies first: a group adds its members once they exist);
+# deletions in the reverse order.
+KIND_ORDER: tuple[str, ...] = ("Policy", "Role", "User", "Group", "Bucket", "NotebookInstance")
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,7 @@ from reconciler.kinds.storage import bucket_policy
 from reconciler.manifests import schema
 from reconciler.manifests.loader import API_VERSION
 from reconciler.manifests.model import (
+    KINDS,
     Bucket,
     BucketAccess,
     DesiredState,
@@ -343,7 +344,7 @@ class _Converter:
         }
         manifests: list[Manifest] = []
         skipped: list[Skipped] = []
-        for kind in KIND_ORDER:
+        for kind in KINDS[1:]:  # manifest order: what a manifest refers to comes first (a user's groups)
             for name in sorted(self.selection.names.get(kind, ())):
                 spec = build[kind](self.live.of(kind)[name])
                 problem = self._refers_to_missing(kind, spec) or _invalid(kind, name, spec)
