@@ -8,10 +8,12 @@ one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compa
 - sts GetCallerIdentity (the account guard), then
 - IAM: GetAccountAuthorizationDetails (filtered to users, roles, groups and local policies, 1,000 items
   a page, following ``Marker``); ListRoles pages of 1,000 (description and session duration); ListPolicyTags per local
-  policy; GetLoginProfile per user named in git or owned; GetPolicy + GetPolicyVersion per AWS managed
-  policy that git references;
+  policy; GetLoginProfile and ListAccessKeys per user named in git or owned, and ListMFADevices,
+  ListSigningCertificates, ListSSHPublicKeys per owned user git does not name (what deleting it would
+  remove); GetPolicy + GetPolicyVersion per AWS managed policy that git references;
 - S3: ListBuckets; GetBucketTagging per bucket; GetBucketVersioning, GetBucketEncryption,
-  GetPublicAccessBlock, GetBucketPolicy per bucket named in git or owned;
+  GetPublicAccessBlock, GetBucketPolicy per bucket named in git or owned, and ListObjectVersions (one
+  key) per owned bucket git does not name (whether deleting it is allowed);
 - SageMaker: ListNotebookInstances; ListTags per notebook; DescribeNotebookInstance per notebook named
   in git or owned.
 
@@ -94,10 +96,16 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
             waits: list[Future[Any]] = [
                 calls.submit(lambda a=arn: iam.list_policy_tags(PolicyArn=a)) for arn in policies
             ]
+            considered = [u["UserName"] for u in users if u["UserName"] in named["User"] or owned(u.get("Tags"))]
+            waits += [calls.submit(login_profile, name) for name in considered]
+            waits += [calls.submit(lambda n=name: iam.list_access_keys(UserName=n)) for name in considered]
+            deletable = [u["UserName"] for u in users if u["UserName"] not in named["User"] and owned(u.get("Tags"))]
             waits += [
-                calls.submit(login_profile, u["UserName"])
-                for u in users
-                if u["UserName"] in named["User"] or owned(u.get("Tags"))
+                calls.submit(fn, name)
+                for name in deletable
+                for fn in (lambda n: iam.list_mfa_devices(UserName=n),
+                           lambda n: iam.list_signing_certificates(UserName=n),
+                           lambda n: iam.list_ssh_public_keys(UserName=n))
             ]
             for future in waits:
                 future.result()
@@ -129,6 +137,8 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
                             lambda n: _absent(lambda: s3.get_bucket_policy(Bucket=n), "NoSuchBucketPolicy"),
                         )
                     ]
+                    if name not in named["Bucket"]:  # owned, not in git: a plan may delete it
+                        settings.append(calls.submit(lambda n=name: s3.list_object_versions(Bucket=n, MaxKeys=1)))
             for future in settings:
                 future.result()
             return {"Bucket": len(names)}
