@@ -33,7 +33,7 @@ class InFlight:
         self.peak = {"all": 0, "writes": 0}
 
     def handlers(self, service: str) -> tuple[Any, Any]:
-        from reconciler.aws.clients import is_read_only_operation
+        from reconciler.aws.operations import is_read_only_operation
 
         def kinds(event_name: str) -> tuple[str, ...]:
             # The lease (DynamoDB, renewed by a thread of its own) is not one of the changes.

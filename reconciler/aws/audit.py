@@ -25,7 +25,8 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LivePolicy, LiveState
-from reconciler.aws.reader import AccountReader, ReadScope, check_account, read_aws_policy
+from reconciler.aws.reader import AccountReader, read_aws_policy
+from reconciler.aws.scope import ReadScope, check_account
 from reconciler.manifests.model import DesiredState, is_policy_arn
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report

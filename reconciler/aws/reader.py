@@ -18,7 +18,7 @@ import json
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
@@ -33,57 +33,11 @@ from reconciler.aws.live import (
     LiveState,
     LiveUser,
 )
-from reconciler.errors import AccountMismatchError
+from reconciler.aws.scope import ReadScope, check_account
 
 T = TypeVar("T")
 
-# The inline policy the reconciler keeps on every group it owns (IAM groups cannot be tagged, so
-# this is how ownership of a group is recorded; it also carries the MFA guard).
-GROUP_GUARD_POLICY = "reconciler-group-guard"
-# The path a group has while the reconciler creates or deletes it: CreateGroup and UpdateGroup set a
-# path atomically, so a group is marked as owned from its first call to its last (between CreateGroup
-# and the guard, and between deleting the guard and DeleteGroup, the guard is not there). Reserved:
-# manifests cannot use it.
-GROUP_PENDING_PATH = "/reconciler-pending/"
-
 GAAD_FILTER: list[Any] = ["User", "Role", "Group", "LocalManagedPolicy"]
-
-
-@dataclass(frozen=True)
-class ReadScope:
-    """What to read in detail: the resources named in git, plus every owned one.
-
-    ``deleting`` is for re-reading what a saved plan touches: when given, only the named resources and
-    those in ``deleting`` are read in detail, and exactly those in ``deleting`` are read as a plan that
-    deletes them needs (a user's credentials, whether a bucket is empty). Otherwise the owned resources
-    that git does not name are the ones a plan may delete.
-    """
-
-    account_id: str
-    region: str
-    ownership_key: str
-    ownership_value: str
-    names: Mapping[str, frozenset[str]] = field(default_factory=dict)
-    aws_policy_arns: frozenset[str] = frozenset()
-    deleting: Mapping[str, frozenset[str]] | None = None
-
-    def named(self, kind: str, name: str) -> bool:
-        return name in self.names.get(kind, frozenset())
-
-    def owns(self, tags: Mapping[str, str]) -> bool:
-        return tags.get(self.ownership_key) == self.ownership_value
-
-    def detailed(self, kind: str, name: str, tags: Mapping[str, str]) -> bool:
-        """Whether to read this resource's details (settings, credentials)."""
-        if self.deleting is not None:
-            return self.named(kind, name) or name in self.deleting.get(kind, frozenset())
-        return self.named(kind, name) or self.owns(tags)
-
-    def may_delete(self, kind: str, name: str, tags: Mapping[str, str]) -> bool:
-        """Whether a plan may delete this resource, so what deleting it removes must be read."""
-        if self.deleting is not None:
-            return name in self.deleting.get(kind, frozenset())
-        return self.owns(tags) and not self.named(kind, name)
 
 
 def _doc(value: Any) -> dict[str, Any]:
@@ -104,18 +58,6 @@ def _tags(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-def check_account(factory: ClientFactory, expected: str) -> str:
-    """The account guard: the credentials must belong to ``expected``. Returns the account id."""
-    with translate_errors("checking the account (sts:GetCallerIdentity)"):
-        account = str(factory.client("sts").get_caller_identity()["Account"])
-    if account != expected:
-        raise AccountMismatchError(
-            f"the credentials are for account {account}, but Settings.accountId is {expected}; "
-            "refusing to read or change anything"
-        )
-    return account
 
 
 class AccountReader:

@@ -17,14 +17,15 @@ from typing import TextIO
 
 import structlog
 
-from reconciler.aws.reader import check_account
+from reconciler.aws.scope import check_account
 from reconciler.commands.common import Exit, UsageError, factory, maybe_sandbox, region_of, stop_on_signals
 from reconciler.controller.lease import Lease, StateTable
 from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
 from reconciler.engine.converge import PlanRefused, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyResult, Outcome, Status
 from reconciler.engine.planfile import SavedPlan, load_plan_file, write_plan_file
-from reconciler.engine.render import render_json, render_markdown, render_text, render_verdict
+from reconciler.engine.render import render_json, render_text, render_verdict
+from reconciler.engine.render_markdown import render_markdown
 from reconciler.manifests import load_directory
 
 log = structlog.get_logger(__name__)

@@ -20,7 +20,8 @@ import structlog
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import fingerprint
-from reconciler.aws.reader import ReadScope, check_account, read_account
+from reconciler.aws.reader import read_account
+from reconciler.aws.scope import ReadScope, check_account
 from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, RefusedError
 from reconciler.engine.plan import Action

@@ -8,7 +8,7 @@ from typing import Any
 from deepdiff import DeepDiff
 
 from reconciler.aws.live import LiveState, fingerprint
-from reconciler.aws.reader import ReadScope
+from reconciler.aws.scope import ReadScope
 from reconciler.engine.plan import KIND_ORDER, Action, Change, FieldChange, Plan
 from reconciler.kinds import REGISTRY, Context, Kind
 from reconciler.manifests.model import DesiredState, is_policy_arn

@@ -23,11 +23,10 @@ from functools import cache
 from typing import Any
 
 from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy, LiveRole, LiveState, LiveUser
-from reconciler.aws.reader import GROUP_GUARD_POLICY
 from reconciler.engine.plan import KIND_ORDER
 from reconciler.importer.select import Selection, Skipped, role_names
 from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
-from reconciler.kinds.guard import group_guard_document
+from reconciler.kinds.guard import GROUP_GUARD_POLICY, group_guard_document
 from reconciler.kinds.iam import trust_document
 from reconciler.kinds.storage import bucket_policy
 from reconciler.manifests import schema

@@ -20,7 +20,8 @@ from pathlib import Path
 
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LivePolicy, LiveState
-from reconciler.aws.reader import AccountReader, ReadScope, check_account, read_aws_policy
+from reconciler.aws.reader import AccountReader, read_aws_policy
+from reconciler.aws.scope import ReadScope, check_account
 from reconciler.engine.adoption import AdoptionReport, adoption_report
 from reconciler.engine.differ import build_plan
 from reconciler.engine.plan import KIND_ORDER, Plan

@@ -1,8 +1,8 @@
 """The guard: the inline policy the reconciler keeps on every group it owns (IAM groups cannot be tagged).
 
 It is the group's ownership mark, records its deletion policy, and carries the MFA requirement of
-``requireMFA``. Its name, and the reserved path a group has while it is created or deleted, are in
-:mod:`reconciler.aws.reader` (the reader needs them to tell owned groups).
+``requireMFA``. While the reconciler creates or deletes a group, the group sits at a reserved path
+instead, its other ownership mark.
 """
 
 from __future__ import annotations
@@ -10,9 +10,17 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.aws.reader import GROUP_PENDING_PATH
 from reconciler.kinds.base import Context
 from reconciler.manifests.model import Group
+
+# The inline policy the reconciler keeps on every group it owns (IAM groups cannot be tagged, so
+# this is how ownership of a group is recorded; it also carries the MFA guard).
+GROUP_GUARD_POLICY = "reconciler-group-guard"
+# The path a group has while the reconciler creates or deletes it: CreateGroup and UpdateGroup set a
+# path atomically, so a group is marked as owned from its first call to its last (between CreateGroup
+# and the guard, and between deleting the guard and DeleteGroup, the guard is not there). Reserved:
+# manifests cannot use it.
+GROUP_PENDING_PATH = "/reconciler-pending/"
 
 # AWS's documented "BlockMostAccessUnlessSignedInWithMFA": what a user may do without MFA is only
 # what is needed to enrol and manage their own MFA device.

@@ -6,10 +6,16 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveState, LiveUser
-from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.kinds import iam_steps
 from reconciler.kinds.base import Context, Kind, Target
-from reconciler.kinds.guard import GUARD_SID, group_guard_document, group_release, statements
+from reconciler.kinds.guard import (
+    GROUP_GUARD_POLICY,
+    GROUP_PENDING_PATH,
+    GUARD_SID,
+    group_guard_document,
+    group_release,
+    statements,
+)
 from reconciler.manifests.model import Group, Policy, Resource, Role, User
 
 

@@ -13,9 +13,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from reconciler.aws.reader import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.kinds.base import DELETION_POLICY_TAG
-from reconciler.kinds.guard import group_release
+from reconciler.kinds.guard import GROUP_GUARD_POLICY, GROUP_PENDING_PATH, group_release
 from reconciler.kinds.steps import StepContext, StepError, StepInput, code, doc, ignore, tag_list, until_consistent
 
 MAX_POLICY_VERSIONS = 5

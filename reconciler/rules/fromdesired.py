@@ -12,9 +12,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from reconciler.aws.reader import GROUP_GUARD_POLICY
 from reconciler.kinds.base import Context
-from reconciler.kinds.guard import group_guard_document
+from reconciler.kinds.guard import GROUP_GUARD_POLICY, group_guard_document
 from reconciler.kinds.iam import trust_document
 from reconciler.kinds.storage import PUBLIC_ACCESS_BLOCK_ON, bucket_policy, writer_arns
 from reconciler.manifests.model import Bucket, DesiredState, Group, NotebookInstance, Policy, Role, User

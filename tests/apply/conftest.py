@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory, is_read_only_operation
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+from reconciler.aws.operations import is_read_only_operation
 from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, check_rails
 from reconciler.engine.plan import Plan

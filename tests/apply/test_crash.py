@@ -45,7 +45,8 @@ import boto3
 import pytest
 from conftest import REGION, REPO, Env, SlowWrites
 
-from reconciler.aws.clients import ClientFactory, is_read_only_operation
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.operations import is_read_only_operation
 from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Status
 from reconciler.engine.preview import preview

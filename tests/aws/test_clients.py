@@ -17,9 +17,9 @@ from reconciler.aws.clients import (
     AwsConfig,
     CallRecorder,
     ClientFactory,
-    is_read_only_operation,
     translate_errors,
 )
+from reconciler.aws.operations import is_read_only_operation
 from reconciler.errors import AwsAccessError, MutationRefused, ReconcilerError
 from reconciler.sandbox import DEFAULT_ACCOUNT_ID, Emulator
 

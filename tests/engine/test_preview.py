@@ -10,7 +10,8 @@ import boto3
 import pytest
 from handmade import SANDBOX_ACCOUNT, build
 
-from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory, is_read_only_operation
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+from reconciler.aws.operations import is_read_only_operation
 from reconciler.engine.plan import Action, Plan
 from reconciler.engine.preview import preview
 from reconciler.errors import AccountMismatchError, AwsAccessError, MutationRefused

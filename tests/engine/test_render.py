@@ -12,7 +12,8 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
-from reconciler.engine.render import plan_to_dict, render_json, render_markdown, render_text
+from reconciler.engine.render import plan_to_dict, render_json, render_text
+from reconciler.engine.render_markdown import render_markdown
 from reconciler.policydoc import diff_documents
 from reconciler.values import thaw
 

@@ -1,0 +1,59 @@
+"""What a read covers (:class:`ReadScope`), and the account guard that runs before any read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.errors import AccountMismatchError
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What to read in detail: the resources named in git, plus every owned one.
+
+    ``deleting`` is for re-reading what a saved plan touches: when given, only the named resources and
+    those in ``deleting`` are read in detail, and exactly those in ``deleting`` are read as a plan that
+    deletes them needs (a user's credentials, whether a bucket is empty). Otherwise the owned resources
+    that git does not name are the ones a plan may delete.
+    """
+
+    account_id: str
+    region: str
+    ownership_key: str
+    ownership_value: str
+    names: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    aws_policy_arns: frozenset[str] = frozenset()
+    deleting: Mapping[str, frozenset[str]] | None = None
+
+    def named(self, kind: str, name: str) -> bool:
+        return name in self.names.get(kind, frozenset())
+
+    def owns(self, tags: Mapping[str, str]) -> bool:
+        return tags.get(self.ownership_key) == self.ownership_value
+
+    def detailed(self, kind: str, name: str, tags: Mapping[str, str]) -> bool:
+        """Whether to read this resource's details (settings, credentials)."""
+        if self.deleting is not None:
+            return self.named(kind, name) or name in self.deleting.get(kind, frozenset())
+        return self.named(kind, name) or self.owns(tags)
+
+    def may_delete(self, kind: str, name: str, tags: Mapping[str, str]) -> bool:
+        """Whether a plan may delete this resource, so what deleting it removes must be read."""
+        if self.deleting is not None:
+            return name in self.deleting.get(kind, frozenset())
+        return self.owns(tags) and not self.named(kind, name)
+
+
+
+def check_account(factory: ClientFactory, expected: str) -> str:
+    """The account guard: the credentials must belong to ``expected``. Returns the account id."""
+    with translate_errors("checking the account (sts:GetCallerIdentity)"):
+        account = str(factory.client("sts").get_caller_identity()["Account"])
+    if account != expected:
+        raise AccountMismatchError(
+            f"the credentials are for account {account}, but Settings.accountId is {expected}; "
+            "refusing to read or change anything"
+        )
+    return account
