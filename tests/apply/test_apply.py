@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from conftest import Env
+from applyenv import Env
 
 from reconciler.aws.clients import CallRecorder
 from reconciler.engine.executor import RefusedError, Status

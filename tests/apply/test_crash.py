@@ -43,7 +43,8 @@ from typing import Any
 
 import boto3
 import pytest
-from conftest import REGION, REPO, Env, SlowWrites
+from applyenv import REGION, REPO, Env
+from slowwrites import SlowWrites
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.aws.operations import is_read_only_operation

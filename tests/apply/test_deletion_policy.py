@@ -4,7 +4,7 @@ was last applied. Notebooks (their volumes hold people's work) and buckets are r
 from __future__ import annotations
 
 import boto3
-from conftest import Env
+from applyenv import Env
 
 from reconciler.engine.executor import Status
 from reconciler.engine.plan import Action

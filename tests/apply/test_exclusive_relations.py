@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 import boto3
+from applyenv import Env
 from clirun import cli_here
-from conftest import Env
 
 from reconciler.engine.plan import Action
 

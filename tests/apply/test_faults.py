@@ -27,11 +27,11 @@ from typing import Any
 import boto3
 import pytest
 import structlog
+from applyenv import REGION, Env
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
 from botocore.retries.standard import ExponentialBackoff
-from conftest import REGION, Env
 
 from reconciler import cli
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import boto3
-from clirun import child_env, cli_here
-from conftest import REPO, SlowWrites
+from clirun import REPO, child_env, cli_here
+from slowwrites import SlowWrites
 
 TTL = 3.0
 PAUSED_KEY = "AKIAPAUSEDWRITER0001"

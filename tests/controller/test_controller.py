@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from gitrepo import git
 
 from reconciler.aws.clients import AwsConfig, ClientFactory
 from reconciler.controller.gitsource import GitSource, redact_url
@@ -23,23 +23,6 @@ from reconciler.controller.metrics import HealthServer, Metrics
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
-
-
-def git(repo: Path, *args: str) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.invalid")
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(REPO / "desired-state", root / "desired-state")
-    git(root, "init", "--quiet", "--initial-branch", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", "initial")
-    return root
 
 
 def controller(repo: Path, aws: AwsConfig, tmp_path: Path, **config: object) -> Controller:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import boto3
+from gitrepo import git
 
 from reconciler.aws.clients import AwsConfig
 
@@ -34,13 +35,6 @@ spec:
   tags:
     team: ml-platform
 """
-
-
-def git(repo: Path, *args: str) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.invalid")
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
 
 
 def two_branches(root: Path) -> dict[str, str]:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 
 import pytest
+from gitrepo import http_get
 
 from reconciler.controller import metrics as metrics_module
 from reconciler.controller.metrics import DEFAULT_STALE_AFTER, HEAD_STATUSES, HealthServer, Metrics
@@ -18,14 +17,6 @@ from reconciler.controller.metrics import DEFAULT_STALE_AFTER, HEAD_STATUSES, He
 def sample(metrics: Metrics, name: str, labels: dict[str, str] | None = None) -> float | None:
     value = metrics.registry.get_sample_value(name, labels or {})
     return None if value is None else float(value)
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return int(answer.status), answer.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 @pytest.fixture
@@ -108,20 +99,20 @@ def test_the_metrics_the_older_loop_uses_still_work() -> None:
 
 def test_readiness_says_why_in_one_line(served: tuple[Metrics, str]) -> None:
     metrics, base = served
-    assert get(f"{base}/readyz") == (503, "not ready: no reconcile has completed yet\n")
+    assert http_get(f"{base}/readyz") == (503, "not ready: no reconcile has completed yet\n")
     metrics.set_head("invalid", "abc123" + "0" * 34, None, "3 manifest problems\n(see the log)")
     metrics.reconcile_completed(ok=False)
-    assert get(f"{base}/readyz") == (503, "not ready: head commit abc123000000 is invalid: 3 manifest problems "
+    assert http_get(f"{base}/readyz") == (503, "not ready: head commit abc123000000 is invalid: 3 manifest problems "
                                           "(see the log)\n")
     metrics.set_head("rewind", "f" * 40, "e" * 40, "not a descendant of eeeeeeeeeeee")
-    assert get(f"{base}/readyz") == (503, "not ready: head commit ffffffffffff is a refused rewind: "
+    assert http_get(f"{base}/readyz") == (503, "not ready: head commit ffffffffffff is a refused rewind: "
                                           "not a descendant of eeeeeeeeeeee\n")
     metrics.set_head("refused", None, None, None)
-    assert get(f"{base}/readyz") == (503, "not ready: the head commit is refused\n")
+    assert http_get(f"{base}/readyz") == (503, "not ready: the head commit is refused\n")
     metrics.set_head("valid", "f" * 40, "f" * 40)
-    assert get(f"{base}/readyz") == (200, "ready\n")
-    assert get(f"{base}/metrics")[0] == 200
-    assert get(f"{base}/nope") == (404, "not found\n")
+    assert http_get(f"{base}/readyz") == (200, "ready\n")
+    assert http_get(f"{base}/metrics")[0] == 200
+    assert http_get(f"{base}/nope") == (404, "not found\n")
 
 
 def test_unknown_head_after_a_failed_first_reconcile_is_not_ready() -> None:
@@ -132,13 +123,13 @@ def test_unknown_head_after_a_failed_first_reconcile_is_not_ready() -> None:
 
 def test_healthz_turns_stale_without_beats(served: tuple[Metrics, str], monkeypatch: pytest.MonkeyPatch) -> None:
     metrics, base = served
-    assert get(f"{base}/healthz") == (200, "ok\n")
+    assert http_get(f"{base}/healthz") == (200, "ok\n")
     now = time.monotonic()
     monkeypatch.setattr(metrics_module.time, "monotonic", lambda: now + 61)
-    code, text = get(f"{base}/healthz")
+    code, text = http_get(f"{base}/healthz")
     assert code == 503 and text.startswith("stale: no heartbeat for 61s")
     metrics.beat()
-    assert get(f"{base}/healthz") == (200, "ok\n")
+    assert http_get(f"{base}/healthz") == (200, "ok\n")
 
 
 def test_blocking_keeps_health_fresh_only_for_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import shutil
 import threading
 import time
 import urllib.error
@@ -18,25 +17,16 @@ from pathlib import Path
 import boto3
 import pytest
 import structlog
-from test_controller import git
+from gitrepo import git, http_get
 
 from reconciler.aws.clients import AwsConfig
 from reconciler.controller.loop import Controller, ControllerConfig
 from reconciler.controller.metrics import HealthServer, Metrics
 from reconciler.controller.webhook import WebhookConfig
+from reconciler.logs import configure_logging
 
 REPO = Path(__file__).resolve().parents[2]
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    shutil.copytree(REPO / "desired-state", root / "desired-state")
-    git(root, "init", "--quiet", "--initial-branch", "main")
-    git(root, "add", "-A")
-    git(root, "commit", "--quiet", "-m", "initial")
-    return root
 
 
 @pytest.fixture
@@ -54,16 +44,8 @@ def served(repo: Path, aws: AwsConfig, tmp_path: Path) -> Iterator[tuple[Control
         server.stop()
 
 
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as answer:
-            return answer.status, answer.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
 def metric(base: str, line_start: str) -> float:
-    text = get(f"{base}/metrics")[1]
+    text = http_get(f"{base}/metrics")[1]
     (line,) = [ln for ln in text.splitlines() if ln.startswith(line_start + " ")]
     return float(line.rsplit(" ", 1)[1])
 
@@ -101,7 +83,7 @@ def test_drift_is_repaired_every_cycle_while_the_head_cannot_be_applied(
     controller, base = served
     assert controller.reconcile_once() == 0
     good = git(repo, "rev-parse", "HEAD")
-    assert get(f"{base}/readyz") == (200, "ready\n")
+    assert http_get(f"{base}/readyz") == (200, "ready\n")
     assert metric(base, "reconciler_synced") == 1
 
     break_head(repo, how)
@@ -115,23 +97,23 @@ def test_drift_is_repaired_every_cycle_while_the_head_cannot_be_applied(
         assert_healed()
         # the drift gauge is this cycle's plan, never a stale one
         assert metric(base, 'reconciler_drift_resources{kind="Group"}') == (2 if cycle == 0 else 1)
-        code, body = get(f"{base}/readyz")
+        code, body = http_get(f"{base}/readyz")
         assert code == 503 and body.startswith(f"not ready: head commit {bad[:12]} is {status}"), body
         assert metric(base, f'reconciler_head_status{{status="{status}"}}') == 1
         assert metric(base, 'reconciler_head_status{status="valid"}') == 0
         assert metric(base, "reconciler_synced") == 0
-        assert f'reconciler_commit_info{{applied="{good}",head="{bad}"}} 1.0' in get(f"{base}/metrics")[1]
+        assert f'reconciler_commit_info{{applied="{good}",head="{bad}"}} 1.0' in http_get(f"{base}/metrics")[1]
     assert metric(base, 'reconciler_drift_repaired_total{kind="Group"}') >= 2
 
     # A commit that fixes the head: valid, applied, synced, ready.
     git(repo, "revert", "--no-edit", "HEAD")
     fixed = git(repo, "rev-parse", "HEAD")
     assert controller.reconcile_once() == 0
-    assert get(f"{base}/readyz") == (200, "ready\n")
+    assert http_get(f"{base}/readyz") == (200, "ready\n")
     assert metric(base, 'reconciler_drift_resources{kind="Group"}') == 0
     assert metric(base, 'reconciler_head_status{status="valid"}') == 1
     assert metric(base, "reconciler_synced") == 1
-    assert f'reconciler_commit_info{{applied="{fixed}",head="{fixed}"}} 1.0' in get(f"{base}/metrics")[1]
+    assert f'reconciler_commit_info{{applied="{fixed}",head="{fixed}"}} 1.0' in http_get(f"{base}/metrics")[1]
 
 
 def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(served: tuple[Controller, str],
@@ -148,7 +130,7 @@ def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(served: t
     assert controller.reconcile_once() == 1
     assert_healed()
     assert "carol" not in [u["UserName"] for u in boto3.client("iam").list_users()["Users"]]
-    code, body = get(f"{base}/readyz")
+    code, body = http_get(f"{base}/readyz")
     assert code == 503 and "is a refused rewind: it is not a descendant of the last applied commit" in body
     # --mode plan makes the same check, and says so.
     planner = Controller(ControllerConfig(source=str(repo), cache_dir=tmp_path / "plan-cache", mode="plan"), aws,
@@ -165,8 +147,13 @@ def test_the_plan_the_controller_logs_is_the_plan_it_executes_and_findings_are_l
     assert controller.reconcile_once() == 0
     boto3.client("iam").create_access_key(UserName="bob")  # a KEY001 warning from now on
     boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer", PolicyArn=ADMIN)
-    with structlog.testing.capture_logs() as logs:
-        assert controller.reconcile_once() == 0
+    saved = structlog.get_config()
+    configure_logging(fmt="json", level="info")  # as `reconciler run` does (an earlier test may have set "error")
+    try:
+        with structlog.testing.capture_logs() as logs:
+            assert controller.reconcile_once() == 0
+    finally:
+        structlog.configure(**saved)
     found = [e for e in logs if e["event"] == "drift or changes found"]
     applying = [e for e in logs if e["event"] == "applying the plan"]
     assert len(found) == len(applying) == 1 and found[0]["digest"] == applying[0]["digest"]
@@ -183,9 +170,9 @@ def test_a_signed_push_webhook_converges_within_seconds_and_a_bad_signature_does
     loop = threading.Thread(target=controller.run_forever, daemon=True)
     loop.start()
     deadline = time.monotonic() + 60
-    while get(f"{base}/readyz")[0] != 200 and time.monotonic() < deadline:
+    while http_get(f"{base}/readyz")[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert get(f"{base}/readyz")[0] == 200
+    assert http_get(f"{base}/readyz")[0] == 200
     users = repo / "desired-state" / "users" / "users.yaml"
     users.write_text("---".join(users.read_text().split("---")[:2]))
     git(repo, "commit", "--quiet", "-am", "revoke carol")
