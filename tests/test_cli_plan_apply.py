@@ -94,24 +94,11 @@ def test_plan_and_apply_with_an_embedded_sandbox() -> None:
 
 
 def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
-    import io
-    import signal
-
     import boto3
+    from clirun import cli_here  # in this process: five runs in seconds
     from handmade import build
 
-    from reconciler.cli import run
     from reconciler.manifests import load_directory
-
-    def cli_here(*args: str) -> tuple[int, str]:
-        """In this process (five runs in seconds); apply's signal handlers are put back after."""
-        saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-        out = io.StringIO()
-        try:
-            return run(["--log-level", "error", *args], out), out.getvalue()
-        finally:
-            for sig, handler in saved.items():
-                signal.signal(sig, handler)
 
     # The example, built by hand without the ownership mark; then one field changed by hand.
     build(load_directory(REPO / "desired-state"), "ap-northeast-1", tag=False)
