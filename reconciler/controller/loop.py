@@ -219,7 +219,8 @@ class Controller:
         if self.config.mode == "plan":
             self.metrics.set_synced(head == last and saved.plan.empty)
             self._succeeded()
-            log.info("planned", summary=saved.plan.summary(), digest=saved.digest)
+            digest = {} if saved.plan.empty else {"digest": saved.digest}
+            log.info("planned", summary=saved.plan.summary(), **digest)
             return OK if saved.plan.empty else CHANGES
         result = self._apply(planned, head)
         if result is not None and not result.ok:

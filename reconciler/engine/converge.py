@@ -31,7 +31,6 @@ from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Target
 from reconciler.manifests.model import KINDS, DesiredState
-from reconciler.rules import findings_to_dict, render_findings_text
 
 __all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources"]
 
@@ -97,8 +96,7 @@ def make_plan(desired: DesiredState, reader: ClientFactory, region: str, *, adop
         manifests=desired.fingerprint,
         directory=display_root or desired.root,
         commit=commit,
-        findings=findings_to_dict(report),
-        findings_text=render_findings_text(report, color=False, quiet_when_clean=True),
+        report=report,
     )
     return Planned(saved, current)
 

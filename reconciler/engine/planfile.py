@@ -20,6 +20,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from reconciler.engine.verdict import Refusal, Verdict
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Target
 from reconciler.policydoc import StatementDiff
+from reconciler.rules import Report, findings_to_dict, render_findings_text
 from reconciler.values import thaw
 
 __all__ = ["PLAN_FILE_FORMAT", "PlanFileError", "SavedPlan", "load_plan_file", "write_plan_file"]
@@ -57,9 +59,26 @@ class SavedPlan:
     manifests: str = ""  # fingerprint of the manifest files
     directory: str = ""  # where they were (for display)
     commit: str | None = None  # the git commit they came from, when known (the controller)
-    findings: Mapping[str, Any] = field(default_factory=dict)  # findings_to_dict(report)
-    findings_text: str = ""  # the findings as plan printed them (no colour)
+    # The findings: the report when the plan was just made (rendered only when asked for: a large account
+    # has thousands), or their JSON and text as a plan file holds them.
+    report: Report | None = field(default=None, compare=False, repr=False)
+    saved_findings: Mapping[str, Any] | None = None
+    saved_findings_text: str | None = None
     version: str = __version__
+
+    @cached_property
+    def findings(self) -> Mapping[str, Any]:
+        """The findings as JSON data (``schemas/findings.schema.json``); empty when none were evaluated."""
+        if self.report is not None:
+            return findings_to_dict(self.report)
+        return self.saved_findings or {}
+
+    @cached_property
+    def findings_text(self) -> str:
+        """The findings as plan prints them (no colour); empty when there is nothing to say."""
+        if self.report is not None:
+            return render_findings_text(self.report, color=False, quiet_when_clean=True)
+        return self.saved_findings_text or ""
 
     def to_data(self) -> dict[str, Any]:
         """The file's content without its digest."""
@@ -86,7 +105,7 @@ class SavedPlan:
             "findingsText": self.findings_text,
         }
 
-    @property
+    @cached_property
     def digest(self) -> str:
         return _digest(self.to_data())
 
@@ -201,7 +220,7 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         manifests=str(manifests["fingerprint"]),
         directory=str(manifests["directory"]),
         commit=manifests["commit"],
-        findings=document.get("invariants") or {},
-        findings_text=str(data.get("findingsText", "")),
+        saved_findings=document.get("invariants") or {},
+        saved_findings_text=str(data.get("findingsText", "")),
         version=str(data["reconcilerVersion"]),
     )
