@@ -199,14 +199,17 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
 
 def _cli(say: Callable[[str], None], *args: str) -> int:
     """``reconciler ARGS`` in this process, its output shown indented."""
+    import argparse  # noqa: PLC0415
     import io  # noqa: PLC0415
 
-    from reconciler.cli import COMMANDS, _parser  # noqa: PLC0415 - the demo is imported by the CLI
+    from reconciler.commands import planapply  # noqa: PLC0415
 
+    parser = argparse.ArgumentParser(prog="reconciler")
+    planapply.register(parser.add_subparsers(dest="command", required=True))
     out = io.StringIO()
     say(f"   $ reconciler {' '.join(args)}")
-    parsed = _parser().parse_args(list(args))  # the command as the CLI runs it; logging stays as configured
-    status = int(COMMANDS[parsed.command](parsed, out))
+    parsed = parser.parse_args(list(args))  # the command as the CLI runs it; logging stays as configured
+    status = int(parsed.handler(parsed, out))
     for line in out.getvalue().rstrip().splitlines():
         say(f"   {line}" if line else "")
     say(f"   -> exit status {status}\n")
@@ -220,7 +223,7 @@ def _clients(url: str) -> dict[str, Any]:
 
 
 def _audit(aws: AwsConfig, manifests: Path) -> tuple[int, str]:
-    from reconciler.aws.audit import audit  # noqa: PLC0415
+    from reconciler.audit import audit  # noqa: PLC0415
     from reconciler.aws.clients import ClientFactory  # noqa: PLC0415
     from reconciler.manifests import load_directory  # noqa: PLC0415
     from reconciler.rules import render_findings_text  # noqa: PLC0415

@@ -70,6 +70,6 @@ def test_import_and_adopt_of_a_hand_made_account(aws: AwsConfig, here: Path) -> 
     build(load_directory(here / "ds"), "ap-northeast-1", tag=False)
     check("import.txt", run("import", "--out", "imported", "--region", "ap-northeast-1"))
     files = sorted(p for p in (here / "imported").rglob("*.yaml"))
-    check("import-files.yaml", "".join(f"# {p.relative_to(here)}\n{p.read_text()}" for p in files))
+    check("import-files.txt", "".join(f"# {p.relative_to(here)}\n{p.read_text()}" for p in files))
     check("plan-adopt.txt", run("plan", "--adopt", "imported"))
     check("plan-adopt.markdown", run("plan", "--adopt", "imported", "--output", "markdown"))

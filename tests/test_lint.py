@@ -1,4 +1,5 @@
-"""Static checks are part of the test suite: ruff on everything, mypy --strict on the package."""
+"""Static checks are part of the test suite: ruff on everything, mypy --strict on the package, and the layer
+contracts of the import graph (import-linter)."""
 
 from __future__ import annotations
 
@@ -28,4 +29,11 @@ def test_ruff() -> None:
 
 def test_mypy_strict_on_the_package() -> None:
     result = subprocess.run([_tool("mypy")], cwd=REPO, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_layer_contracts_hold() -> None:
+    """pyproject.toml's [tool.importlinter] contracts: imports go down the layers only, and nowhere else."""
+    result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=REPO, capture_output=True, text=True,
+                            check=False)
     assert result.returncode == 0, result.stdout + result.stderr

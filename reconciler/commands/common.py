@@ -9,12 +9,19 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
+from typing import TypeAlias
 
 import structlog
 
 from reconciler.aws.clients import AwsConfig, ClientFactory
+from reconciler.aws.lease import DEFAULT_TABLE
 from reconciler.errors import ReconcilerError
 from reconciler.manifests import DesiredState
+
+DEFAULT_DIR = "desired-state"
+
+#: Where a command adds its parser (what ``ArgumentParser.add_subparsers`` returns).
+Subcommands: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 class Exit(IntEnum):
@@ -91,3 +98,62 @@ def stop_on_signals() -> threading.Event:
         signal.signal(signum, handler)
     threading.Thread(target=announce, name="stop-announcer", daemon=True).start()
     return stop
+
+
+# ---------------------------------------------------------------- arguments several commands take
+
+
+def directory_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "directory", nargs="?", default=DEFAULT_DIR, help=f"manifest directory (default: {DEFAULT_DIR})"
+    )
+
+
+def allow_deletes_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--allow-deletes",
+        type=int,
+        default=None,
+        metavar="N",
+        help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)",
+    )
+
+
+def lease_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state-table",
+        default=DEFAULT_TABLE,
+        help=f"DynamoDB table for the lease and the last applied commit (default {DEFAULT_TABLE}; "
+        "created on first use)",
+    )
+    parser.add_argument(
+        "--lease-timeout", type=float, default=600.0, help="seconds to wait for another writer's lease (default 600)"
+    )
+    parser.add_argument(
+        "--lease-ttl",
+        type=float,
+        default=60.0,
+        help="seconds the lease lasts unless renewed (renewed every third of it; default 60). A writer that "
+        "could not renew it in time starts no further change and sends no further write",
+    )
+
+
+def aws_arguments(parser: argparse.ArgumentParser, *, sandbox: bool = True) -> None:
+    group = parser.add_argument_group("AWS connection")
+    group.add_argument(
+        "--endpoint-url",
+        default=None,
+        help="AWS endpoint (default: AWS_ENDPOINT_URL, else AWS itself); e.g. the sandbox's URL",
+    )
+    group.add_argument(
+        "--region", default=None, help="region, when Settings.region does not say (default: the AWS configuration)"
+    )
+    group.add_argument("--profile", default=None, help="AWS profile (default: the AWS configuration)")
+    if not sandbox:
+        return
+    group.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="start an embedded AWS emulator (empty account 123456789012) for this command "
+        "and run against it; no AWS account needed",
+    )

@@ -17,9 +17,22 @@ from typing import TextIO
 
 import structlog
 
+from reconciler.aws.lease import Lease, StateTable
 from reconciler.aws.scope import check_account
-from reconciler.commands.common import Exit, UsageError, factory, maybe_sandbox, region_of, stop_on_signals
-from reconciler.controller.lease import Lease, StateTable
+from reconciler.commands.common import (
+    DEFAULT_DIR,
+    Exit,
+    Subcommands,
+    UsageError,
+    allow_deletes_argument,
+    aws_arguments,
+    directory_argument,
+    factory,
+    lease_arguments,
+    maybe_sandbox,
+    region_of,
+    stop_on_signals,
+)
 from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
 from reconciler.engine.converge import PlanRefused, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyResult, Outcome, Status
@@ -31,6 +44,68 @@ from reconciler.manifests import load_directory
 log = structlog.get_logger(__name__)
 
 _SYMBOL = {"create": "+", "update": "~", "adopt": "!", "delete": "-", "release": "~"}
+
+
+def register(commands: Subcommands) -> None:
+    """The ``plan`` and ``apply`` commands and their arguments."""
+    plan = commands.add_parser("plan", help="show what would change in the account (never writes)")
+    directory_argument(plan)
+    aws_arguments(plan)
+    plan.add_argument(
+        "--output",
+        choices=("text", "json", "markdown"),
+        default="text",
+        help="text (default; colour on a terminal), json (schemas/plan.schema.json), "
+        "or markdown (for a pull-request comment)",
+    )
+    plan.add_argument(
+        "--adopt",
+        action="store_true",
+        help="plan as apply --adopt: resources named in git that exist without the ownership tag are taken "
+        "over; says which of them get only the ownership mark and which also change",
+    )
+    allow_deletes_argument(plan)
+    plan.add_argument(
+        "--out",
+        metavar="FILE",
+        default=None,
+        help="also save the plan to FILE, with what it was computed from; 'reconciler apply FILE' executes "
+        "exactly it (see docs/operations.md)",
+    )
+
+    apply = commands.add_parser(
+        "apply",
+        help="make the account match the manifests (a directory), or execute a saved plan (a file)",
+        description="With a directory: plan, show the plan, ask for 'yes' on a terminal (off a terminal, "
+        "--auto-approve is required), then apply exactly that plan. With a plan file from 'plan --out': "
+        "execute exactly it, after checking that nothing it touches changed since it was made.",
+    )
+    apply.add_argument(
+        "target",
+        nargs="?",
+        default=DEFAULT_DIR,
+        metavar="DIR|FILE",
+        help=f"manifest directory (default: {DEFAULT_DIR}) or saved plan file",
+    )
+    aws_arguments(apply)
+    apply.add_argument(
+        "--adopt", action="store_true", help="take over resources named in git that exist without the ownership tag"
+    )
+    allow_deletes_argument(apply)
+    apply.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="apply the plan without asking for 'yes' (required off a terminal, e.g. in CI)",
+    )
+    apply.add_argument("--workers", type=int, default=8, help="changes run in parallel (default 8)")
+    lease_arguments(apply)
+    apply.add_argument(
+        "--no-lease",
+        action="store_true",
+        help="do not take the lease (only when nothing else can write to the account)",
+    )
+    plan.set_defaults(handler=cmd_plan)
+    apply.set_defaults(handler=cmd_apply)
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:

@@ -30,8 +30,8 @@ from pathlib import Path
 import structlog
 
 from reconciler.aws.clients import AwsConfig, ClientFactory, translate_errors
+from reconciler.aws.lease import DEFAULT_TABLE, Lease, StateTable, default_owner
 from reconciler.controller.gitsource import GitSource
-from reconciler.controller.lease import DEFAULT_TABLE, Lease, StateTable, default_owner
 from reconciler.controller.metrics import Metrics
 from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status

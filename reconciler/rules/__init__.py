@@ -5,7 +5,7 @@ Entry points:
 * :func:`evaluate` -- the rules on the manifests, with the documents of the AWS managed policies they
   attach (fetched from IAM by the reader). ``report.refuses`` means: plan exits 3, apply writes nothing.
 * :func:`evaluate_model` -- the rules on any evaluation model (the audit builds one from the account).
-* ``reconciler.aws.audit.audit`` -- reads the account (read-only) and evaluates it.
+* ``reconciler.audit.audit`` -- reads the account (read-only) and evaluates it.
 
 Rules read models only; nothing here calls AWS.
 """

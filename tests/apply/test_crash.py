@@ -292,7 +292,7 @@ def test_cli_killed_at_a_random_moment_of_a_prune_then_apply_converges(env: Env,
     assert_converged(env)
 
 
-LEASE_TTL = 60.0  # reconciler.controller.lease.Lease's default
+LEASE_TTL = 60.0  # reconciler.aws.lease.Lease's default
 
 
 def test_a_killed_cli_leaves_its_lease_to_expire_and_the_next_cli_apply_converges(env: Env, emulator: Any) -> None:

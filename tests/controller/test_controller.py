@@ -16,8 +16,8 @@ import pytest
 from gitrepo import git
 
 from reconciler.aws.clients import AwsConfig, ClientFactory
+from reconciler.aws.lease import Lease, LeaseTimeout, StateTable
 from reconciler.controller.gitsource import GitSource, redact_url
-from reconciler.controller.lease import Lease, LeaseTimeout, StateTable
 from reconciler.controller.loop import Controller, ControllerConfig, parse_interval
 from reconciler.controller.metrics import HealthServer, Metrics
 
@@ -147,7 +147,7 @@ def test_lease_excludes_a_second_owner_until_released_or_expired(aws: AwsConfig)
 APPLY_SCRIPT = """
 import sys, time
 from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.controller.lease import Lease, StateTable
+from reconciler.aws.lease import Lease, StateTable
 from reconciler.logs import configure_logging
 configure_logging(fmt="json")
 table = StateTable(ClientFactory(AwsConfig(endpoint_url=sys.argv[1], region="ap-northeast-1"), read_only=False),

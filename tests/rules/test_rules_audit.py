@@ -17,7 +17,7 @@ from handmade import SANDBOX_ACCOUNT, build
 from rules_support import SEED_DIR
 
 from reconciler import cli
-from reconciler.aws.audit import audit
+from reconciler.audit import audit
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
 from reconciler.engine.preview import preview
 from reconciler.errors import AccountMismatchError

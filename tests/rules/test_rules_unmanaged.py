@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 from clirun import REPO, cli_here
 
-from reconciler.aws.audit import audit
+from reconciler.audit import audit
 from reconciler.aws.clients import AwsConfig, ClientFactory
 from reconciler.manifests import load_directory
 
