@@ -66,29 +66,60 @@ def role_manifests(root: Path, roles: int) -> Path:
     (out / "policies").mkdir(parents=True)
     (out / "roles").mkdir()
     dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    settings = _doc("Settings", "apply-bench", {
-        "accountId": ACCOUNT_ID, "region": REGION, "ownershipTag": {"key": OWNERSHIP_KEY, "value": OWNERSHIP_VALUE},
-        "prune": True, "maxDeletes": 10,
-    })
+    settings = _doc(
+        "Settings",
+        "apply-bench",
+        {
+            "accountId": ACCOUNT_ID,
+            "region": REGION,
+            "ownershipTag": {"key": OWNERSHIP_KEY, "value": OWNERSHIP_VALUE},
+            "prune": True,
+            "maxDeletes": 10,
+        },
+    )
     (out / "settings.yaml").write_text(yaml.dump(settings, Dumper=dumper, sort_keys=False))
     policies, role_docs = [], []
     for i in range(roles):
         bucket = f"apply-bench-data-{i % 50:02d}"
-        policies.append(_doc("Policy", f"apply-bench-policy-{i:05d}", {
-            "description": f"Data access of apply-bench-role-{i:05d}",
-            "document": {"Version": "2012-10-17", "Statement": [
-                {"Sid": "List", "Effect": "Allow", "Action": "s3:ListBucket", "Resource": f"arn:aws:s3:::{bucket}"},
-                {"Sid": "Objects", "Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"],
-                 "Resource": f"arn:aws:s3:::{bucket}/team-{i:05d}/*"},
-            ]},
-            "tags": {"team": f"team-{i % 7}"},
-        }))
-        role_docs.append(_doc("Role", f"apply-bench-role-{i:05d}", {
-            "description": f"Benchmark role {i}",
-            "trustedServices": ["sagemaker.amazonaws.com"],
-            "policies": [f"apply-bench-policy-{i:05d}"],
-            "tags": {"team": f"team-{i % 7}"},
-        }))
+        policies.append(
+            _doc(
+                "Policy",
+                f"apply-bench-policy-{i:05d}",
+                {
+                    "description": f"Data access of apply-bench-role-{i:05d}",
+                    "document": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "List",
+                                "Effect": "Allow",
+                                "Action": "s3:ListBucket",
+                                "Resource": f"arn:aws:s3:::{bucket}",
+                            },
+                            {
+                                "Sid": "Objects",
+                                "Effect": "Allow",
+                                "Action": ["s3:GetObject", "s3:PutObject"],
+                                "Resource": f"arn:aws:s3:::{bucket}/team-{i:05d}/*",
+                            },
+                        ],
+                    },
+                    "tags": {"team": f"team-{i % 7}"},
+                },
+            )
+        )
+        role_docs.append(
+            _doc(
+                "Role",
+                f"apply-bench-role-{i:05d}",
+                {
+                    "description": f"Benchmark role {i}",
+                    "trustedServices": ["sagemaker.amazonaws.com"],
+                    "policies": [f"apply-bench-policy-{i:05d}"],
+                    "tags": {"team": f"team-{i % 7}"},
+                },
+            )
+        )
     for directory, docs in (("policies", policies), ("roles", role_docs)):
         for start in range(0, len(docs), DOCS_PER_FILE):
             text = yaml.dump_all(docs[start : start + DOCS_PER_FILE], Dumper=dumper, sort_keys=False)
@@ -112,14 +143,25 @@ def cli(args: list[str], workdir: Path, label: str, *, measure: bool = False) ->
     stdout, stderr = workdir / f"{label}.out", workdir / f"{label}.err"
     result_file = workdir / f"{label}.json"
     full = ["--log-format", "json", *args]
-    command = ([sys.executable, "-m", "bench.apply_measure", str(result_file), "--", *full] if measure
-               else [sys.executable, "-m", "reconciler", *full])
+    command = (
+        [sys.executable, "-m", "bench.apply_measure", str(result_file), "--", *full]
+        if measure
+        else [sys.executable, "-m", "reconciler", *full]
+    )
     load_before = loadavg()
     with stdout.open("w") as out, stderr.open("w") as err:
         cpu_before = _children_cpu()
         started = time.perf_counter()
-        done = subprocess.run(command, cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                              timeout=CHILD_TIMEOUT, check=False)
+        done = subprocess.run(
+            command,
+            cwd=REPO,
+            env=child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            timeout=CHILD_TIMEOUT,
+            check=False,
+        )
         seconds = time.perf_counter() - started
         cpu_seconds = _children_cpu() - cpu_before
     events = []
@@ -163,19 +205,30 @@ def create_run(roles: int, workers: int, root: Path, log: Any) -> dict[str, Any]
         print(f"[create x{roles}, workers {workers}] emulator {emulator.url}; applying...", file=log, flush=True)
         for attempt in range(3):
             cpu_before = emulator.cpu_seconds()
-            run = cli(["apply", "--auto-approve", str(manifests), *endpoint(emulator), "--workers", str(workers)],
-                      workdir, f"apply-{attempt}", measure=True)
+            run = cli(
+                ["apply", "--auto-approve", str(manifests), *endpoint(emulator), "--workers", str(workers)],
+                workdir,
+                f"apply-{attempt}",
+                measure=True,
+            )
             run["emulatorCpuSeconds"] = emulator.cpu_seconds() - cpu_before
             runs.append(run)
             crash = run.get("measured", {}).get("exception")
-            print(f"[create x{roles}, workers {workers}] apply #{attempt}: exit {run['status']} in "
-                  f"{run['seconds']:.1f}s {run['changes']}" + (f" CRASHED: {crash}" if crash else ""),
-                  file=log, flush=True)
+            print(
+                f"[create x{roles}, workers {workers}] apply #{attempt}: exit {run['status']} in "
+                f"{run['seconds']:.1f}s {run['changes']}" + (f" CRASHED: {crash}" if crash else ""),
+                file=log,
+                flush=True,
+            )
             if run["status"] == 0:
                 break
         check = cli(["plan", str(manifests), *endpoint(emulator)], workdir, "plan-after")
-    return {"roles": roles, "workers": workers, "runs": runs,
-            "planAfter": {"status": check["status"], "seconds": check["seconds"]}}
+    return {
+        "roles": roles,
+        "workers": workers,
+        "runs": runs,
+        "planAfter": {"status": check["status"], "seconds": check["seconds"]},
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,15 +244,24 @@ def except_refusing_findings(manifests: Path, emulator: EmulatorProcess, workdir
     apply would never reach its "nothing to do" path. Settings is not an AWS resource: excepting the
     findings changes nothing in the account or in what the plan reads.
     """
-    done = subprocess.run([sys.executable, "-m", "reconciler", "plan", str(manifests), *endpoint(emulator),
-                           "--output", "json"], cwd=REPO, env=child_env(), stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=CHILD_TIMEOUT, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "reconciler", "plan", str(manifests), *endpoint(emulator), "--output", "json"],
+        cwd=REPO,
+        env=child_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
     if done.returncode not in (0, 2, 3):
         raise RuntimeError(f"plan failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     findings = json.loads(done.stdout).get("invariants", {}).get("findings", [])
     refusing = sorted({(f["rule"], f["resource"]) for f in findings if f.get("severity") == "error"})
-    exceptions = [{"rule": rule, "resource": resource, "reason": "benchmark account: measured, not deployed"}
-                  for rule, resource in refusing]
+    exceptions = [
+        {"rule": rule, "resource": resource, "reason": "benchmark account: measured, not deployed"}
+        for rule, resource in refusing
+    ]
     if exceptions:
         path = manifests / "settings.yaml"
         settings = yaml.safe_load(path.read_text())
@@ -216,11 +278,20 @@ def noop_runs(scale: float, repeat: int, root: Path, log: Any) -> dict[str, Any]
     runs: dict[str, list[dict[str, Any]]] = {"plan": [], "apply": []}
     with EmulatorProcess(workdir / "emulator.log") as emulator:
         print(f"[no-op scale {scale:g}] {sizes.total()} manifests; seeding {emulator.url}...", file=log, flush=True)
-        report = seed(manifests, emulator.url, noise=0.05, workers=16,
-                      progress=lambda line: print(f"[no-op scale {scale:g}] {line}", file=log, flush=True))
+        report = seed(
+            manifests,
+            emulator.url,
+            noise=0.05,
+            workers=16,
+            progress=lambda line: print(f"[no-op scale {scale:g}] {line}", file=log, flush=True),
+        )
         exceptions = except_refusing_findings(manifests, emulator, workdir)
-        print(f"[no-op scale {scale:g}] {len(exceptions)} invariant findings excepted in Settings "
-              f"({dict(Counter(e['rule'] for e in exceptions))})", file=log, flush=True)
+        print(
+            f"[no-op scale {scale:g}] {len(exceptions)} invariant findings excepted in Settings "
+            f"({dict(Counter(e['rule'] for e in exceptions))})",
+            file=log,
+            flush=True,
+        )
         for i in range(repeat):
             order = ("plan", "apply") if i % 2 == 0 else ("apply", "plan")
             for program in order:
@@ -228,10 +299,20 @@ def noop_runs(scale: float, repeat: int, root: Path, log: Any) -> dict[str, Any]
                 run = cli([program, str(manifests), *endpoint(emulator)], workdir, f"{program}-{i}")
                 run["emulatorCpuSeconds"] = emulator.cpu_seconds() - cpu_before
                 runs[program].append(run)
-                print(f"[no-op scale {scale:g}] {program} #{i}: exit {run['status']} in {run['seconds']:.1f}s "
-                      f"(plan computed in {run['planSeconds']}s; load {run['loadavg']})", file=log, flush=True)
-    return {"scale": scale, "sizes": sizes.as_dict(), "seedSeconds": report.seconds, "seedCalls": report.calls,
-            "exceptions": dict(Counter(e["rule"] for e in exceptions)), "runs": runs}
+                print(
+                    f"[no-op scale {scale:g}] {program} #{i}: exit {run['status']} in {run['seconds']:.1f}s "
+                    f"(plan computed in {run['planSeconds']}s; load {run['loadavg']})",
+                    file=log,
+                    flush=True,
+                )
+    return {
+        "scale": scale,
+        "sizes": sizes.as_dict(),
+        "seedSeconds": report.seconds,
+        "seedCalls": report.calls,
+        "exceptions": dict(Counter(e["rule"] for e in exceptions)),
+        "runs": runs,
+    }
 
 
 # --------------------------------------------------------------------------------------------------
@@ -262,7 +343,8 @@ def tables(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> str:
             described = "; ".join(
                 f"{r['status']}{' (crash)' if r.get('measured', {}).get('exception') else ''}, "
                 f"{sum(n for k, n in r['changes'].items() if k.endswith(':done')):,}, {r['seconds']:.1f}"
-                for r in runs)
+                for r in runs
+            )
             after = "empty" if c["planAfter"]["status"] == 0 else f"exit {c['planAfter']['status']}"
             latency = measured[0].get("latencyMs", 0)
             lines.append(
@@ -271,13 +353,19 @@ def tables(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> str:
                 f"| {sum(r['seconds'] for r in runs):.1f} | {measured[0].get('seconds', 0):.1f} "
                 f"| {calls:,} ({writes:,}) | {attempts:,} | {peak} "
                 f"| {sum(r['emulatorCpuSeconds'] for r in runs):.1f} | {after} "
-                f"| {runs[0]['loadavg'][0]}-{runs[-1]['loadavg'][1]} |")
+                f"| {runs[0]['loadavg'][0]}-{runs[-1]['loadavg'][1]} |"
+            )
         first = {c["workers"]: c["runs"][0] for c in creates}
         if 1 in first and 8 in first:
-            rate = {w: sum(n for k, n in r["changes"].items() if k.endswith(":done")) / r["seconds"]
-                    for w, r in first.items()}
-            lines += ["", f"Changes done per second in the first run: workers 8 {rate[8]:.1f}/s, workers 1 "
-                          f"{rate[1]:.1f}/s: a speed-up of {rate[8] / rate[1]:.2f}x."]
+            rate = {
+                w: sum(n for k, n in r["changes"].items() if k.endswith(":done")) / r["seconds"]
+                for w, r in first.items()
+            }
+            lines += [
+                "",
+                f"Changes done per second in the first run: workers 8 {rate[8]:.1f}/s, workers 1 "
+                f"{rate[1]:.1f}/s: a speed-up of {rate[8] / rate[1]:.2f}x.",
+            ]
         workers = [c["workers"] for c in creates]
         ops: dict[str, dict[int, tuple[int, int]]] = {}
         for c in creates:
@@ -287,9 +375,13 @@ def tables(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> str:
                         calls_before, tries_before = ops.setdefault(op, {}).get(c["workers"], (0, 0))
                         tries = m.get("attempts", {}).get(kind, {}).get(op, 0)
                         ops[op][c["workers"]] = (calls_before + n, tries_before + tries)
-        lines += ["", "Calls by operation, all runs of each (HTTP attempts in brackets where botocore retried):",
-                  "", "| operation | " + " | ".join(f"workers {w}" for w in workers) + " |",
-                  "|---|" + "---:|" * len(workers)]
+        lines += [
+            "",
+            "Calls by operation, all runs of each (HTTP attempts in brackets where botocore retried):",
+            "",
+            "| operation | " + " | ".join(f"workers {w}" for w in workers) + " |",
+            "|---|" + "---:|" * len(workers),
+        ]
         for op in sorted(ops):
             cells = []
             for w in workers:
@@ -298,9 +390,12 @@ def tables(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> str:
             lines.append(f"| {op} | " + " | ".join(cells) + " |")
     if noop is not None:
         plan, apply = noop["runs"]["plan"], noop["runs"]["apply"]
-        lines += ["", "| account (scale) | program | runs wall s | median wall s | runs CPU s | median CPU s | exit "
-                      "| plan computed in (s) | emulator CPU s | load avg |",
-                  "|---|---|---|---:|---|---:|---|---|---|---|"]
+        lines += [
+            "",
+            "| account (scale) | program | runs wall s | median wall s | runs CPU s | median CPU s | exit "
+            "| plan computed in (s) | emulator CPU s | load avg |",
+            "|---|---|---|---:|---|---:|---|---|---|---|",
+        ]
         for name, runs in (("plan", plan), ("apply (no-op)", apply)):
             walls = " / ".join(f"{r['seconds']:.1f}" for r in runs)
             cpus = " / ".join(f"{r.get('cpuSeconds', float('nan')):.1f}" for r in runs)
@@ -309,9 +404,11 @@ def tables(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> str:
             computed = " / ".join(str(r["planSeconds"]) for r in runs)
             cpu = " / ".join(f"{r['emulatorCpuSeconds']:.1f}" for r in runs)
             load = " / ".join(f"{r['loadavg'][0]}-{r['loadavg'][1]}" for r in runs)
-            lines.append(f"| {sum(noop['sizes'].values()):,} + 5% noise ({noop['scale']:g}) | {name} | {walls} "
-                         f"| {_median(runs):.1f} | {cpus} | {median_cpu:.1f} | {statuses} | {computed} | {cpu} "
-                         f"| {load} |")
+            lines.append(
+                f"| {sum(noop['sizes'].values()):,} + 5% noise ({noop['scale']:g}) | {name} | {walls} "
+                f"| {_median(runs):.1f} | {cpus} | {median_cpu:.1f} | {statuses} | {computed} | {cpu} "
+                f"| {load} |"
+            )
         pairs = " / ".join(f"{a['seconds'] / p['seconds']:.3f}" for p, a in zip(plan, apply, strict=False))
         lines += ["", f"Apply / plan wall time, run by run (the two programs of a run ran back to back): {pairs}."]
     return "\n".join(lines)
@@ -323,41 +420,71 @@ def checks(creates: list[dict[str, Any]], noop: dict[str, Any] | None) -> list[t
         first, last = c["runs"][0], c["runs"][-1]
         expected = 2 * c["roles"]
         done = sum(n for k, n in first["changes"].items() if k.endswith(":done"))
-        out.append((f"workers {c['workers']}: one apply creates all {expected:,} resources",
-                    first["status"] == 0 and done == expected,
-                    f"exit {first['status']}, {done:,} change lines done"
-                    + (f"; crashed: {first['measured']['exception']}" if first.get("measured", {}).get("exception")
-                       else "")))
-        out.append((f"workers {c['workers']}: converged (plan empty) after {len(c['runs'])} apply run(s)",
-                    last["status"] == 0 and c["planAfter"]["status"] == 0,
-                    f"last apply exit {last['status']}, plan after exit {c['planAfter']['status']}"))
+        out.append(
+            (
+                f"workers {c['workers']}: one apply creates all {expected:,} resources",
+                first["status"] == 0 and done == expected,
+                f"exit {first['status']}, {done:,} change lines done"
+                + (
+                    f"; crashed: {first['measured']['exception']}" if first.get("measured", {}).get("exception") else ""
+                ),
+            )
+        )
+        out.append(
+            (
+                f"workers {c['workers']}: converged (plan empty) after {len(c['runs'])} apply run(s)",
+                last["status"] == 0 and c["planAfter"]["status"] == 0,
+                f"last apply exit {last['status']}, plan after exit {c['planAfter']['status']}",
+            )
+        )
         peak = max(r.get("measured", {}).get("peakInFlight", {}).get("writes", 0) for r in c["runs"])
         if c["workers"] > 1:
-            out.append((f"workers {c['workers']}: writes run in parallel", peak > 1,
-                        f"up to {peak} mutating calls in flight at once"))
+            out.append(
+                (
+                    f"workers {c['workers']}: writes run in parallel",
+                    peak > 1,
+                    f"up to {peak} mutating calls in flight at once",
+                )
+            )
     if noop is not None:
         plan, apply = _median(noop["runs"]["plan"]), _median(noop["runs"]["apply"])
-        out.append((f"no-op apply <= {NOOP_SLACK:.2f} x plan (scale {noop['scale']:g})", apply <= NOOP_SLACK * plan,
-                    f"median {apply:.2f}s vs {plan:.2f}s ({apply / plan:.3f}x)"))
+        out.append(
+            (
+                f"no-op apply <= {NOOP_SLACK:.2f} x plan (scale {noop['scale']:g})",
+                apply <= NOOP_SLACK * plan,
+                f"median {apply:.2f}s vs {plan:.2f}s ({apply / plan:.3f}x)",
+            )
+        )
         if all("cpuSeconds" in r for r in noop["runs"]["plan"] + noop["runs"]["apply"]):
             plan_cpu = _median(noop["runs"]["plan"], "cpuSeconds")
             apply_cpu = _median(noop["runs"]["apply"], "cpuSeconds")
-            out.append((f"no-op apply CPU <= {NOOP_SLACK:.2f} x plan CPU (scale {noop['scale']:g}; not the target, "
-                        "the steadier figure on a shared machine)", apply_cpu <= NOOP_SLACK * plan_cpu,
-                        f"median {apply_cpu:.2f}s vs {plan_cpu:.2f}s ({apply_cpu / plan_cpu:.3f}x)"))
+            out.append(
+                (
+                    f"no-op apply CPU <= {NOOP_SLACK:.2f} x plan CPU (scale {noop['scale']:g}; not the target, "
+                    "the steadier figure on a shared machine)",
+                    apply_cpu <= NOOP_SLACK * plan_cpu,
+                    f"median {apply_cpu:.2f}s vs {plan_cpu:.2f}s ({apply_cpu / plan_cpu:.3f}x)",
+                )
+            )
         statuses = {r["status"] for r in noop["runs"]["apply"]}
-        out.append(("the no-op apply changes nothing and exits 0", statuses == {0},
-                    f"exit statuses {sorted(statuses)}"))
+        out.append(
+            ("the no-op apply changes nothing and exits 0", statuses == {0}, f"exit statuses {sorted(statuses)}")
+        )
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.apply_bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--roles", type=int, default=1000, help="roles (each with its own policy) to create")
-    parser.add_argument("--workers", type=int, action="append",
-                        help="apply --workers values to measure (repeatable; default 8 and 1)")
-    parser.add_argument("--latency-ms", type=float, default=0.0,
-                        help="create part: add this much latency to every HTTP attempt (an AWS round trip; default 0)")
+    parser.add_argument(
+        "--workers", type=int, action="append", help="apply --workers values to measure (repeatable; default 8 and 1)"
+    )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        help="create part: add this much latency to every HTTP attempt (an AWS round trip; default 0)",
+    )
     parser.add_argument("--scale", type=float, default=1.0, help="plan-benchmark account scale for the no-op part")
     parser.add_argument("--repeat", type=int, default=3, help="runs of plan and of no-op apply (default 3)")
     parser.add_argument("--skip-create", action="store_true", help="only the no-op part")
@@ -366,8 +493,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the work directory")
     parser.add_argument("--json", type=Path, help="write every figure to this file")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target fails")
-    parser.add_argument("--report", type=Path, nargs="+", metavar="JSON",
-                        help="only print the tables of earlier --json results (creates and no-op are merged)")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        nargs="+",
+        metavar="JSON",
+        help="only print the tables of earlier --json results (creates and no-op are merged)",
+    )
     args = parser.parse_args(argv)
     if args.latency_ms:
         os.environ["APPLY_BENCH_LATENCY_MS"] = str(args.latency_ms)  # read by bench.apply_measure (create part)

@@ -69,8 +69,9 @@ def main(argv: list[str]) -> int:
 
     class RecordingFactory(ClientFactory):
         def __init__(self, config: Any, *, read_only: bool, recorder: CallRecorder | None = None) -> None:
-            super().__init__(config, read_only=read_only,
-                             recorder=recorder or recorders["read" if read_only else "write"])
+            super().__init__(
+                config, read_only=read_only, recorder=recorder or recorders["read" if read_only else "write"]
+            )
 
         def _create(self, service_name: str) -> Any:
             client = super()._create(service_name)
@@ -95,15 +96,20 @@ def main(argv: list[str]) -> int:
         error = f"{type(exc).__module__}.{type(exc).__name__}: {str(exc)[:300]}"
         raise
     finally:
-        out.write_text(json.dumps({
-            "status": status,
-            "exception": error,
-            "seconds": time.perf_counter() - started,
-            "calls": {k: named(r.counts()) for k, r in recorders.items()},
-            "attempts": {k: named(r.attempts()) for k, r in recorders.items()},
-            "peakInFlight": in_flight.peak,
-            "latencyMs": latency * 1000,
-        }, indent=1))
+        out.write_text(
+            json.dumps(
+                {
+                    "status": status,
+                    "exception": error,
+                    "seconds": time.perf_counter() - started,
+                    "calls": {k: named(r.counts()) for k, r in recorders.items()},
+                    "attempts": {k: named(r.attempts()) for k, r in recorders.items()},
+                    "peakInFlight": in_flight.peak,
+                    "latencyMs": latency * 1000,
+                },
+                indent=1,
+            )
+        )
     return status
 
 

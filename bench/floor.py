@@ -103,9 +103,11 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
             waits += [
                 calls.submit(fn, name)
                 for name in deletable
-                for fn in (lambda n: iam.list_mfa_devices(UserName=n),
-                           lambda n: iam.list_signing_certificates(UserName=n),
-                           lambda n: iam.list_ssh_public_keys(UserName=n))
+                for fn in (
+                    lambda n: iam.list_mfa_devices(UserName=n),
+                    lambda n: iam.list_signing_certificates(UserName=n),
+                    lambda n: iam.list_ssh_public_keys(UserName=n),
+                )
             ]
             for future in waits:
                 future.result()

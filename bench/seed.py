@@ -554,8 +554,11 @@ def seed(
             + noise_tasks("Bucket", extra.buckets)
             + noise_tasks("NotebookInstance", extra.notebooks),
         ),
-        ("users", [lambda n=name: seeder.user(n, view("User", n), desired.users[n].groups)
-                   for name in sorted(desired.users)] + noise_tasks("User", extra.users)),
+        (
+            "users",
+            [lambda n=name: seeder.user(n, view("User", n), desired.users[n].groups) for name in sorted(desired.users)]
+            + noise_tasks("User", extra.users),
+        ),
     ]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seed") as pool:
         for label, tasks in phases:

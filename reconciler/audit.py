@@ -37,8 +37,10 @@ __all__ = ["AUDIT_READS", "SECURITY_FIELDS", "audit", "read_audit_facts"]
 
 DEFAULT_OWNERSHIP = ("managed-by", "reconciler")
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
-PUBLIC_GRANTEES = ("http://acs.amazonaws.com/groups/global/AllUsers",
-                   "http://acs.amazonaws.com/groups/global/AuthenticatedUsers")
+PUBLIC_GRANTEES = (
+    "http://acs.amazonaws.com/groups/global/AllUsers",
+    "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
+)
 
 #: The fields of each kind whose drift is a security finding (AUD005); ``inlinePolicies.<name>`` counts
 #: as ``inlinePolicies``.
@@ -48,17 +50,33 @@ SECURITY_FIELDS: dict[str, frozenset[str]] = {
     "Group": frozenset({"policies", "inlinePolicies", "members"}),
     "User": frozenset({"policies", "inlinePolicies", "permissionsBoundary", "consoleAccess"}),
     "Bucket": frozenset({"publicAccessBlock", "policy", "encryption", "versioning"}),
-    "NotebookInstance": frozenset({"rootAccess", "directInternetAccess", "role", "subnetId", "securityGroupIds",
-                                   "kmsKeyId"}),
+    "NotebookInstance": frozenset(
+        {"rootAccess", "directInternetAccess", "role", "subnetId", "securityGroupIds", "kmsKeyId"}
+    ),
 }
 
 #: The IAM actions the audit needs (all reads).
 AUDIT_READS: tuple[str, ...] = (
-    "sts:GetCallerIdentity", "iam:GetAccountAuthorizationDetails", "iam:ListRoles", "iam:ListPolicyTags",
-    "iam:GetLoginProfile", "iam:GetPolicy", "iam:GetPolicyVersion", "iam:GetAccountSummary",
-    "iam:ListMFADevices", "iam:ListAccessKeys", "s3:ListAllMyBuckets", "s3:GetBucketTagging", "s3:GetBucketVersioning",
-    "s3:GetEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:GetBucketPolicy", "s3:GetBucketAcl",
-    "sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance",
+    "sts:GetCallerIdentity",
+    "iam:GetAccountAuthorizationDetails",
+    "iam:ListRoles",
+    "iam:ListPolicyTags",
+    "iam:GetLoginProfile",
+    "iam:GetPolicy",
+    "iam:GetPolicyVersion",
+    "iam:GetAccountSummary",
+    "iam:ListMFADevices",
+    "iam:ListAccessKeys",
+    "s3:ListAllMyBuckets",
+    "s3:GetBucketTagging",
+    "s3:GetBucketVersioning",
+    "s3:GetEncryptionConfiguration",
+    "s3:GetBucketPublicAccessBlock",
+    "s3:GetBucketPolicy",
+    "s3:GetBucketAcl",
+    "sagemaker:ListNotebookInstances",
+    "sagemaker:ListTags",
+    "sagemaker:DescribeNotebookInstance",
 )
 
 
@@ -109,8 +127,13 @@ def _public_acl(factory: ClientFactory, bucket: str) -> bool:
 
 
 def attached_aws_policies(live: LiveState) -> list[str]:
-    arns = {a for principals in (live.roles, live.groups, live.users) for p in principals.values()
-            for a in p.attached if a.startswith(AWS_MANAGED_PREFIX)}
+    arns = {
+        a
+        for principals in (live.roles, live.groups, live.users)
+        for p in principals.values()
+        for a in p.attached
+        if a.startswith(AWS_MANAGED_PREFIX)
+    }
     return sorted(arns - set(live.aws_policies))
 
 
@@ -156,10 +179,15 @@ def _scope(account_id: str, region: str, desired: DesiredState | None) -> ReadSc
     if desired is not None:
         key, value = desired.settings.ownership_tag.key, desired.settings.ownership_tag.value
         refs = [p for r in desired.roles.values() for p in r.policies] + [
-            p for g in desired.groups.values() for p in g.policies]
-    return _EverythingScope(account_id=account_id, region=region, ownership_key=key, ownership_value=value,
-                            aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r)
-                                                      and r.startswith(AWS_MANAGED_PREFIX)))
+            p for g in desired.groups.values() for p in g.policies
+        ]
+    return _EverythingScope(
+        account_id=account_id,
+        region=region,
+        ownership_key=key,
+        ownership_value=value,
+        aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r) and r.startswith(AWS_MANAGED_PREFIX)),
+    )
 
 
 def audit(factory: ClientFactory, desired: DesiredState | None, region: str, *, max_workers: int = 16) -> Report:
@@ -181,9 +209,12 @@ def audit(factory: ClientFactory, desired: DesiredState | None, region: str, *, 
         live,
         ownership=(scope.ownership_key, scope.ownership_value),
         aws_policies=facts.aws_policies,
-        account=AccountFacts(root_mfa=facts.root_mfa, mfa_devices=facts.mfa_devices,
-                             drift=drift(desired, live) if desired is not None else (),
-                             manifests=desired is not None),
+        account=AccountFacts(
+            root_mfa=facts.root_mfa,
+            mfa_devices=facts.mfa_devices,
+            drift=drift(desired, live) if desired is not None else (),
+            manifests=desired is not None,
+        ),
         public_acl_buckets=facts.public_acl_buckets,
     )
     return evaluate_model(model, desired.settings if desired is not None else None)

@@ -28,7 +28,6 @@ from reconciler.logs import configure_logging
 __all__ = ["Exit", "UsageError", "main", "run"]
 
 
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler",
@@ -47,7 +46,8 @@ def _parser() -> argparse.ArgumentParser:
     planapply.register(commands)
     run_command.register(commands)
     commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute").set_defaults(
-        handler=cmd_demo)
+        handler=cmd_demo
+    )
     sandbox = commands.add_parser("sandbox", help="run the embedded AWS emulator on 127.0.0.1 in the foreground")
     sandbox.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000; 0 picks a free one)")
     sandbox.set_defaults(handler=cmd_sandbox)
@@ -68,13 +68,19 @@ def cmd_demo(args: argparse.Namespace, out: TextIO) -> Exit:
 
 def _problem_dict(problem: ManifestProblem) -> dict[str, Any]:
     kind, _, name = (problem.resource or "").partition("/")
-    return {"file": problem.file, "line": problem.line, "column": problem.col, "kind": kind or None,
-            "name": name or None, "field": problem.field, "message": problem.message}
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "column": problem.col,
+        "kind": kind or None,
+        "name": name or None,
+        "field": problem.field,
+        "message": problem.message,
+    }
 
 
 def _error_dict(message: str) -> dict[str, Any]:
-    return {"file": None, "line": None, "column": None, "kind": None, "name": None, "field": None,
-            "message": message}
+    return {"file": None, "line": None, "column": None, "kind": None, "name": None, "field": None, "message": message}
 
 
 def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

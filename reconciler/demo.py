@@ -119,8 +119,10 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             iam.delete_role(RoleName="notebook-for-engineer-role")
             ok = reconcile("   The next reconcile reverts the drift") and ok
             admins = sorted(u["UserName"] for u in iam.get_group(GroupName="SageMakerAdministrator")["Users"])
-            say(f"   SageMakerAdministrator members now: {', '.join(admins)} (mallory itself is not the reconciler's "
-                "to delete: the security team deletes it)\n")
+            say(
+                f"   SageMakerAdministrator members now: {', '.join(admins)} (mallory itself is not the reconciler's "
+                "to delete: the security team deletes it)\n"
+            )
             ok = ok and admins == ["alice"]
             iam.delete_user(UserName="mallory")
 
@@ -150,11 +152,15 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
             say("== 5. A broken commit reaches main, and AdministratorAccess is attached by hand again")
             healed = controller.reconcile_once() == 1
             readiness = controller.metrics.readiness()[1]
-            attached = [p["PolicyName"] for p in
-                        iam.list_attached_group_policies(GroupName="SageMakerEngineer")["AttachedPolicies"]]
+            attached = [
+                p["PolicyName"]
+                for p in iam.list_attached_group_policies(GroupName="SageMakerEngineer")["AttachedPolicies"]
+            ]
             say(f"   /readyz: {readiness}")
-            say(f"   SageMakerEngineer policies now: {', '.join(attached)} (drift reverted to the last applied "
-                "commit meanwhile)\n")
+            say(
+                f"   SageMakerEngineer policies now: {', '.join(attached)} (drift reverted to the last applied "
+                "commit meanwhile)\n"
+            )
             ok = ok and healed and attached == ["use-notebook-for-engineer"]
             roles.write_text(good_roles)
             _git(repo, "commit", "--quiet", "-am", "Fix the typo")

@@ -227,8 +227,9 @@ def action_regex(pattern: str) -> re.Pattern[str]:
     Compiled once per pattern: AWS managed policies hold thousands of patterns, more than ``re``'s own
     cache keeps, and the rules ask about each of them for every principal that attaches the policy.
     """
-    return re.compile("".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()),
-                      re.DOTALL)
+    return re.compile(
+        "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern.lower()), re.DOTALL
+    )
 
 
 @lru_cache(maxsize=4096)

@@ -28,9 +28,15 @@ def cli_here(*args: str) -> tuple[int, str]:
 
 def child_env(endpoint: str | None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-northeast-1",
-               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_MAX_ATTEMPTS="2",
-               NO_PROXY="127.0.0.1")
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="ap-northeast-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_MAX_ATTEMPTS="2",
+        NO_PROXY="127.0.0.1",
+    )
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
     env.update(extra)
@@ -39,6 +45,13 @@ def child_env(endpoint: str | None, **extra: str) -> dict[str, str]:
 
 def cli_child(*args: str, endpoint: str | None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``reconciler --log-format json ARGS`` as a child process, stdin not a terminal."""
-    return subprocess.run([sys.executable, "-m", "reconciler", "--log-format", "json", *args], cwd=REPO,
-                          env=child_env(endpoint), stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "--log-format", "json", *args],
+        cwd=REPO,
+        env=child_env(endpoint),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )

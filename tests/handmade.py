@@ -40,15 +40,26 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
         if f"Policy/{name}" in skip:
             continue
         v = view("Policy", name)
-        iam.create_policy(PolicyName=name, Path=v["path"], PolicyDocument=json.dumps(v["document"]),
-                          Description=v["description"] or "", Tags=_tags(v["tags"]))
+        iam.create_policy(
+            PolicyName=name,
+            Path=v["path"],
+            PolicyDocument=json.dumps(v["document"]),
+            Description=v["description"] or "",
+            Tags=_tags(v["tags"]),
+        )
     for name in desired.roles:
         if f"Role/{name}" in skip:
             continue
         v = view("Role", name)
         extra = {"Description": v["description"]} if v["description"] else {}
-        iam.create_role(RoleName=name, Path=v["path"], AssumeRolePolicyDocument=json.dumps(v["trust"]),
-                        MaxSessionDuration=v["maxSessionDuration"], Tags=_tags(v["tags"]), **extra)
+        iam.create_role(
+            RoleName=name,
+            Path=v["path"],
+            AssumeRolePolicyDocument=json.dumps(v["trust"]),
+            MaxSessionDuration=v["maxSessionDuration"],
+            Tags=_tags(v["tags"]),
+            **extra,
+        )
         for arn in v["policies"]:
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for pname, doc in v["inlinePolicies"].items():
@@ -86,8 +97,9 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
         default: dict[str, str] = {"SSEAlgorithm": "AES256" if enc["type"] == "SSE-S3" else "aws:kms"}
         if enc.get("kmsKeyId"):
             default["KMSMasterKeyID"] = enc["kmsKeyId"]
-        s3.put_bucket_encryption(Bucket=name, ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": default}]})  # type: ignore[typeddict-item]
+        s3.put_bucket_encryption(
+            Bucket=name, ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]}
+        )  # type: ignore[typeddict-item]
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=v["publicAccessBlock"])
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps(v["policy"]))
     for name in desired.notebooks:
@@ -95,9 +107,13 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
             continue
         v = view("NotebookInstance", name)
         args: dict[str, Any] = {
-            "NotebookInstanceName": name, "InstanceType": v["instanceType"], "RoleArn": v["role"],
-            "RootAccess": v["rootAccess"], "DirectInternetAccess": v["directInternetAccess"],
-            "VolumeSizeInGB": v["volumeSizeInGB"], "Tags": _tags(v["tags"]),
+            "NotebookInstanceName": name,
+            "InstanceType": v["instanceType"],
+            "RoleArn": v["role"],
+            "RootAccess": v["rootAccess"],
+            "DirectInternetAccess": v["directInternetAccess"],
+            "VolumeSizeInGB": v["volumeSizeInGB"],
+            "Tags": _tags(v["tags"]),
         }
         if v["subnetId"]:
             args["SubnetId"] = v["subnetId"]

@@ -18,12 +18,25 @@ REPO = Path(__file__).resolve().parents[1]
 
 def cli(*args: str, endpoint: str | None, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="ap-northeast-1",
-               AWS_CONFIG_FILE=os.devnull, AWS_SHARED_CREDENTIALS_FILE=os.devnull, AWS_MAX_ATTEMPTS="2")
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="ap-northeast-1",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_MAX_ATTEMPTS="2",
+    )
     if endpoint:
         env["AWS_ENDPOINT_URL"] = endpoint
-    return subprocess.run([sys.executable, "-m", "reconciler", "--log-format", "json", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", "--log-format", "json", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_plan_apply_plan_cycle_and_exit_statuses(aws: AwsConfig) -> None:
@@ -102,13 +115,16 @@ def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
 
     # The example, built by hand without the ownership mark; then one field changed by hand.
     build(load_directory(REPO / "desired-state"), "ap-northeast-1", tag=False)
-    boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer",
-                                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    boto3.client("iam").attach_group_policy(
+        GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
     code, plain = cli_here("plan", str(REPO / "desired-state"))
     # apply would refuse the whole plan without --adopt: plan says so first, and exits 3
     assert code == 3, plain
-    assert plain.startswith("REFUSED: apply would write nothing: 16 resource(s) named in git exist without the "
-                            "ownership mark (Policy/notebook-admin-data, "), plain.splitlines()[0]
+    assert plain.startswith(
+        "REFUSED: apply would write nothing: 16 resource(s) named in git exist without the "
+        "ownership mark (Policy/notebook-admin-data, "
+    ), plain.splitlines()[0]
     assert "rerun with --adopt to take them over" in plain.splitlines()[1]
     assert "# adopt (needs --adopt)" in plain
     assert "Adoption:" not in plain
@@ -124,8 +140,10 @@ def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
     )
     code, markdown = cli_here("plan", "--adopt", "--output", "markdown", str(REPO / "desired-state"))
     assert code == 2
-    assert ("> **Note:** Adoption: 16 resource\\(s\\) taken over; 15 get only the ownership mark, 1 also "
-            "change: Group/SageMakerEngineer: policies\n") in markdown
+    assert (
+        "> **Note:** Adoption: 16 resource\\(s\\) taken over; 15 get only the ownership mark, 1 also "
+        "change: Group/SageMakerEngineer: policies\n"
+    ) in markdown
     code, applied = cli_here("apply", "--auto-approve", "--adopt", "--no-lease", str(REPO / "desired-state"))
     assert code == 0, applied
     code, again = cli_here("plan", "--adopt", str(REPO / "desired-state"))

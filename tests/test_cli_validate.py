@@ -12,8 +12,9 @@ EXAMPLE = REPO / "desired-state"
 
 
 def reconciler(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "reconciler", *args], cwd=cwd,
-                          capture_output=True, text=True, timeout=60, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "reconciler", *args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
+    )
 
 
 def test_valid_example_exits_0_with_a_summary() -> None:
@@ -30,15 +31,19 @@ def test_invalid_manifests_exit_1_with_every_problem_and_no_traceback(tmp_path: 
     roles = tmp_path / "ds" / "roles" / "notebook-roles.yaml"
     roles.write_text(roles.read_text().replace("- notebook-admin-data", "- notebook-admin-dat"))
     users = tmp_path / "ds" / "users" / "users.yaml"
-    users.write_text(users.read_text().replace("consoleAccess: true\n  tags:\n    team: ml-platform",
-                                               "consoleAccess: yes please\n  tags:\n    team: ml-platform"))
+    users.write_text(
+        users.read_text().replace(
+            "consoleAccess: true\n  tags:\n    team: ml-platform",
+            "consoleAccess: yes please\n  tags:\n    team: ml-platform",
+        )
+    )
     result = reconciler("validate", "ds", cwd=tmp_path)
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert result.stdout.splitlines() == [
         "ds/roles/notebook-roles.yaml:13:7: Role/notebook-for-administrator-role: spec.policies[0]: "
         "no Policy manifest named 'notebook-admin-dat' (and not a policy ARN)",
-        "ds/users/users.yaml:9:18: User/alice: spec.consoleAccess: expected boolean, got string \"yes please\"",
+        'ds/users/users.yaml:9:18: User/alice: spec.consoleAccess: expected boolean, got string "yes please"',
         "2 problem(s) found; nothing was planned or applied.",
     ]
 

@@ -26,9 +26,15 @@ def users() -> list[str]:
 def apply_on_a_terminal(endpoint: str, answer: bytes) -> tuple[int, str]:
     """``reconciler apply`` with stdin and stdout on a pseudo-terminal; type ``answer`` at its prompt."""
     primary, secondary = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "reconciler", "--log-format", "json", "apply",
-                             str(REPO / "desired-state")], cwd=REPO, env=child_env(endpoint), stdin=secondary,
-                            stdout=secondary, stderr=subprocess.DEVNULL, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reconciler", "--log-format", "json", "apply", str(REPO / "desired-state")],
+        cwd=REPO,
+        env=child_env(endpoint),
+        stdin=secondary,
+        stdout=secondary,
+        stderr=subprocess.DEVNULL,
+        close_fds=True,
+    )
     os.close(secondary)
     seen = b""
     deadline = time.monotonic() + 120
@@ -78,8 +84,9 @@ def test_anything_but_yes_writes_nothing(aws: AwsConfig) -> None:
 def test_off_a_terminal_apply_needs_auto_approve_and_writes_nothing(aws: AwsConfig, tmp_path: Path) -> None:
     result = cli_child("apply", str(REPO / "desired-state"), endpoint=aws.endpoint_url)
     assert result.returncode == 1
-    assert result.stdout.startswith("error: apply needs a confirmation, and there is no terminal to ask on: add "
-                                    "--auto-approve")
+    assert result.stdout.startswith(
+        "error: apply needs a confirmation, and there is no terminal to ask on: add --auto-approve"
+    )
     assert "reconciler plan --out FILE" in result.stdout and "reconciler apply FILE" in result.stdout
     assert users() == []
     approved = cli_child("apply", "--auto-approve", str(REPO / "desired-state"), endpoint=aws.endpoint_url)

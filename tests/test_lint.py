@@ -22,8 +22,20 @@ def _tool(name: str) -> str:
 
 
 def test_ruff() -> None:
-    result = subprocess.run([_tool("ruff"), "check", "reconciler", "tests", "bench"], cwd=REPO,
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [_tool("ruff"), "check", "reconciler", "tests", "bench"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format() -> None:
+    result = subprocess.run(
+        [_tool("ruff"), "format", "--check", "reconciler", "tests", "bench"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -34,6 +46,7 @@ def test_mypy_strict_on_the_package() -> None:
 
 def test_the_layer_contracts_hold() -> None:
     """pyproject.toml's [tool.importlinter] contracts: imports go down the layers only, and nowhere else."""
-    result = subprocess.run([_tool("lint-imports"), "--no-cache"], cwd=REPO, capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [_tool("lint-imports"), "--no-cache"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr

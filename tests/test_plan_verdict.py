@@ -45,20 +45,38 @@ def delete_two_users_with_max_deletes_1(ds: Path) -> None:
 
 
 def admin_for_engineers(ds: Path) -> None:
-    edit(ds / "groups" / "groups.yaml", "  policies:\n",
-         "  policies:\n    - arn:aws:iam::aws:policy/AdministratorAccess\n", count=1)
+    edit(
+        ds / "groups" / "groups.yaml",
+        "  policies:\n",
+        "  policies:\n    - arn:aws:iam::aws:policy/AdministratorAccess\n",
+        count=1,
+    )
 
 
 CASES: list[tuple[str, Callable[[Path], None], str, str, str]] = [
-    ("volume-shrink", shrink_volume,
-     "NotebookInstance/notebook-for-administrator: the volume of notebook notebook-for-administrator cannot shrink "
-     "from 20 GB to 10 GB", "keep volumeSizeInGB at 20 or more in the manifest", "volume-shrink"),
-    ("replacement", move_subnet,
-     "NotebookInstance/notebook-for-administrator: AWS cannot change subnetId in place, and apply never replaces a "
-     "resource", "save that work, stop and delete the notebook by hand", "replacement"),
-    ("max-deletes", delete_two_users_with_max_deletes_1,
-     "the plan deletes 2 resources (User/bob, User/carol), more than the 1 allowed (Settings.maxDeletes=1)",
-     "review the deletions, then rerun with --allow-deletes 2", "max-deletes"),
+    (
+        "volume-shrink",
+        shrink_volume,
+        "NotebookInstance/notebook-for-administrator: the volume of notebook notebook-for-administrator cannot shrink "
+        "from 20 GB to 10 GB",
+        "keep volumeSizeInGB at 20 or more in the manifest",
+        "volume-shrink",
+    ),
+    (
+        "replacement",
+        move_subnet,
+        "NotebookInstance/notebook-for-administrator: AWS cannot change subnetId in place, and apply never replaces a "
+        "resource",
+        "save that work, stop and delete the notebook by hand",
+        "replacement",
+    ),
+    (
+        "max-deletes",
+        delete_two_users_with_max_deletes_1,
+        "the plan deletes 2 resources (User/bob, User/carol), more than the 1 allowed (Settings.maxDeletes=1)",
+        "review the deletions, then rerun with --allow-deletes 2",
+        "max-deletes",
+    ),
 ]
 
 
@@ -97,10 +115,14 @@ def test_plan_says_first_what_apply_refuses_and_apply_writes_nothing(
 
 def _snapshot() -> tuple[object, ...]:
     iam, sm = boto3.client("iam"), boto3.client("sagemaker")
-    notebooks = [sm.describe_notebook_instance(NotebookInstanceName=n["NotebookInstanceName"])
-                 for n in sm.list_notebook_instances()["NotebookInstances"]]
-    return (sorted(u["UserName"] for u in iam.list_users()["Users"]),
-            sorted((n["NotebookInstanceName"], n["VolumeSizeInGB"], n.get("SubnetId")) for n in notebooks))
+    notebooks = [
+        sm.describe_notebook_instance(NotebookInstanceName=n["NotebookInstanceName"])
+        for n in sm.list_notebook_instances()["NotebookInstances"]
+    ]
+    return (
+        sorted(u["UserName"] for u in iam.list_users()["Users"]),
+        sorted((n["NotebookInstanceName"], n["VolumeSizeInGB"], n.get("SubnetId")) for n in notebooks),
+    )
 
 
 def test_the_allow_deletes_flag_the_refusal_names_unblocks_it(aws: AwsConfig, ds: Path) -> None:
@@ -116,15 +138,22 @@ def test_the_allow_deletes_flag_the_refusal_names_unblocks_it(aws: AwsConfig, ds
 
 def test_a_checkout_that_lost_most_of_its_manifests_is_refused_by_plan_first(aws: AwsConfig, ds: Path) -> None:
     assert cli_here("apply", "--auto-approve", str(ds))[0] == 0
-    for rel in ("users/users.yaml", "groups/groups.yaml", "notebooks/notebooks.yaml", "roles/notebook-roles.yaml",
-                "policies/notebook-users.yaml", "buckets/buckets.yaml"):
+    for rel in (
+        "users/users.yaml",
+        "groups/groups.yaml",
+        "notebooks/notebooks.yaml",
+        "roles/notebook-roles.yaml",
+        "policies/notebook-users.yaml",
+        "buckets/buckets.yaml",
+    ):
         (ds / rel).unlink()
     edit(ds / "settings.yaml", "maxDeletes: 10", "maxDeletes: 50")
     status, text = cli_here("plan", str(ds))
     assert status == 3
     # 9 deletions (2 roles, 2 groups, 3 users, 2 policies); the notebooks and buckets are released (Retain)
-    assert text.startswith("REFUSED: apply would write nothing: the plan deletes 9 of the 16 resources the "
-                           "reconciler owns")
+    assert text.startswith(
+        "REFUSED: apply would write nothing: the plan deletes 9 of the 16 resources the reconciler owns"
+    )
     assert "rerun with --allow-deletes 9" in text.splitlines()[1]
 
 
@@ -132,8 +161,10 @@ def test_an_invariant_error_is_the_verdict_of_plan_and_apply(aws: AwsConfig, ds:
     admin_for_engineers(ds)
     status, text = cli_here("plan", str(ds))
     assert status == 3
-    assert text.startswith("REFUSED: apply would write nothing: ") and "error finding(s) of the security " \
-        "invariants" in text.splitlines()[0]
+    assert (
+        text.startswith("REFUSED: apply would write nothing: ")
+        and "error finding(s) of the security invariants" in text.splitlines()[0]
+    )
     status, applied = cli_here("apply", "--auto-approve", str(ds))
     assert status == 3 and "Refused: nothing was changed." in applied
     assert boto3.client("iam").list_users()["Users"] == []
@@ -149,8 +180,10 @@ def test_a_bucket_to_delete_that_holds_objects_is_refused_by_plan(aws: AwsConfig
     (ds / "buckets" / "buckets.yaml").write_text(text[: text.index("# Results")])
     status, out = cli_here("plan", str(ds))
     assert status == 3
-    assert out.startswith("REFUSED: apply would write nothing: Bucket/sagemaker-result: bucket sagemaker-result "
-                          "holds objects, and the reconciler never deletes an object")
+    assert out.startswith(
+        "REFUSED: apply would write nothing: Bucket/sagemaker-result: bucket sagemaker-result "
+        "holds objects, and the reconciler never deletes an object"
+    )
     assert "# REFUSED:" in out
     status, _ = cli_here("apply", "--auto-approve", str(ds))
     assert status == 1
@@ -162,15 +195,16 @@ def test_deleting_a_user_shows_every_credential_it_removes(aws: AwsConfig, ds: P
     iam = boto3.client("iam")
     key = iam.create_access_key(UserName="carol")["AccessKey"]["AccessKeyId"]
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="carol")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="carol", SerialNumber=serial, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="carol", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     ssh = iam.upload_ssh_public_key(UserName="carol", SSHPublicKeyBody=_ssh_key())["SSHPublicKey"]["SSHPublicKeyId"]
     cert = iam.upload_signing_certificate(UserName="carol", CertificateBody=_certificate())["Certificate"]
     path = ds / "users" / "users.yaml"
     path.write_text("---".join(path.read_text().split("---")[:2]))
     status, text = cli_here("plan", str(ds))
     assert status == 2, text
-    block = text[text.index("- User/carol"):]
+    block = text[text.index("- User/carol") :]
     assert (
         "      # deleting it also removes:\n"
         "        - login profile (console password)\n"
@@ -186,18 +220,26 @@ def test_deleting_a_user_shows_every_credential_it_removes(aws: AwsConfig, ds: P
 
 def test_json_output_on_failure_is_one_json_object_with_located_errors(aws: AwsConfig, ds: Path) -> None:
     (ds / "roles" / "notebook-roles.yaml").write_text(
-        (ds / "roles" / "notebook-roles.yaml").read_text().replace("notebook-admin-data", "notebook-admin-dat", 1))
+        (ds / "roles" / "notebook-roles.yaml").read_text().replace("notebook-admin-data", "notebook-admin-dat", 1)
+    )
     result = cli_child("plan", str(ds), "--output", "json", endpoint=aws.endpoint_url)
     assert result.returncode == 1
     data = json.loads(result.stdout)  # nothing but the object on stdout
     Draft202012Validator(ERRORS_SCHEMA).validate(data)
     (error,) = data["errors"]
-    assert error == {"file": f"{ds}/roles/notebook-roles.yaml", "line": error["line"], "column": 7,
-                     "kind": "Role", "name": "notebook-for-administrator-role", "field": "spec.policies[0]",
-                     "message": "no Policy manifest named 'notebook-admin-dat' (and not a policy ARN)"}
+    assert error == {
+        "file": f"{ds}/roles/notebook-roles.yaml",
+        "line": error["line"],
+        "column": 7,
+        "kind": "Role",
+        "name": "notebook-for-administrator-role",
+        "field": "spec.policies[0]",
+        "message": "no Policy manifest named 'notebook-admin-dat' (and not a policy ARN)",
+    }
 
-    unreachable = cli_child("plan", str(REPO / "desired-state"), "--output", "json", "--endpoint-url",
-                            "http://127.0.0.1:9", endpoint=None)
+    unreachable = cli_child(
+        "plan", str(REPO / "desired-state"), "--output", "json", "--endpoint-url", "http://127.0.0.1:9", endpoint=None
+    )
     assert unreachable.returncode == 1
     data = json.loads(unreachable.stdout)
     Draft202012Validator(ERRORS_SCHEMA).validate(data)
@@ -239,7 +281,14 @@ def _certificate() -> str:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "reconciler test")])
     now = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=3650))
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
     return cert.public_bytes(serialization.Encoding.PEM).decode()

@@ -661,8 +661,10 @@ _ACTION_CHARS = st.sampled_from(list("s3:GetPutObject*?.|()[]+\\^$iam"))
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.text(_ACTION_CHARS, min_size=1, max_size=12), min_size=1, max_size=6),
-       st.text(_ACTION_CHARS, max_size=14))
+@given(
+    st.lists(st.text(_ACTION_CHARS, min_size=1, max_size=12), min_size=1, max_size=6),
+    st.text(_ACTION_CHARS, max_size=14),
+)
 def test_one_regex_for_many_action_patterns_matches_as_any_of_them(patterns: list[str], action: str) -> None:
     """actions_regex (one alternation, used for AWS managed policies with thousands of patterns) answers
     exactly as asking each pattern in turn, regex metacharacters in names included."""

@@ -29,30 +29,37 @@ URLS: list[tuple[str, list[str]]] = [
 ]
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("https://user:pass@host/x", "https://***@host/x"),
-    ("https://token@host/x", "https://***@host/x"),
-    ("https://u:p@ss/w@rd@host/repo.git", "https://***@host/repo.git"),
-    ("https://u:p%40ss@host/x", "https://***@host/x"),
-    ("https://u:pa?ss@host/x", "https://***@host/x"),
-    ("https://host/x?access_token=abc&ref=main", "https://host/x?access_token=***&ref=main"),
-    ("https://host/x?token=abc@def", "https://host/x?token=***"),
-    ("https://host/x?ref=main#private_token=abc", "https://host/x?ref=main#private_token=***"),
-    ("https://host/x?api_key=a;sig=b;mode=c", "https://host/x?api_key=***;sig=***;mode=c"),
-    ("https://host/x?Pass%77ord=a", "https://host/x?Pass%77ord=***"),
-    ("https://git.example/org/repo.git", "https://git.example/org/repo.git"),
-    ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
-    ("/srv/git/repo", "/srv/git/repo"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://user:pass@host/x", "https://***@host/x"),
+        ("https://token@host/x", "https://***@host/x"),
+        ("https://u:p@ss/w@rd@host/repo.git", "https://***@host/repo.git"),
+        ("https://u:p%40ss@host/x", "https://***@host/x"),
+        ("https://u:pa?ss@host/x", "https://***@host/x"),
+        ("https://host/x?access_token=abc&ref=main", "https://host/x?access_token=***&ref=main"),
+        ("https://host/x?token=abc@def", "https://host/x?token=***"),
+        ("https://host/x?ref=main#private_token=abc", "https://host/x?ref=main#private_token=***"),
+        ("https://host/x?api_key=a;sig=b;mode=c", "https://host/x?api_key=***;sig=***;mode=c"),
+        ("https://host/x?Pass%77ord=a", "https://host/x?Pass%77ord=***"),
+        ("https://git.example/org/repo.git", "https://git.example/org/repo.git"),
+        ("git@github.com:org/repo.git", "git@github.com:org/repo.git"),
+        ("/srv/git/repo", "/srv/git/repo"),
+    ],
+)
 def test_redact_url(url: str, expected: str) -> None:
     assert redact_url(url) == expected
 
 
 def test_urls_inside_text_are_redacted_and_other_text_is_left_alone() -> None:
-    text = ("fatal: unable to access 'https://u:pw@h/x.git/': 403; retry "
-            "\"https://h/y?token=t0k\" or <https://a:b@c/d>, mail bob@example.com?")
-    assert redact_urls(text) == ("fatal: unable to access 'https://***@h/x.git/': 403; retry "
-                                 "\"https://h/y?token=***\" or <https://***@c/d>, mail bob@example.com?")
+    text = (
+        "fatal: unable to access 'https://u:pw@h/x.git/': 403; retry "
+        '"https://h/y?token=t0k" or <https://a:b@c/d>, mail bob@example.com?'
+    )
+    assert redact_urls(text) == (
+        "fatal: unable to access 'https://***@h/x.git/': 403; retry "
+        '"https://h/y?token=***" or <https://***@c/d>, mail bob@example.com?'
+    )
     plain = "plan: 2 to create (user@example.com asked?)"
     assert redact_urls(plain) is plain
 
@@ -95,8 +102,9 @@ except ValueError:
 
 @pytest.mark.parametrize("fmt", ["json", "console"])
 def test_rendered_log_lines_never_hold_url_credentials(fmt: str) -> None:
-    result = subprocess.run([sys.executable, "-c", LOG_SCRIPT, fmt], capture_output=True, text=True, timeout=60,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", LOG_SCRIPT, fmt], capture_output=True, text=True, timeout=60, check=True
+    )
     assert "Hunter22" not in result.stderr + result.stdout
     assert "https://***@git.example/x.git" in result.stderr and "ValueError" in result.stderr
     if fmt == "json":
@@ -131,9 +139,27 @@ def test_git_is_given_the_host_the_url_means(tmp_path: Path) -> None:
 def test_the_cli_never_prints_url_credentials(url: str, secrets: list[str], aws: AwsConfig, tmp_path: Path) -> None:
     for fmt in ("json", "console"):
         result = subprocess.run(
-            [sys.executable, "-m", "reconciler", "--log-format", fmt, "run", "--source", url, "--once", "--cache-dir",
-             str(tmp_path / "cache"), "--endpoint-url", str(aws.endpoint_url)],
-            env=dict(os.environ), capture_output=True, text=True, timeout=120, check=False)
+            [
+                sys.executable,
+                "-m",
+                "reconciler",
+                "--log-format",
+                fmt,
+                "run",
+                "--source",
+                url,
+                "--once",
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--endpoint-url",
+                str(aws.endpoint_url),
+            ],
+            env=dict(os.environ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         output = result.stdout + result.stderr
         assert result.returncode == 1, output
         assert "127.0.0.1" in output and "reconcile failed" in output

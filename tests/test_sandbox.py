@@ -449,8 +449,13 @@ def test_run_sandbox_off_the_main_thread_stops_on_event() -> None:
 
 def test_create_bucket_honours_tags_in_the_create_configuration(aws: AwsConfig) -> None:
     s3 = boto3.client("s3")
-    s3.create_bucket(Bucket="tagged-at-birth", CreateBucketConfiguration={
-        "LocationConstraint": "ap-northeast-1", "Tags": [{"Key": "managed-by", "Value": "reconciler"}]})
+    s3.create_bucket(
+        Bucket="tagged-at-birth",
+        CreateBucketConfiguration={
+            "LocationConstraint": "ap-northeast-1",
+            "Tags": [{"Key": "managed-by", "Value": "reconciler"}],
+        },
+    )
     assert s3.get_bucket_tagging(Bucket="tagged-at-birth")["TagSet"] == [{"Key": "managed-by", "Value": "reconciler"}]
     s3.create_bucket(Bucket="untagged-bucket", CreateBucketConfiguration={"LocationConstraint": "ap-northeast-1"})
     with pytest.raises(ClientError, match="NoSuchTagSet"):

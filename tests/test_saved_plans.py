@@ -43,8 +43,9 @@ def rewrite(path: Path, edit: Any) -> None:
     path.write_text(json.dumps(data))
 
 
-def test_apply_of_a_saved_plan_executes_exactly_it_not_the_manifests_of_now(aws: AwsConfig, ds: Path,
-                                                                             tmp_path: Path) -> None:
+def test_apply_of_a_saved_plan_executes_exactly_it_not_the_manifests_of_now(
+    aws: AwsConfig, ds: Path, tmp_path: Path
+) -> None:
     plan_file = tmp_path / "reviewed.plan"
     code, shown = cli_here("plan", str(ds), "--out", str(plan_file))
     assert code == 2, shown
@@ -62,11 +63,13 @@ def test_apply_of_a_saved_plan_executes_exactly_it_not_the_manifests_of_now(aws:
     assert "the account changed since the plan was made; plan again (16 resource(s) moved:" in again
 
 
-def test_a_saved_plan_is_refused_when_what_it_touches_moved_and_nothing_is_written(aws: AwsConfig, ds: Path,
-                                                                                    tmp_path: Path) -> None:
+def test_a_saved_plan_is_refused_when_what_it_touches_moved_and_nothing_is_written(
+    aws: AwsConfig, ds: Path, tmp_path: Path
+) -> None:
     assert cli_here("apply", "--auto-approve", str(ds))[0] == 0
     (ds / "users" / "dave.yaml").write_text(
-        "apiVersion: reconciler/v1\nkind: User\nmetadata:\n  name: dave\nspec:\n  groups: [SageMakerEngineer]\n")
+        "apiVersion: reconciler/v1\nkind: User\nmetadata:\n  name: dave\nspec:\n  groups: [SageMakerEngineer]\n"
+    )
     plan_file = tmp_path / "p.plan"
     assert cli_here("plan", str(ds), "--out", str(plan_file))[0] == 2
     iam = boto3.client("iam")
@@ -75,44 +78,56 @@ def test_a_saved_plan_is_refused_when_what_it_touches_moved_and_nothing_is_writt
     iam.create_user(UserName="dave")
     code, out = cli_here("apply", str(plan_file))
     assert code == 1
-    assert ("error: the account changed since the plan was made; plan again (2 resource(s) moved: "
-            "Group/SageMakerEngineer, User/dave)") in out
+    assert (
+        "error: the account changed since the plan was made; plan again (2 resource(s) moved: "
+        "Group/SageMakerEngineer, User/dave)"
+    ) in out
     assert "Nothing was changed." in out
     # Nothing written: dave is not in the group and carries no ownership tag.
     members = [u["UserName"] for u in iam.get_group(GroupName="SageMakerEngineer")["Users"]]
     assert "dave" not in members and iam.list_user_tags(UserName="dave")["Tags"] == []
 
 
-def test_a_refused_plan_is_saved_as_refused_and_apply_of_it_writes_nothing(aws: AwsConfig, ds: Path,
-                                                                          tmp_path: Path) -> None:
+def test_a_refused_plan_is_saved_as_refused_and_apply_of_it_writes_nothing(
+    aws: AwsConfig, ds: Path, tmp_path: Path
+) -> None:
     boto3.client("iam").create_user(UserName="alice")  # made by hand: the plan needs --adopt
     plan_file = tmp_path / "p.plan"
     code, shown = cli_here("plan", str(ds), "--out", str(plan_file))
-    assert code == 3 and shown.startswith("REFUSED: apply would write nothing: 1 resource(s) named in git exist "
-                                          "without the ownership mark (User/alice)")
+    assert code == 3 and shown.startswith(
+        "REFUSED: apply would write nothing: 1 resource(s) named in git exist without the ownership mark (User/alice)"
+    )
     code, out = cli_here("apply", str(plan_file))
     assert code == 1
     assert "REFUSED: apply would write nothing" in out and "Refused: nothing was changed." in out
     assert users() == ["alice"]
     assert cli_here("apply", str(plan_file), "--adopt")[1].startswith(
-        "error: a saved plan was made with its own --adopt and --allow-deletes")
+        "error: a saved plan was made with its own --adopt and --allow-deletes"
+    )
 
 
 @pytest.mark.parametrize(
     ("damage", "message"),
     [
-        (lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]),
-         "not a plan file, or a truncated one (not valid JSON)"),
-        (lambda p: p.write_text(p.read_text().replace('"create"', '"delete"', 1)),
-         "the plan file was modified or damaged after it was written (its digest does not match); plan again"),
+        (
+            lambda p: p.write_text(p.read_text()[: len(p.read_text()) // 2]),
+            "not a plan file, or a truncated one (not valid JSON)",
+        ),
+        (
+            lambda p: p.write_text(p.read_text().replace('"create"', '"delete"', 1)),
+            "the plan file was modified or damaged after it was written (its digest does not match); plan again",
+        ),
         (lambda p: p.write_text('{"hello": "world"}'), "not a reconciler plan file"),
-        (lambda p: rewrite(p, lambda d: d.update(reconcilerVersion="0.0.1")),
-         f"made by reconciler 0.0.1, this is {__version__}; apply it with the version that made it, or plan again"),
-        (lambda p: rewrite(p, lambda d: d.update(reconcilerPlanFile=99)),
-         "plan file format 99 is not supported"),
-        (lambda p: rewrite(p, lambda d: d["computedFrom"].update(accountId="111111111111")),
-         "the credentials are for account 123456789012, but Settings.accountId is 111111111111; "
-         "refusing to read or change anything"),
+        (
+            lambda p: rewrite(p, lambda d: d.update(reconcilerVersion="0.0.1")),
+            f"made by reconciler 0.0.1, this is {__version__}; apply it with the version that made it, or plan again",
+        ),
+        (lambda p: rewrite(p, lambda d: d.update(reconcilerPlanFile=99)), "plan file format 99 is not supported"),
+        (
+            lambda p: rewrite(p, lambda d: d["computedFrom"].update(accountId="111111111111")),
+            "the credentials are for account 123456789012, but Settings.accountId is 111111111111; "
+            "refusing to read or change anything",
+        ),
     ],
     ids=["truncated", "tampered", "not-a-plan", "other-version", "other-format", "other-account"],
 )

@@ -178,8 +178,15 @@ class ClientFactory:
     clients themselves are thread-safe and are shared by all threads.
     """
 
-    def __init__(self, config: AwsConfig, *, read_only: bool, recorder: CallRecorder | None = None,
-                 guard: Callable[[str, str], None] | None = None, on_send: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        config: AwsConfig,
+        *,
+        read_only: bool,
+        recorder: CallRecorder | None = None,
+        guard: Callable[[str, str], None] | None = None,
+        on_send: Callable[[], None] | None = None,
+    ) -> None:
         self._config = config
         self._read_only = read_only
         self._recorder = recorder

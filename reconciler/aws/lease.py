@@ -76,7 +76,8 @@ class StateTable:
                     raise
                 try:
                     self.db.create_table(
-                        TableName=self.name, BillingMode="PAY_PER_REQUEST",
+                        TableName=self.name,
+                        BillingMode="PAY_PER_REQUEST",
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                         Tags=[{"Key": "managed-by", "Value": "reconciler"}],
@@ -84,8 +85,9 @@ class StateTable:
                 except ClientError as race:
                     if race.response.get("Error", {}).get("Code") != "ResourceInUseException":
                         raise
-                self.db.get_waiter("table_exists").wait(TableName=self.name,
-                                                        WaiterConfig={"Delay": 1, "MaxAttempts": 60})
+                self.db.get_waiter("table_exists").wait(
+                    TableName=self.name, WaiterConfig={"Delay": 1, "MaxAttempts": 60}
+                )
         self._ready = True
 
     def key(self, what: str) -> dict[str, Any]:
@@ -111,9 +113,10 @@ class StateTable:
     def record_applied(self, sha: str, *, owner: str) -> None:
         self.ensure()
         with translate_errors("recording the applied commit"):
-            self.db.put_item(TableName=self.name, Item={
-                **self.key("applied"), "sha": {"S": sha}, "at": {"N": f"{time.time():.3f}"},
-                "by": {"S": owner}})
+            self.db.put_item(
+                TableName=self.name,
+                Item={**self.key("applied"), "sha": {"S": sha}, "at": {"N": f"{time.time():.3f}"}, "by": {"S": owner}},
+            )
 
 
 #: The share of the TTL a holder trusts its lease for, after the request that took or renewed it was sent.
@@ -121,9 +124,15 @@ VALID_SHARE = 0.8
 
 
 class Lease:
-    def __init__(self, table: StateTable, *, owner: str | None = None, ttl: float = 60.0,
-                 clock: Callable[[], float] = time.time,
-                 on_wait: Callable[[float, bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        table: StateTable,
+        *,
+        owner: str | None = None,
+        ttl: float = 60.0,
+        clock: Callable[[], float] = time.time,
+        on_wait: Callable[[float, bool], None] | None = None,
+    ) -> None:
         self.table = table
         self.owner = owner or default_owner()
         self.ttl = ttl
@@ -144,8 +153,9 @@ class Lease:
 
     def holder(self) -> Holder | None:
         self.table.ensure()
-        item = self.table.db.get_item(TableName=self.table.name, Key=self.table.key("lease"),
-                                      ConsistentRead=True).get("Item")
+        item = self.table.db.get_item(TableName=self.table.name, Key=self.table.key("lease"), ConsistentRead=True).get(
+            "Item"
+        )
         if not item:
             return None
         return Holder(item["owner"]["S"], float(item["expires_at"]["N"]))
@@ -159,8 +169,12 @@ class Lease:
             with translate_errors("taking the lease"):
                 self.table.db.put_item(
                     TableName=self.table.name,
-                    Item={**self.table.key("lease"), "owner": {"S": self.owner},
-                          "expires_at": {"N": f"{now + self.ttl:.3f}"}, "acquired_at": {"N": f"{now:.3f}"}},
+                    Item={
+                        **self.table.key("lease"),
+                        "owner": {"S": self.owner},
+                        "expires_at": {"N": f"{now + self.ttl:.3f}"},
+                        "acquired_at": {"N": f"{now:.3f}"},
+                    },
                     ConditionExpression="attribute_not_exists(pk) OR expires_at < :now OR #o = :me",
                     ExpressionAttributeNames={"#o": "owner"},
                     ExpressionAttributeValues={":now": {"N": f"{now:.3f}"}, ":me": {"S": self.owner}},
@@ -183,8 +197,11 @@ class Lease:
             contended = True
             holder = self.holder()
             if holder is not None and holder.owner != announced:
-                log.warning("waiting for the lease", holder=holder.owner,
-                            expires_in=round(max(0.0, holder.expires_at - self.clock()), 1))
+                log.warning(
+                    "waiting for the lease",
+                    holder=holder.owner,
+                    expires_in=round(max(0.0, holder.expires_at - self.clock()), 1),
+                )
                 announced = holder.owner
             if time.monotonic() + poll > deadline or (stop is not None and stop.is_set()):
                 who = holder.owner if holder else "another writer"
@@ -201,7 +218,8 @@ class Lease:
         sent_at = time.monotonic()
         try:
             self.table.db.update_item(
-                TableName=self.table.name, Key=self.table.key("lease"),
+                TableName=self.table.name,
+                Key=self.table.key("lease"),
                 UpdateExpression="SET expires_at = :exp",
                 ConditionExpression="#o = :me",
                 ExpressionAttributeNames={"#o": "owner"},
@@ -219,8 +237,12 @@ class Lease:
     def release(self) -> None:
         try:
             self.table.db.delete_item(
-                TableName=self.table.name, Key=self.table.key("lease"), ConditionExpression="#o = :me",
-                ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":me": {"S": self.owner}})
+                TableName=self.table.name,
+                Key=self.table.key("lease"),
+                ConditionExpression="#o = :me",
+                ExpressionAttributeNames={"#o": "owner"},
+                ExpressionAttributeValues={":me": {"S": self.owner}},
+            )
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise

@@ -187,8 +187,7 @@ class AccountReader:
             users[name] = replace(users[name], console_access=_result(future), access_keys=_result(keys[name]))
         for name, future in credentials.items():
             mfa, certificates, ssh = _result(future)
-            users[name] = replace(users[name], mfa_devices=mfa, signing_certificates=certificates,
-                                  ssh_public_keys=ssh)
+            users[name] = replace(users[name], mfa_devices=mfa, signing_certificates=certificates, ssh_public_keys=ssh)
         return policies, roles, groups, users
 
     def _gaad(self) -> dict[str, list[dict[str, Any]]]:
@@ -255,19 +254,39 @@ class AccountReader:
     def _access_keys(self, user: str) -> tuple[str, ...]:
         with translate_errors("reading IAM (ListAccessKeys)"):
             pages = self.factory.client("iam").get_paginator("list_access_keys").paginate(UserName=user)
-            return tuple(sorted(f"{k['AccessKeyId']} ({k.get('Status', 'Active')})"
-                                for page in pages for k in page.get("AccessKeyMetadata", [])))
+            return tuple(
+                sorted(
+                    f"{k['AccessKeyId']} ({k.get('Status', 'Active')})"
+                    for page in pages
+                    for k in page.get("AccessKeyMetadata", [])
+                )
+            )
 
     def _credentials(self, user: str) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
         """MFA devices, signing certificates and SSH public keys: what deleting the user removes."""
         iam = self.factory.client("iam")
         with translate_errors("reading IAM (a user's credentials)"):
-            mfa = tuple(sorted(d["SerialNumber"] for page in iam.get_paginator("list_mfa_devices").paginate(
-                UserName=user) for d in page.get("MFADevices", [])))
-            certificates = tuple(sorted(c["CertificateId"] for page in iam.get_paginator(
-                "list_signing_certificates").paginate(UserName=user) for c in page.get("Certificates", [])))
-            ssh = tuple(sorted(k["SSHPublicKeyId"] for page in iam.get_paginator("list_ssh_public_keys").paginate(
-                UserName=user) for k in page.get("SSHPublicKeys", [])))
+            mfa = tuple(
+                sorted(
+                    d["SerialNumber"]
+                    for page in iam.get_paginator("list_mfa_devices").paginate(UserName=user)
+                    for d in page.get("MFADevices", [])
+                )
+            )
+            certificates = tuple(
+                sorted(
+                    c["CertificateId"]
+                    for page in iam.get_paginator("list_signing_certificates").paginate(UserName=user)
+                    for c in page.get("Certificates", [])
+                )
+            )
+            ssh = tuple(
+                sorted(
+                    k["SSHPublicKeyId"]
+                    for page in iam.get_paginator("list_ssh_public_keys").paginate(UserName=user)
+                    for k in page.get("SSHPublicKeys", [])
+                )
+            )
         return mfa, certificates, ssh
 
     def _aws_policy(self, arn: str) -> LivePolicy | None:

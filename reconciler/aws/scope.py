@@ -46,7 +46,6 @@ class ReadScope:
         return self.owns(tags) and not self.named(kind, name)
 
 
-
 def check_account(factory: ClientFactory, expected: str) -> str:
     """The account guard: the credentials must belong to ``expected``. Returns the account id."""
     with translate_errors("checking the account (sts:GetCallerIdentity)"):

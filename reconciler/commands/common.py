@@ -91,8 +91,9 @@ def stop_on_signals() -> threading.Event:
 
     def announce() -> None:
         stop.wait()
-        structlog.get_logger(__name__).warning("stop requested; finishing the changes in flight",
-                                               signal=received[0] if received else None)
+        structlog.get_logger(__name__).warning(
+            "stop requested; finishing the changes in flight", signal=received[0] if received else None
+        )
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, handler)

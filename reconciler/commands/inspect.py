@@ -82,9 +82,7 @@ def _import_parser(commands: Subcommands) -> None:
         "another tool; groups cannot be tagged",
     )
     parser.add_argument("--force", action="store_true", help="overwrite files that already exist")
-    parser.add_argument(
-        "--name", default="imported", help="metadata.name of the Settings manifest (default: imported)"
-    )
+    parser.add_argument("--name", default="imported", help="metadata.name of the Settings manifest (default: imported)")
     parser.add_argument(
         "--account-id", default=None, help="refuse to read unless the credentials belong to this 12-digit account"
     )
@@ -128,8 +126,12 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
     options = ImportOptions(
         out=Path(args.out),
         display=args.out,
-        filters=Filters(kinds=args.kinds, include=tuple(args.include), exclude=tuple(args.exclude),
-                        exclude_tags=tuple(args.exclude_tag)),
+        filters=Filters(
+            kinds=args.kinds,
+            include=tuple(args.include),
+            exclude=tuple(args.exclude),
+            exclude_tags=tuple(args.exclude_tag),
+        ),
         force=args.force,
         name=args.name,
         account_id=args.account_id,
@@ -140,8 +142,10 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
         except ManifestError as exc:  # the files are written, but other files in --out break the directory
             for problem in exc.problems:
                 out.write(f"{problem}\n")
-            out.write(f"The manifests were written, but {args.out} does not validate with the files already in it "
-                      "(see above).\n")
+            out.write(
+                f"The manifests were written, but {args.out} does not validate with the files already in it "
+                "(see above).\n"
+            )
             return Exit.ERROR
     out.write(render_import(result, args.out, color=out.isatty()))
     return Exit.OK

@@ -112,8 +112,14 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
     desired = load_directory(Path(args.directory), display_root=args.directory)
     region = region_of(args, desired)
     with maybe_sandbox(args):
-        planned = make_plan(desired, factory(args, region, read_only=True), region, adopt=args.adopt,
-                            allow_deletes=args.allow_deletes, display_root=args.directory)
+        planned = make_plan(
+            desired,
+            factory(args, region, read_only=True),
+            region,
+            adopt=args.adopt,
+            allow_deletes=args.allow_deletes,
+            display_root=args.directory,
+        )
     saved, report = planned.saved, planned.preview.report
     assert report is not None
     digest = write_plan_file(Path(args.out), saved) if args.out else None
@@ -125,8 +131,9 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
     elif args.output == "markdown":
         if args.adopt:
             tag = desired.settings.ownership_tag
-            plan = dataclasses.replace(plan, notes=(*plan.notes, adoption_note(adoption_report(plan, tag.key,
-                                                                                               tag.value))))
+            plan = dataclasses.replace(
+                plan, notes=(*plan.notes, adoption_note(adoption_report(plan, tag.key, tag.value)))
+            )
         text = render_markdown(plan, findings=saved.findings_text, adopt=args.adopt, verdict=saved.verdict)
         out.write(text + (f"\nPlan file digest: `{digest}`\n" if digest else "") + "\n")
     else:
@@ -168,12 +175,19 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
         raise UsageError(
             "apply needs a confirmation, and there is no terminal to ask on: add --auto-approve to apply what "
             "the plan shows, or save a plan with 'reconciler plan --out FILE' and apply it with "
-            "'reconciler apply FILE'. Nothing was changed.")
+            "'reconciler apply FILE'. Nothing was changed."
+        )
     desired = load_directory(target, display_root=args.target)
     region = region_of(args, desired)
     with maybe_sandbox(args):
-        planned = make_plan(desired, factory(args, region, read_only=True), region, adopt=args.adopt,
-                            allow_deletes=args.allow_deletes, display_root=args.target)
+        planned = make_plan(
+            desired,
+            factory(args, region, read_only=True),
+            region,
+            adopt=args.adopt,
+            allow_deletes=args.allow_deletes,
+            display_root=args.target,
+        )
         saved = planned.saved
         _show(out, saved, color=out.isatty())
         if saved.verdict.refused:
@@ -189,8 +203,9 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
 
 def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
     if args.adopt or args.allow_deletes is not None:
-        raise UsageError("a saved plan was made with its own --adopt and --allow-deletes; plan again with the "
-                         "options you want")
+        raise UsageError(
+            "a saved plan was made with its own --adopt and --allow-deletes; plan again with the options you want"
+        )
     if getattr(args, "sandbox", False):
         raise UsageError("--sandbox starts an empty emulator, for which no saved plan can be current")
     saved = load_plan_file(path)
@@ -199,8 +214,10 @@ def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
     args.region = saved.target.region
     check_account(factory(args, saved.target.region, read_only=True), saved.target.account_id)
     commit = f", commit {saved.commit[:12]}" if saved.commit else ""
-    out.write(f"Applying the saved plan {path} ({saved.digest}), made from {saved.directory}{commit} "
-              f"for account {saved.target.account_id} ({saved.target.region}).\n\n")
+    out.write(
+        f"Applying the saved plan {path} ({saved.digest}), made from {saved.directory}{commit} "
+        f"for account {saved.target.account_id} ({saved.target.region}).\n\n"
+    )
     _show(out, saved, color=out.isatty())
     return _execute(args, saved, out, verify=True)
 
@@ -212,8 +229,9 @@ def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify:
     writer = factory(args, region, read_only=False)
     lease = None
     if not args.no_lease:
-        table = StateTable(factory(args, region, read_only=False), args.state_table,
-                           account_id=saved.target.account_id)  # its own clients: the writer's are guarded
+        table = StateTable(
+            factory(args, region, read_only=False), args.state_table, account_id=saved.target.account_id
+        )  # its own clients: the writer's are guarded
         holder = Lease(table, ttl=args.lease_ttl)
         lease = lambda: holder.held(timeout=args.lease_timeout, stop=stop)  # noqa: E731
 
@@ -226,9 +244,17 @@ def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify:
     if tty and not saved.plan.empty:
         out.write("\nApplying...\n")
     try:
-        result = apply_saved(saved, reader=factory(args, region, read_only=True), writer=writer, lease=lease,
-                             workers=args.workers, verify=verify, on_outcome=progress if tty else None,
-                             log_changes=not tty, stop=stop.is_set)
+        result = apply_saved(
+            saved,
+            reader=factory(args, region, read_only=True),
+            writer=writer,
+            lease=lease,
+            workers=args.workers,
+            verify=verify,
+            on_outcome=progress if tty else None,
+            log_changes=not tty,
+            stop=stop.is_set,
+        )
     except PlanRefused as exc:
         out.write(f"{exc}\nRefused: nothing was changed.\n")
         return Exit.REFUSED if exc.invariants else Exit.ERROR
@@ -242,8 +268,7 @@ def _report(result: ApplyResult | None, out: TextIO) -> Exit:
     if result is None:
         return Exit.OK
     if result.lease_lost:
-        out.write("The lease was lost (another writer holds it now): no further change was started. "
-                  "Not made:\n")
+        out.write("The lease was lost (another writer holds it now): no further change was started. Not made:\n")
         for outcome in result.not_made():
             out.write(f"  {outcome.change.ref} ({outcome.change.action.value}): {outcome.message}\n")
     else:

@@ -66,8 +66,10 @@ def register(commands: Subcommands) -> None:
         "X-Hub-Signature-256) starts a reconcile at once",
     )
     secret.add_argument(
-        "--webhook-secret-env", metavar="NAME", default=None, help="as --webhook-secret-file, the secret read from "
-        "the environment variable NAME"
+        "--webhook-secret-env",
+        metavar="NAME",
+        default=None,
+        help="as --webhook-secret-file, the secret read from the environment variable NAME",
     )
     run.add_argument("--adopt", action="store_true", help="take over unowned resources named in git")
     allow_deletes_argument(run)

@@ -50,8 +50,16 @@ STALE_AFTER = 600.0  # seconds: a private directory this old whose owner is gone
 _USERINFO_SAFE = "!$&'()*+,;=:%"  # RFC 3986 sub-delims, ':' and existing %XX escapes
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
 # Environment that would point git at another repository than ours.
-_LOCATION_VARS = ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_COMMON_DIR",
-                  "GIT_ALTERNATE_OBJECT_DIRECTORIES", "GIT_NAMESPACE", "GIT_PREFIX")
+_LOCATION_VARS = (
+    "GIT_DIR",
+    "GIT_WORK_TREE",
+    "GIT_INDEX_FILE",
+    "GIT_OBJECT_DIRECTORY",
+    "GIT_COMMON_DIR",
+    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_NAMESPACE",
+    "GIT_PREFIX",
+)
 
 
 class GitError(ReconcilerError):
@@ -145,8 +153,9 @@ def _within(path: str, root: str) -> bool:
 
 
 class GitSource:
-    def __init__(self, source: str, *, branch: str = "main", path: str = "desired-state",
-                 cache_dir: Path, timeout: float = 120.0) -> None:
+    def __init__(
+        self, source: str, *, branch: str = "main", path: str = "desired-state", cache_dir: Path, timeout: float = 120.0
+    ) -> None:
         self.source = source if "://" in source or source.startswith("git@") else str(Path(source).resolve())
         self.branch = branch
         self.path = path
@@ -187,9 +196,20 @@ class GitSource:
             if not (self._repo / "HEAD").is_file():
                 self._run(["git", "-c", "init.defaultBranch=main", "init", "--bare", "--quiet", str(self._repo)])
             self._remove_stale_git_locks()
-            self._git("-c", "gc.autoDetach=false", "-c", "maintenance.autoDetach=false", "fetch", "--quiet",
-                      "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "origin",
-                      f"+refs/heads/{self.branch}:{self._ref}", remote=True)
+            self._git(
+                "-c",
+                "gc.autoDetach=false",
+                "-c",
+                "maintenance.autoDetach=false",
+                "fetch",
+                "--quiet",
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--no-recurse-submodules",
+                "origin",
+                f"+refs/heads/{self.branch}:{self._ref}",
+                remote=True,
+            )
             return self._git("rev-parse", "--verify", f"{self._ref}^{{commit}}").stdout.decode().strip()
 
     @contextlib.contextmanager
@@ -242,16 +262,23 @@ class GitSource:
                 count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
             except ValueError:
                 count = 0
-            env.update({f"GIT_CONFIG_KEY_{count}": "remote.origin.url", f"GIT_CONFIG_VALUE_{count}": self._url,
-                        "GIT_CONFIG_COUNT": str(count + 1)})
+            env.update(
+                {
+                    f"GIT_CONFIG_KEY_{count}": "remote.origin.url",
+                    f"GIT_CONFIG_VALUE_{count}": self._url,
+                    "GIT_CONFIG_COUNT": str(count + 1),
+                }
+            )
         return env
 
-    def _run(self, argv: list[str], *, check: bool = True, remote: bool = False,
-             stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def _run(
+        self, argv: list[str], *, check: bool = True, remote: bool = False, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
         name = next((a for a in argv[1:] if not a.startswith("-") and "=" not in a), "git")
         try:
-            result = subprocess.run(argv, input=stdin, capture_output=True, timeout=self.timeout,
-                                    env=self._env(remote=remote), check=False)
+            result = subprocess.run(
+                argv, input=stdin, capture_output=True, timeout=self.timeout, env=self._env(remote=remote), check=False
+            )
         except subprocess.TimeoutExpired as exc:
             raise GitError(f"git {name} timed out after {self.timeout:.0f}s for {self._display}") from exc
         except OSError as exc:
@@ -263,10 +290,12 @@ class GitSource:
             raise GitError(f"git {name} failed for {self._display} ({self.branch}): {detail}")
         return result
 
-    def _git(self, *args: str, check: bool = True, remote: bool = False,
-             stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
-        return self._run(["git", f"--git-dir={self._repo}", "--literal-pathspecs", *args], check=check,
-                         remote=remote, stdin=stdin)
+    def _git(
+        self, *args: str, check: bool = True, remote: bool = False, stdin: bytes | None = None
+    ) -> subprocess.CompletedProcess[bytes]:
+        return self._run(
+            ["git", f"--git-dir={self._repo}", "--literal-pathspecs", *args], check=check, remote=remote, stdin=stdin
+        )
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -280,8 +309,9 @@ class GitSource:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        raise GitError(f"another process held the git cache lock {self._lock} for "
-                                       f"{self.timeout:.0f}s") from None
+                        raise GitError(
+                            f"another process held the git cache lock {self._lock} for {self.timeout:.0f}s"
+                        ) from None
                     time.sleep(pause)
                     pause = min(pause * 2, 0.2)
             yield
@@ -296,8 +326,13 @@ class GitSource:
 
     def _check_branch(self) -> None:
         branch = self.branch
-        if (not branch or branch.startswith(("-", "/")) or branch.endswith(("/", ".", ".lock"))
-                or re.search(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.", branch) or branch == "@"):
+        if (
+            not branch
+            or branch.startswith(("-", "/"))
+            or branch.endswith(("/", ".", ".lock"))
+            or re.search(r"[\x00-\x20\x7f~^:?*\[\\]|\.\.|@\{|//|/\.", branch)
+            or branch == "@"
+        ):
             raise InvalidSource(f"not a valid branch name: {branch!r}")
 
     def _relpath(self) -> str:
@@ -315,8 +350,10 @@ class GitSource:
         if not _SHA.fullmatch(sha):
             raise GitError(f"not a commit id: {sha!r}")
         probe = f"{sha}^{{commit}}\n{sha}^{{commit}}:{rel}\n" if rel else f"{sha}^{{commit}}\n{sha}^{{tree}}\n"
-        answer = [line.split(" ") for line in
-                  self._git("cat-file", "--batch-check", stdin=probe.encode()).stdout.decode().splitlines()]
+        answer = [
+            line.split(" ")
+            for line in self._git("cat-file", "--batch-check", stdin=probe.encode()).stdout.decode().splitlines()
+        ]
         if len(answer) != 2 or answer[0][1:2] != ["commit"]:
             raise GitError(f"commit {sha[:12]} is not in the git cache of {self._display}")
         try:
@@ -398,8 +435,13 @@ class GitSource:
     @contextlib.contextmanager
     def _blobs(self, objects: list[bytes]) -> Iterator[IO[bytes]]:
         """``git cat-file --batch`` fed ``objects`` in order, killed after the timeout."""
-        proc = subprocess.Popen(["git", f"--git-dir={self._repo}", "cat-file", "--batch"], stdin=subprocess.PIPE,
-                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self._env())
+        proc = subprocess.Popen(
+            ["git", f"--git-dir={self._repo}", "cat-file", "--batch"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=self._env(),
+        )
         assert proc.stdin is not None and proc.stdout is not None
 
         def feed(pipe: IO[bytes]) -> None:
@@ -425,8 +467,10 @@ class GitSource:
     def _next_blob(stream: IO[bytes], obj: bytes) -> int:
         header = stream.readline().split()
         if len(header) != 3 or header[0] != obj or header[1] != b"blob":
-            raise GitError(f"git cat-file did not answer blob {obj.decode(errors='replace')} (killed at the timeout, "
-                           "or the object is missing)")
+            raise GitError(
+                f"git cat-file did not answer blob {obj.decode(errors='replace')} (killed at the timeout, "
+                "or the object is missing)"
+            )
         return int(header[2])
 
     def _check_links(self, links: list[Path], root: Path) -> None:
@@ -437,8 +481,16 @@ class GitSource:
             rel = link.relative_to(root)
             if any(part.startswith(".") for part in rel.parts) or _within(os.path.realpath(link), real_root):
                 continue
-            problems.append(ManifestProblem(posixpath.join(self.path, rel.as_posix()), 0, 0, None, None,
-                                            "symbolic link pointing outside the manifest directory"))
+            problems.append(
+                ManifestProblem(
+                    posixpath.join(self.path, rel.as_posix()),
+                    0,
+                    0,
+                    None,
+                    None,
+                    "symbolic link pointing outside the manifest directory",
+                )
+            )
         if problems:
             raise ManifestError(problems)
 

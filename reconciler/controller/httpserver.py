@@ -39,9 +39,16 @@ class HealthServer:
     ``set``), ``POST /hooks/git`` exists; without, it is a 404 like any unknown path.
     """
 
-    def __init__(self, metrics: Metrics, port: int, *, host: str = "0.0.0.0",  # noqa: S104 - a container port
-                 webhook: WebhookConfig | None = None, trigger: Callable[[], None] | None = None,
-                 request_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        metrics: Metrics,
+        port: int,
+        *,
+        host: str = "0.0.0.0",  # noqa: S104 - a container port
+        webhook: WebhookConfig | None = None,
+        trigger: Callable[[], None] | None = None,
+        request_timeout: float = 10.0,
+    ) -> None:
         if webhook is not None and trigger is None:
             raise ValueError("a webhook needs a trigger")
         handler = _handler(metrics, webhook, trigger, request_timeout)
@@ -63,8 +70,9 @@ class HealthServer:
         self.server.server_close()
 
 
-def _handler(metrics: Metrics, webhook: WebhookConfig | None, trigger: Callable[[], None] | None,
-             request_timeout: float) -> type[BaseHTTPRequestHandler]:
+def _handler(
+    metrics: Metrics, webhook: WebhookConfig | None, trigger: Callable[[], None] | None, request_timeout: float
+) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         timeout = request_timeout  # the socket's timeout: a stalled client gets dropped
         server_version = "reconciler"
@@ -95,9 +103,14 @@ def _handler(metrics: Metrics, webhook: WebhookConfig | None, trigger: Callable[
             if len(body) != length:
                 self._refuse(400, "bad request: body shorter than Content-Length", "bad_request")
                 return
-            answer = receive(webhook, body=body, signature=self.headers.get(SIGNATURE_HEADER),
-                             event=self.headers.get(EVENT_HEADER), delivery=self.headers.get(DELIVERY_HEADER),
-                             trigger=trigger)
+            answer = receive(
+                webhook,
+                body=body,
+                signature=self.headers.get(SIGNATURE_HEADER),
+                event=self.headers.get(EVENT_HEADER),
+                delivery=self.headers.get(DELIVERY_HEADER),
+                trigger=trigger,
+            )
             metrics.webhook_requests.labels(answer.result).inc()
             self._line(answer.status, answer.text)
 

@@ -163,29 +163,39 @@ class Controller:
             rewound = bool(last) and not self.config.allow_rewind and not self.git.is_ancestor(str(last), head)
         if rewound:
             assert last is not None
-            problem = HeadProblem(HeadStatus.REWIND,
-                                  f"it is not a descendant of the last applied commit {last[:12]} (a force push or a "
-                                  "rollback?); run with --allow-rewind to apply it", ERROR)
+            problem = HeadProblem(
+                HeadStatus.REWIND,
+                f"it is not a descendant of the last applied commit {last[:12]} (a force push or a "
+                "rollback?); run with --allow-rewind to apply it",
+                ERROR,
+            )
         else:
             try:
                 desired = self._load(head)
             except ManifestError as exc:
                 for problem_line in exc.problems:
                     log.error("invalid manifest", problem=str(problem_line))
-                problem = HeadProblem(HeadStatus.INVALID, f"{len(exc.problems)} manifest problem(s): "
-                                      f"{exc.problems[0]}", ERROR)
+                problem = HeadProblem(
+                    HeadStatus.INVALID, f"{len(exc.problems)} manifest problem(s): {exc.problems[0]}", ERROR
+                )
             else:
                 planned = self._plan(desired, head)
                 verdict = planned.saved.verdict
                 if verdict.refused:
-                    problem = HeadProblem(HeadStatus.REFUSED, "; ".join(verdict.lines()),
-                                          REFUSED if verdict.by_invariants else ERROR)
+                    problem = HeadProblem(
+                        HeadStatus.REFUSED, "; ".join(verdict.lines()), REFUSED if verdict.by_invariants else ERROR
+                    )
         if problem is None:
             assert planned is not None
             self.metrics.set_head(HeadStatus.VALID.value, head=head, applied=last, reason=None)
             return self._converge(planned, head, last, table)
-        log.error("head commit cannot be applied", status=problem.status.value, reason=problem.reason,
-                  head=head, last_applied=last)
+        log.error(
+            "head commit cannot be applied",
+            status=problem.status.value,
+            reason=problem.reason,
+            head=head,
+            last_applied=last,
+        )
         self.metrics.failures.labels(problem.status.value).inc()
         self.metrics.set_head(problem.status.value, head=head, applied=last, reason=problem.reason)
         self.metrics.set_synced(False)
@@ -201,16 +211,21 @@ class Controller:
         try:
             planned = self._plan(self._load(last), last)
             if planned.saved.verdict.refused:
-                log.error("the last applied commit is refused now too; nothing is changed",
-                          reason=planned.saved.verdict.headline())
+                log.error(
+                    "the last applied commit is refused now too; nothing is changed",
+                    reason=planned.saved.verdict.headline(),
+                )
                 return
             if self.config.mode == "plan":
                 log.info("planned the last applied commit", summary=planned.saved.plan.summary())
                 return
             result = self._apply(planned, last)
             self._count_repairs(result)
-            log.info("kept the account at the last applied commit", last_applied=last,
-                     summary=result.summary() if result else "in sync")
+            log.info(
+                "kept the account at the last applied commit",
+                last_applied=last,
+                summary=result.summary() if result else "in sync",
+            )
         finally:
             structlog.contextvars.bind_contextvars(commit=head)
 
@@ -253,8 +268,13 @@ class Controller:
         return region
 
     def _factory(self, region: str | None, *, read_only: bool) -> ClientFactory:
-        aws = AwsConfig(endpoint_url=self.aws.endpoint_url, region=region, profile=self.aws.profile,
-                        max_attempts=self.aws.max_attempts, retry_mode=self.aws.retry_mode)
+        aws = AwsConfig(
+            endpoint_url=self.aws.endpoint_url,
+            region=region,
+            profile=self.aws.profile,
+            max_attempts=self.aws.max_attempts,
+            retry_mode=self.aws.retry_mode,
+        )
         return ClientFactory(aws, read_only=read_only, on_send=self.metrics.beat_hook)
 
     def _table(self, *, read_only: bool) -> StateTable:
@@ -269,8 +289,15 @@ class Controller:
     def _plan(self, desired: DesiredState, sha: str) -> Planned:
         region = self._region(desired)
         options = self.config.options
-        planned = make_plan(desired, self._factory(region, read_only=True), region, adopt=options.adopt,
-                            allow_deletes=options.allow_deletes, commit=sha, display_root=self.config.path)
+        planned = make_plan(
+            desired,
+            self._factory(region, read_only=True),
+            region,
+            adopt=options.adopt,
+            allow_deletes=options.allow_deletes,
+            commit=sha,
+            display_root=self.config.path,
+        )
         self._observe(planned)
         return planned
 
@@ -282,17 +309,21 @@ class Controller:
                 return None
             region = saved.target.region
             writer = self._factory(region, read_only=False)
-            table = StateTable(self._factory(region, read_only=False), self.config.state_table,
-                               account_id=saved.target.account_id)  # its own clients: the writer's are guarded
-            lease = Lease(table,
-                          owner=self.owner, ttl=self.config.lease_ttl, on_wait=self.metrics.lease_waited)
+            table = StateTable(
+                self._factory(region, read_only=False), self.config.state_table, account_id=saved.target.account_id
+            )  # its own clients: the writer's are guarded
+            lease = Lease(table, owner=self.owner, ttl=self.config.lease_ttl, on_wait=self.metrics.lease_waited)
             log.info("applying the plan", digest=saved.digest, summary=saved.plan.summary(), attempt=attempt)
             try:
                 return apply_saved(
-                    saved, reader=self._factory(region, read_only=True), writer=writer,
+                    saved,
+                    reader=self._factory(region, read_only=True),
+                    writer=writer,
                     lease=partial(lease.held, timeout=self.config.lease_timeout, stop=self.stop),
-                    workers=self.config.options.max_workers, on_outcome=self._observe_outcome,
-                    stop=self.stop.is_set)
+                    workers=self.config.options.max_workers,
+                    on_outcome=self._observe_outcome,
+                    stop=self.stop.is_set,
+                )
             except PlanStale as exc:
                 log.warning("the account moved since the plan was made; planning again", moved=list(exc.moved))
                 if attempt == MAX_PLAN_ATTEMPTS:
@@ -315,14 +346,24 @@ class Controller:
                     continue  # once per cycle, even when the plan is made again
                 self._logged_findings.add(key)
                 emit = log.error if finding.severity.value == "error" else log.warning
-                emit("invariant finding", rule=finding.rule, severity=finding.severity.value,
-                     resource=finding.resource, location=finding.location, message=finding.message)
+                emit(
+                    "invariant finding",
+                    rule=finding.rule,
+                    severity=finding.severity.value,
+                    resource=finding.resource,
+                    location=finding.location,
+                    message=finding.message,
+                )
         self.metrics.observe_plan(Counter(c.kind for c in plan), KIND_ORDER)
         if saved.verdict.refused:
             log.error("plan refused", reason=saved.verdict.headline(), refusals=saved.verdict.lines())
         if not plan.empty:
-            log.info("drift or changes found", summary=plan.summary(), digest=saved.digest,
-                     resources=[f"{c.action.value} {c.ref}" for c in plan][:50])
+            log.info(
+                "drift or changes found",
+                summary=plan.summary(),
+                digest=saved.digest,
+                resources=[f"{c.action.value} {c.ref}" for c in plan][:50],
+            )
         if self.on_plan is not None:
             self.on_plan(plan)
 

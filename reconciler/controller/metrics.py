@@ -79,48 +79,77 @@ class Metrics:
         self.registry = CollectorRegistry()
         r = self.registry
         # What loop.py has always used (names and types kept).
-        self.duration = Histogram("reconciler_reconcile_duration_seconds", "Duration of one reconcile",
-                                  ["mode"], registry=r, buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600))
-        self.changes = Counter("reconciler_changes_total", "Changes executed, by kind, action and status",
-                               ["kind", "action", "status"], registry=r)
-        self.drift = Gauge("reconciler_drift_resources",
-                           "Resources whose change is in the last plan, by kind (0 for kinds without any)",
-                           ["kind"], registry=r)
-        self.findings = Gauge("reconciler_invariant_findings", "Invariant findings at the last plan",
-                              ["severity"], registry=r)
-        self.failures = Counter("reconciler_failures_total", "Reconciles that failed, by reason", ["reason"],
-                                registry=r)
-        self.last_success = Gauge("reconciler_last_success_timestamp_seconds",
-                                  "Unix time of the last successful reconcile", registry=r)
+        self.duration = Histogram(
+            "reconciler_reconcile_duration_seconds",
+            "Duration of one reconcile",
+            ["mode"],
+            registry=r,
+            buckets=(0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600),
+        )
+        self.changes = Counter(
+            "reconciler_changes_total",
+            "Changes executed, by kind, action and status",
+            ["kind", "action", "status"],
+            registry=r,
+        )
+        self.drift = Gauge(
+            "reconciler_drift_resources",
+            "Resources whose change is in the last plan, by kind (0 for kinds without any)",
+            ["kind"],
+            registry=r,
+        )
+        self.findings = Gauge(
+            "reconciler_invariant_findings", "Invariant findings at the last plan", ["severity"], registry=r
+        )
+        self.failures = Counter(
+            "reconciler_failures_total", "Reconciles that failed, by reason", ["reason"], registry=r
+        )
+        self.last_success = Gauge(
+            "reconciler_last_success_timestamp_seconds", "Unix time of the last successful reconcile", registry=r
+        )
         self.commit = Info("reconciler_last_applied_commit", "The last commit applied", registry=r)
         # Added for alerting and health.
-        self.synced = Gauge("reconciler_synced",
-                            "1 when the head commit is the applied commit and no drift remains, else 0",
-                            registry=r)
-        self.head_status = Gauge("reconciler_head_status",
-                                 "Status of the head commit of the branch, one-hot: valid, invalid (bad "
-                                 "manifests), refused (by the invariants or a rail), rewind (a refused rewind), "
-                                 "unknown (before the first reconcile read it)", ["status"], registry=r)
-        self.commits = Info("reconciler_commit", "The applied and the head commit shas ('' when unknown)",
-                            registry=r)
+        self.synced = Gauge(
+            "reconciler_synced", "1 when the head commit is the applied commit and no drift remains, else 0", registry=r
+        )
+        self.head_status = Gauge(
+            "reconciler_head_status",
+            "Status of the head commit of the branch, one-hot: valid, invalid (bad "
+            "manifests), refused (by the invariants or a rail), rewind (a refused rewind), "
+            "unknown (before the first reconcile read it)",
+            ["status"],
+            registry=r,
+        )
+        self.commits = Info("reconciler_commit", "The applied and the head commit shas ('' when unknown)", registry=r)
         self.drift_repaired_total = Counter(
             "reconciler_drift_repaired_total",
             "Resources the controller changed although git did not change (someone changed the account by hand)",
-            ["kind"], registry=r)
-        self.last_reconcile = Gauge("reconciler_last_reconcile_timestamp_seconds",
-                                    "Unix time of the last completed reconcile, successful or not (0: none yet)",
-                                    registry=r)
-        self.start_time = Gauge("reconciler_start_time_seconds", "Unix time at which the controller started",
-                                registry=r)
-        self.interval = Gauge("reconciler_interval_seconds", "The configured time between reconciles (0: none)",
-                              registry=r)
-        self.lease_wait = Counter("reconciler_lease_wait_seconds_total",
-                                  "Seconds spent waiting for the lease", registry=r)
-        self.lease_contention = Counter("reconciler_lease_contention_total",
-                                        "Times the lease was found held by another writer", registry=r)
-        self.webhook_requests = Counter("reconciler_webhook_requests_total",
-                                        "Requests to the git webhook, by result (accepted, ping, unauthorized, "
-                                        "too_large, bad_request)", ["result"], registry=r)
+            ["kind"],
+            registry=r,
+        )
+        self.last_reconcile = Gauge(
+            "reconciler_last_reconcile_timestamp_seconds",
+            "Unix time of the last completed reconcile, successful or not (0: none yet)",
+            registry=r,
+        )
+        self.start_time = Gauge(
+            "reconciler_start_time_seconds", "Unix time at which the controller started", registry=r
+        )
+        self.interval = Gauge(
+            "reconciler_interval_seconds", "The configured time between reconciles (0: none)", registry=r
+        )
+        self.lease_wait = Counter(
+            "reconciler_lease_wait_seconds_total", "Seconds spent waiting for the lease", registry=r
+        )
+        self.lease_contention = Counter(
+            "reconciler_lease_contention_total", "Times the lease was found held by another writer", registry=r
+        )
+        self.webhook_requests = Counter(
+            "reconciler_webhook_requests_total",
+            "Requests to the git webhook, by result (accepted, ping, unauthorized, too_large, bad_request)",
+            ["result"],
+            registry=r,
+        )
 
         self.start_time.set(time.time())
         if interval is not None:

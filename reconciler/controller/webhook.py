@@ -80,8 +80,13 @@ class WebhookConfig:
         return cls(secret, max_body)
 
     @classmethod
-    def from_env(cls, name: str, *, max_body: int = MAX_BODY, environ: Mapping[str, str] | None = None,
-                 ) -> WebhookConfig:
+    def from_env(
+        cls,
+        name: str,
+        *,
+        max_body: int = MAX_BODY,
+        environ: Mapping[str, str] | None = None,
+    ) -> WebhookConfig:
         """The secret is the value of the environment variable ``name``, without a trailing newline."""
         value = (os.environ if environ is None else environ).get(name)
         if value is None:
@@ -113,13 +118,19 @@ class Answer:
     result: str
 
 
-def receive(config: WebhookConfig, *, body: bytes, signature: str | None, event: str | None,
-            delivery: str | None, trigger: Callable[[], None]) -> Answer:
+def receive(
+    config: WebhookConfig,
+    *,
+    body: bytes,
+    signature: str | None,
+    event: str | None,
+    delivery: str | None,
+    trigger: Callable[[], None],
+) -> Answer:
     """Authenticate one delivery; a valid one other than ``ping`` calls ``trigger`` (202)."""
     delivery = _short(delivery)
     if not config.verify(body, signature):
-        log.warning("webhook delivery refused: signature missing or wrong", delivery=delivery,
-                    signed=bool(signature))
+        log.warning("webhook delivery refused: signature missing or wrong", delivery=delivery, signed=bool(signature))
         return Answer(401, "unauthorized: missing or wrong X-Hub-Signature-256", "unauthorized")
     if event == "ping":
         log.info("webhook ping", delivery=delivery)

@@ -67,7 +67,8 @@ class PlanStale(ReconcilerError):
         self.moved = moved
         super().__init__(
             f"the account changed since the plan was made; plan again ({len(moved)} resource(s) moved: "
-            f"{', '.join(moved)})")
+            f"{', '.join(moved)})"
+        )
 
 
 @dataclass(frozen=True)
@@ -76,8 +77,16 @@ class Planned:
     preview: Preview
 
 
-def make_plan(desired: DesiredState, reader: ClientFactory, region: str, *, adopt: bool = False,
-              allow_deletes: int | None = None, commit: str | None = None, display_root: str = "") -> Planned:
+def make_plan(
+    desired: DesiredState,
+    reader: ClientFactory,
+    region: str,
+    *,
+    adopt: bool = False,
+    allow_deletes: int | None = None,
+    commit: str | None = None,
+    display_root: str = "",
+) -> Planned:
     """Read the account, diff, evaluate the invariants and judge: the plan apply would execute."""
     current = preview(desired, reader, region, invariants=True)
     report = current.report
@@ -104,12 +113,21 @@ def make_plan(desired: DesiredState, reader: ClientFactory, region: str, *, adop
 def verification_scope(saved: SavedPlan) -> ReadScope:
     """Read again exactly what the plan touches, as the plan read it (nothing else in detail)."""
     plan, target = saved.plan, saved.target
-    names = {k: frozenset(c.name for c in plan if c.kind == k and c.action not in (Action.DELETE, Action.RELEASE))
-             for k in KINDS}
-    deleting = {k: frozenset(c.name for c in plan if c.kind == k and c.action in (Action.DELETE, Action.RELEASE))
-                for k in KINDS}
-    return ReadScope(account_id=target.account_id, region=target.region, ownership_key=target.ownership_key,
-                     ownership_value=target.ownership_value, names=names, deleting=deleting)
+    names = {
+        k: frozenset(c.name for c in plan if c.kind == k and c.action not in (Action.DELETE, Action.RELEASE))
+        for k in KINDS
+    }
+    deleting = {
+        k: frozenset(c.name for c in plan if c.kind == k and c.action in (Action.DELETE, Action.RELEASE)) for k in KINDS
+    }
+    return ReadScope(
+        account_id=target.account_id,
+        region=target.region,
+        ownership_key=target.ownership_key,
+        ownership_value=target.ownership_value,
+        names=names,
+        deleting=deleting,
+    )
 
 
 def moved_resources(saved: SavedPlan, reader: ClientFactory) -> tuple[str, ...]:
@@ -123,11 +141,20 @@ def _no_lease() -> Iterator[None]:
     yield None
 
 
-def apply_saved(saved: SavedPlan, *, reader: ClientFactory, writer: ClientFactory,
-                lease: Callable[[], AbstractContextManager[LeaseHandle | None]] | None = None,
-                workers: int = 8, consistency_timeout: float = 60.0, poll_interval: float = 2.0,
-                verify: bool = True, on_outcome: Callable[[Outcome], None] | None = None,
-                log_changes: bool = True, stop: Callable[[], bool] | None = None) -> ApplyResult | None:
+def apply_saved(
+    saved: SavedPlan,
+    *,
+    reader: ClientFactory,
+    writer: ClientFactory,
+    lease: Callable[[], AbstractContextManager[LeaseHandle | None]] | None = None,
+    workers: int = 8,
+    consistency_timeout: float = 60.0,
+    poll_interval: float = 2.0,
+    verify: bool = True,
+    on_outcome: Callable[[Outcome], None] | None = None,
+    log_changes: bool = True,
+    stop: Callable[[], bool] | None = None,
+) -> ApplyResult | None:
     """Execute exactly ``saved``. Returns None when the plan is empty (nothing to do).
 
     Raises PlanRefused (its verdict refuses it), PlanStale (what it touches moved; with ``verify``),
@@ -139,7 +166,7 @@ def apply_saved(saved: SavedPlan, *, reader: ClientFactory, writer: ClientFactor
         raise PlanRefused(saved.verdict)
     if saved.plan.empty:
         return None
-    with (lease() if lease is not None else _no_lease()) as held:
+    with lease() if lease is not None else _no_lease() as held:
         if verify:
             moved = moved_resources(saved, reader)
             if moved:
@@ -153,9 +180,22 @@ def apply_saved(saved: SavedPlan, *, reader: ClientFactory, writer: ClientFactor
             if lease_lost():
                 raise LeaseLost(f"the lease was lost: {service}:{operation} not sent")
 
-        options = ApplyOptions(adopt=saved.adopt, allow_deletes=saved.allow_deletes, max_workers=workers,
-                               consistency_timeout=consistency_timeout, poll_interval=poll_interval)
+        options = ApplyOptions(
+            adopt=saved.adopt,
+            allow_deletes=saved.allow_deletes,
+            max_workers=workers,
+            consistency_timeout=consistency_timeout,
+            poll_interval=poll_interval,
+        )
         with writer.guarding(guard):
-            executor = Executor(writer, saved.target, options, notebook_updates=saved.notebook_updates,
-                                on_outcome=on_outcome, log_changes=log_changes, stop=stop, lease_lost=lease_lost)
+            executor = Executor(
+                writer,
+                saved.target,
+                options,
+                notebook_updates=saved.notebook_updates,
+                on_outcome=on_outcome,
+                log_changes=log_changes,
+                stop=stop,
+                lease_lost=lease_lost,
+            )
             return executor.run(saved.plan)

@@ -96,9 +96,20 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
     return sorted(changes, key=lambda c: c.field)
 
 
-def _change(kind: Kind, action: Action, name: str, fields: list[FieldChange], *, current: Any, live: LiveState,
-            ctx: Context, desired: Any = None, have: Any = None, source: str | None = None,
-            notes: tuple[str, ...] = ()) -> Change:
+def _change(
+    kind: Kind,
+    action: Action,
+    name: str,
+    fields: list[FieldChange],
+    *,
+    current: Any,
+    live: LiveState,
+    ctx: Context,
+    desired: Any = None,
+    have: Any = None,
+    source: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Change:
     """A change with what the kind says about it: why apply would refuse it, its notes, its side effects."""
     changed = [f.field for f in fields]
     replaced = [f.field for f in fields if f.replaces]
@@ -112,8 +123,9 @@ def _change(kind: Kind, action: Action, name: str, fields: list[FieldChange], *,
         source=source,
         notes=notes + kind.plan_notes(action.value, changed, current, ctx),
         destroys=kind.destroys(current, live) if action is Action.DELETE else (),
-        blocker=kind.blocker(action.value, changed=changed, replaced=replaced, live=current, desired=desired or {},
-                             ctx=ctx),
+        blocker=kind.blocker(
+            action.value, changed=changed, replaced=replaced, live=current, desired=desired or {}, ctx=ctx
+        ),
         fingerprint=fingerprint(current),
     )
 
@@ -134,19 +146,57 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             current = live_items.get(name)
             if current is None:
                 shown = {k: v for k, v in want.items() if v not in (None, [], {})}
-                changes.append(_change(kind, Action.CREATE, name, diff_fields(kind, {}, shown), current=None, live=live,
-                                       ctx=ctx, desired=want, source=source))
+                changes.append(
+                    _change(
+                        kind,
+                        Action.CREATE,
+                        name,
+                        diff_fields(kind, {}, shown),
+                        current=None,
+                        live=live,
+                        ctx=ctx,
+                        desired=want,
+                        source=source,
+                    )
+                )
                 continue
             have = kind.live_view(current, ctx)
             fields = diff_fields(kind, have, want)
             if not kind.owned(current, ctx) and not kind.empty_shell(current):
-                note = (f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
-                        "converging it means taking it over (apply --adopt)")
-                changes.append(_change(kind, Action.ADOPT, name, fields, current=current, live=live, ctx=ctx,
-                                       desired=want, have=have, source=source, notes=(note,)))
+                note = (
+                    f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
+                    "converging it means taking it over (apply --adopt)"
+                )
+                changes.append(
+                    _change(
+                        kind,
+                        Action.ADOPT,
+                        name,
+                        fields,
+                        current=current,
+                        live=live,
+                        ctx=ctx,
+                        desired=want,
+                        have=have,
+                        source=source,
+                        notes=(note,),
+                    )
+                )
             elif fields:
-                changes.append(_change(kind, Action.UPDATE, name, fields, current=current, live=live, ctx=ctx,
-                                       desired=want, have=have, source=source))
+                changes.append(
+                    _change(
+                        kind,
+                        Action.UPDATE,
+                        name,
+                        fields,
+                        current=current,
+                        live=live,
+                        ctx=ctx,
+                        desired=want,
+                        have=have,
+                        source=source,
+                    )
+                )
             else:
                 unchanged[kind_name] += 1
         for name, current in sorted(live_items.items()):
@@ -158,14 +208,37 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             have = kind.live_view(current, ctx)
             if kind.deletable(current, ctx):
                 shown = {k: v for k, v in have.items() if v not in (None, [], {})}
-                changes.append(_change(kind, Action.DELETE, name, diff_fields(kind, shown, {}), current=current,
-                                       live=live, ctx=ctx, have=have))
+                changes.append(
+                    _change(
+                        kind,
+                        Action.DELETE,
+                        name,
+                        diff_fields(kind, shown, {}),
+                        current=current,
+                        live=live,
+                        ctx=ctx,
+                        have=have,
+                    )
+                )
             else:
-                note = ("no longer in git; its deletionPolicy Retain keeps it: the ownership mark is removed and "
-                        "it stays as it is, unmanaged")
+                note = (
+                    "no longer in git; its deletionPolicy Retain keeps it: the ownership mark is removed and "
+                    "it stays as it is, unmanaged"
+                )
                 released = [FieldChange(f, old, new) for f, old, new in kind.release_fields(current, ctx)]
-                changes.append(_change(kind, Action.RELEASE, name, released, current=current, live=live, ctx=ctx,
-                                       have=have, notes=(note,)))
+                changes.append(
+                    _change(
+                        kind,
+                        Action.RELEASE,
+                        name,
+                        released,
+                        current=current,
+                        live=live,
+                        ctx=ctx,
+                        have=have,
+                        notes=(note,),
+                    )
+                )
     notes: tuple[str, ...] = ()
     if kept:
         notes = (f"prune is off: {len(kept)} owned resource(s) no longer in git are kept: {', '.join(kept)}",)

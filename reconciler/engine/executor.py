@@ -134,7 +134,8 @@ class Executor:
         self.on_start = on_start or (lambda _: None)
         # Whether to start no new change (SIGTERM, or the lease was lost).
         self.stopping: Callable[[], bool] = (
-            stop.is_set if isinstance(stop, threading.Event) else stop or (lambda: False))
+            stop.is_set if isinstance(stop, threading.Event) else stop or (lambda: False)
+        )
         # Whether the lease is no longer held: checked before every change (and by the writer's guard
         # before every AWS write), so a writer that lost it starts nothing more.
         self.lease_lost: Callable[[], bool] = lease_lost or (lambda: False)

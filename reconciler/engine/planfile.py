@@ -152,15 +152,21 @@ def load_plan_file(path: Path) -> SavedPlan:
     if not isinstance(data, dict) or "reconcilerPlanFile" not in data:
         raise PlanFileError(f"{path}: not a reconciler plan file")
     if data.get("reconcilerPlanFile") != PLAN_FILE_FORMAT:
-        raise PlanFileError(f"{path}: plan file format {data.get('reconcilerPlanFile')!r} is not supported by "
-                            f"reconciler {__version__} (format {PLAN_FILE_FORMAT}); plan again with this version")
+        raise PlanFileError(
+            f"{path}: plan file format {data.get('reconcilerPlanFile')!r} is not supported by "
+            f"reconciler {__version__} (format {PLAN_FILE_FORMAT}); plan again with this version"
+        )
     recorded = data.pop("digest", None)
     if not isinstance(recorded, str) or recorded != _digest(data):
-        raise PlanFileError(f"{path}: the plan file was modified or damaged after it was written (its digest does "
-                            "not match); plan again")
+        raise PlanFileError(
+            f"{path}: the plan file was modified or damaged after it was written (its digest does "
+            "not match); plan again"
+        )
     if data.get("reconcilerVersion") != __version__:
-        raise PlanFileError(f"{path}: made by reconciler {data.get('reconcilerVersion')}, this is {__version__}; "
-                            "apply it with the version that made it, or plan again")
+        raise PlanFileError(
+            f"{path}: made by reconciler {data.get('reconcilerVersion')}, this is {__version__}; "
+            "apply it with the version that made it, or plan again"
+        )
     try:
         return _from_data(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -171,8 +177,7 @@ def _field(data: Mapping[str, Any]) -> FieldChange:
     statements = data.get("statements")
     diff = None
     if statements is not None:
-        diff = StatementDiff(tuple(statements["added"]), tuple(statements["removed"]),
-                             tuple(statements["changedTop"]))
+        diff = StatementDiff(tuple(statements["added"]), tuple(statements["removed"]), tuple(statements["changedTop"]))
     return FieldChange(data["field"], data["old"], data["new"], statements=diff, replaces=bool(data["replaces"]))
 
 
@@ -205,8 +210,12 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         unchanged=dict(document["summary"]["unchangedByKind"]),
         notes=tuple(document["notes"]),
     )
-    verdict = Verdict(tuple(Refusal(r["code"], r["message"], r["unblock"], tuple(r["resources"]))
-                            for r in document["verdict"]["refusals"]))
+    verdict = Verdict(
+        tuple(
+            Refusal(r["code"], r["message"], r["unblock"], tuple(r["resources"]))
+            for r in document["verdict"]["refusals"]
+        )
+    )
     tag = source["ownershipTag"]
     options, settings, manifests = source["options"], source["settings"], source["manifests"]
     return SavedPlan(

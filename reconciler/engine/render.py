@@ -307,12 +307,12 @@ def _wording(change: Change, adopt: bool = False) -> str:
 
 def _change_lines(change: Change, adopt: bool = False) -> list[_Line]:
     header = f"{_clean(change.ref)}  ({_clean(change.source)})" if change.source else _clean(change.ref)
-    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header),
-             _Line(_FIELD_COL, "", f"# {_wording(change, adopt)}")]
+    lines = [_Line(_HEADER_COL, SYMBOLS[change.action], header), _Line(_FIELD_COL, "", f"# {_wording(change, adopt)}")]
     lines += [_Line(_FIELD_COL, "", f"# {_clean(note)}") for note in change.notes]
     if change.blocker is not None:
-        lines.append(_Line(_FIELD_COL, "", "# REFUSED:", f"{_clean(change.blocker.message)}; "
-                                                       f"{_clean(change.blocker.unblock)}"))
+        lines.append(
+            _Line(_FIELD_COL, "", "# REFUSED:", f"{_clean(change.blocker.message)}; {_clean(change.blocker.unblock)}")
+        )
     if change.destroys:
         lines.append(_Line(_FIELD_COL, "", "# deleting it also removes:"))
         lines += [_Line(_ITEM_COL, "-", _clean(item)) for item in change.destroys]
@@ -331,7 +331,6 @@ def render_verdict(verdict: Verdict, *, color: bool) -> str:
     lines = [_paint(_clean(verdict.headline()), _RED, color)]
     lines += [f"  - {_clean(line)}" for line in verdict.lines()]
     return "\n".join(lines) + "\n"
-
 
 
 def render_text(plan: Plan, *, color: bool, adopt: bool = False) -> str:
@@ -392,9 +391,13 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "source": change.source,
                 "notes": list(change.notes),
                 "destroys": list(change.destroys),
-                "blocker": None if change.blocker is None else {
-                    "code": change.blocker.code, "message": change.blocker.message,
-                    "unblock": change.blocker.unblock},
+                "blocker": None
+                if change.blocker is None
+                else {
+                    "code": change.blocker.code,
+                    "message": change.blocker.message,
+                    "unblock": change.blocker.unblock,
+                },
                 "fields": [_field_dict(fc) for fc in change.fields],
             }
             for change in plan.changes

@@ -94,8 +94,9 @@ def _markdown_verdict(verdict: Verdict) -> str:
     return f"## ⛔ Reconciler plan: refused, apply would write nothing\n\n{reasons}\n"
 
 
-def render_markdown(plan: Plan, *, limit: int = 65_000, findings: str = "", adopt: bool = False,
-                    verdict: Verdict | None = None) -> str:
+def render_markdown(
+    plan: Plan, *, limit: int = 65_000, findings: str = "", adopt: bool = False, verdict: Verdict | None = None
+) -> str:
     """The plan as a pull-request comment of at most ``limit`` characters.
 
     A heading and a summary table (action | count), the plan's notes, a table of changes (action,

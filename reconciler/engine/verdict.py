@@ -27,8 +27,7 @@ class Refusal:
     resources: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, object]:
-        return {"code": self.code, "message": self.message, "unblock": self.unblock,
-                "resources": list(self.resources)}
+        return {"code": self.code, "message": self.message, "unblock": self.unblock, "resources": list(self.resources)}
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,11 @@ class Verdict:
         return [f"{r.message}: {r.unblock}" for r in self.refusals]
 
     def to_dict(self) -> dict[str, object]:
-        return {"applies": not self.refused, "headline": self.headline(),
-                "refusals": [r.to_dict() for r in self.refusals]}
+        return {
+            "applies": not self.refused,
+            "headline": self.headline(),
+            "refusals": [r.to_dict() for r in self.refusals],
+        }
 
 
 def _some(refs: tuple[str, ...], shown: int = 5) -> str:
@@ -83,14 +85,26 @@ def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) ->
     allowed = allow_deletes if allow_deletes is not None else max_deletes
     unblock = f"review the deletions, then rerun with --allow-deletes {count}"
     if count > allowed:
-        return [Refusal("max-deletes",
-                        f"the plan deletes {count} resources ({_some(deleted)}), more than the {allowed} allowed "
-                        f"(Settings.maxDeletes={max_deletes})", unblock, deleted)]
+        return [
+            Refusal(
+                "max-deletes",
+                f"the plan deletes {count} resources ({_some(deleted)}), more than the {allowed} allowed "
+                f"(Settings.maxDeletes={max_deletes})",
+                unblock,
+                deleted,
+            )
+        ]
     owned = owned_count(plan)
     if allow_deletes is None and owned and count * 2 > owned:
-        return [Refusal("most-deleted",
-                        f"the plan deletes {count} of the {owned} resources the reconciler owns (a checkout that "
-                        "lost most of its manifests must not empty the account)", unblock, deleted)]
+        return [
+            Refusal(
+                "most-deleted",
+                f"the plan deletes {count} of the {owned} resources the reconciler owns (a checkout that "
+                "lost most of its manifests must not empty the account)",
+                unblock,
+                deleted,
+            )
+        ]
     return []
 
 
@@ -98,26 +112,37 @@ def _invariants(report: Report | None) -> Iterable[Refusal]:
     if report is None or not report.refuses:
         return ()
     errors = report.errors
-    return (Refusal("invariants",
-                    f"{len(errors)} error finding(s) of the security invariants "
-                    f"({', '.join(sorted({f.rule for f in errors}))})",
-                    "fix the manifests as the findings say, or record a deliberate exception with its reason in "
-                    "Settings.exceptions (docs/rules.md)",
-                    tuple(sorted({f.resource for f in errors}))),)
+    return (
+        Refusal(
+            "invariants",
+            f"{len(errors)} error finding(s) of the security invariants "
+            f"({', '.join(sorted({f.rule for f in errors}))})",
+            "fix the manifests as the findings say, or record a deliberate exception with its reason in "
+            "Settings.exceptions (docs/rules.md)",
+            tuple(sorted({f.resource for f in errors})),
+        ),
+    )
 
 
-def judge(plan: Plan, report: Report | None, *, max_deletes: int, adopt: bool = False,
-          allow_deletes: int | None = None) -> Verdict:
+def judge(
+    plan: Plan, report: Report | None, *, max_deletes: int, adopt: bool = False, allow_deletes: int | None = None
+) -> Verdict:
     """Everything apply would refuse in ``plan``, run with ``--adopt`` = ``adopt`` and ``--allow-deletes``."""
     refusals = list(_invariants(report))
     adoptions = tuple(c.ref for c in plan if c.action is Action.ADOPT)
     if adoptions and not adopt:
-        refusals.append(Refusal(
-            "adopt",
-            f"{len(adoptions)} resource(s) named in git exist without the ownership mark ({_some(adoptions)})",
-            "rerun with --adopt to take them over (plan --adopt shows what that changes besides the mark)",
-            adoptions))
-    refusals += [Refusal(c.blocker.code, f"{c.ref}: {c.blocker.message}", c.blocker.unblock, (c.ref,))
-                 for c in plan if c.blocker is not None]
+        refusals.append(
+            Refusal(
+                "adopt",
+                f"{len(adoptions)} resource(s) named in git exist without the ownership mark ({_some(adoptions)})",
+                "rerun with --adopt to take them over (plan --adopt shows what that changes besides the mark)",
+                adoptions,
+            )
+        )
+    refusals += [
+        Refusal(c.blocker.code, f"{c.ref}: {c.blocker.message}", c.blocker.unblock, (c.ref,))
+        for c in plan
+        if c.blocker is not None
+    ]
     refusals += rail_refusals(plan, max_deletes=max_deletes, allow_deletes=allow_deletes)
     return Verdict(tuple(refusals))

@@ -49,8 +49,17 @@ from reconciler.policydoc import PolicyDocumentError, equivalent, statements
 __all__ = ["Manifest", "convert", "settings_manifest", "spec_order"]
 
 _TOP_ORDER = ("Version", "Id", "Statement")
-_STATEMENT_ORDER = ("Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource",
-                    "Condition")
+_STATEMENT_ORDER = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
+)
 _SERVICE = re.compile(r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$")
 _SID_CHARS = re.compile(r"[^A-Za-z0-9]")
 
@@ -169,8 +178,7 @@ class _Converter:
             "User": {n: User(n, None, path=live.users[n].path) for n in selection.names.get("User", ())},
         }
         settings = Settings("import", None, account_id=live.account_id, ownership_tag=ownership)
-        self.ctx = Context(live.account_id, live.region, ownership.key, ownership.value,
-                           DesiredState(settings, stubs))
+        self.ctx = Context(live.account_id, live.region, ownership.key, ownership.value, DesiredState(settings, stubs))
 
     def _policy_ref(self, arn: str) -> str:
         name = arn.rsplit("/", 1)[-1]
@@ -184,8 +192,16 @@ class _Converter:
         return sorted(r for r in refs if not r.startswith("arn:")) + sorted(r for r in refs if r.startswith("arn:"))
 
     def policy(self, p: LivePolicy) -> dict[str, Any]:
-        return _spec("Policy", {"description": p.description, "path": p.path, "document": document(p.document),
-                                "deletionPolicy": _deletion_policy(p.tags), "tags": _user_tags(p.tags, self.ctx)})
+        return _spec(
+            "Policy",
+            {
+                "description": p.description,
+                "path": p.path,
+                "document": document(p.document),
+                "deletionPolicy": _deletion_policy(p.tags),
+                "tags": _user_tags(p.tags, self.ctx),
+            },
+        )
 
     def _trust(self, r: LiveRole) -> dict[str, Any]:
         stmts = _raw_statements(r.trust)
@@ -202,17 +218,20 @@ class _Converter:
         return {"assumeRolePolicy": document(r.trust)}
 
     def role(self, r: LiveRole) -> dict[str, Any]:
-        return _spec("Role", {
-            "description": r.description,
-            **self._trust(r),
-            "policies": self._policy_refs(r.attached),
-            "inlinePolicies": {k: document(r.inline[k]) for k in sorted(r.inline)},
-            "permissionsBoundary": self._policy_ref(r.boundary) if r.boundary else None,
-            "maxSessionDuration": r.max_session_duration,
-            "path": r.path,
-            "deletionPolicy": _deletion_policy(r.tags),
-            "tags": _user_tags(r.tags, self.ctx),
-        })
+        return _spec(
+            "Role",
+            {
+                "description": r.description,
+                **self._trust(r),
+                "policies": self._policy_refs(r.attached),
+                "inlinePolicies": {k: document(r.inline[k]) for k in sorted(r.inline)},
+                "permissionsBoundary": self._policy_ref(r.boundary) if r.boundary else None,
+                "maxSessionDuration": r.max_session_duration,
+                "path": r.path,
+                "deletionPolicy": _deletion_policy(r.tags),
+                "tags": _user_tags(r.tags, self.ctx),
+            },
+        )
 
     def group(self, g: LiveGroup) -> dict[str, Any]:
         # The guard policy is the reconciler's ownership mark (and its MFA deny), never user content.
@@ -221,29 +240,36 @@ class _Converter:
         require_mfa, retain = False, False
         for deletion_policy in ("Delete", "Retain"):
             generated = group_guard_document(
-                Group(g.name, None, path=g.path, require_mfa=True, deletion_policy=deletion_policy), self.ctx)
+                Group(g.name, None, path=g.path, require_mfa=True, deletion_policy=deletion_policy), self.ctx
+            )
             try:
                 if guard is not None and equivalent(guard, generated):
                     require_mfa, retain = True, deletion_policy == "Retain"
             except PolicyDocumentError:
                 pass
-        return _spec("Group", {
-            "policies": self._policy_refs(g.attached),
-            "inlinePolicies": {k: document(g.inline[k]) for k in sorted(g.inline) if k != GROUP_GUARD_POLICY},
-            "requireMFA": require_mfa,
-            "path": g.path,
-            "deletionPolicy": "Retain" if retain else None,
-        })
+        return _spec(
+            "Group",
+            {
+                "policies": self._policy_refs(g.attached),
+                "inlinePolicies": {k: document(g.inline[k]) for k in sorted(g.inline) if k != GROUP_GUARD_POLICY},
+                "requireMFA": require_mfa,
+                "path": g.path,
+                "deletionPolicy": "Retain" if retain else None,
+            },
+        )
 
     def user(self, u: LiveUser) -> dict[str, Any]:
-        return _spec("User", {
-            "groups": sorted(u.groups),
-            "path": u.path,
-            "tags": _user_tags(u.tags, self.ctx),
-            "consoleAccess": bool(u.console_access),
-            "permissionsBoundary": self._policy_ref(u.boundary) if u.boundary else None,
-            "deletionPolicy": _deletion_policy(u.tags),
-        })
+        return _spec(
+            "User",
+            {
+                "groups": sorted(u.groups),
+                "path": u.path,
+                "tags": _user_tags(u.tags, self.ctx),
+                "consoleAccess": bool(u.console_access),
+                "permissionsBoundary": self._policy_ref(u.boundary) if u.boundary else None,
+                "deletionPolicy": _deletion_policy(u.tags),
+            },
+        )
 
     def _principal_ref(self, arn: str) -> str | None:
         for kind, items in (("Role", self.live.roles), ("User", self.live.users)):
@@ -298,30 +324,36 @@ class _Converter:
         encryption = dict(b.encryption) if b.encryption else None
         if encryption and encryption.get("type") == "SSE-KMS" and not encryption.get("kmsKeyId"):
             encryption["kmsKeyId"] = "alias/aws/s3"  # the AWS managed key S3 uses when none is named
-        return _spec("Bucket", {
-            "versioning": b.versioning == "Enabled",
-            "encryption": encryption,
-            "access": {"write": writers} if writers else None,
-            "policy": extras,
-            "deletionPolicy": _deletion_policy(b.tags),
-            "tags": _user_tags(b.tags, self.ctx),
-        })
+        return _spec(
+            "Bucket",
+            {
+                "versioning": b.versioning == "Enabled",
+                "encryption": encryption,
+                "access": {"write": writers} if writers else None,
+                "policy": extras,
+                "deletionPolicy": _deletion_policy(b.tags),
+                "tags": _user_tags(b.tags, self.ctx),
+            },
+        )
 
     def notebook(self, n: LiveNotebook) -> dict[str, Any]:
         role = self.roles.get(n.role_arn or "", "")
-        return _spec("NotebookInstance", {
-            "instanceType": n.instance_type,
-            "role": role,
-            "rootAccess": n.root_access,
-            "directInternetAccess": n.direct_internet_access,
-            "subnetId": n.subnet_id,
-            "securityGroupIds": sorted(n.security_group_ids),
-            "kmsKeyId": n.kms_key_id,
-            "volumeSizeInGB": n.volume_size_in_gb,
-            "lifecycleConfigName": n.lifecycle_config_name,
-            "deletionPolicy": _deletion_policy(n.tags),
-            "tags": _user_tags(n.tags, self.ctx),
-        })
+        return _spec(
+            "NotebookInstance",
+            {
+                "instanceType": n.instance_type,
+                "role": role,
+                "rootAccess": n.root_access,
+                "directInternetAccess": n.direct_internet_access,
+                "subnetId": n.subnet_id,
+                "securityGroupIds": sorted(n.security_group_ids),
+                "kmsKeyId": n.kms_key_id,
+                "volumeSizeInGB": n.volume_size_in_gb,
+                "lifecycleConfigName": n.lifecycle_config_name,
+                "deletionPolicy": _deletion_policy(n.tags),
+                "tags": _user_tags(n.tags, self.ctx),
+            },
+        )
 
     def _refers_to_missing(self, kind: str, spec: Mapping[str, Any]) -> str | None:
         """A name reference to something that could not be imported after all."""
@@ -338,8 +370,12 @@ class _Converter:
 
     def convert(self) -> tuple[list[Manifest], list[Skipped]]:
         build: dict[str, Callable[[Any], dict[str, Any]]] = {
-            "Policy": self.policy, "Role": self.role, "Group": self.group, "User": self.user,
-            "Bucket": self.bucket, "NotebookInstance": self.notebook,
+            "Policy": self.policy,
+            "Role": self.role,
+            "Group": self.group,
+            "User": self.user,
+            "Bucket": self.bucket,
+            "NotebookInstance": self.notebook,
         }
         manifests: list[Manifest] = []
         skipped: list[Skipped] = []

@@ -33,8 +33,10 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
     out.append("  settings.yaml")
     out.extend(f"  {FOLDERS[kind]}/: {result.counts[kind]} {kind}" for kind in FOLDERS if result.counts.get(kind))
     if result.aws_policies:
-        out.append("AWS managed policies are referenced by ARN, not imported: "
-                   + ", ".join(a.rsplit("/", 1)[-1] for a in result.aws_policies))
+        out.append(
+            "AWS managed policies are referenced by ARN, not imported: "
+            + ", ".join(a.rsplit("/", 1)[-1] for a in result.aws_policies)
+        )
     if result.dependencies:
         out.append("Imported because an imported resource refers to it:")
         out.extend(f"  {ref}: {why}" for ref, why in result.dependencies)
@@ -48,11 +50,14 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
     if not adopted and adoption.adoption_only:
         out.append("Round trip: nothing to adopt; the manifests match the account.")
     elif adoption.adoption_only:
-        out.append(f"Round trip: apply --adopt only adds the ownership mark to {adopted} resource(s); "
-                   "nothing else changes.")
+        out.append(
+            f"Round trip: apply --adopt only adds the ownership mark to {adopted} resource(s); nothing else changes."
+        )
     else:
-        out.append(f"Round trip: apply --adopt adds the ownership mark to {adopted} resource(s); "
-                   f"{len(adoption.mark_only)} of them change in no other way.")
+        out.append(
+            f"Round trip: apply --adopt adds the ownership mark to {adopted} resource(s); "
+            f"{len(adoption.mark_only)} of them change in no other way."
+        )
     if adoption.also_changed:
         out.append(f"{len(adoption.also_changed)} cannot be written as they are; adopting them also changes:")
         for ref, fields in adoption.also_changed:
@@ -68,8 +73,9 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
     out.append("")
     out.append(render_findings_text(result.findings, color=color))
     if result.findings.findings:
-        out.append("The findings do not fail the import: fix them in the manifests (or add Settings.exceptions) "
-                   "before the first apply --adopt, which refuses errors.")
-    out.append(f"Next: review the files, then `reconciler validate {display}` and "
-               f"`reconciler plan --adopt {display}`.")
+        out.append(
+            "The findings do not fail the import: fix them in the manifests (or add Settings.exceptions) "
+            "before the first apply --adopt, which refuses errors."
+        )
+    out.append(f"Next: review the files, then `reconciler validate {display}` and `reconciler plan --adopt {display}`.")
     return "\n".join(out) + "\n"

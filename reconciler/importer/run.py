@@ -89,8 +89,13 @@ def read_live(factory: ClientFactory, region: str, options: ImportOptions) -> Li
             account = str(factory.client("sts").get_caller_identity()["Account"])
     # Users and groups refer to each other, notebooks to roles: IAM is read whole anyway (one
     # GetAccountAuthorizationDetails pass); only the per-resource reads follow the kinds asked for.
-    scope = _ImportScope(account_id=account, region=region, ownership_key=options.ownership.key,
-                         ownership_value=options.ownership.value, kinds=options.filters.kinds)
+    scope = _ImportScope(
+        account_id=account,
+        region=region,
+        ownership_key=options.ownership.key,
+        ownership_value=options.ownership.value,
+        kinds=options.filters.kinds,
+    )
     return AccountReader(factory, scope).read()
 
 

@@ -146,11 +146,15 @@ def select(live: LiveState, filters: Filters) -> Selection:
                 if dep_name not in chosen[dep_kind]:
                     chosen[dep_kind].add(dep_name)
                     dependencies.append((f"{dep_kind}/{dep_name}", f"{kind}/{name} refers to it"))
-    aws_policies = sorted({
-        arn for kind in ("Role", "Group") for name in chosen[kind]
-        for arn in (*live.of(kind)[name].attached, getattr(live.of(kind)[name], "boundary", None) or "")
-        if ":iam::aws:policy/" in arn
-    })
+    aws_policies = sorted(
+        {
+            arn
+            for kind in ("Role", "Group")
+            for name in chosen[kind]
+            for arn in (*live.of(kind)[name].attached, getattr(live.of(kind)[name], "boundary", None) or "")
+            if ":iam::aws:policy/" in arn
+        }
+    )
     return Selection(
         names={kind: frozenset(names) for kind, names in chosen.items()},
         skipped=tuple(sorted(skipped, key=lambda s: (KIND_ORDER.index(s.ref.split("/", 1)[0]), s.ref))),

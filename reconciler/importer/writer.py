@@ -63,8 +63,10 @@ def layout(settings: Manifest, manifests: Sequence[Manifest], header: Sequence[s
 
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _NEW_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-_NO_LINKS = ("reconciler import never writes through a symbolic link, even with --force. Nothing was written; "
-             "choose another --out, or replace the link by a real folder or file")
+_NO_LINKS = (
+    "reconciler import never writes through a symbolic link, even with --force. Nothing was written; "
+    "choose another --out, or replace the link by a real folder or file"
+)
 
 
 def _listed(display: str, rels: Sequence[str]) -> str:
@@ -120,8 +122,9 @@ def _check(out: Path, files: Mapping[str, str], *, force: bool, display: str) ->
             if kind != "dir":
                 break
     if links:
-        raise ImportRefused(f"{len(links)} path(s) under --out are symbolic links ({_listed(display, links)}); "
-                            f"{_NO_LINKS}")
+        raise ImportRefused(
+            f"{len(links)} path(s) under --out are symbolic links ({_listed(display, links)}); {_NO_LINKS}"
+        )
     if blocked:
         raise ImportRefused(f"{'; '.join(blocked[:5])}; nothing was written")
     if existing and not force:
@@ -139,8 +142,9 @@ def _open_dir(name: str | Path, shown: str, dir_fd: int | None = None) -> int:
         return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-            raise ImportRefused(f"{shown} became a symbolic link or a file while the import was writing; "
-                                "it was not followed") from exc
+            raise ImportRefused(
+                f"{shown} became a symbolic link or a file while the import was writing; it was not followed"
+            ) from exc
         raise
 
 
@@ -201,6 +205,8 @@ def write_files(out: Path, files: Mapping[str, str], *, force: bool, display: st
             try:
                 _write(_folder(fds, folder, display), name, text, replace=force)
             except FileExistsError as exc:  # created meanwhile (a file, or a link): not overwritten
-                raise ImportRefused(f"{display.rstrip('/')}/{rel} appeared while the import was writing; it was "
-                                    f"not overwritten ({written} file(s) were written before it)") from exc
+                raise ImportRefused(
+                    f"{display.rstrip('/')}/{rel} appeared while the import was writing; it was "
+                    f"not overwritten ({written} file(s) were written before it)"
+                ) from exc
             written += 1

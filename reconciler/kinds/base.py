@@ -134,8 +134,16 @@ class Kind:
         """``Kind/name`` of the other managed resources a view refers to (for the dependency graph)."""
         return set()
 
-    def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
-                desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
+    def blocker(
+        self,
+        action: str,
+        *,
+        changed: Sequence[str],
+        replaced: Sequence[str],
+        live: Any,
+        desired: Mapping[str, Any],
+        ctx: Context,
+    ) -> Blocker | None:
         """Why apply would refuse this change (None: it would not). ``action`` is the plan action's value,
         ``changed`` the fields that change and ``replaced`` those of them AWS cannot change in place."""
         if action == "update" and replaced:

@@ -44,8 +44,12 @@ def policy_refs(arns: Any, ctx: Target) -> set[str]:
 
 class PolicyKind(Kind):
     name = "Policy"
-    steps = {"create": iam_steps.create_policy, "update": iam_steps.update_policy, "delete": iam_steps.delete_policy,
-             "release": iam_steps.release_policy}
+    steps = {
+        "create": iam_steps.create_policy,
+        "update": iam_steps.update_policy,
+        "delete": iam_steps.delete_policy,
+        "release": iam_steps.release_policy,
+    }
     document_fields = frozenset({"document"})
     replace_fields = frozenset({"path", "description"})
     replace_hint = (
@@ -57,7 +61,10 @@ class PolicyKind(Kind):
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LivePolicy)
         holders: list[tuple[str, Mapping[str, LiveRole | LiveGroup | LiveUser]]] = [
-            ("Role", state.roles), ("Group", state.groups), ("User", state.users)]
+            ("Role", state.roles),
+            ("Group", state.groups),
+            ("User", state.users),
+        ]
         return tuple(
             f"detached from {kind}/{name}"
             for kind, principals in holders
@@ -86,8 +93,12 @@ class PolicyKind(Kind):
 
 class RoleKind(Kind):
     name = "Role"
-    steps = {"create": iam_steps.create_role, "update": iam_steps.update_role, "delete": iam_steps.delete_role,
-             "release": iam_steps.release_role}
+    steps = {
+        "create": iam_steps.create_role,
+        "update": iam_steps.update_role,
+        "delete": iam_steps.delete_role,
+        "release": iam_steps.release_role,
+    }
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         return policy_refs([*view.get("policies", ()), view.get("permissionsBoundary")], ctx)
@@ -133,8 +144,12 @@ class RoleKind(Kind):
 
 class GroupKind(Kind):
     name = "Group"
-    steps = {"create": iam_steps.create_group, "update": iam_steps.update_group, "delete": iam_steps.delete_group,
-             "release": iam_steps.release_group}
+    steps = {
+        "create": iam_steps.create_group,
+        "update": iam_steps.update_group,
+        "delete": iam_steps.delete_group,
+        "release": iam_steps.release_group,
+    }
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         # Members are added once the users exist (and removed before they are deleted).
@@ -150,12 +165,15 @@ class GroupKind(Kind):
     def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
         if "members" not in changed or not isinstance(live, LiveGroup):
             return ()
-        undeclared = sorted(m for m in live.members
-                            if m not in ctx.desired.users or live.name not in ctx.desired.users[m].groups)
+        undeclared = sorted(
+            m for m in live.members if m not in ctx.desired.users or live.name not in ctx.desired.users[m].groups
+        )
         if not undeclared:
             return ()
-        return (f"member(s) not declared in git, removed from the group (the users themselves are kept): "
-                f"{', '.join(undeclared)}",)
+        return (
+            f"member(s) not declared in git, removed from the group (the users themselves are kept): "
+            f"{', '.join(undeclared)}",
+        )
 
     document_map_fields = frozenset({"inlinePolicies"})
     reads = ("iam:GetAccountAuthorizationDetails",)
@@ -203,8 +221,12 @@ class GroupKind(Kind):
 
 class UserKind(Kind):
     name = "User"
-    steps = {"create": iam_steps.create_user, "update": iam_steps.update_user, "delete": iam_steps.delete_user,
-             "release": iam_steps.release_user}
+    steps = {
+        "create": iam_steps.create_user,
+        "update": iam_steps.update_user,
+        "delete": iam_steps.delete_user,
+        "release": iam_steps.release_user,
+    }
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         return policy_refs([view.get("permissionsBoundary")], ctx)
@@ -219,9 +241,15 @@ class UserKind(Kind):
         return tuple(out)
 
     document_map_fields = frozenset({"inlinePolicies"})
-    reads = ("iam:GetAccountAuthorizationDetails", "iam:GetLoginProfile", "iam:ListAccessKeys",
-             # what deleting a user removes, read for the users a plan may delete
-             "iam:ListMFADevices", "iam:ListSigningCertificates", "iam:ListSSHPublicKeys")
+    reads = (
+        "iam:GetAccountAuthorizationDetails",
+        "iam:GetLoginProfile",
+        "iam:ListAccessKeys",
+        # what deleting a user removes, read for the users a plan may delete
+        "iam:ListMFADevices",
+        "iam:ListSigningCertificates",
+        "iam:ListSSHPublicKeys",
+    )
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, User)

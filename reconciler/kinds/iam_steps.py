@@ -396,8 +396,9 @@ def release_group(step: StepContext, change: StepInput) -> None:
     """The guard goes; its MFA requirement stays as an ordinary inline policy, put first, so that the
     members are never without it; a group left at the pending path by a crash gets a real path."""
     iam: Any = step.aws.client("iam")
-    keep, path = group_release(change.live.get("inlinePolicies", {}).get(GROUP_GUARD_POLICY),
-                               change.live.get("path", "/"))
+    keep, path = group_release(
+        change.live.get("inlinePolicies", {}).get(GROUP_GUARD_POLICY), change.live.get("path", "/")
+    )
     for policy_name, document in sorted(keep.items()):
         iam.put_group_policy(GroupName=change.name, PolicyName=policy_name, PolicyDocument=doc(document))
     if path is not None:

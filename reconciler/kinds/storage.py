@@ -115,8 +115,16 @@ class BucketKind(Kind):
             "tags": dict(live.tags),
         }
 
-    def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
-                desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
+    def blocker(
+        self,
+        action: str,
+        *,
+        changed: Sequence[str],
+        replaced: Sequence[str],
+        live: Any,
+        desired: Mapping[str, Any],
+        ctx: Context,
+    ) -> Blocker | None:
         if action == "delete" and isinstance(live, LiveBucket) and live.empty is False:
             return Blocker(
                 "not-empty",
@@ -146,8 +154,16 @@ class NotebookKind(Kind):
         "field back in the manifest"
     )
 
-    def blocker(self, action: str, *, changed: Sequence[str], replaced: Sequence[str], live: Any,
-                desired: Mapping[str, Any], ctx: Context) -> Blocker | None:
+    def blocker(
+        self,
+        action: str,
+        *,
+        changed: Sequence[str],
+        replaced: Sequence[str],
+        live: Any,
+        desired: Mapping[str, Any],
+        ctx: Context,
+    ) -> Blocker | None:
         if action == "update" and "volumeSizeInGB" in changed and isinstance(live, LiveNotebook):
             have, want = live.volume_size_in_gb or 0, desired.get("volumeSizeInGB") or 0
             if want < have:
@@ -166,15 +182,20 @@ class NotebookKind(Kind):
             return ()
         what = ", ".join(updates)
         if ctx.desired.settings.notebook_updates == "restart":
-            return (f"the notebook is {live.status}: apply stops it, updates {what}, and starts it again "
-                    "(Settings.notebookUpdates: restart)",)
-        return (f"pending: the notebook is {live.status}; {what} will be updated by the first apply after it "
-                "is stopped (Settings.notebookUpdates: restart stops it instead)",)
+            return (
+                f"the notebook is {live.status}: apply stops it, updates {what}, and starts it again "
+                "(Settings.notebookUpdates: restart)",
+            )
+        return (
+            f"pending: the notebook is {live.status}; {what} will be updated by the first apply after it "
+            "is stopped (Settings.notebookUpdates: restart stops it instead)",
+        )
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LiveNotebook)
         size = f" ({live.volume_size_in_gb} GB)" if live.volume_size_in_gb else ""
         return (f"its storage volume{size} and all the work saved on it",)
+
     reads = ("sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance")
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:

@@ -55,8 +55,9 @@ def _check_document(doc: Document, problems: list[ManifestProblem]) -> Resource 
     data = doc.data
     label = _label(data)
 
-    def problem(field: tuple[str | int, ...], message: str, *, at: tuple[str | int, ...] | None = None,
-                key: bool = False) -> None:
+    def problem(
+        field: tuple[str | int, ...], message: str, *, at: tuple[str | int, ...] | None = None, key: bool = False
+    ) -> None:
         pos = doc.pos(field if at is None else at, key=key)
         problems.append(ManifestProblem(doc.file, pos.line, pos.col, label, _field(field), message))
 
@@ -141,10 +142,16 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
             first = seen.get(resource.name)
             if first is not None and first.source is not None and resource.source is not None:
                 name = resource.source.at("metadata", "name")
-                problems.append(ManifestProblem(
-                    resource.source.file, name.line, name.col, resource.ref, "metadata.name",
-                    f"duplicate {resource.ref}; first defined at {first.source.file}:{first.source.line}",
-                ))
+                problems.append(
+                    ManifestProblem(
+                        resource.source.file,
+                        name.line,
+                        name.col,
+                        resource.ref,
+                        "metadata.name",
+                        f"duplicate {resource.ref}; first defined at {first.source.file}:{first.source.line}",
+                    )
+                )
                 continue
             seen[resource.name] = resource
 
@@ -165,29 +172,39 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
         first = settings[0]
         for extra in settings[1:]:
             assert extra.source is not None and first.source is not None
-            problems.append(ManifestProblem(
-                extra.source.file, extra.source.line, 1, extra.ref, None,
-                f"more than one Settings manifest; the first is at {first.source.file}:{first.source.line}",
-            ))
+            problems.append(
+                ManifestProblem(
+                    extra.source.file,
+                    extra.source.line,
+                    1,
+                    extra.ref,
+                    None,
+                    f"more than one Settings manifest; the first is at {first.source.file}:{first.source.line}",
+                )
+            )
     elif settings_documents == 0 and not unparsed_files and not any(kind == "*" for kind, _ in failed):
         # A file that could not be parsed, or a document whose kind is missing or unknown, may be the
         # Settings: its own problem is the one to fix.
-        problems.append(ManifestProblem(str(base), 0, 0, None, None,
-                                        "no Settings manifest found; exactly one is required"))
+        problems.append(
+            ManifestProblem(str(base), 0, 0, None, None, "no Settings manifest found; exactly one is required")
+        )
     if problems:
         raise ManifestError([_one_line(p) for p in problems])
     # The resources are built: their documents keep positions (for findings), not the raw data.
     for resource in (settings[0], *(r for by_name in resources.values() for r in by_name.values())):
         if resource.source is not None:
             resource.source.document.data = None
-    return DesiredState(settings=settings[0], resources=resources, root=str(root),
-                        fingerprint="sha256:" + fingerprint.hexdigest())
+    return DesiredState(
+        settings=settings[0], resources=resources, root=str(root), fingerprint="sha256:" + fingerprint.hexdigest()
+    )
 
 
 def _one_line(problem: ManifestProblem) -> ManifestProblem:
     """``problem`` with control characters escaped everywhere, so that it prints as exactly one line."""
     return ManifestProblem(
-        printable(problem.file), problem.line, problem.col,
+        printable(problem.file),
+        problem.line,
+        problem.col,
         None if problem.resource is None else printable(problem.resource),
         None if problem.field is None else printable(problem.field),
         printable(problem.message),
@@ -203,8 +220,12 @@ def _display(rel: Path, base: Path) -> str:
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-def read_text(path: Path, display: str, *, identity: tuple[int, int] | None = None,
-              ) -> tuple[str | None, list[ManifestProblem]]:
+def read_text(
+    path: Path,
+    display: str,
+    *,
+    identity: tuple[int, int] | None = None,
+) -> tuple[str | None, list[ManifestProblem]]:
     """Read a manifest file as UTF-8 text, refusing binary, oversized and mis-encoded files.
 
     ``path`` is opened without following a symbolic link; given ``identity`` (``st_dev``, ``st_ino``
@@ -243,6 +264,5 @@ def read_text(path: Path, display: str, *, identity: tuple[int, int] | None = No
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [ManifestProblem(display, line, col, None, None,
-                                      f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
+        return None, [ManifestProblem(display, line, col, None, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
     return text, []

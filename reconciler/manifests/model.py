@@ -171,50 +171,90 @@ def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> 
     if kind == "Settings":
         tag = spec["ownershipTag"]
         return Settings(
-            name, src, account_id=spec["accountId"], region=spec.get("region"),
-            ownership_tag=OwnershipTag(tag["key"], tag["value"]), prune=spec["prune"],
-            max_deletes=spec["maxDeletes"], notebook_updates=spec["notebookUpdates"],
-            exceptions=tuple(PolicyException(e["rule"], e["resource"], e["reason"])
-                             for e in spec["exceptions"]),
+            name,
+            src,
+            account_id=spec["accountId"],
+            region=spec.get("region"),
+            ownership_tag=OwnershipTag(tag["key"], tag["value"]),
+            prune=spec["prune"],
+            max_deletes=spec["maxDeletes"],
+            notebook_updates=spec["notebookUpdates"],
+            exceptions=tuple(PolicyException(e["rule"], e["resource"], e["reason"]) for e in spec["exceptions"]),
         )
     if kind == "Policy":
-        return Policy(name, src, document=spec["document"], description=spec.get("description"),
-                      path=spec["path"], tags=dict(spec.get("tags", {})), deletion_policy=spec["deletionPolicy"])
+        return Policy(
+            name,
+            src,
+            document=spec["document"],
+            description=spec.get("description"),
+            path=spec["path"],
+            tags=dict(spec.get("tags", {})),
+            deletion_policy=spec["deletionPolicy"],
+        )
     if kind == "Role":
         return Role(
-            name, src, trusted_services=tuple(spec.get("trustedServices", ())),
-            assume_role_policy=spec.get("assumeRolePolicy"), policies=tuple(spec["policies"]),
+            name,
+            src,
+            trusted_services=tuple(spec.get("trustedServices", ())),
+            assume_role_policy=spec.get("assumeRolePolicy"),
+            policies=tuple(spec["policies"]),
             inline_policies=dict(spec["inlinePolicies"]),
             permissions_boundary=spec.get("permissionsBoundary"),
-            max_session_duration=spec["maxSessionDuration"], path=spec["path"],
-            description=spec.get("description"), tags=dict(spec.get("tags", {})),
+            max_session_duration=spec["maxSessionDuration"],
+            path=spec["path"],
+            description=spec.get("description"),
+            tags=dict(spec.get("tags", {})),
             deletion_policy=spec["deletionPolicy"],
         )
     if kind == "Group":
-        return Group(name, src, policies=tuple(spec["policies"]),
-                     inline_policies=dict(spec["inlinePolicies"]),
-                     require_mfa=spec["requireMFA"], path=spec["path"], deletion_policy=spec["deletionPolicy"])
+        return Group(
+            name,
+            src,
+            policies=tuple(spec["policies"]),
+            inline_policies=dict(spec["inlinePolicies"]),
+            require_mfa=spec["requireMFA"],
+            path=spec["path"],
+            deletion_policy=spec["deletionPolicy"],
+        )
     if kind == "User":
-        return User(name, src, groups=tuple(spec["groups"]), path=spec["path"],
-                    tags=dict(spec.get("tags", {})), console_access=spec["consoleAccess"],
-                    permissions_boundary=spec.get("permissionsBoundary"), deletion_policy=spec["deletionPolicy"])
+        return User(
+            name,
+            src,
+            groups=tuple(spec["groups"]),
+            path=spec["path"],
+            tags=dict(spec.get("tags", {})),
+            console_access=spec["consoleAccess"],
+            permissions_boundary=spec.get("permissionsBoundary"),
+            deletion_policy=spec["deletionPolicy"],
+        )
     if kind == "Bucket":
         enc = spec["encryption"]
         access = spec["access"]
         return Bucket(
-            name, src, region=spec.get("region"), versioning=spec["versioning"],
+            name,
+            src,
+            region=spec.get("region"),
+            versioning=spec["versioning"],
             encryption=Encryption(enc.get("type", "SSE-S3"), enc.get("kmsKeyId")),
             access=BucketAccess(tuple(access.get("read", ())), tuple(access.get("write", ()))),
-            policy=tuple(spec["policy"]), deletion_policy=spec["deletionPolicy"],
+            policy=tuple(spec["policy"]),
+            deletion_policy=spec["deletionPolicy"],
             tags=dict(spec.get("tags", {})),
         )
     if kind == "NotebookInstance":
         return NotebookInstance(
-            name, src, instance_type=spec["instanceType"], role=spec["role"],
-            root_access=spec["rootAccess"], direct_internet_access=spec["directInternetAccess"],
-            subnet_id=spec.get("subnetId"), security_group_ids=tuple(spec["securityGroupIds"]),
-            kms_key_id=spec.get("kmsKeyId"), volume_size_in_gb=spec["volumeSizeInGB"],
-            lifecycle_config_name=spec.get("lifecycleConfigName"), tags=dict(spec.get("tags", {})),
+            name,
+            src,
+            instance_type=spec["instanceType"],
+            role=spec["role"],
+            root_access=spec["rootAccess"],
+            direct_internet_access=spec["directInternetAccess"],
+            subnet_id=spec.get("subnetId"),
+            security_group_ids=tuple(spec["securityGroupIds"]),
+            kms_key_id=spec.get("kmsKeyId"),
+            volume_size_in_gb=spec["volumeSizeInGB"],
+            lifecycle_config_name=spec.get("lifecycleConfigName"),
+            tags=dict(spec.get("tags", {})),
             deletion_policy=spec["deletionPolicy"],
         )
     raise ValueError(f"unknown kind {kind}")

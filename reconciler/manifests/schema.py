@@ -209,8 +209,11 @@ def describe_all(errors: list[ValidationError]) -> list[Described]:
     """
     described = [(error, d) for error in errors for d in describe(error)]
     empty = {(d.at, d.key) for error, d in described if error.validator == "minLength" and error.instance == ""}
-    return [d for error, d in described
-            if not (error.validator == "pattern" and error.instance == "" and (d.at, d.key) in empty)]
+    return [
+        d
+        for error, d in described
+        if not (error.validator == "pattern" and error.instance == "" and (d.at, d.key) in empty)
+    ]
 
 
 def describe(error: ValidationError) -> list[Described]:
@@ -231,8 +234,9 @@ def describe(error: ValidationError) -> list[Described]:
             problems = []
             for name in extra:
                 hint = difflib.get_close_matches(name, allowed, n=1)
-                suggestion = f"; did you mean '{hint[0]}'?" if hint else (
-                    f"; allowed: {', '.join(allowed)}" if allowed else "")
+                suggestion = (
+                    f"; did you mean '{hint[0]}'?" if hint else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+                )
                 field = (*path, name)
                 problems.append(Described(field, f"unknown field '{printable(name)}'{suggestion}", field, True))
             return problems
@@ -244,8 +248,9 @@ def describe(error: ValidationError) -> list[Described]:
 def _is_key_error(error: ValidationError) -> bool:
     """Whether ``error`` is about a mapping key (it comes from a ``propertyNames`` subschema)."""
     schema_path = list(error.absolute_schema_path)
-    return any(part == "propertyNames" and (i == 0 or schema_path[i - 1] != "properties")
-               for i, part in enumerate(schema_path))
+    return any(
+        part == "propertyNames" and (i == 0 or schema_path[i - 1] != "properties") for i, part in enumerate(schema_path)
+    )
 
 
 _REQUIRED = re.compile(r"(?s)(?P<name>.*) is a required property")

@@ -27,16 +27,18 @@ def check_references(resources: Mapping[str, Mapping[str, Resource]], report: Re
     def policy_refs(res: Resource, refs: tuple[str, ...], field: str) -> None:
         for i, ref in enumerate(refs):
             if not is_policy_arn(ref) and not exists("Policy", ref):
-                report(res, ("spec", field, i), f"no Policy manifest named '{ref}' (and not a policy ARN)",
-                       ("Policy", ref))
+                report(
+                    res, ("spec", field, i), f"no Policy manifest named '{ref}' (and not a policy ARN)", ("Policy", ref)
+                )
 
     for role in resources.get("Role", {}).values():
         assert isinstance(role, Role)
         policy_refs(role, role.policies, "policies")
         boundary = role.permissions_boundary
         if boundary and not is_policy_arn(boundary) and not exists("Policy", boundary):
-            report(role, ("spec", "permissionsBoundary"), f"no Policy manifest named '{boundary}'",
-                   ("Policy", boundary))
+            report(
+                role, ("spec", "permissionsBoundary"), f"no Policy manifest named '{boundary}'", ("Policy", boundary)
+            )
     for group in resources.get("Group", {}).values():
         assert isinstance(group, Group)
         policy_refs(group, group.policies, "policies")
@@ -47,18 +49,17 @@ def check_references(resources: Mapping[str, Mapping[str, Resource]], report: Re
                 report(user, ("spec", "groups", i), f"no Group manifest named '{name}'", ("Group", name))
         boundary = user.permissions_boundary
         if boundary and not is_policy_arn(boundary) and not exists("Policy", boundary):
-            report(user, ("spec", "permissionsBoundary"), f"no Policy manifest named '{boundary}'",
-                   ("Policy", boundary))
+            report(
+                user, ("spec", "permissionsBoundary"), f"no Policy manifest named '{boundary}'", ("Policy", boundary)
+            )
     for notebook in resources.get("NotebookInstance", {}).values():
         assert isinstance(notebook, NotebookInstance)
         if not exists("Role", notebook.role):
-            report(notebook, ("spec", "role"), f"no Role manifest named '{notebook.role}'",
-                   ("Role", notebook.role))
+            report(notebook, ("spec", "role"), f"no Role manifest named '{notebook.role}'", ("Role", notebook.role))
     for bucket in resources.get("Bucket", {}).values():
         assert isinstance(bucket, Bucket)
         for mode, refs in (("read", bucket.access.read), ("write", bucket.access.write)):
             for i, ref in enumerate(refs):
                 kind, _, name = ref.partition("/")
                 if not exists(kind, name):
-                    report(bucket, ("spec", "access", mode, i), f"no {kind} manifest named '{name}'",
-                           (kind, name))
+                    report(bucket, ("spec", "access", mode, i), f"no {kind} manifest named '{name}'", (kind, name))

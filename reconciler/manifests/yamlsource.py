@@ -184,8 +184,10 @@ class _Builder:
         self.nodes += 1
         if self.nodes > self.limit:
             if self.nodes > MAX_FILE_NODES:
-                raise _Invalid(_pos(node), f"the documents of this file expand to more than {MAX_FILE_NODES} "
-                                           "nodes in all (alias bomb?)")
+                raise _Invalid(
+                    _pos(node),
+                    f"the documents of this file expand to more than {MAX_FILE_NODES} nodes in all (alias bomb?)",
+                )
             raise _Invalid(_pos(node), f"document expands to more than {MAX_NODES} nodes (alias bomb?)")
         if depth > MAX_DEPTH:
             raise _Invalid(_pos(node), f"nesting deeper than {MAX_DEPTH} levels (recursive alias?)")
@@ -266,8 +268,14 @@ def _yaml_problem(file: str, exc: yaml.YAMLError, text: str) -> ManifestProblem:
         line = text.count("\n", 0, position) + 1
         col = position - (text.rfind("\n", 0, position) + 1) + 1
         code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "?")
-        return ManifestProblem(file, line, col, None, None,
-                               f"unacceptable character U+{code:04X} ({exc.reason}); remove it or quote it escaped")
+        return ManifestProblem(
+            file,
+            line,
+            col,
+            None,
+            None,
+            f"unacceptable character U+{code:04X} ({exc.reason}); remove it or quote it escaped",
+        )
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
     problem = getattr(exc, "problem", None) or str(exc)
@@ -452,7 +460,8 @@ def scan_directory(root: Path, display: Callable[[Path], str]) -> tuple[list[Man
                         continue
                     real, found = followed
                 elif entry.is_dir(follow_symlinks=False) or (
-                        entry.is_file(follow_symlinks=False) and rel.suffix in _MANIFEST_SUFFIXES):
+                    entry.is_file(follow_symlinks=False) and rel.suffix in _MANIFEST_SUFFIXES
+                ):
                     real, found = entry.path, entry.stat(follow_symlinks=False)
                 else:
                     continue
@@ -472,11 +481,16 @@ def scan_directory(root: Path, display: Callable[[Path], str]) -> tuple[list[Man
                 if len(files) > MAX_DIRECTORY_FILES:
                     break
     if len(files) > MAX_DIRECTORY_FILES:
-        problem(Path(), f"more than {MAX_DIRECTORY_FILES} manifest files; the limit for a directory is "
-                        f"{MAX_DIRECTORY_FILES}")
+        problem(
+            Path(),
+            f"more than {MAX_DIRECTORY_FILES} manifest files; the limit for a directory is {MAX_DIRECTORY_FILES}",
+        )
     elif total > MAX_DIRECTORY_BYTES:
-        problem(Path(), f"the manifest files total {total} bytes; the limit for a directory is "
-                        f"{MAX_DIRECTORY_BYTES} bytes ({MAX_DIRECTORY_BYTES // 1024 // 1024} MiB)")
+        problem(
+            Path(),
+            f"the manifest files total {total} bytes; the limit for a directory is "
+            f"{MAX_DIRECTORY_BYTES} bytes ({MAX_DIRECTORY_BYTES // 1024 // 1024} MiB)",
+        )
     else:
         return sorted(files, key=lambda f: f.rel), problems
     return [], problems

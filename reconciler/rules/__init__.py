@@ -56,8 +56,13 @@ def evaluate_model(model: Model, settings: Settings | None = None) -> Report:
     return apply_exceptions(run(model), settings, origin=model.origin, subject=subject)
 
 
-def evaluate(desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, *,
-             region: str | None = None, user_keys: Mapping[str, tuple[str, ...]] | None = None) -> Report:
+def evaluate(
+    desired: DesiredState,
+    aws_policies: Mapping[str, Any] | None = None,
+    *,
+    region: str | None = None,
+    user_keys: Mapping[str, tuple[str, ...]] | None = None,
+) -> Report:
     """The rules on the manifests.
 
     ``aws_policies``: AWS managed policy ARN -> its document (a mapping, or a ``LivePolicy``), e.g.
@@ -67,8 +72,9 @@ def evaluate(desired: DesiredState, aws_policies: Mapping[str, Any] | None = Non
     return finish(desired, desired_findings(desired, aws_policies, region=region), user_keys or {})
 
 
-def desired_findings(desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, *,
-                     region: str | None = None) -> list[Finding]:
+def desired_findings(
+    desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, *, region: str | None = None
+) -> list[Finding]:
     """Every finding of the rules on the manifests, before exceptions (the part of :func:`evaluate` that
     needs only the AWS managed policies, so plan runs it while the rest of the account is read)."""
     return run(from_desired(desired, aws_policies, region))

@@ -15,11 +15,23 @@ from reconciler.rules.model import Model, PolicyDoc, Principal, Statement
 from reconciler.rules.patterns import covers, has_wildcard, patterns_intersect
 
 # What an Allow must say about the principal to be public: any of these condition keys narrows it.
-NARROWING_KEYS: frozenset[str] = frozenset({
-    "aws:sourcearn", "aws:sourceaccount", "aws:sourceowner", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceip",
-    "aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "aws:userid",
-    "aws:sourceorgid", "aws:sourceorgpaths",
-})
+NARROWING_KEYS: frozenset[str] = frozenset(
+    {
+        "aws:sourcearn",
+        "aws:sourceaccount",
+        "aws:sourceowner",
+        "aws:sourcevpc",
+        "aws:sourcevpce",
+        "aws:sourceip",
+        "aws:principalorgid",
+        "aws:principalorgpaths",
+        "aws:principalaccount",
+        "aws:principalarn",
+        "aws:userid",
+        "aws:sourceorgid",
+        "aws:sourceorgpaths",
+    }
+)
 
 
 def action_in(statement: Statement, action: str) -> bool:
@@ -69,8 +81,13 @@ def is_public_principal(statement: Statement) -> bool:
 
 def allows_everything(statement: Statement) -> bool:
     """Allow ``*`` on ``*``."""
-    return (statement.allow and statement.action is not None and any(a in ("*", "*:*") for a in statement.action)
-            and statement.resource is not None and "*" in statement.resource)
+    return (
+        statement.allow
+        and statement.action is not None
+        and any(a in ("*", "*:*") for a in statement.action)
+        and statement.resource is not None
+        and "*" in statement.resource
+    )
 
 
 def service_wide(pattern: str) -> bool:

@@ -182,7 +182,8 @@ class Catalog:
             return cached
         patterns = tuple(
             re.compile(".+".join(re.escape(part) for part in _TEMPLATE_PART.split(k)), re.IGNORECASE)
-            for k in self._list(self._data.conditions.get_condition_keys_for_service, key))
+            for k in self._list(self._data.conditions.get_condition_keys_for_service, key)
+        )
         with self._lock:
             self._conditions[key] = patterns
         return patterns
@@ -241,7 +242,8 @@ class Catalog:
         if parts is None or has_wildcard(parts[2]):
             return ()
         return tuple(
-            t for t in self._index().get(parts[2], ())
+            t
+            for t in self._index().get(parts[2], ())
             if pattern_intersects_template(pattern, t.template, t.service, strict=strict)
         )
 
@@ -254,8 +256,9 @@ class Catalog:
             return True
         for name in action.resource_types:
             rtype = self.resource_type(action.service, name)
-            if rtype is not None and pattern_intersects_template(resource, rtype.template, rtype.service,
-                                                                 strict=strict):
+            if rtype is not None and pattern_intersects_template(
+                resource, rtype.template, rtype.service, strict=strict
+            ):
                 return True
         return False
 
@@ -327,14 +330,16 @@ class Catalog:
         if len(t_parts) != ARN_SEGMENTS or len(variables) != 1:
             return None
         prefix = best.literal_prefix()
-        rest = parts[5][len(prefix):] if parts[5].startswith(prefix) else ""
+        rest = parts[5][len(prefix) :] if parts[5].startswith(prefix) else ""
         name = rest.split("/", 1)[0] or variables[0][2:-1].upper()
         partition = parts[1] if _PARTITION.fullmatch(parts[1]) else "aws"
         values = {
             "${Partition}": partition,
-            "${Region}": parts[3] if parts[3] and segment_intersects(parts[3], "${Region}", best.service)
+            "${Region}": parts[3]
+            if parts[3] and segment_intersects(parts[3], "${Region}", best.service)
             else (region or "REGION"),
-            "${Account}": parts[4] if parts[4] and segment_intersects(parts[4], "${Account}", best.service)
+            "${Account}": parts[4]
+            if parts[4] and segment_intersects(parts[4], "${Account}", best.service)
             else (account or "ACCOUNT"),
             variables[0]: name,
         }
@@ -357,7 +362,7 @@ class Catalog:
                 reasons.append(f"{have!r} is not a valid {label}")
         want_resource = t_parts[5] if len(t_parts) == ARN_SEGMENTS else best.template
         if not segment_intersects(resource, want_resource, best.service):
-            rest = resource[len(best.literal_prefix()):] if resource.startswith(best.literal_prefix()) else resource
+            rest = resource[len(best.literal_prefix()) :] if resource.startswith(best.literal_prefix()) else resource
             if segment_intersects(resource, want_resource, best.service, strict=False):
                 if "/" in rest:
                     reasons.append(f"a {best.name} name cannot contain '/'")

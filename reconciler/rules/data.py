@@ -115,11 +115,18 @@ def _describe(grants_: list[Grant]) -> tuple[str, str | None]:
 
 
 def _hint(holder: Principal, bucket: BucketView, grants_: list[Grant]) -> str:
-    aws = sorted({g.document.label.removeprefix("AWS managed policy ") for g in grants_
-                  if g.document.kind is DocKind.AWS_MANAGED})
+    aws = sorted(
+        {
+            g.document.label.removeprefix("AWS managed policy ")
+            for g in grants_
+            if g.document.kind is DocKind.AWS_MANAGED
+        }
+    )
     if aws:
-        return (f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {holder.ref} "
-                f"writes, or add {holder.ref} to access.write of {bucket.ref}")
+        return (
+            f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {holder.ref} "
+            f"writes, or add {holder.ref} to access.write of {bucket.ref}"
+        )
     return f"remove the grant, or add {holder.ref} to access.write of {bucket.ref}"
 
 
@@ -139,12 +146,18 @@ def _data001(model: Model) -> Iterator[Hit]:
             if not outsiders:
                 continue
             detail, location = _describe([g for g in entry.grants if g.principal.arn in outsiders])
-            who = entry.holder.ref if entry.holder.kind != "Group" else (
-                f"members of {entry.holder.ref} ({', '.join(_short(a) for a in outsiders)})")
-            yield Hit(ref, location,
-                      f"{who} can write, delete or re-open objects of protected {bucket.ref} but "
-                      f"{'are' if entry.holder.kind == 'Group' else 'is'} not in its access.write: {detail}",
-                      _hint(entry.holder, bucket, entry.grants))
+            who = (
+                entry.holder.ref
+                if entry.holder.kind != "Group"
+                else (f"members of {entry.holder.ref} ({', '.join(_short(a) for a in outsiders)})")
+            )
+            yield Hit(
+                ref,
+                location,
+                f"{who} can write, delete or re-open objects of protected {bucket.ref} but "
+                f"{'are' if entry.holder.kind == 'Group' else 'is'} not in its access.write: {detail}",
+                _hint(entry.holder, bucket, entry.grants),
+            )
         yield from _bucket_policy_writers(bucket, allowed)
 
 
@@ -160,11 +173,14 @@ def unmanaged_writers(model: Model) -> Iterator[Hit]:
             for arn in sorted(entry.principals & set(unmanaged)):
                 principal = unmanaged[arn]
                 detail, _ = _describe([g for g in entry.grants if g.principal.arn == arn])
-                yield Hit(principal.ref, None,
-                          f"{principal.ref} is not managed by the reconciler and can write, delete or re-open objects "
-                          f"of protected {bucket.ref}: {detail}",
-                          "bring it into the manifests and declare it in the bucket's access.write (or remove the "
-                          "grant); protected data is changed only by reviewed writers")
+                yield Hit(
+                    principal.ref,
+                    None,
+                    f"{principal.ref} is not managed by the reconciler and can write, delete or re-open objects "
+                    f"of protected {bucket.ref}: {detail}",
+                    "bring it into the manifests and declare it in the bucket's access.write (or remove the "
+                    "grant); protected data is changed only by reviewed writers",
+                )
 
 
 def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hit]:
@@ -177,9 +193,12 @@ def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hi
             continue
         outsiders = sorted(p for values in s.principal.values() for p in values if p not in allowed)
         if outsiders:
-            yield Hit(bucket.ref, s.location,
-                      f"the bucket policy of {bucket.ref} allows writes to {', '.join(outsiders)}, not in access.write",
-                      "remove the statement, or declare the principal in access.write")
+            yield Hit(
+                bucket.ref,
+                s.location,
+                f"the bucket policy of {bucket.ref} allows writes to {', '.join(outsiders)}, not in access.write",
+                "remove the statement, or declare the principal in access.write",
+            )
 
 
 def _data002(model: Model) -> Iterator[Hit]:
@@ -193,22 +212,37 @@ def _data002(model: Model) -> Iterator[Hit]:
             if not wild:
                 continue
             detail, location = _describe(wild)
-            yield Hit(ref, location,
-                      f"{entry.holder.ref} can write or delete objects of {bucket.ref} through a wildcard that does "
-                      f"not name the bucket: {detail}; the bucket declares no access.write, so nothing stops it",
-                      f"declare access.write on {bucket.ref} (the product then denies writes to everyone else) and "
-                      + _hint(entry.holder, bucket, wild).replace(f", or add {entry.holder.ref} to access.write of "
-                                                                  f"{bucket.ref}", ""))
+            yield Hit(
+                ref,
+                location,
+                f"{entry.holder.ref} can write or delete objects of {bucket.ref} through a wildcard that does "
+                f"not name the bucket: {detail}; the bucket declares no access.write, so nothing stops it",
+                f"declare access.write on {bucket.ref} (the product then denies writes to everyone else) and "
+                + _hint(entry.holder, bucket, wild).replace(
+                    f", or add {entry.holder.ref} to access.write of {bucket.ref}", ""
+                ),
+            )
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("DATA001", Severity.ERROR, "Writer of a protected bucket not declared",
-         "A bucket that declares access.write is protected: only the listed principals may write or delete its "
-         "objects or change its policy. Any other principal whose policies allow it (e.g. through "
-         "AmazonSageMakerFullAccess, which allows s3:PutObject and s3:DeleteObject on every bucket whose name "
-         "contains 'sagemaker') is an error.", _data001, BOTH),
-    Rule("DATA002", Severity.ERROR, "Unprotected bucket writable through a wildcard",
-         "A bucket without access.write can be written by any policy whose resource wildcard happens to match "
-         "its name (arn:aws:s3:::*sagemaker*): the per-role split of the manifests does not protect it.",
-         _data002, BOTH),
+    Rule(
+        "DATA001",
+        Severity.ERROR,
+        "Writer of a protected bucket not declared",
+        "A bucket that declares access.write is protected: only the listed principals may write or delete its "
+        "objects or change its policy. Any other principal whose policies allow it (e.g. through "
+        "AmazonSageMakerFullAccess, which allows s3:PutObject and s3:DeleteObject on every bucket whose name "
+        "contains 'sagemaker') is an error.",
+        _data001,
+        BOTH,
+    ),
+    Rule(
+        "DATA002",
+        Severity.ERROR,
+        "Unprotected bucket writable through a wildcard",
+        "A bucket without access.write can be written by any policy whose resource wildcard happens to match "
+        "its name (arn:aws:s3:::*sagemaker*): the per-role split of the manifests does not protect it.",
+        _data002,
+        BOTH,
+    ),
 )

@@ -21,8 +21,9 @@ def apply_exceptions(findings: Iterable[Finding], settings: Settings | None, *, 
     excepted: list[ExceptedFinding] = []
     matched = [0] * len(exceptions)
     for finding in findings:
-        index = next((i for i, e in enumerate(exceptions)
-                      if e.rule == finding.rule and e.resource == finding.resource), None)
+        index = next(
+            (i for i, e in enumerate(exceptions) if e.rule == finding.rule and e.resource == finding.resource), None
+        )
         if index is None:
             standing.append(finding)
         else:
@@ -38,8 +39,14 @@ def apply_exceptions(findings: Iterable[Finding], settings: Settings | None, *, 
         if rule is not None and origin not in rule.applies_to:
             continue
         why = f"there is no rule {exc.rule}" if rule is None else f"no {exc.rule} finding on {exc.resource}"
-        standing.append(Finding(
-            "EXC001", Severity.WARNING, f"Settings/{settings.name}" if settings else "Settings", location,
-            f"the exception {exc.rule} {exc.resource} matches nothing ({why})",
-            "remove the exception, or correct its rule id / resource"))
+        standing.append(
+            Finding(
+                "EXC001",
+                Severity.WARNING,
+                f"Settings/{settings.name}" if settings else "Settings",
+                location,
+                f"the exception {exc.rule} {exc.resource} matches nothing ({why})",
+                "remove the exception, or correct its rule id / resource",
+            )
+        )
     return Report(tuple(standing), tuple(excepted), tuple(used), subject, catalog().describe())

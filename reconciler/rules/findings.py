@@ -50,8 +50,14 @@ class Finding:
         return (self.severity.rank, self.rule, self.resource, self.location or "", self.message)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "severity": self.severity.value, "resource": self.resource,
-                "location": self.location, "message": self.message, "hint": self.hint}
+        return {
+            "rule": self.rule,
+            "severity": self.severity.value,
+            "resource": self.resource,
+            "location": self.location,
+            "message": self.message,
+            "hint": self.hint,
+        }
 
 
 @dataclass(frozen=True)
@@ -65,8 +71,13 @@ class ExceptionUse:
     matched: int
 
     def to_dict(self) -> dict[str, Any]:
-        return {"rule": self.rule, "resource": self.resource, "reason": self.reason, "location": self.location,
-                "matched": self.matched}
+        return {
+            "rule": self.rule,
+            "resource": self.resource,
+            "reason": self.reason,
+            "location": self.location,
+            "matched": self.matched,
+        }
 
 
 @dataclass(frozen=True)
@@ -99,8 +110,9 @@ class Report:
     def __post_init__(self) -> None:
         object.__setattr__(self, "findings", _sorted(self.findings))
         object.__setattr__(self, "excepted", tuple(sorted(self.excepted, key=lambda e: e.finding.sort_key)))
-        object.__setattr__(self, "exceptions_used",
-                           tuple(sorted(self.exceptions_used, key=lambda e: (e.rule, e.resource))))
+        object.__setattr__(
+            self, "exceptions_used", tuple(sorted(self.exceptions_used, key=lambda e: (e.rule, e.resource)))
+        )
 
     @property
     def errors(self) -> tuple[Finding, ...]:

@@ -38,12 +38,14 @@ DEFAULT_REGION = "us-east-1"
 
 def context_for(desired: DesiredState, region: str | None = None) -> Context:
     tag = desired.settings.ownership_tag
-    return Context(desired.settings.account_id, region or desired.settings.region or DEFAULT_REGION,
-                   tag.key, tag.value, desired)
+    return Context(
+        desired.settings.account_id, region or desired.settings.region or DEFAULT_REGION, tag.key, tag.value, desired
+    )
 
 
-def from_desired(desired: DesiredState, aws_policies: Mapping[str, Any] | None = None,
-                 region: str | None = None) -> Model:
+def from_desired(
+    desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, region: str | None = None
+) -> Model:
     """The model of ``desired``; ``aws_policies`` maps AWS managed policy ARNs to their documents."""
     ctx = context_for(desired, region)
     docs = DocBuilder()
@@ -54,8 +56,15 @@ def from_desired(desired: DesiredState, aws_policies: Mapping[str, Any] | None =
     for name in sorted(desired.policies):
         policy: Policy = desired.policies[name]
         doc = docs.build(
-            DocKind.MANAGED, name, f"Policy/{name}", f"Policy/{name}", where(policy.source, "spec", "document"),
-            policy.document, statement_locator(policy.source, "spec", "document"), arn=ctx.policy_arn(name))
+            DocKind.MANAGED,
+            name,
+            f"Policy/{name}",
+            f"Policy/{name}",
+            where(policy.source, "spec", "document"),
+            policy.document,
+            statement_locator(policy.source, "spec", "document"),
+            arn=ctx.policy_arn(name),
+        )
         if doc is not None:
             policies[name] = doc
         by_arn[ctx.policy_arn(name)] = name
@@ -70,8 +79,16 @@ def from_desired(desired: DesiredState, aws_policies: Mapping[str, Any] | None =
                 document = policies.get(by_arn[arn])
             elif arn in aws_docs:
                 short = policy_name_from_arn(arn)
-                document = docs.build(DocKind.AWS_MANAGED, arn, f"AWS managed policy {short}", res.ref, location,
-                                      aws_docs[arn], fixed_locator(location), arn=arn)
+                document = docs.build(
+                    DocKind.AWS_MANAGED,
+                    arn,
+                    f"AWS managed policy {short}",
+                    res.ref,
+                    location,
+                    aws_docs[arn],
+                    fixed_locator(location),
+                    arn=arn,
+                )
             out.append(Attachment(ref, arn, location, document))
         return tuple(out)
 
@@ -79,9 +96,14 @@ def from_desired(desired: DesiredState, aws_policies: Mapping[str, Any] | None =
         out = []
         for pname in sorted(res.inline_policies):
             doc = docs.build(
-                DocKind.INLINE, pname, f"inline policy {pname!r} of {res.ref}", res.ref,
-                where(res.source, "spec", "inlinePolicies", pname), res.inline_policies[pname],
-                statement_locator(res.source, "spec", "inlinePolicies", pname))
+                DocKind.INLINE,
+                pname,
+                f"inline policy {pname!r} of {res.ref}",
+                res.ref,
+                where(res.source, "spec", "inlinePolicies", pname),
+                res.inline_policies[pname],
+                statement_locator(res.source, "spec", "inlinePolicies", pname),
+            )
             if doc is not None:
                 out.append(doc)
         return out
@@ -90,37 +112,83 @@ def from_desired(desired: DesiredState, aws_policies: Mapping[str, Any] | None =
     for name in sorted(desired.roles):
         role: Role = desired.roles[name]
         if role.assume_role_policy is not None:
-            trust = docs.build(DocKind.TRUST, "trust", f"trust policy of {role.ref}", role.ref,
-                               where(role.source, "spec", "assumeRolePolicy"), role.assume_role_policy,
-                               statement_locator(role.source, "spec", "assumeRolePolicy"))
+            trust = docs.build(
+                DocKind.TRUST,
+                "trust",
+                f"trust policy of {role.ref}",
+                role.ref,
+                where(role.source, "spec", "assumeRolePolicy"),
+                role.assume_role_policy,
+                statement_locator(role.source, "spec", "assumeRolePolicy"),
+            )
         else:
             location = where(role.source, "spec", "trustedServices")
-            trust = docs.build(DocKind.TRUST, "trust", f"trust policy of {role.ref} (from trustedServices)",
-                               role.ref, location, trust_document(role, ctx), fixed_locator(location),
-                               generated=True)
+            trust = docs.build(
+                DocKind.TRUST,
+                "trust",
+                f"trust policy of {role.ref} (from trustedServices)",
+                role.ref,
+                location,
+                trust_document(role, ctx),
+                fixed_locator(location),
+                generated=True,
+            )
         roles[name] = Principal(
-            "Role", name, ctx.role_arn(name), True, where(role.source), role.source,
-            attachments=attachments(role), inline=tuple(inline(role)), trust=trust, path=role.path)
+            "Role",
+            name,
+            ctx.role_arn(name),
+            True,
+            where(role.source),
+            role.source,
+            attachments=attachments(role),
+            inline=tuple(inline(role)),
+            trust=trust,
+            path=role.path,
+        )
 
     groups: dict[str, Principal] = {}
     for name in sorted(desired.groups):
         group: Group = desired.groups[name]
         own = inline(group)
         guard_location = where(group.source, "spec", "requireMFA")
-        guard = docs.build(DocKind.GUARD, GROUP_GUARD_POLICY, f"MFA guard of {group.ref} (generated)", group.ref,
-                           guard_location, group_guard_document(group, ctx), fixed_locator(guard_location),
-                           generated=True)
+        guard = docs.build(
+            DocKind.GUARD,
+            GROUP_GUARD_POLICY,
+            f"MFA guard of {group.ref} (generated)",
+            group.ref,
+            guard_location,
+            group_guard_document(group, ctx),
+            fixed_locator(guard_location),
+            generated=True,
+        )
         if guard is not None:
             own.append(guard)
         groups[name] = Principal(
-            "Group", name, f"arn:aws:iam::{ctx.account_id}:group{group.path}{name}", True, where(group.source),
-            group.source, attachments=attachments(group), inline=tuple(own), path=group.path)
+            "Group",
+            name,
+            f"arn:aws:iam::{ctx.account_id}:group{group.path}{name}",
+            True,
+            where(group.source),
+            group.source,
+            attachments=attachments(group),
+            inline=tuple(own),
+            path=group.path,
+        )
 
     users: dict[str, Principal] = {}
     for name in sorted(desired.users):
         user: User = desired.users[name]
-        users[name] = Principal("User", name, ctx.user_arn(name), True, where(user.source), user.source,
-                                groups=tuple(user.groups), console_access=user.console_access, path=user.path)
+        users[name] = Principal(
+            "User",
+            name,
+            ctx.user_arn(name),
+            True,
+            where(user.source),
+            user.source,
+            groups=tuple(user.groups),
+            console_access=user.console_access,
+            path=user.path,
+        )
 
     buckets: dict[str, BucketView] = {}
     for name in sorted(desired.buckets):
@@ -131,12 +199,30 @@ def from_desired(desired: DesiredState, aws_policies: Mapping[str, Any] | None =
     for name in sorted(desired.notebooks):
         nb: NotebookInstance = desired.notebooks[name]
         notebooks[name] = NotebookView(
-            name, True, where(nb.source), nb.source, root_access=nb.root_access,
-            direct_internet_access=nb.direct_internet_access, subnet_id=nb.subnet_id, kms_key_id=nb.kms_key_id,
-            role_name=nb.role if nb.role in desired.roles else None, role_arn=ctx.role_arn(nb.role))
+            name,
+            True,
+            where(nb.source),
+            nb.source,
+            root_access=nb.root_access,
+            direct_internet_access=nb.direct_internet_access,
+            subnet_id=nb.subnet_id,
+            kms_key_id=nb.kms_key_id,
+            role_name=nb.role if nb.role in desired.roles else None,
+            role_arn=ctx.role_arn(nb.role),
+        )
 
-    return Model("desired", ctx.account_id, policies, roles, groups, users, buckets, notebooks,
-                 tuple(docs.unreadable), region=ctx.region)
+    return Model(
+        "desired",
+        ctx.account_id,
+        policies,
+        roles,
+        groups,
+        users,
+        buckets,
+        notebooks,
+        tuple(docs.unreadable),
+        region=ctx.region,
+    )
 
 
 def _bucket(bucket: Bucket, ctx: Context, docs: DocBuilder) -> BucketView:
@@ -149,15 +235,35 @@ def _bucket(bucket: Bucket, ctx: Context, docs: DocBuilder) -> BucketView:
         return where(bucket.source, "spec", "policy", index - generated)
 
     document = bucket_policy(bucket, ctx)
-    policy = docs.build(DocKind.BUCKET, "policy", f"bucket policy of {bucket.ref}", bucket.ref,
-                        where(bucket.source, "spec", "policy"), document, locate)
+    policy = docs.build(
+        DocKind.BUCKET,
+        "policy",
+        f"bucket policy of {bucket.ref}",
+        bucket.ref,
+        where(bucket.source, "spec", "policy"),
+        document,
+        locate,
+    )
     if policy is not None:
         # The statements the product generates are marked as such (they are not the user's to fix).
-        policy = PolicyDoc(policy.kind, policy.name, policy.label, policy.owner, policy.location, tuple(
-            s if s.index >= generated else replace(s, generated=True) for s in policy.statements), policy.arn)
+        policy = PolicyDoc(
+            policy.kind,
+            policy.name,
+            policy.label,
+            policy.owner,
+            policy.location,
+            tuple(s if s.index >= generated else replace(s, generated=True) for s in policy.statements),
+            policy.arn,
+        )
     return BucketView(
-        bucket.name, True, where(bucket.source), bucket.source, versioning=bucket.versioning,
-        encryption=bucket.encryption.type, public_access_block=dict(PUBLIC_ACCESS_BLOCK_ON), policy=policy,
+        bucket.name,
+        True,
+        where(bucket.source),
+        bucket.source,
+        versioning=bucket.versioning,
+        encryption=bucket.encryption.type,
+        public_access_block=dict(PUBLIC_ACCESS_BLOCK_ON),
+        policy=policy,
         writers=tuple(writer_arns(bucket, ctx)) if bucket.access.write else None,
-        writer_refs=tuple(bucket.access.write))
-
+        writer_refs=tuple(bucket.access.write),
+    )

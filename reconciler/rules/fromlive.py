@@ -53,8 +53,16 @@ def from_live(
     by_arn: dict[str, PolicyDoc] = {}
     for name in sorted(live.policies):
         policy = live.policies[name]
-        doc = docs.build(DocKind.MANAGED, name, f"Policy/{name}", f"Policy/{name}", None, policy.document,
-                         fixed_locator(None), arn=policy.arn)
+        doc = docs.build(
+            DocKind.MANAGED,
+            name,
+            f"Policy/{name}",
+            f"Policy/{name}",
+            None,
+            policy.document,
+            fixed_locator(None),
+            arn=policy.arn,
+        )
         if doc is not None:
             policies[name] = doc
             by_arn[policy.arn] = doc
@@ -64,8 +72,16 @@ def from_live(
         for arn in arns:
             document = by_arn.get(arn)
             if document is None and arn in aws_docs:
-                document = docs.build(DocKind.AWS_MANAGED, arn, f"AWS managed policy {policy_name_from_arn(arn)}",
-                                      ref, None, aws_docs[arn], fixed_locator(None), arn=arn)
+                document = docs.build(
+                    DocKind.AWS_MANAGED,
+                    arn,
+                    f"AWS managed policy {policy_name_from_arn(arn)}",
+                    ref,
+                    None,
+                    aws_docs[arn],
+                    fixed_locator(None),
+                    arn=arn,
+                )
             out.append(Attachment(arn, arn, None, document))
         return tuple(out)
 
@@ -74,8 +90,16 @@ def from_live(
         for pname in sorted(documents):
             guard = pname == GROUP_GUARD_POLICY and ref.startswith("Group/")
             label = f"MFA guard of {ref}" if guard else f"inline policy {pname!r} of {ref}"
-            doc = docs.build(DocKind.GUARD if guard else DocKind.INLINE, pname, label, ref, None, documents[pname],
-                             fixed_locator(None), generated=guard)
+            doc = docs.build(
+                DocKind.GUARD if guard else DocKind.INLINE,
+                pname,
+                label,
+                ref,
+                None,
+                documents[pname],
+                fixed_locator(None),
+                generated=guard,
+            )
             if doc is not None:
                 out.append(doc)
         return tuple(out)
@@ -87,39 +111,81 @@ def from_live(
             continue
         ref = f"Role/{name}"
         trust = docs.build(DocKind.TRUST, "trust", f"trust policy of {ref}", ref, None, role.trust, fixed_locator(None))
-        roles[name] = Principal("Role", name, role.arn, owns(role.tags), None, None,
-                                attachments=attachments(ref, role.attached), inline=inline(ref, role.inline),
-                                trust=trust, path=role.path)
+        roles[name] = Principal(
+            "Role",
+            name,
+            role.arn,
+            owns(role.tags),
+            None,
+            None,
+            attachments=attachments(ref, role.attached),
+            inline=inline(ref, role.inline),
+            trust=trust,
+            path=role.path,
+        )
     groups: dict[str, Principal] = {}
     for name in sorted(live.groups):
         group: LiveGroup = live.groups[name]
         ref = f"Group/{name}"
         owned = GROUP_GUARD_POLICY in group.inline or group.path == GROUP_PENDING_PATH
-        groups[name] = Principal("Group", name, group.arn, owned, None, None,
-                                 attachments=attachments(ref, group.attached), inline=inline(ref, group.inline),
-                                 path=group.path)
+        groups[name] = Principal(
+            "Group",
+            name,
+            group.arn,
+            owned,
+            None,
+            None,
+            attachments=attachments(ref, group.attached),
+            inline=inline(ref, group.inline),
+            path=group.path,
+        )
     users: dict[str, Principal] = {}
     for name in sorted(live.users):
         user: LiveUser = live.users[name]
         ref = f"User/{name}"
-        users[name] = Principal("User", name, user.arn, owns(user.tags), None, None,
-                                attachments=attachments(ref, user.attached), inline=inline(ref, user.inline),
-                                groups=user.groups, console_access=user.console_access, path=user.path,
-                                access_keys=user.access_keys or ())
-    buckets = {name: _bucket(live.buckets[name], owns(live.buckets[name].tags), docs, name in public_acl_buckets)
-               for name in sorted(live.buckets)}
-    notebooks = {name: _notebook(live.notebooks[name], owns(live.notebooks[name].tags), roles)
-                 for name in sorted(live.notebooks)}
-    return Model("live", live.account_id, policies, roles, groups, users, buckets, notebooks,
-                 tuple(docs.unreadable), account, region=live.region)
+        users[name] = Principal(
+            "User",
+            name,
+            user.arn,
+            owns(user.tags),
+            None,
+            None,
+            attachments=attachments(ref, user.attached),
+            inline=inline(ref, user.inline),
+            groups=user.groups,
+            console_access=user.console_access,
+            path=user.path,
+            access_keys=user.access_keys or (),
+        )
+    buckets = {
+        name: _bucket(live.buckets[name], owns(live.buckets[name].tags), docs, name in public_acl_buckets)
+        for name in sorted(live.buckets)
+    }
+    notebooks = {
+        name: _notebook(live.notebooks[name], owns(live.notebooks[name].tags), roles) for name in sorted(live.notebooks)
+    }
+    return Model(
+        "live",
+        live.account_id,
+        policies,
+        roles,
+        groups,
+        users,
+        buckets,
+        notebooks,
+        tuple(docs.unreadable),
+        account,
+        region=live.region,
+    )
 
 
 def _bucket(bucket: LiveBucket, managed: bool, docs: DocBuilder, public_acl: bool) -> BucketView:
     ref = f"Bucket/{bucket.name}"
     policy = None
     if bucket.policy:
-        policy = docs.build(DocKind.BUCKET, "policy", f"bucket policy of {ref}", ref, None, bucket.policy,
-                            fixed_locator(None))
+        policy = docs.build(
+            DocKind.BUCKET, "policy", f"bucket policy of {ref}", ref, None, bucket.policy, fixed_locator(None)
+        )
     writers: tuple[str, ...] | None = None
     if policy is not None:
         for s in policy.statements:
@@ -128,15 +194,32 @@ def _bucket(bucket: LiveBucket, managed: bool, docs: DocBuilder, public_acl: boo
                 writers = tuple(values or ())
     encryption = str(bucket.encryption["type"]) if bucket.encryption else None
     return BucketView(
-        bucket.name, managed, None, None, detailed=bucket.detailed,
-        versioning=(bucket.versioning == "Enabled") if bucket.detailed else None, encryption=encryption,
+        bucket.name,
+        managed,
+        None,
+        None,
+        detailed=bucket.detailed,
+        versioning=(bucket.versioning == "Enabled") if bucket.detailed else None,
+        encryption=encryption,
         public_access_block=dict(bucket.public_access_block) if bucket.public_access_block else None,
-        policy=policy, writers=writers, public_acl=public_acl if bucket.detailed else None)
+        policy=policy,
+        writers=writers,
+        public_acl=public_acl if bucket.detailed else None,
+    )
 
 
 def _notebook(nb: LiveNotebook, managed: bool, roles: Mapping[str, Principal]) -> NotebookView:
     role_name = next((r.name for r in roles.values() if r.arn == nb.role_arn), None)
     return NotebookView(
-        nb.name, managed, None, None, detailed=nb.detailed, root_access=nb.root_access,
-        direct_internet_access=nb.direct_internet_access, subnet_id=nb.subnet_id, kms_key_id=nb.kms_key_id,
-        role_name=role_name, role_arn=nb.role_arn)
+        nb.name,
+        managed,
+        None,
+        None,
+        detailed=nb.detailed,
+        root_access=nb.root_access,
+        direct_internet_access=nb.direct_internet_access,
+        subnet_id=nb.subnet_id,
+        kms_key_id=nb.kms_key_id,
+        role_name=role_name,
+        role_arn=nb.role_arn,
+    )

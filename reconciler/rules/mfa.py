@@ -55,10 +55,13 @@ def _mfa001(model: Model) -> Iterator[Hit]:
         if any(group_enforces_mfa(g) for g in groups):
             continue
         listed = ", ".join(user.groups) if user.groups else "no group"
-        yield Hit(user.ref, where(user.source, "spec", "groups") or user.location,
-                  f"{user.ref} is in no group that enforces MFA ({listed}): without MFA the password (or an access "
-                  "key) alone gives the user's permissions",
-                  "add the user to a Group with requireMFA: true")
+        yield Hit(
+            user.ref,
+            where(user.source, "spec", "groups") or user.location,
+            f"{user.ref} is in no group that enforces MFA ({listed}): without MFA the password (or an access "
+            "key) alone gives the user's permissions",
+            "add the user to a Group with requireMFA: true",
+        )
 
 
 def _lockout_docs(model: Model) -> Iterator[PolicyDoc]:
@@ -79,30 +82,54 @@ def _mfa002(model: Model) -> Iterator[Hit]:
             if not locks_out(s):
                 continue
             what = "every action" if s.not_action is None else "all but " + ", ".join(s.not_action)
-            yield Hit(doc.owner, s.location,
-                      f"{doc.label} denies {what} without MFA and makes no exception for MFA self-service "
-                      f"({', '.join(ENROLMENT_ACTIONS)}...): a user without a device is locked out and cannot "
-                      "enrol one",
-                      "use requireMFA: true on the Group (AWS's BlockMostAccessUnlessSignedInWithMFA: BoolIfExists "
-                      "aws:MultiFactorAuthPresent false, NotAction for MFA self-service) and remove this statement")
+            yield Hit(
+                doc.owner,
+                s.location,
+                f"{doc.label} denies {what} without MFA and makes no exception for MFA self-service "
+                f"({', '.join(ENROLMENT_ACTIONS)}...): a user without a device is locked out and cannot "
+                "enrol one",
+                "use requireMFA: true on the Group (AWS's BlockMostAccessUnlessSignedInWithMFA: BoolIfExists "
+                "aws:MultiFactorAuthPresent false, NotAction for MFA self-service) and remove this statement",
+            )
 
 
 def _mfa003(model: Model) -> Iterator[Hit]:
     for user in (model.users[n] for n in sorted(model.users)):
         held = [a.arn for a in user.attachments] + [d.name for d in user.inline]
         if held:
-            yield Hit(user.ref, user.location,
-                      f"{user.ref} holds policies directly ({', '.join(held)}): they escape the groups' MFA guard "
-                      "and review", "grant permissions through a Group; detach the user's policies")
+            yield Hit(
+                user.ref,
+                user.location,
+                f"{user.ref} holds policies directly ({', '.join(held)}): they escape the groups' MFA guard and review",
+                "grant permissions through a Group; detach the user's policies",
+            )
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("MFA001", Severity.ERROR, "User not in an MFA-enforcing group",
-         "A user's permissions must be usable only after signing in with MFA: every User belongs to a group "
-         "whose policies deny everything else without MFA.", _mfa001, BOTH),
-    Rule("MFA002", Severity.ERROR, "Deny-without-MFA that locks users out",
-         "Denying every action without MFA also denies enrolling the first MFA device: new users are locked out. "
-         "AWS's documented statement exempts MFA self-service with NotAction.", _mfa002, BOTH),
-    Rule("MFA003", Severity.ERROR, "User with directly attached or inline policies",
-         "Permissions belong to groups (which carry the MFA guard); a user's own policies escape it.", _mfa003, BOTH),
+    Rule(
+        "MFA001",
+        Severity.ERROR,
+        "User not in an MFA-enforcing group",
+        "A user's permissions must be usable only after signing in with MFA: every User belongs to a group "
+        "whose policies deny everything else without MFA.",
+        _mfa001,
+        BOTH,
+    ),
+    Rule(
+        "MFA002",
+        Severity.ERROR,
+        "Deny-without-MFA that locks users out",
+        "Denying every action without MFA also denies enrolling the first MFA device: new users are locked out. "
+        "AWS's documented statement exempts MFA self-service with NotAction.",
+        _mfa002,
+        BOTH,
+    ),
+    Rule(
+        "MFA003",
+        Severity.ERROR,
+        "User with directly attached or inline policies",
+        "Permissions belong to groups (which carry the MFA guard); a user's own policies escape it.",
+        _mfa003,
+        BOTH,
+    ),
 )

@@ -35,11 +35,13 @@ __all__ = [
     "where",
 ]
 
-ADMIN_POLICY_ARNS: frozenset[str] = frozenset({
-    "arn:aws:iam::aws:policy/AdministratorAccess",
-    "arn:aws:iam::aws:policy/IAMFullAccess",
-    "arn:aws:iam::aws:policy/PowerUserAccess",
-})
+ADMIN_POLICY_ARNS: frozenset[str] = frozenset(
+    {
+        "arn:aws:iam::aws:policy/AdministratorAccess",
+        "arn:aws:iam::aws:policy/IAMFullAccess",
+        "arn:aws:iam::aws:policy/PowerUserAccess",
+    }
+)
 
 
 def where(source: Source | None, *path: str | int) -> str | None:
@@ -247,8 +249,11 @@ class Model:
 
     @property
     def principals(self) -> tuple[Principal, ...]:
-        return tuple(self.roles[n] for n in sorted(self.roles)) + tuple(
-            self.groups[n] for n in sorted(self.groups)) + tuple(self.users[n] for n in sorted(self.users))
+        return (
+            tuple(self.roles[n] for n in sorted(self.roles))
+            + tuple(self.groups[n] for n in sorted(self.groups))
+            + tuple(self.users[n] for n in sorted(self.users))
+        )
 
     def effective(self, principal: Principal) -> tuple[PolicyDoc, ...]:
         """The identity documents that apply to ``principal``: its own, and for a user its groups'."""
@@ -362,20 +367,22 @@ def parse_statements(
     for index, item in enumerate(items):
         if not isinstance(item, Mapping):
             raise PolicyDocumentError(f"Statement[{index}] is not an object")
-        out.append(Statement(
-            index=index,
-            raw=dict(item),
-            effect=str(item.get("Effect", "")),
-            action=_elements(item, "Action"),
-            not_action=_elements(item, "NotAction"),
-            resource=_elements(item, "Resource"),
-            not_resource=_elements(item, "NotResource"),
-            principal=_principal(item.get("Principal")),
-            not_principal=_principal(item.get("NotPrincipal")),
-            condition=_condition(item.get("Condition")),
-            location=location(index),
-            generated=generated,
-        ))
+        out.append(
+            Statement(
+                index=index,
+                raw=dict(item),
+                effect=str(item.get("Effect", "")),
+                action=_elements(item, "Action"),
+                not_action=_elements(item, "NotAction"),
+                resource=_elements(item, "Resource"),
+                not_resource=_elements(item, "NotResource"),
+                principal=_principal(item.get("Principal")),
+                not_principal=_principal(item.get("NotPrincipal")),
+                condition=_condition(item.get("Condition")),
+                location=location(index),
+                generated=generated,
+            )
+        )
     return tuple(out)
 
 

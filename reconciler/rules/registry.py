@@ -14,9 +14,14 @@ def _exc001(_model: Model) -> Iterator[Hit]:
     return iter(())  # evaluated by reconciler.rules.exceptions, which knows the findings
 
 
-EXC001 = Rule("EXC001", Severity.WARNING, "Exception that matches nothing",
-              "An exception that no longer matches a finding hides nothing today but would hide a future one; "
-              "remove it.", _exc001, BOTH)
+EXC001 = Rule(
+    "EXC001",
+    Severity.WARNING,
+    "Exception that matches nothing",
+    "An exception that no longer matches a finding hides nothing today but would hide a future one; remove it.",
+    _exc001,
+    BOTH,
+)
 
 RULES: tuple[Rule, ...] = (
     *mfa.RULES,

@@ -29,15 +29,20 @@ def _tr001(model: Model) -> Iterator[Hit]:
     for role, doc in _trusts(model):
         for s in doc.statements:
             if s.allow and s.principal and any("*" in values for values in s.principal.values()):
-                yield Hit(role.ref, s.location, f"{doc.label} trusts \"*\": any AWS principal of any account may "
-                          "assume the role (conditions aside)", "name the principals (a service or role ARNs)")
+                yield Hit(
+                    role.ref,
+                    s.location,
+                    f'{doc.label} trusts "*": any AWS principal of any account may assume the role (conditions aside)',
+                    "name the principals (a service or role ARNs)",
+                )
 
 
 def trusted_services(doc: PolicyDoc | None) -> list[str]:
     if doc is None:
         return []
-    return sorted({svc for s in doc.statements if _assumes(s) and s.principal
-                   for svc in s.principal.get("Service", ())})
+    return sorted(
+        {svc for s in doc.statements if _assumes(s) and s.principal for svc in s.principal.get("Service", ())}
+    )
 
 
 def _tr002(model: Model) -> Iterator[Hit]:
@@ -54,10 +59,13 @@ def _tr002(model: Model) -> Iterator[Hit]:
         users = [n.ref for n in model.notebooks.values() if n.role_name == role.name]
         shown = ", ".join(services) if services else "no service"
         location = role.trust.location if role.trust is not None else role.location
-        yield Hit(role.ref, location,
-                  f"{role.ref} runs {', '.join(sorted(users))} but trusts {shown}, not {SAGEMAKER}: SageMaker "
-                  "cannot assume it, so creating the notebook fails",
-                  f"trustedServices: [{SAGEMAKER}]")
+        yield Hit(
+            role.ref,
+            location,
+            f"{role.ref} runs {', '.join(sorted(users))} but trusts {shown}, not {SAGEMAKER}: SageMaker "
+            "cannot assume it, so creating the notebook fails",
+            f"trustedServices: [{SAGEMAKER}]",
+        )
 
 
 def _tr003(model: Model) -> Iterator[Hit]:
@@ -65,11 +73,13 @@ def _tr003(model: Model) -> Iterator[Hit]:
         for s in doc.statements:
             services = s.principal.get("Service", ()) if s.allow and s.principal else ()
             if services and not (s.condition_keys() & CONFUSED_DEPUTY_KEYS):
-                yield Hit(role.ref, s.location,
-                          f"{doc.label} trusts {', '.join(services)} without aws:SourceAccount or aws:SourceArn: "
-                          "the service may assume the role on behalf of another account (confused deputy)",
-                          f"add Condition StringEquals aws:SourceAccount: \"{model.account_id}\" "
-                          "(trustedServices does this)")
+                yield Hit(
+                    role.ref,
+                    s.location,
+                    f"{doc.label} trusts {', '.join(services)} without aws:SourceAccount or aws:SourceArn: "
+                    "the service may assume the role on behalf of another account (confused deputy)",
+                    f'add Condition StringEquals aws:SourceAccount: "{model.account_id}" (trustedServices does this)',
+                )
 
 
 def _account_of(arn: str) -> str | None:
@@ -90,22 +100,48 @@ def _tr004(model: Model) -> Iterator[Hit]:
                     continue
                 whole = principal.endswith(":root") or has_wildcard(principal)
                 if whole:
-                    yield Hit(role.ref, s.location,
-                              f"{doc.label} trusts {principal}: every principal of account {account} that is "
-                              "allowed sts:AssumeRole there may assume the role",
-                              "list the exact role ARNs of the other account (and require sts:ExternalId)")
+                    yield Hit(
+                        role.ref,
+                        s.location,
+                        f"{doc.label} trusts {principal}: every principal of account {account} that is "
+                        "allowed sts:AssumeRole there may assume the role",
+                        "list the exact role ARNs of the other account (and require sts:ExternalId)",
+                    )
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("TR001", Severity.ERROR, "Trust policy with a * principal",
-         "A role that trusts \"*\" may be assumed from any account.", _tr001, BOTH),
-    Rule("TR002", Severity.ERROR, "Notebook role does not trust SageMaker",
-         "SageMaker assumes the notebook's execution role; a role that does not trust sagemaker.amazonaws.com "
-         "makes CreateNotebookInstance fail.", _tr002, BOTH),
-    Rule("TR003", Severity.WARNING, "Service principal without aws:SourceAccount / aws:SourceArn",
-         "AWS recommends pinning service principals to the account or resource (confused deputy prevention).",
-         _tr003, BOTH),
-    Rule("TR004", Severity.ERROR, "Cross-account principal not listed explicitly",
-         "Trusting another account's root (or a wildcard) delegates the decision to whoever administers that "
-         "account; cross-account principals must be listed one by one.", _tr004, BOTH),
+    Rule(
+        "TR001",
+        Severity.ERROR,
+        "Trust policy with a * principal",
+        'A role that trusts "*" may be assumed from any account.',
+        _tr001,
+        BOTH,
+    ),
+    Rule(
+        "TR002",
+        Severity.ERROR,
+        "Notebook role does not trust SageMaker",
+        "SageMaker assumes the notebook's execution role; a role that does not trust sagemaker.amazonaws.com "
+        "makes CreateNotebookInstance fail.",
+        _tr002,
+        BOTH,
+    ),
+    Rule(
+        "TR003",
+        Severity.WARNING,
+        "Service principal without aws:SourceAccount / aws:SourceArn",
+        "AWS recommends pinning service principals to the account or resource (confused deputy prevention).",
+        _tr003,
+        BOTH,
+    ),
+    Rule(
+        "TR004",
+        Severity.ERROR,
+        "Cross-account principal not listed explicitly",
+        "Trusting another account's root (or a wildcard) delegates the decision to whoever administers that "
+        "account; cross-account principals must be listed one by one.",
+        _tr004,
+        BOTH,
+    ),
 )

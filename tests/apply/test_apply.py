@@ -111,8 +111,11 @@ def test_removed_user_is_deleted_with_everything_iam_requires_gone_first(env: En
     # The plan says what deleting her removes besides her own fields.
     (deletion,) = [c for c in plan if c.action is Action.DELETE]
     (key,) = iam.list_access_keys(UserName="carol")["AccessKeyMetadata"]
-    assert deletion.destroys == ("login profile (console password)", f"access key {key['AccessKeyId']} (Active)",
-                                 f"MFA device {serial}")
+    assert deletion.destroys == (
+        "login profile (console password)",
+        f"access key {key['AccessKeyId']} (Active)",
+        f"MFA device {serial}",
+    )
     assert env.apply().ok
     users = [u["UserName"] for u in iam.list_users()["Users"]]
     assert "carol" not in users
@@ -290,8 +293,9 @@ def test_a_group_at_the_pending_path_without_its_guard_is_still_owned(env: Env) 
     since: the next plan updates it (no adoption needed) and apply moves it to its path. (Removed
     from git instead, it is deleted: tests/apply/test_crash.py.)"""
     boto3.client("iam").create_group(GroupName="SageMakerEngineer", Path="/reconciler-pending/")
-    boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer",
-                                            PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    boto3.client("iam").attach_group_policy(
+        GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess"
+    )
     change = next(c for c in env.plan() if c.ref == "Group/SageMakerEngineer")
     assert change.action is Action.UPDATE
     assert env.apply().ok and refs(env.plan()) == []

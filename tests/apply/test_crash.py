@@ -68,8 +68,10 @@ CHILD_TIMEOUT = 120.0  # seconds; a CLI run of the example takes a few
 def notebooks_deleted_when_removed(env: Env) -> None:
     """Notebooks are released when their manifest goes, unless their deletionPolicy says Delete: here it
     does, so that the prune scenarios crash-test the deletion of every kind."""
-    env.edit("notebooks/notebooks.yaml",
-             lambda t: t.replace("  volumeSizeInGB: 20\n", "  volumeSizeInGB: 20\n  deletionPolicy: Delete\n"))
+    env.edit(
+        "notebooks/notebooks.yaml",
+        lambda t: t.replace("  volumeSizeInGB: 20\n", "  volumeSizeInGB: 20\n  deletionPolicy: Delete\n"),
+    )
     assert (env.root / "notebooks/notebooks.yaml").read_text().count("deletionPolicy: Delete") == 2
 
 
@@ -99,9 +101,7 @@ def account_inventory() -> dict[str, list[str]]:
         "Role": sorted(pages(iam, "list_roles", "Roles", "RoleName")),
         "Policy": sorted(pages(iam, "list_policies", "Policies", "PolicyName", Scope="Local")),
         "Bucket": sorted(b["Name"] for b in s3.list_buckets()["Buckets"]),
-        "NotebookInstance": sorted(
-            pages(sm, "list_notebook_instances", "NotebookInstances", "NotebookInstanceName")
-        ),
+        "NotebookInstance": sorted(pages(sm, "list_notebook_instances", "NotebookInstances", "NotebookInstanceName")),
     }
 
 
@@ -162,26 +162,49 @@ class KilledRun:
 
 
 def cli_command(env: Env, url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "reconciler", "--log-format", "json", "apply", "--auto-approve", str(env.root),
-            "--endpoint-url", url, *extra]
+    return [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "--log-format",
+        "json",
+        "apply",
+        "--auto-approve",
+        str(env.root),
+        "--endpoint-url",
+        url,
+        *extra,
+    ]
 
 
 def cli_env() -> dict[str, str]:
-    return {**os.environ, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "ap-northeast-1", "NO_PROXY": "127.0.0.1"}
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "ap-northeast-1",
+        "NO_PROXY": "127.0.0.1",
+    }
 
 
 # The CLI logs "plan computed", takes the lease ("lease acquired"), re-reads what the plan touches ("plan
 # verified"), then writes. A delayed kill is counted from "plan verified": the write phase starts then.
 DELAY_ANCHOR = "plan verified: what it touches is as the plan saw it"
-def run_cli_and_kill(
-    env: Env, url: str, *, after_changes: int | None = None, delay: float | None = None
-) -> KilledRun:
+
+
+def run_cli_and_kill(env: Env, url: str, *, after_changes: int | None = None, delay: float | None = None) -> KilledRun:
     """Run ``reconciler apply`` and SIGKILL it after its ``after_changes``-th change line, or ``delay``
     seconds after its ``lease acquired`` line (whichever is given). Returns what it logged before."""
     assert (after_changes is None) != (delay is None)
-    proc = subprocess.Popen(cli_command(env, url), cwd=REPO, env=cli_env(), stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cli_command(env, url),
+        cwd=REPO,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     lines: queue.Queue[str | None] = queue.Queue()
 
     def pump() -> None:
@@ -249,9 +272,7 @@ def test_cli_killed_after_the_kth_change_of_the_first_apply_then_apply_converges
 
 
 @pytest.mark.parametrize("k", [1, 2])
-def test_cli_killed_after_the_kth_deletion_of_a_prune_then_apply_converges(
-    env: Env, emulator: Any, k: int
-) -> None:
+def test_cli_killed_after_the_kth_deletion_of_a_prune_then_apply_converges(env: Env, emulator: Any, k: int) -> None:
     assert env.apply().ok
     prune_edit(env)
     run = run_cli_and_kill(env, emulator.url, after_changes=k)
@@ -280,8 +301,9 @@ def test_cli_killed_at_a_random_moment_of_the_first_apply_then_apply_converges(
 
 
 @pytest.mark.parametrize("seed", [21])
-def test_cli_killed_at_a_random_moment_of_a_prune_then_apply_converges(env: Env, slow_writes: SlowWrites,
-                                                                      seed: int) -> None:
+def test_cli_killed_at_a_random_moment_of_a_prune_then_apply_converges(
+    env: Env, slow_writes: SlowWrites, seed: int
+) -> None:
     emulator = slow_writes.emulator
     assert env.apply().ok
     prune_edit(env)
@@ -306,11 +328,22 @@ def test_a_killed_cli_leaves_its_lease_to_expire_and_the_next_cli_apply_converge
     item = db.get_item(TableName="reconciler-state", Key=key, ConsistentRead=True)["Item"]
     assert f":{run.pid}:" in item["owner"]["S"]  # still held by the dead process
     assert float(item["expires_at"]["N"]) <= killed_at + LEASE_TTL
-    db.update_item(TableName="reconciler-state", Key=key, UpdateExpression="SET expires_at = :past",
-                   ExpressionAttributeValues={":past": {"N": f"{time.time() - 1:.3f}"}})
-    follow_up = subprocess.run(cli_command(env, emulator.url, "--lease-timeout", "30"), cwd=REPO, env=cli_env(),
-                               stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=CHILD_TIMEOUT,
-                               check=False)
+    db.update_item(
+        TableName="reconciler-state",
+        Key=key,
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": f"{time.time() - 1:.3f}"}},
+    )
+    follow_up = subprocess.run(
+        cli_command(env, emulator.url, "--lease-timeout", "30"),
+        cwd=REPO,
+        env=cli_env(),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT,
+        check=False,
+    )
     assert follow_up.returncode == 0, follow_up.stdout + follow_up.stderr[-2000:]
     assert_converged(env)
     assert "Item" not in db.get_item(TableName="reconciler-state", Key=key, ConsistentRead=True)  # released
@@ -406,8 +439,14 @@ def test_a_stop_request_starts_no_new_change(env: Env) -> None:
     desired = load_directory(env.root)
     plan = preview(desired, ClientFactory(env.aws, read_only=True), REGION).plan
     stop = threading.Event()
-    executor = Executor(ClientFactory(env.aws, read_only=False), context(desired, REGION), ApplyOptions(max_workers=1),
-                        stop=stop, on_outcome=lambda _: stop.set(), log_changes=False)
+    executor = Executor(
+        ClientFactory(env.aws, read_only=False),
+        context(desired, REGION),
+        ApplyOptions(max_workers=1),
+        stop=stop,
+        on_outcome=lambda _: stop.set(),
+        log_changes=False,
+    )
     result = executor.run(plan)
     done = [o.change.ref for o in result.of(Status.DONE)]
     assert len(done) == 1, f"{len(done)} changes ran, 1 expected: {done}"

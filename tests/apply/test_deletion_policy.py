@@ -22,7 +22,8 @@ def test_a_removed_notebook_manifest_releases_the_notebook_and_keeps_its_volume(
     plan = env.plan()
     assert [(c.action.value, c.ref) for c in plan] == [
         ("release", "NotebookInstance/notebook-for-administrator"),
-        ("release", "NotebookInstance/notebook-for-engineer")]
+        ("release", "NotebookInstance/notebook-for-engineer"),
+    ]
     assert all(not c.destroys for c in plan)  # nothing is destroyed: no "storage volume" line
     result = env.apply()
     assert result.ok and result.done(Action.RELEASE) == 2, result.summary()
@@ -36,10 +37,12 @@ def test_a_removed_notebook_manifest_releases_the_notebook_and_keeps_its_volume(
 
 
 def test_a_notebook_whose_manifest_says_delete_is_deleted_and_the_plan_says_its_volume_goes(env: Env) -> None:
-    env.edit("notebooks/notebooks.yaml",
-             lambda t: t.replace("  volumeSizeInGB: 20\n", "  volumeSizeInGB: 20\n  deletionPolicy: Delete\n", 1))
+    env.edit(
+        "notebooks/notebooks.yaml",
+        lambda t: t.replace("  volumeSizeInGB: 20\n", "  volumeSizeInGB: 20\n  deletionPolicy: Delete\n", 1),
+    )
     assert env.apply().ok
-    env.edit("notebooks/notebooks.yaml", lambda t: t[t.index("---") + 3:])
+    env.edit("notebooks/notebooks.yaml", lambda t: t[t.index("---") + 3 :])
     (deletion,) = env.plan().changes
     assert (deletion.action, deletion.ref) == (Action.DELETE, "NotebookInstance/notebook-for-administrator")
     assert deletion.destroys == ("its storage volume (20 GB) and all the work saved on it",)
@@ -62,19 +65,20 @@ def test_retain_lets_a_team_stop_managing_a_role_a_user_a_policy_and_a_group_wit
     assert {"Key": "reconciler/deletion-policy", "Value": "Retain"} in iam.list_user_tags(UserName="carol")["Tags"]
     # The team stops managing the administrators: their user, group and group policy leave git.
     env.edit("users/users.yaml", lambda t: "---".join(t.split("---")[1:]).lstrip("\n"))
-    env.edit("groups/groups.yaml", lambda t: t[t.index("---") + 3:])
-    env.edit("policies/notebook-users.yaml", lambda t: t[t.index("---") + 3:])
+    env.edit("groups/groups.yaml", lambda t: t[t.index("---") + 3 :])
+    env.edit("policies/notebook-users.yaml", lambda t: t[t.index("---") + 3 :])
     plan = env.plan()
     assert {(c.action.value, c.ref) for c in plan} == {
-        ("release", "User/alice"), ("release", "Group/SageMakerAdministrator"),
-        ("release", "Policy/use-notebook-for-administrator")}
+        ("release", "User/alice"),
+        ("release", "Group/SageMakerAdministrator"),
+        ("release", "Policy/use-notebook-for-administrator"),
+    }
     group = next(c for c in plan if c.kind == "Group")
     assert [f.field for f in group.fields] == ["inlinePolicies.reconciler-group-guard", "inlinePolicies.require-mfa"]
     result = env.apply()
     assert result.ok and result.done(Action.RELEASE) == 3, [o.message for o in result.of(Status.FAILED)]
     # Everything is still there and still works: alice is in her group, which keeps its policy and MFA.
-    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="alice")["Groups"]] == [
-        "SageMakerAdministrator"]
+    assert [g["GroupName"] for g in iam.list_groups_for_user(UserName="alice")["Groups"]] == ["SageMakerAdministrator"]
     assert TAG not in iam.list_user_tags(UserName="alice")["Tags"]
     assert iam.list_group_policies(GroupName="SageMakerAdministrator")["PolicyNames"] == ["require-mfa"]
     mfa = iam.get_group_policy(GroupName="SageMakerAdministrator", PolicyName="require-mfa")["PolicyDocument"]

@@ -29,10 +29,11 @@ def test_a_member_added_by_hand_is_shown_and_removed_and_the_user_is_kept(env: E
     plan = env.plan()
     (change,) = plan.changes
     assert (change.action, change.ref) == (Action.UPDATE, "Group/SageMakerAdministrator")
-    assert [(f.field, f.old, f.new) for f in change.fields] == [
-        ("members", ("alice", "bob", "mallory"), ("alice",))]
-    assert "member(s) not declared in git, removed from the group (the users themselves are kept): bob, mallory" \
+    assert [(f.field, f.old, f.new) for f in change.fields] == [("members", ("alice", "bob", "mallory"), ("alice",))]
+    assert (
+        "member(s) not declared in git, removed from the group (the users themselves are kept): bob, mallory"
         in change.notes
+    )
     code, text = cli_here("plan", str(env.root))
     assert code == 2
     assert "      members:\n        - member bob\n        - member mallory\n" in text
@@ -43,8 +44,10 @@ def test_a_member_added_by_hand_is_shown_and_removed_and_the_user_is_kept(env: E
 
 
 def test_policies_and_boundaries_granted_by_hand_are_removed_from_roles_groups_and_users(env: Env) -> None:
-    env.edit("users/users.yaml", lambda t: t.replace("  name: bob\nspec:\n",
-                                                     "  name: bob\nspec:\n  permissionsBoundary: notebook-logs\n"))
+    env.edit(
+        "users/users.yaml",
+        lambda t: t.replace("  name: bob\nspec:\n", "  name: bob\nspec:\n  permissionsBoundary: notebook-logs\n"),
+    )
     assert env.apply().ok
     iam = boto3.client("iam")
     boundary = iam.get_user(UserName="bob")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"]

@@ -143,8 +143,9 @@ class Faults:
         return AWSResponse(request.url, status, headers, _Body(data))
 
 
-def faulty(aws: AwsConfig, faults: Faults | None, *, read_only: bool, recorder: CallRecorder | None = None,
-           **config: Any) -> ClientFactory:
+def faulty(
+    aws: AwsConfig, faults: Faults | None, *, read_only: bool, recorder: CallRecorder | None = None, **config: Any
+) -> ClientFactory:
     """A factory like the CLI's (8 attempts) with faults, in botocore's standard retry mode unless ``config``
     says otherwise. The CLI uses adaptive mode, whose client-side rate limiter, once throttled, slows the
     whole client down (the same faulted apply: about 13 s adaptive, 2 s standard): too slow for a test."""
@@ -208,6 +209,7 @@ def object_versions() -> dict[str, list[tuple[str, str, str, int]]]:
 
 def change_manifests(env: Env) -> None:
     """A change touching every kind: versioning, tags, a policy document, a role, a group, users, a release."""
+
     def buckets(text: str) -> str:
         text = text.replace("versioning: true", "versioning: false", 1)
         text = text.replace("data-classification: raw", "data-classification: raw-v2")
@@ -216,8 +218,13 @@ def change_manifests(env: Env) -> None:
     env.edit("buckets/buckets.yaml", buckets)
     env.edit("policies/notebook-data.yaml", lambda t: t.replace("Sid: ReadRawData", "Sid: ReadRawDataV2"))
     env.edit("roles/notebook-roles.yaml", lambda t: t.rstrip("\n") + "\n  maxSessionDuration: 7200\n")
-    env.edit("groups/groups.yaml", lambda t: t.rstrip("\n").rsplit("requireMFA: true", 1)[0]
-             + "requireMFA: false\n  policies:\n    - use-notebook-for-engineer\n")
+    env.edit(
+        "groups/groups.yaml",
+        lambda t: (
+            t.rstrip("\n").rsplit("requireMFA: true", 1)[0]
+            + "requireMFA: false\n  policies:\n    - use-notebook-for-engineer\n"
+        ),
+    )
     env.edit("users/users.yaml", lambda t: t.replace("name: carol", "name: dave"))
 
 
@@ -315,8 +322,9 @@ def test_without_retries_failures_are_failed_outcomes_and_the_next_run_converges
     result = apply_with(env, ClientFactory(env.aws, read_only=True), writer)
     failed = result.of(Status.FAILED)
     assert failed and not result.ok
-    assert all(re.search(r"Throttling|ServiceFailure|SlowDown|InternalError|InternalFailure", o.message or "")
-               for o in failed), [o.message for o in failed]
+    assert all(
+        re.search(r"Throttling|ServiceFailure|SlowDown|InternalError|InternalFailure", o.message or "") for o in failed
+    ), [o.message for o in failed]
     assert all(o.retryable for o in failed)
     assert faults.total() >= len(failed)
 
@@ -332,8 +340,10 @@ def test_without_retries_failures_are_failed_outcomes_and_the_next_run_converges
 
     monkeypatch.setattr(planapply, "factory", factory)
     out = _Out()
-    status = cli.run(["--log-format", "json", "apply", "--auto-approve", str(env.root), "--endpoint-url",
-                      str(env.aws.endpoint_url)], out=out)
+    status = cli.run(
+        ["--log-format", "json", "apply", "--auto-approve", str(env.root), "--endpoint-url", str(env.aws.endpoint_url)],
+        out=out,
+    )
     assert status == 1 and "failed:" in out.text, out.text
     assert cli_faults.total() > 0
 
@@ -369,8 +379,9 @@ def test_a_read_that_fails_after_its_retries_is_an_error_message_and_exit_1(
 
     monkeypatch.setattr(planapply, "factory", factory)
     out = _Out()
-    status = cli.run(["--log-format", "json", "plan", str(env.root), "--endpoint-url", str(env.aws.endpoint_url)],
-                     out=out)
+    status = cli.run(
+        ["--log-format", "json", "plan", str(env.root), "--endpoint-url", str(env.aws.endpoint_url)], out=out
+    )
     assert status == 1 and "error:" in out.text
 
 

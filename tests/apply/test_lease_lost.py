@@ -23,8 +23,23 @@ OTHER_KEY = "AKIASECONDWRITER0002"
 
 
 def apply_command(manifests: Path, url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "reconciler", "--log-format", "json", "apply", "--auto-approve", str(manifests),
-            "--endpoint-url", url, "--lease-ttl", str(TTL), "--lease-timeout", "60", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "--log-format",
+        "json",
+        "apply",
+        "--auto-approve",
+        str(manifests),
+        "--endpoint-url",
+        url,
+        "--lease-ttl",
+        str(TTL),
+        "--lease-timeout",
+        "60",
+        *extra,
+    ]
 
 
 def test_an_apply_paused_past_its_lease_writes_nothing_more_and_says_what_it_did_not_do(
@@ -37,9 +52,15 @@ def test_an_apply_paused_past_its_lease_writes_nothing_more_and_says_what_it_did
     users = second / "users" / "users.yaml"
     users.write_text("---".join(users.read_text().split("---")[:2]))  # the second writer's git: no carol
 
-    paused = subprocess.Popen(apply_command(first, url, "--workers", "1"), cwd=REPO,
-                              env=child_env(url, AWS_ACCESS_KEY_ID=PAUSED_KEY), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    paused = subprocess.Popen(
+        apply_command(first, url, "--workers", "1"),
+        cwd=REPO,
+        env=child_env(url, AWS_ACCESS_KEY_ID=PAUSED_KEY),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     watchdog = threading.Timer(180, paused.kill)
     watchdog.start()
     try:
@@ -52,9 +73,16 @@ def test_an_apply_paused_past_its_lease_writes_nothing_more_and_says_what_it_did
             raise AssertionError("the first apply made no change")
         time.sleep(TTL + 1)  # its lease has expired now
 
-        other = subprocess.run(apply_command(second, url), cwd=REPO,
-                               env=child_env(url, AWS_ACCESS_KEY_ID=OTHER_KEY), stdin=subprocess.DEVNULL,
-                               capture_output=True, text=True, timeout=120, check=False)
+        other = subprocess.run(
+            apply_command(second, url),
+            cwd=REPO,
+            env=child_env(url, AWS_ACCESS_KEY_ID=OTHER_KEY),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert other.returncode == 0, other.stdout + other.stderr
         assert slow_writes.by(OTHER_KEY), "the second apply wrote nothing"
         resumed_at = time.monotonic()

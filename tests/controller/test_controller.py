@@ -26,8 +26,7 @@ ACCOUNT = "123456789012"
 
 
 def controller(repo: Path, aws: AwsConfig, tmp_path: Path, **config: object) -> Controller:
-    cfg = ControllerConfig(source=str(repo), cache_dir=tmp_path / "cache", lease_ttl=5, lease_timeout=2,
-                           **config)  # type: ignore[arg-type]
+    cfg = ControllerConfig(source=str(repo), cache_dir=tmp_path / "cache", lease_ttl=5, lease_timeout=2, **config)  # type: ignore[arg-type]
     return Controller(cfg, aws, stop=threading.Event())
 
 
@@ -65,8 +64,9 @@ def test_a_push_grants_and_revokes_access(repo: Path, aws: AwsConfig, tmp_path: 
 def test_drift_is_repaired_on_the_next_reconcile(repo: Path, aws: AwsConfig, tmp_path: Path) -> None:
     c = controller(repo, aws, tmp_path)
     assert c.reconcile_once() == 0
-    boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer",
-                                            PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
+    boto3.client("iam").attach_group_policy(
+        GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess"
+    )
     assert c.reconcile_once() == 0
     attached = boto3.client("iam").list_attached_group_policies(GroupName="SageMakerEngineer")["AttachedPolicies"]
     assert [p["PolicyName"] for p in attached] == ["use-notebook-for-engineer"]
@@ -82,8 +82,9 @@ def test_plan_mode_reports_drift_without_fixing_it(repo: Path, aws: AwsConfig, t
         boto3.client("iam").get_login_profile(UserName="bob")
 
 
-def test_a_bad_commit_applies_nothing_and_the_next_good_one_proceeds(repo: Path, aws: AwsConfig,
-                                                                       tmp_path: Path) -> None:
+def test_a_bad_commit_applies_nothing_and_the_next_good_one_proceeds(
+    repo: Path, aws: AwsConfig, tmp_path: Path
+) -> None:
     c = controller(repo, aws, tmp_path)
     assert c.reconcile_once() == 0
     remove_carol(repo)
@@ -162,8 +163,16 @@ with lease.held(timeout=30, stop=None):
 
 def test_two_processes_never_hold_the_lease_at_once(aws: AwsConfig) -> None:
     env = dict(os.environ)
-    procs = [subprocess.Popen([sys.executable, "-c", APPLY_SCRIPT, str(aws.endpoint_url), name], env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for name in ("p1", "p2")]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", APPLY_SCRIPT, str(aws.endpoint_url), name],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("p1", "p2")
+    ]
     outputs = [p.communicate(timeout=60) for p in procs]
     assert all(p.returncode == 0 for p in procs), outputs
     spans = {}
@@ -200,9 +209,27 @@ def test_metrics_and_health_endpoints(repo: Path, aws: AwsConfig, tmp_path: Path
 def test_sigterm_finishes_in_flight_changes_and_exits_0(repo: Path, aws: AwsConfig, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items()}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reconciler", "--log-format", "json", "run", "--source", str(repo), "--cache-dir",
-         str(tmp_path / "cache"), "--interval", "1h", "--endpoint-url", str(aws.endpoint_url)],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-m",
+            "reconciler",
+            "--log-format",
+            "json",
+            "run",
+            "--source",
+            str(repo),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--interval",
+            "1h",
+            "--endpoint-url",
+            str(aws.endpoint_url),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     # A watchdog: whatever happens, the process is gone after 120 s and the test fails, never hangs.
     watchdog = threading.Timer(120, proc.kill)
@@ -225,8 +252,9 @@ def test_sigterm_finishes_in_flight_changes_and_exits_0(repo: Path, aws: AwsConf
     assert all("run_id" in e for e in lines if e.get("event") == "change")
 
 
-def test_retryable_failures_back_off_exponentially_and_bounded(aws: AwsConfig, tmp_path: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_retryable_failures_back_off_exponentially_and_bounded(
+    aws: AwsConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     c = controller(tmp_path / "no-such-repo", aws, tmp_path, interval=60.0, max_backoff=30.0)
     waits: list[float] = []
 

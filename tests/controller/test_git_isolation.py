@@ -51,8 +51,25 @@ def two_branches(root: Path) -> dict[str, str]:
 
 
 def start(repo: Path, cache: Path, aws: AwsConfig, branch: str, mode: str) -> subprocess.Popen[str]:
-    argv = [sys.executable, "-m", "reconciler", "--log-format", "json", "run", "--source", str(repo), "--branch",
-            branch, "--mode", mode, "--once", "--cache-dir", str(cache), "--endpoint-url", str(aws.endpoint_url)]
+    argv = [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "--log-format",
+        "json",
+        "run",
+        "--source",
+        str(repo),
+        "--branch",
+        branch,
+        "--mode",
+        mode,
+        "--once",
+        "--cache-dir",
+        str(cache),
+        "--endpoint-url",
+        str(aws.endpoint_url),
+    ]
     return subprocess.Popen(argv, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
@@ -70,8 +87,9 @@ def check(run: tuple[str, str, int, str, str], shas: dict[str, str]) -> None:
     assert "fatal:" not in err and "GitError" not in err and "Traceback" not in err, where
     mine, theirs = shas[branch], ({*shas.values()} - {shas[branch]}).pop()
     assert theirs not in err, where  # no line names the other branch's commit
-    commits = {e["commit"] for e in lines if "commit" in e} | {e["applied_commit"] for e in lines
-                                                               if "applied_commit" in e}
+    commits = {e["commit"] for e in lines if "commit" in e} | {
+        e["applied_commit"] for e in lines if "applied_commit" in e
+    }
     assert commits == {mine}, where
     done = [e for e in lines if e.get("event") in ("planned", "reconciled", "applied")]
     assert done, where

@@ -18,10 +18,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def git(repo: Path, *args: str, stdin: str | None = None) -> str:
-    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.invalid", GIT_COMMITTER_NAME="t",
-               GIT_COMMITTER_EMAIL="t@example.invalid")
-    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env,
-                          input=stdin).stdout.strip()
+    env = dict(
+        os.environ,
+        GIT_AUTHOR_NAME="t",
+        GIT_AUTHOR_EMAIL="t@example.invalid",
+        GIT_COMMITTER_NAME="t",
+        GIT_COMMITTER_EMAIL="t@example.invalid",
+    )
+    return subprocess.run(
+        ["git", "-C", str(repo), *args], check=True, capture_output=True, text=True, env=env, input=stdin
+    ).stdout.strip()
 
 
 def commit(repo: Path, message: str) -> str:
@@ -132,8 +138,11 @@ def test_two_sources_on_one_cache_with_different_branches_see_only_their_own(rep
         two = extra.fetch()
         assert (one.sha, two.sha) == (main_sha, extra_sha)
         assert tree(one.root) == {"a.yaml": f"a: main {round_}\n", "sub/b.yaml": "b: 1\n"}
-        assert tree(two.root) == {"a.yaml": "a: 1\n", "sub/b.yaml": "b: 1\n",
-                                  **{f"extra-{i}.yaml": f"e: {i}\n" for i in range(round_ + 1)}}
+        assert tree(two.root) == {
+            "a.yaml": "a: 1\n",
+            "sub/b.yaml": "b: 1\n",
+            **{f"extra-{i}.yaml": f"e: {i}\n" for i in range(round_ + 1)},
+        }
         with main.files(two.sha) as root:  # one repository per URL: main's object can read extra's commit
             assert tree(root) == tree(two.root)
     assert len(list((cache / LAYOUT / "repos").glob("*.git"))) == 1
@@ -155,8 +164,12 @@ def test_symlinks_never_lead_a_write_or_a_read_outside(repo: Path, tmp_path: Pat
     source = GitSource(str(repo), cache_dir=cache)
     checkout = source.fetch()
     assert checkout.sha == good
-    assert tree(checkout.root) == {"a.yaml": "a: 1\n", "self.yaml": "a: 1\n", "sub/b.yaml": "b: 1\n",
-                                   "sub/up.yaml": "a: 1\n"}
+    assert tree(checkout.root) == {
+        "a.yaml": "a: 1\n",
+        "self.yaml": "a: 1\n",
+        "sub/b.yaml": "b: 1\n",
+        "sub/up.yaml": "a: 1\n",
+    }
     assert (checkout.root / "self.yaml").is_symlink()
 
     (repo / "shared").mkdir()
@@ -182,8 +195,16 @@ def test_a_crafted_tree_cannot_write_through_a_link(repo: Path, tmp_path: Path) 
     sub = git(repo, "mktree", stdin=f"100644 blob {blob}\tx.yaml\n")
     entries = [(b"120000", "evil", link), (b"40000", "evil", sub)]
     raw = b"".join(mode + b" " + name.encode() + b"\0" + bytes.fromhex(sha) for mode, name, sha in entries)
-    manifests = subprocess.run(["git", "-C", str(repo), "hash-object", "-t", "tree", "-w", "--literally", "--stdin"],
-                               input=raw, capture_output=True, check=True).stdout.decode().strip()
+    manifests = (
+        subprocess.run(
+            ["git", "-C", str(repo), "hash-object", "-t", "tree", "-w", "--literally", "--stdin"],
+            input=raw,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
     root_tree = git(repo, "mktree", stdin=f"040000 tree {manifests}\tdesired-state\n")
     crafted = git(repo, "commit-tree", root_tree, "-p", "HEAD", "-m", "crafted")
     git(repo, "update-ref", "refs/heads/main", crafted)

@@ -32,7 +32,12 @@ def served() -> Iterator[tuple[Metrics, str]]:
 def test_head_status_is_one_hot_and_unknown_before_the_first_cycle() -> None:
     metrics = Metrics()
     assert {s: sample(metrics, "reconciler_head_status", {"status": s}) for s in HEAD_STATUSES} == {
-        "valid": 0, "invalid": 0, "refused": 0, "rewind": 0, "unknown": 1}
+        "valid": 0,
+        "invalid": 0,
+        "refused": 0,
+        "rewind": 0,
+        "unknown": 1,
+    }
     assert sample(metrics, "reconciler_commit_info", {"applied": "", "head": ""}) == 1
     metrics.set_head("invalid", "a" * 40, "b" * 40, "3 manifest problems")
     assert [s for s in HEAD_STATUSES if sample(metrics, "reconciler_head_status", {"status": s}) == 1] == ["invalid"]
@@ -102,11 +107,15 @@ def test_readiness_says_why_in_one_line(served: tuple[Metrics, str]) -> None:
     assert http_get(f"{base}/readyz") == (503, "not ready: no reconcile has completed yet\n")
     metrics.set_head("invalid", "abc123" + "0" * 34, None, "3 manifest problems\n(see the log)")
     metrics.reconcile_completed(ok=False)
-    assert http_get(f"{base}/readyz") == (503, "not ready: head commit abc123000000 is invalid: 3 manifest problems "
-                                          "(see the log)\n")
+    assert http_get(f"{base}/readyz") == (
+        503,
+        "not ready: head commit abc123000000 is invalid: 3 manifest problems (see the log)\n",
+    )
     metrics.set_head("rewind", "f" * 40, "e" * 40, "not a descendant of eeeeeeeeeeee")
-    assert http_get(f"{base}/readyz") == (503, "not ready: head commit ffffffffffff is a refused rewind: "
-                                          "not a descendant of eeeeeeeeeeee\n")
+    assert http_get(f"{base}/readyz") == (
+        503,
+        "not ready: head commit ffffffffffff is a refused rewind: not a descendant of eeeeeeeeeeee\n",
+    )
     metrics.set_head("refused", None, None, None)
     assert http_get(f"{base}/readyz") == (503, "not ready: the head commit is refused\n")
     metrics.set_head("valid", "f" * 40, "f" * 40)
@@ -169,10 +178,14 @@ def test_beat_hook_works_as_a_botocore_before_send_handler(monkeypatch: pytest.M
     metrics = Metrics()
     beats: list[str] = []
     monkeypatch.setattr(metrics, "beat", lambda: beats.append("beat"))
-    client = boto3.client("sts", region_name="us-east-1", endpoint_url="http://127.0.0.1:9",
-                          aws_access_key_id="x", aws_secret_access_key="y",
-                          config=botocore.config.Config(retries={"total_max_attempts": 2, "mode": "standard"},
-                                                        connect_timeout=1))
+    client = boto3.client(
+        "sts",
+        region_name="us-east-1",
+        endpoint_url="http://127.0.0.1:9",
+        aws_access_key_id="x",
+        aws_secret_access_key="y",
+        config=botocore.config.Config(retries={"total_max_attempts": 2, "mode": "standard"}, connect_timeout=1),
+    )
     client.meta.events.register("before-send", metrics.beat_hook)
     with pytest.raises(Exception, match="Could not connect"):
         client.get_caller_identity()

@@ -34,9 +34,13 @@ def served(repo: Path, aws: AwsConfig, tmp_path: Path) -> Iterator[tuple[Control
     metrics = Metrics(interval=60)
     wake = threading.Event()
     server = HealthServer(metrics, 0, host="127.0.0.1", webhook=WebhookConfig(b"s3cret"), trigger=wake.set).start()
-    controller = Controller(ControllerConfig(source=str(repo), cache_dir=tmp_path / "cache", interval=3600,
-                                             lease_ttl=5, lease_timeout=5), aws, metrics=metrics,
-                            stop=threading.Event(), wake=wake)
+    controller = Controller(
+        ControllerConfig(source=str(repo), cache_dir=tmp_path / "cache", interval=3600, lease_ttl=5, lease_timeout=5),
+        aws,
+        metrics=metrics,
+        stop=threading.Event(),
+        wake=wake,
+    )
     try:
         yield controller, f"http://127.0.0.1:{server.port}"
     finally:
@@ -70,8 +74,11 @@ def break_head(repo: Path, how: str) -> None:
         (repo / "desired-state" / "broken.yaml").write_text("kind: Role\nmetadata: {name: x\n")
     else:  # refused by the invariants: AdministratorAccess for the engineers
         groups = repo / "desired-state" / "groups" / "groups.yaml"
-        groups.write_text(groups.read_text().replace("    - use-notebook-for-engineer\n",
-                                                     f"    - use-notebook-for-engineer\n    - {ADMIN}\n"))
+        groups.write_text(
+            groups.read_text().replace(
+                "    - use-notebook-for-engineer\n", f"    - use-notebook-for-engineer\n    - {ADMIN}\n"
+            )
+        )
     git(repo, "add", "-A")
     git(repo, "commit", "--quiet", "-m", f"a {how} commit")
 
@@ -116,9 +123,9 @@ def test_drift_is_repaired_every_cycle_while_the_head_cannot_be_applied(
     assert f'reconciler_commit_info{{applied="{fixed}",head="{fixed}"}} 1.0' in http_get(f"{base}/metrics")[1]
 
 
-def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(served: tuple[Controller, str],
-                                                                        repo: Path, aws: AwsConfig,
-                                                                        tmp_path: Path) -> None:
+def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(
+    served: tuple[Controller, str], repo: Path, aws: AwsConfig, tmp_path: Path
+) -> None:
     controller, base = served
     first = git(repo, "rev-parse", "HEAD")
     users = repo / "desired-state" / "users" / "users.yaml"
@@ -133,8 +140,9 @@ def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(served: t
     code, body = http_get(f"{base}/readyz")
     assert code == 503 and "is a refused rewind: it is not a descendant of the last applied commit" in body
     # --mode plan makes the same check, and says so.
-    planner = Controller(ControllerConfig(source=str(repo), cache_dir=tmp_path / "plan-cache", mode="plan"), aws,
-                         stop=threading.Event())
+    planner = Controller(
+        ControllerConfig(source=str(repo), cache_dir=tmp_path / "plan-cache", mode="plan"), aws, stop=threading.Event()
+    )
     assert planner.reconcile_once() == 1
     assert planner.metrics.readiness()[1].startswith(f"not ready: head commit {first[:12]} is a refused rewind")
 
@@ -142,8 +150,9 @@ def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(served: t
 def test_the_plan_the_controller_logs_is_the_plan_it_executes_and_findings_are_logged_once_at_their_level(
     repo: Path, aws: AwsConfig, tmp_path: Path
 ) -> None:
-    controller = Controller(ControllerConfig(source=str(repo), cache_dir=tmp_path / "cache", lease_ttl=5),
-                            aws, stop=threading.Event())
+    controller = Controller(
+        ControllerConfig(source=str(repo), cache_dir=tmp_path / "cache", lease_ttl=5), aws, stop=threading.Event()
+    )
     assert controller.reconcile_once() == 0
     boto3.client("iam").create_access_key(UserName="bob")  # a KEY001 warning from now on
     boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer", PolicyArn=ADMIN)

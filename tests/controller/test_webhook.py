@@ -30,8 +30,9 @@ class Triggers:
         self.event.set()
 
 
-def post(base: str, body: bytes = BODY, *, signature: str | None = None, event: str = "push",
-         path: str = "/hooks/git") -> tuple[int, str]:
+def post(
+    base: str, body: bytes = BODY, *, signature: str | None = None, event: str = "push", path: str = "/hooks/git"
+) -> tuple[int, str]:
     headers = {"Content-Type": "application/json", "X-GitHub-Event": event, "X-GitHub-Delivery": "d-1"}
     if signature is not None:
         headers["X-Hub-Signature-256"] = signature
@@ -64,18 +65,23 @@ def test_a_validly_signed_push_triggers(hook: tuple[str, Triggers, Metrics]) -> 
     assert result_count(metrics, "accepted") == 1
 
 
-@pytest.mark.parametrize("signature", [
-    None,
-    "",
-    "sha256=" + "0" * 64,
-    sign(b"another secret", BODY),
-    sign(SECRET, BODY + b" "),  # the signature of another body
-    sign(SECRET, BODY).replace("sha256=", "sha1="),
-    sign(SECRET, BODY)[:-1],
-    "sha256=\u00e9",  # not even ASCII
-], ids=["missing", "empty", "zeros", "other-secret", "other-body", "other-prefix", "truncated", "latin-1"])
-def test_a_missing_or_wrong_signature_is_401_and_triggers_nothing(hook: tuple[str, Triggers, Metrics],
-                                                                  signature: str | None) -> None:
+@pytest.mark.parametrize(
+    "signature",
+    [
+        None,
+        "",
+        "sha256=" + "0" * 64,
+        sign(b"another secret", BODY),
+        sign(SECRET, BODY + b" "),  # the signature of another body
+        sign(SECRET, BODY).replace("sha256=", "sha1="),
+        sign(SECRET, BODY)[:-1],
+        "sha256=\u00e9",  # not even ASCII
+    ],
+    ids=["missing", "empty", "zeros", "other-secret", "other-body", "other-prefix", "truncated", "latin-1"],
+)
+def test_a_missing_or_wrong_signature_is_401_and_triggers_nothing(
+    hook: tuple[str, Triggers, Metrics], signature: str | None
+) -> None:
     base, triggers, metrics = hook
     code, text = post(base, signature=signature)
     assert code == 401 and text.startswith("unauthorized")
@@ -144,21 +150,24 @@ def test_the_body_size_is_bounded_and_required(hook: tuple[str, Triggers, Metric
 
 def test_a_small_bound_is_honoured() -> None:
     triggers = Triggers()
-    server = HealthServer(Metrics(), 0, host="127.0.0.1", webhook=WebhookConfig(SECRET, max_body=16),
-                          trigger=triggers).start()
+    server = HealthServer(
+        Metrics(), 0, host="127.0.0.1", webhook=WebhookConfig(SECRET, max_body=16), trigger=triggers
+    ).start()
     try:
         base = f"http://127.0.0.1:{server.port}"
-        assert raw_post(base, {"Content-Length": str(len(BODY)), "X-Hub-Signature-256": sign(SECRET, BODY)},
-                        BODY)[0] == 413
+        assert (
+            raw_post(base, {"Content-Length": str(len(BODY)), "X-Hub-Signature-256": sign(SECRET, BODY)}, BODY)[0]
+            == 413
+        )
         assert post(base, b"{}", signature=sign(SECRET, b"{}"))[0] == 202
     finally:
         server.stop()
     assert triggers.count == 1
 
 
-def test_the_body_and_the_signature_are_never_logged(hook: tuple[str, Triggers, Metrics],
-                                                     caplog: pytest.LogCaptureFixture,
-                                                     capfd: pytest.CaptureFixture[str]) -> None:
+def test_the_body_and_the_signature_are_never_logged(
+    hook: tuple[str, Triggers, Metrics], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+) -> None:
     base, _, _ = hook
     caplog.set_level(logging.DEBUG)
     signature = sign(SECRET, BODY)
@@ -168,8 +177,12 @@ def test_the_body_and_the_signature_are_never_logged(hook: tuple[str, Triggers, 
     out, err = capfd.readouterr()
     logged = caplog.text + out + err
     assert "webhook" in logged  # something is logged: the delivery, without its content
-    for secret in ("BODY-MUST-NOT-BE-LOGGED", signature.removeprefix("sha256="), sign(b"wrong", BODY)[7:],
-                   SECRET.decode()):
+    for secret in (
+        "BODY-MUST-NOT-BE-LOGGED",
+        signature.removeprefix("sha256="),
+        sign(b"wrong", BODY)[7:],
+        SECRET.decode(),
+    ):
         assert secret not in logged
 
 
@@ -241,4 +254,5 @@ def test_secret_from_the_environment() -> None:
 def test_signatures_are_what_github_sends() -> None:
     # The example of GitHub's documentation ("Validating webhook deliveries").
     assert sign(b"It's a Secret to Everybody", b"Hello, World!") == (
-        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17")
+        "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    )

@@ -105,6 +105,8 @@ def test_the_alerts_asked_for() -> None:
 
 
 def test_the_metric_regex() -> None:
-    expr = ('sum by (kind) (increase(reconciler_drift_repaired_total[15m])) > 0 and reconciler_a{x="reconciler_no"}'
-            " or reconciler_b>1 or reconciler_c")
+    expr = (
+        'sum by (kind) (increase(reconciler_drift_repaired_total[15m])) > 0 and reconciler_a{x="reconciler_no"}'
+        " or reconciler_b>1 or reconciler_c"
+    )
     assert METRIC.findall(expr) == ["reconciler_drift_repaired_total", "reconciler_a", "reconciler_b", "reconciler_c"]

@@ -77,15 +77,19 @@ def _hadolint() -> str:
 
 
 def test_hadolint_passes() -> None:
-    result = subprocess.run([_hadolint(), "--no-color", str(DOCKERFILE)], cwd=REPO, capture_output=True,
-                            text=True, check=False, timeout=60)
+    result = subprocess.run(
+        [_hadolint(), "--no-color", str(DOCKERFILE)], cwd=REPO, capture_output=True, text=True, check=False, timeout=60
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_parser_joins_continuations_and_skips_comments() -> None:
-    parsed = parse("# c\nARG A=1\nRUN a \\\n    # inner\n    && b\n\nCMD [\"x\"]\n")
+    parsed = parse('# c\nARG A=1\nRUN a \\\n    # inner\n    && b\n\nCMD ["x"]\n')
     assert [(i.keyword, i.args, i.line) for i in parsed] == [
-        ("ARG", "A=1", 2), ("RUN", "a && b", 3), ("CMD", '["x"]', 7)]
+        ("ARG", "A=1", 2),
+        ("RUN", "a && b", 3),
+        ("CMD", '["x"]', 7),
+    ]
 
 
 def test_base_image_is_a_build_argument_defaulting_to_slim_python(instructions: list[Instruction]) -> None:

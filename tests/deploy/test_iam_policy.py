@@ -151,8 +151,9 @@ def test_checker_wildcards_not_action_and_deny() -> None:
     assert not allowed_actions_check(policy, "iam:CreateRole")
     assert not allowed_actions_check(policy, "s3:GetObject")  # denied everywhere
     assert allowed_actions_check(policy, "s3:GetBucketPolicy")  # denied on one bucket only
-    problems = missing_actions([("s3", "GetBucketTagging"), ("iam", "ListRoles"), ("iam", "CreateRole"),
-                                ("s3", "Bogus")], policy)
+    problems = missing_actions(
+        [("s3", "GetBucketTagging"), ("iam", "ListRoles"), ("iam", "CreateRole"), ("s3", "Bogus")], policy
+    )
     assert problems == [
         "iam:CreateRole: the policy does not allow iam:CreateRole, iam:TagRole",  # created with its tags
         "s3:Bogus: no IAM action known for it; add it to ACTIONS in iam_coverage.py",
@@ -252,8 +253,10 @@ def test_denied_patterns_match_real_actions(policy: dict[str, Any]) -> None:
             prefix, _, name = pattern.partition(":")
             if "*" in name:
                 actions = _iam().actions.get_actions_for_service(prefix)
-                assert any(allowed_actions_check({"Statement": [dict(statement, Effect="Allow")]},
-                                                 f"{prefix}:{a}") for a in actions), pattern
+                assert any(
+                    allowed_actions_check({"Statement": [dict(statement, Effect="Allow")]}, f"{prefix}:{a}")
+                    for a in actions
+                ), pattern
             else:
                 assert _exists(pattern), f"{statement['Sid']}: {pattern} is not an IAM action"
 

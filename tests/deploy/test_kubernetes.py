@@ -51,8 +51,11 @@ def test_the_expected_resources_are_there() -> None:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-@pytest.mark.parametrize(("name", "doc"), [(n, d) for n, d in documents() if d["kind"] not in CUSTOM_KINDS],
-                         ids=lambda v: v if isinstance(v, str) else v["kind"])
+@pytest.mark.parametrize(
+    ("name", "doc"),
+    [(n, d) for n, d in documents() if d["kind"] not in CUSTOM_KINDS],
+    ids=lambda v: v if isinstance(v, str) else v["kind"],
+)
 def test_valid_against_the_kubernetes_schemas(name: str, doc: dict[str, Any], version: str) -> None:
     try:
         kubernetes_validate.validate(doc, version, strict=True)
@@ -178,7 +181,9 @@ def _longest_silence() -> dict[str, float]:
         "one git command": _source_number("reconciler/controller/gitsource.py", r"timeout: float = (\d+(?:\.\d+)?)"),
         "one AWS attempt, then the retry backoff": attempt + backoff,
         "an IAM consistency pause, then an attempt": _source_number(
-            "reconciler/kinds/steps.py", r"delay = min\(delay \* 2, (\d+(?:\.\d+)?)\)") + attempt,
+            "reconciler/kinds/steps.py", r"delay = min\(delay \* 2, (\d+(?:\.\d+)?)\)"
+        )
+        + attempt,
         "a lease poll, then an attempt": 2.0 + attempt,
         "a slice of the sleep between reconciles": SLEEP_SLICE,
     }

@@ -52,18 +52,35 @@ def test_an_account_built_to_match_shows_no_change(aws: AwsConfig, example: Desi
 
 def test_policy_documents_are_compared_by_meaning(aws: AwsConfig, example: DesiredState) -> None:
     # The same statements, written differently: order, single value vs list, action case, no Sid.
-    same = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": ["s3:getobject", "S3:PutObject", "s3:DeleteObject"],
-         "Resource": ["arn:aws:s3:::sagemaker-result/*"], "Sid": "ReadWriteResults"},
-        {"Sid": "ReadRawData", "Effect": "Allow", "Action": ["s3:GetObject"],
-         "Resource": "arn:aws:s3:::sagemaker-rawdata/*"},
-        {"Sid": "ListBuckets", "Effect": "Allow", "Action": "s3:ListBucket",
-         "Resource": ["arn:aws:s3:::sagemaker-result", "arn:aws:s3:::sagemaker-rawdata"]},
-    ]}
+    same = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:getobject", "S3:PutObject", "s3:DeleteObject"],
+                "Resource": ["arn:aws:s3:::sagemaker-result/*"],
+                "Sid": "ReadWriteResults",
+            },
+            {
+                "Sid": "ReadRawData",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": "arn:aws:s3:::sagemaker-rawdata/*",
+            },
+            {
+                "Sid": "ListBuckets",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": ["arn:aws:s3:::sagemaker-result", "arn:aws:s3:::sagemaker-rawdata"],
+            },
+        ],
+    }
     boto3.client("iam").create_policy(
-        PolicyName="notebook-engineer-data", PolicyDocument=json.dumps(same),
+        PolicyName="notebook-engineer-data",
+        PolicyDocument=json.dumps(same),
         Description="Engineers' notebook: read raw data, read and write results",
-        Tags=[{"Key": "managed-by", "Value": "reconciler"}])
+        Tags=[{"Key": "managed-by", "Value": "reconciler"}],
+    )
     build(example, REGION, skip={"Policy/notebook-engineer-data"})
     assert actions(plan_for(example, aws)) == []
 
@@ -73,13 +90,18 @@ def test_drift_shows_each_changed_field_with_old_and_new(aws: AwsConfig, example
     iam, s3 = boto3.client("iam"), boto3.client("s3")
     iam.attach_group_policy(GroupName="SageMakerEngineer", PolicyArn="arn:aws:iam::aws:policy/AdministratorAccess")
     s3.delete_public_access_block(Bucket="sagemaker-rawdata")
-    iam.update_role(RoleName="notebook-for-engineer-role", MaxSessionDuration=7200,
-                    Description="Runs the engineers' notebook")  # moto clears an omitted Description
+    iam.update_role(
+        RoleName="notebook-for-engineer-role", MaxSessionDuration=7200, Description="Runs the engineers' notebook"
+    )  # moto clears an omitted Description
     iam.tag_user(UserName="bob", Tags=[{"Key": "team", "Value": "hacked"}])
     plan = plan_for(example, aws)
     changes = {c.ref: c for c in plan}
-    assert sorted(changes) == ["Bucket/sagemaker-rawdata", "Group/SageMakerEngineer",
-                               "Role/notebook-for-engineer-role", "User/bob"]
+    assert sorted(changes) == [
+        "Bucket/sagemaker-rawdata",
+        "Group/SageMakerEngineer",
+        "Role/notebook-for-engineer-role",
+        "User/bob",
+    ]
     assert all(c.action is Action.UPDATE for c in plan)
     group = changes["Group/SageMakerEngineer"].fields
     assert [f.field for f in group] == ["policies"]
@@ -106,8 +128,9 @@ def test_changed_policy_shows_a_statement_level_diff(aws: AwsConfig, example: De
     assert len(field.statements.added) == 3
 
 
-def test_removed_manifest_of_an_owned_resource_is_deleted(aws: AwsConfig, example: DesiredState,
-                                                          tmp_path: Path) -> None:
+def test_removed_manifest_of_an_owned_resource_is_deleted(
+    aws: AwsConfig, example: DesiredState, tmp_path: Path
+) -> None:
     build(example, REGION)
     shutil.copytree(REPO / "desired-state", tmp_path / "ds")
     users = tmp_path / "ds" / "users" / "users.yaml"
@@ -119,8 +142,9 @@ def test_removed_manifest_of_an_owned_resource_is_deleted(aws: AwsConfig, exampl
     assert [(f.field, f.old, f.new) for f in group.fields] == [("members", ("bob", "carol"), ("bob",))]
 
 
-def test_unowned_resources_are_never_deleted_and_named_ones_need_adoption(aws: AwsConfig,
-                                                                          example: DesiredState) -> None:
+def test_unowned_resources_are_never_deleted_and_named_ones_need_adoption(
+    aws: AwsConfig, example: DesiredState
+) -> None:
     build(example, REGION, tag=False)
     iam = boto3.client("iam")
     iam.create_user(UserName="someone-else")  # neither named nor owned: invisible to the plan
@@ -133,8 +157,9 @@ def test_unowned_resources_are_never_deleted_and_named_ones_need_adoption(aws: A
     assert "ownership tag" in user.notes[0]
 
 
-def test_retained_bucket_is_released_and_prune_off_keeps_everything(aws: AwsConfig, example: DesiredState,
-                                                                    tmp_path: Path) -> None:
+def test_retained_bucket_is_released_and_prune_off_keeps_everything(
+    aws: AwsConfig, example: DesiredState, tmp_path: Path
+) -> None:
     build(example, REGION)
     shutil.copytree(REPO / "desired-state", tmp_path / "ds")
     (tmp_path / "ds" / "buckets" / "buckets.yaml").unlink()
@@ -142,9 +167,12 @@ def test_retained_bucket_is_released_and_prune_off_keeps_everything(aws: AwsConf
     notebooks.unlink()
     plan = plan_for(load_directory(tmp_path / "ds"), aws)
     # Notebooks, like buckets, are released by default: their volumes hold people's work.
-    assert actions(plan) == [("release", "NotebookInstance/notebook-for-administrator"),
-                             ("release", "NotebookInstance/notebook-for-engineer"),
-                             ("release", "Bucket/sagemaker-rawdata"), ("release", "Bucket/sagemaker-result")]
+    assert actions(plan) == [
+        ("release", "NotebookInstance/notebook-for-administrator"),
+        ("release", "NotebookInstance/notebook-for-engineer"),
+        ("release", "Bucket/sagemaker-rawdata"),
+        ("release", "Bucket/sagemaker-result"),
+    ]
     notebook = plan.changes[0]
     assert [(f.field, f.old, f.new) for f in notebook.fields] == [("tags", {"managed-by": "reconciler"}, {})]
     settings = tmp_path / "ds" / "settings.yaml"
@@ -164,8 +192,9 @@ def test_plan_sends_read_operations_only(aws: AwsConfig, example: DesiredState) 
     # IAM is read in one GetAccountAuthorizationDetails pass, not per entity.
     counts = recorder.counts()
     assert counts[("iam", "GetAccountAuthorizationDetails")] == 1
-    assert not any(op in ("GetRole", "GetUser", "GetGroup", "GetPolicy", "ListAttachedRolePolicies")
-                   for _, op in counts)
+    assert not any(
+        op in ("GetRole", "GetUser", "GetGroup", "GetPolicy", "ListAttachedRolePolicies") for _, op in counts
+    )
 
 
 def test_a_mutating_call_in_plan_mode_raises_before_sending(aws: AwsConfig) -> None:

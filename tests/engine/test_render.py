@@ -25,20 +25,39 @@ ACCOUNT = "123456789012"
 REGION = "ap-northeast-1"
 SOURCE = "desired-state/roles/notebook-roles.yaml:17:1"
 
-TRUST_OLD = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
-TRUST_NEW = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
-     "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]}
-READ_DOC = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],
-     "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"]}]}
+TRUST_OLD = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
+TRUST_NEW = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    ],
+}
+READ_DOC = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Read",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:ListBucket"],
+            "Resource": ["arn:aws:s3:::data", "arn:aws:s3:::data/*"],
+        }
+    ],
+}
 
 
 def doc_change(field: str, old: Any, new: Any, **kw: Any) -> FieldChange:
     """A document FieldChange as the differ builds it (absent sides as an empty document)."""
-    return FieldChange(field, old, new, statements=diff_documents(old or {"Statement": []}, new or {"Statement": []}),
-                       **kw)
+    return FieldChange(
+        field, old, new, statements=diff_documents(old or {"Statement": []}, new or {"Statement": []}), **kw
+    )
 
 
 def one(change: Change, **kw: Any) -> Plan:
@@ -50,53 +69,108 @@ def text_of(change: Change) -> str:
 
 
 def mixed_plan() -> Plan:
-    return Plan(ACCOUNT, REGION, changes=(
-        Change(Action.UPDATE, "Role", "notebook-for-engineer-role", source=SOURCE,
-               notes=("path: AWS cannot change it in place; the resource must be replaced",),
-               fields=(FieldChange("description", "old", "new"),
-                       FieldChange("path", "/a/", "/b/", replaces=True),
-                       FieldChange("policies", ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"],
-                                   ["arn:aws:iam::aws:policy/B", "arn:aws:iam::aws:policy/C"]),
-                       FieldChange("tags", {"team": "ml", "env": "dev"}, {"env": "prod", "owner": "me"}),
-                       doc_change("trust", TRUST_OLD, TRUST_NEW),
-                       doc_change("inlinePolicies.read", None, READ_DOC))),
-        Change(Action.CREATE, "Policy", "data-read", source="desired-state/policies.yaml:1:1",
-               fields=(FieldChange("description", None, None), FieldChange("document", None, READ_DOC),
-                       FieldChange("path", None, "/"), FieldChange("tags", None, {"managed-by": "reconciler"}))),
-        Change(Action.CREATE, "Group", "engineers", source="desired-state/groups.yaml:1:1",
-               fields=(FieldChange("inlinePolicies", None, {"guard": READ_DOC}), FieldChange("policies", None, []))),
-        Change(Action.ADOPT, "Bucket", "legacy", source="desired-state/buckets.yaml:3:1",
-               notes=("exists without the ownership tag managed-by=reconciler: converging it means taking it over "
-                      "(apply --adopt)",),
-               fields=(FieldChange("versioning", False, True),)),
-        Change(Action.RELEASE, "Bucket", "archive", fields=(FieldChange("tags.managed-by", "reconciler", None),),
-               notes=("no longer in git; deletionPolicy Retain keeps it",)),
-        Change(Action.DELETE, "User", "leaver", fields=(FieldChange("groups", ["engineers"], None),
-                                                        FieldChange("path", "/", None))),
-    ), unchanged={"Role": 2, "Policy": 1}, notes=("prune is on",))
+    return Plan(
+        ACCOUNT,
+        REGION,
+        changes=(
+            Change(
+                Action.UPDATE,
+                "Role",
+                "notebook-for-engineer-role",
+                source=SOURCE,
+                notes=("path: AWS cannot change it in place; the resource must be replaced",),
+                fields=(
+                    FieldChange("description", "old", "new"),
+                    FieldChange("path", "/a/", "/b/", replaces=True),
+                    FieldChange(
+                        "policies",
+                        ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"],
+                        ["arn:aws:iam::aws:policy/B", "arn:aws:iam::aws:policy/C"],
+                    ),
+                    FieldChange("tags", {"team": "ml", "env": "dev"}, {"env": "prod", "owner": "me"}),
+                    doc_change("trust", TRUST_OLD, TRUST_NEW),
+                    doc_change("inlinePolicies.read", None, READ_DOC),
+                ),
+            ),
+            Change(
+                Action.CREATE,
+                "Policy",
+                "data-read",
+                source="desired-state/policies.yaml:1:1",
+                fields=(
+                    FieldChange("description", None, None),
+                    FieldChange("document", None, READ_DOC),
+                    FieldChange("path", None, "/"),
+                    FieldChange("tags", None, {"managed-by": "reconciler"}),
+                ),
+            ),
+            Change(
+                Action.CREATE,
+                "Group",
+                "engineers",
+                source="desired-state/groups.yaml:1:1",
+                fields=(FieldChange("inlinePolicies", None, {"guard": READ_DOC}), FieldChange("policies", None, [])),
+            ),
+            Change(
+                Action.ADOPT,
+                "Bucket",
+                "legacy",
+                source="desired-state/buckets.yaml:3:1",
+                notes=(
+                    "exists without the ownership tag managed-by=reconciler: converging it means taking it over "
+                    "(apply --adopt)",
+                ),
+                fields=(FieldChange("versioning", False, True),),
+            ),
+            Change(
+                Action.RELEASE,
+                "Bucket",
+                "archive",
+                fields=(FieldChange("tags.managed-by", "reconciler", None),),
+                notes=("no longer in git; deletionPolicy Retain keeps it",),
+            ),
+            Change(
+                Action.DELETE,
+                "User",
+                "leaver",
+                fields=(FieldChange("groups", ["engineers"], None), FieldChange("path", "/", None)),
+            ),
+        ),
+        unchanged={"Role": 2, "Policy": 1},
+        notes=("prune is on",),
+    )
 
 
 # --- text -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("action", "symbol", "wording"), [
-    (Action.CREATE, "+", "# create"),
-    (Action.UPDATE, "~", "# update in place"),
-    (Action.DELETE, "-", "# delete"),
-    (Action.ADOPT, "!", "# adopt (needs --adopt)"),
-    (Action.RELEASE, "~", "# release (kept, ownership tag removed)"),
-])
+@pytest.mark.parametrize(
+    ("action", "symbol", "wording"),
+    [
+        (Action.CREATE, "+", "# create"),
+        (Action.UPDATE, "~", "# update in place"),
+        (Action.DELETE, "-", "# delete"),
+        (Action.ADOPT, "!", "# adopt (needs --adopt)"),
+        (Action.RELEASE, "~", "# release (kept, ownership tag removed)"),
+    ],
+)
 def test_each_action_has_its_symbol_and_wording(action: Action, symbol: str, wording: str) -> None:
-    change = Change(action, "Role", "notebook-for-engineer-role", source=SOURCE,
-                    fields=(FieldChange("description", "a", "b"),))
+    change = Change(
+        action, "Role", "notebook-for-engineer-role", source=SOURCE, fields=(FieldChange("description", "a", "b"),)
+    )
     lines = text_of(change).splitlines()
     header = lines.index(f"  {symbol} Role/notebook-for-engineer-role  ({SOURCE})")
     assert lines[header + 1] == f"      {wording}"
 
 
 def test_header_without_source_and_notes_follow_the_wording() -> None:
-    change = Change(Action.RELEASE, "Bucket", "archive", notes=("kept: Retain",),
-                    fields=(FieldChange("tags.managed-by", "reconciler", None),))
+    change = Change(
+        Action.RELEASE,
+        "Bucket",
+        "archive",
+        notes=("kept: Retain",),
+        fields=(FieldChange("tags.managed-by", "reconciler", None),),
+    )
     assert text_of(change).splitlines()[2:6] == [
         "  ~ Bucket/archive",
         "      # release (kept, ownership tag removed)",
@@ -111,34 +185,50 @@ def test_scalar_field() -> None:
 
 
 def test_list_field_shows_added_and_removed_items() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(
-        FieldChange("policies", ["arn:a", "arn:b"], ["arn:b", "arn:c"]),)))
+    out = text_of(
+        Change(Action.UPDATE, "Role", "r", fields=(FieldChange("policies", ["arn:a", "arn:b"], ["arn:b", "arn:c"]),))
+    )
     assert '      policies:\n        - "arn:a"\n        + "arn:c"\n' in out
     assert "arn:b" not in out
 
 
 def test_list_field_from_nothing() -> None:
-    out = text_of(Change(Action.UPDATE, "NotebookInstance", "n", fields=(
-        FieldChange("securityGroupIds", None, ["sg-1"], replaces=True),)))
+    out = text_of(
+        Change(
+            Action.UPDATE,
+            "NotebookInstance",
+            "n",
+            fields=(FieldChange("securityGroupIds", None, ["sg-1"], replaces=True),),
+        )
+    )
     assert '      securityGroupIds:  (forces replacement)\n        + "sg-1"\n' in out
 
 
 def test_mapping_field_key_by_key() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(
-        FieldChange("tags", {"team": "ml", "env": "dev", "same": "x"}, {"env": "prod", "owner": "me", "same": "x"}),)))
-    assert ('      tags:\n'
-            '        ~ "env": "dev" -> "prod"\n'
-            '        + "owner": "me"\n'
-            '        - "team": "ml"\n') in out
+    out = text_of(
+        Change(
+            Action.UPDATE,
+            "Role",
+            "r",
+            fields=(
+                FieldChange(
+                    "tags", {"team": "ml", "env": "dev", "same": "x"}, {"env": "prod", "owner": "me", "same": "x"}
+                ),
+            ),
+        )
+    )
+    assert ('      tags:\n        ~ "env": "dev" -> "prod"\n        + "owner": "me"\n        - "team": "ml"\n') in out
     assert "same" not in out
 
 
 def test_document_field_statement_level_not_json() -> None:
     out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change("trust", TRUST_OLD, TRUST_NEW),)))
-    assert ("      trust:\n"
-            "        - Allow sts:AssumeRole for Service=sagemaker.amazonaws.com\n"
-            "        + Allow sts:AssumeRole for Service=sagemaker.amazonaws.com when StringEquals "
-            f"aws:SourceAccount={ACCOUNT}\n") in out
+    assert (
+        "      trust:\n"
+        "        - Allow sts:AssumeRole for Service=sagemaker.amazonaws.com\n"
+        "        + Allow sts:AssumeRole for Service=sagemaker.amazonaws.com when StringEquals "
+        f"aws:SourceAccount={ACCOUNT}\n"
+    ) in out
     assert "Statement" not in out
     assert "{" not in out
 
@@ -152,8 +242,10 @@ def test_document_statements_are_shown_as_written_not_lower_cased() -> None:
 
 def test_new_inline_policy_is_its_statements_without_version_noise() -> None:
     out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change("inlinePolicies.read", None, READ_DOC),)))
-    assert ("      inlinePolicies.read: (new document)\n"
-            "        + [Read] Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::data, arn:aws:s3:::data/*\n") in out
+    assert (
+        "      inlinePolicies.read: (new document)\n"
+        "        + [Read] Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::data, arn:aws:s3:::data/*\n"
+    ) in out
     assert "Version" not in out
 
 
@@ -170,8 +262,9 @@ def test_version_change_is_shown_with_its_values() -> None:
 
 def test_unreadable_document_falls_back_to_compact_values() -> None:
     bad = {"Statement": [{"Effect": "Allow", "Resources": "*"}]}
-    out = text_of(Change(Action.UPDATE, "Policy", "p", fields=(
-        FieldChange("document", READ_DOC, bad, statements=None),)))
+    out = text_of(
+        Change(Action.UPDATE, "Policy", "p", fields=(FieldChange("document", READ_DOC, bad, statements=None),))
+    )
     assert "      document:\n        - {" in out
     assert '        + {"Statement": [{"Effect": "Allow", "Resources": "*"}]}\n' in out
 
@@ -183,13 +276,20 @@ def test_replaces_is_marked() -> None:
 
 
 def test_create_is_compact_with_documents_as_statements() -> None:
-    out = text_of(Change(Action.CREATE, "Group", "g", fields=(
-        FieldChange("inlinePolicies", None, {"guard": TRUST_OLD, "read": READ_DOC}),
-        FieldChange("path", None, "/"),
-        FieldChange("permissionsBoundary", None, None),
-        FieldChange("policies", None, ["arn:a", "arn:b"]),
-        FieldChange("tags", None, {"managed-by": "reconciler"}),
-    )))
+    out = text_of(
+        Change(
+            Action.CREATE,
+            "Group",
+            "g",
+            fields=(
+                FieldChange("inlinePolicies", None, {"guard": TRUST_OLD, "read": READ_DOC}),
+                FieldChange("path", None, "/"),
+                FieldChange("permissionsBoundary", None, None),
+                FieldChange("policies", None, ["arn:a", "arn:b"]),
+                FieldChange("tags", None, {"managed-by": "reconciler"}),
+            ),
+        )
+    )
     assert out.splitlines()[2:12] == [
         "  + Group/g",
         "      # create",
@@ -206,10 +306,15 @@ def test_create_is_compact_with_documents_as_statements() -> None:
 
 
 def test_delete_lists_live_fields() -> None:
-    out = text_of(Change(Action.DELETE, "Policy", "p", fields=(
-        FieldChange("document", READ_DOC, None), FieldChange("path", "/", None))))
-    assert ("  - Policy/p\n      # delete\n      - document:\n        - [Read] Allow s3:GetObject, s3:ListBucket"
-            in out)
+    out = text_of(
+        Change(
+            Action.DELETE,
+            "Policy",
+            "p",
+            fields=(FieldChange("document", READ_DOC, None), FieldChange("path", "/", None)),
+        )
+    )
+    assert "  - Policy/p\n      # delete\n      - document:\n        - [Read] Allow s3:GetObject, s3:ListBucket" in out
     assert '      - path: "/"\n' in out
 
 
@@ -229,7 +334,8 @@ def test_changes_are_in_plan_order() -> None:
 
 def test_empty_plan() -> None:
     assert render_text(Plan(ACCOUNT, REGION), color=False) == (
-        "No changes. The account matches the manifests.\n\nPlan: 0 to create, 0 to update, 0 to delete.\n")
+        "No changes. The account matches the manifests.\n\nPlan: 0 to create, 0 to update, 0 to delete.\n"
+    )
 
 
 def test_colour_only_when_asked() -> None:
@@ -245,11 +351,27 @@ def test_colour_only_when_asked() -> None:
 
 
 def test_hostile_values_cannot_inject_terminal_codes_or_lines() -> None:
-    plan = one(Change(Action.UPDATE, "Bucket", "b", notes=("evil\x1b[2Jnote\nsecond line",), fields=(
-        FieldChange("tags", {}, {"k": "v\x1b[31m\u202e"}),
-        doc_change("policy", None, {"Version": "2012-10-17", "Statement": [
-            {"Sid": "x\x1b]0;title\x07", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:\nline"}]}),
-    )))
+    plan = one(
+        Change(
+            Action.UPDATE,
+            "Bucket",
+            "b",
+            notes=("evil\x1b[2Jnote\nsecond line",),
+            fields=(
+                FieldChange("tags", {}, {"k": "v\x1b[31m\u202e"}),
+                doc_change(
+                    "policy",
+                    None,
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {"Sid": "x\x1b]0;title\x07", "Effect": "Allow", "Action": "s3:*", "Resource": "arn:\nline"}
+                        ],
+                    },
+                ),
+            ),
+        )
+    )
     for out in (render_text(plan, color=False), render_markdown(plan)):
         assert "\x1b" not in out
         assert "\u202e" not in out
@@ -263,8 +385,13 @@ def test_text_is_deterministic_whatever_the_insertion_order() -> None:
         tags = [("b", "2"), ("a", "1"), ("c", "3")]
         old, new = dict(tags[::-1] if reverse else tags), {"a": "9", "d": "4"}
         changes = (*mixed_plan().changes, Change(Action.UPDATE, "User", "u", fields=(FieldChange("tags", old, new),)))
-        return Plan(ACCOUNT, REGION, changes=changes[::-1] if reverse else changes,
-                    unchanged=dict(sorted({"Role": 2, "Policy": 1}.items(), reverse=reverse)), notes=("n",))
+        return Plan(
+            ACCOUNT,
+            REGION,
+            changes=changes[::-1] if reverse else changes,
+            unchanged=dict(sorted({"Role": 2, "Policy": 1}.items(), reverse=reverse)),
+            notes=("n",),
+        )
 
     assert render_text(build(False), color=True) == render_text(build(True), color=True)
     assert render_json(build(False)) == render_json(build(True))
@@ -316,16 +443,25 @@ def test_json_shape_and_summary() -> None:
     data = plan_to_dict(mixed_plan())
     assert data["formatVersion"] == 1
     assert (data["accountId"], data["region"]) == (ACCOUNT, REGION)
-    assert data["summary"] == {"create": 2, "update": 1, "delete": 1, "adopt": 1, "release": 1, "unchanged": 3,
-                               "unchangedByKind": {"Policy": 1, "Role": 2}}
+    assert data["summary"] == {
+        "create": 2,
+        "update": 1,
+        "delete": 1,
+        "adopt": 1,
+        "release": 1,
+        "unchanged": 3,
+        "unchangedByKind": {"Policy": 1, "Role": 2},
+    }
     assert [(c["action"], c["kind"], c["name"]) for c in data["changes"]] == [
-        (c.action.value, c.kind, c.name) for c in mixed_plan().changes]
+        (c.action.value, c.kind, c.name) for c in mixed_plan().changes
+    ]
     assert data["notes"] == ["prune is on"]
     role = next(c for c in data["changes"] if c["kind"] == "Role")
     assert role["source"] == SOURCE
     trust = next(f for f in role["fields"] if f["field"] == "trust")
     assert trust["statements"]["removed"] == [
-        {"Effect": "Allow", "Action": ["sts:assumerole"], "Principal": {"Service": ["sagemaker.amazonaws.com"]}}]
+        {"Effect": "Allow", "Action": ["sts:assumerole"], "Principal": {"Service": ["sagemaker.amazonaws.com"]}}
+    ]
     assert len(trust["statements"]["added"]) == 1
     path = next(f for f in role["fields"] if f["field"] == "path")
     assert path == {"field": "path", "old": "/a/", "new": "/b/", "replaces": True, "statements": None}
@@ -384,7 +520,7 @@ def test_markdown_small_plan_is_complete() -> None:
     assert "```diff\n~ Role/notebook-for-engineer-role  (desired-state/roles/notebook-roles.yaml:17:1)\n" in out
     # Diff symbols at column 0, where GitHub highlights them.
     assert "\n+       Allow sts:AssumeRole for Service=sagemaker.amazonaws.com when" in out
-    assert "\n-       \"arn:aws:iam::aws:policy/A\"" in out
+    assert '\n-       "arn:aws:iam::aws:policy/A"' in out
     assert "> **Note:** prune is on" in out
     assert "\x1b" not in out
     assert render_markdown(plan) == out
@@ -403,8 +539,15 @@ def test_markdown_escapes_table_cells() -> None:
     assert "`odd\\|path.yaml:1:1`" in out
 
 
-BIG_STATEMENTS = [{"Sid": f"S{i}", "Effect": "Allow", "Action": [f"s3:GetObject{j}" for j in range(5)],
-                   "Resource": [f"arn:aws:s3:::bucket-{i}/prefix-{j}/*" for j in range(5)]} for i in range(20)]
+BIG_STATEMENTS = [
+    {
+        "Sid": f"S{i}",
+        "Effect": "Allow",
+        "Action": [f"s3:GetObject{j}" for j in range(5)],
+        "Resource": [f"arn:aws:s3:::bucket-{i}/prefix-{j}/*" for j in range(5)],
+    }
+    for i in range(20)
+]
 BIG_DOCUMENT = {"Version": "2012-10-17", "Statement": BIG_STATEMENTS}
 
 
@@ -414,9 +557,15 @@ def big_plan(n: int) -> Plan:
     created = FieldChange("document", None, BIG_DOCUMENT)
     updated = doc_change("document", {"Version": "2012-10-17", "Statement": BIG_STATEMENTS[:3]}, BIG_DOCUMENT)
     changes = tuple(
-        Change(Action.CREATE if i % 2 else Action.UPDATE, "Policy", f"policy-{i:05d}",
-               source=f"desired-state/policies/policy-{i:05d}.yaml:1:1", fields=(created if i % 2 else updated,))
-        for i in range(n))
+        Change(
+            Action.CREATE if i % 2 else Action.UPDATE,
+            "Policy",
+            f"policy-{i:05d}",
+            source=f"desired-state/policies/policy-{i:05d}.yaml:1:1",
+            fields=(created if i % 2 else updated,),
+        )
+        for i in range(n)
+    )
     return Plan(ACCOUNT, REGION, changes=changes, unchanged={"Role": 7}, notes=("prune is off",))
 
 
@@ -430,12 +579,20 @@ def test_markdown_huge_plan_stays_under_the_limit_with_a_notice() -> None:
     assert len(out) <= 65_000
     assert plan.summary() in out.replace("\\", "")
     assert summary_table(out) == [
-        "| \\+ create | 1,500 |", "| \\~ update | 1,500 |", "| - delete | 0 |", "| \\! adopt | 0 |",
-        "| \\~ release | 0 |", "| unchanged | 7 |"]
+        "| \\+ create | 1,500 |",
+        "| \\~ update | 1,500 |",
+        "| - delete | 0 |",
+        "| \\! adopt | 0 |",
+        "| \\~ release | 0 |",
+        "| unchanged | 7 |",
+    ]
     # Not even the table of 3,000 rows fits: every details block and the last rows go.
-    notice = re.search(r"> ⚠ Output truncated: details of 3,000 of 3,000 resources and ([0-9,]+) of 3,000 rows "
-                       r"of the change table omitted \(65,536-character comment limit\)\. "
-                       r"Run reconciler plan locally for the full plan\.", out)
+    notice = re.search(
+        r"> ⚠ Output truncated: details of 3,000 of 3,000 resources and ([0-9,]+) of 3,000 rows "
+        r"of the change table omitted \(65,536-character comment limit\)\. "
+        r"Run reconciler plan locally for the full plan\.",
+        out,
+    )
     assert notice is not None
     rows = re.findall(r"^\| .* \| `Policy/policy-[0-9]+` \| .* \|$", out, flags=re.MULTILINE)
     assert len(rows) + int(notice.group(1).replace(",", "")) == 3000
@@ -469,10 +626,18 @@ def test_markdown_respects_a_smaller_limit() -> None:
 
 
 def test_markdown_shortens_one_huge_resource() -> None:
-    statements = [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::b/{i:06d}-{'x' * 80}"}
-                  for i in range(5000)]
-    plan = one(Change(Action.CREATE, "Policy", "huge", fields=(
-        FieldChange("document", None, {"Version": "2012-10-17", "Statement": statements}),)))
+    statements = [
+        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::b/{i:06d}-{'x' * 80}"}
+        for i in range(5000)
+    ]
+    plan = one(
+        Change(
+            Action.CREATE,
+            "Policy",
+            "huge",
+            fields=(FieldChange("document", None, {"Version": "2012-10-17", "Statement": statements}),),
+        )
+    )
     out = render_markdown(plan)
     assert len(out) <= 65_000
     assert "<details><summary>+ Policy/huge</summary>" in out

@@ -26,38 +26,90 @@ PASSWORD = "Very-Secret-Passw0rd!"  # the secret the tests look for in the outpu
 AWS = "arn:aws:iam::aws:policy/"
 
 DOCUMENTS: list[dict[str, Any]] = [
-    {"Version": "2012-10-17",
-     "Statement": {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::raw-data-1/*"}},
-    {"Version": "2012-10-17", "Statement": [
-        {"Sid": "List", "Effect": "Allow", "Action": ["s3:ListBucket"],
-         "Resource": ["arn:aws:s3:::raw-data-1", "arn:aws:s3:::results.bucket"]},
-        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw-data-1/*",
-         "Condition": {"Bool": {"aws:SecureTransport": "true"}}},
-    ]},
-    {"Version": "2012-10-17", "Statement": [
-        {"Sid": "MFA", "Effect": "Deny", "Action": "*", "Resource": "*",
-         "Condition": {"Null": {"aws:MultiFactorAuthAge": True}}},
-    ]},
-    {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Deny", "NotAction": ["iam:ChangePassword", "sts:GetSessionToken"], "Resource": "*",
-         "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}}},
-    ]},
+    {
+        "Version": "2012-10-17",
+        "Statement": {"Sid": "All", "Effect": "Allow", "Action": "*", "Resource": "arn:aws:s3:::raw-data-1/*"},
+    },
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "List",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": ["arn:aws:s3:::raw-data-1", "arn:aws:s3:::results.bucket"],
+            },
+            {
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::raw-data-1/*",
+                "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+            },
+        ],
+    },
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "MFA",
+                "Effect": "Deny",
+                "Action": "*",
+                "Resource": "*",
+                "Condition": {"Null": {"aws:MultiFactorAuthAge": True}},
+            },
+        ],
+    },
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "NotAction": ["iam:ChangePassword", "sts:GetSessionToken"],
+                "Resource": "*",
+                "Condition": {"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}},
+            },
+        ],
+    },
 ]
 
 TRUSTS: list[dict[str, Any]] = [
     # The console's "AWS service: S3" (the seed's mistake).
-    {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]},
+    {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+    },
     # Exactly what trustedServices generates: imported as trustedServices.
-    {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": ["sagemaker.amazonaws.com"]}, "Action": "sts:AssumeRole",
-         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]},
-    {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Humans", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
-         "Action": "sts:AssumeRole", "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}}}]},
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": ["sagemaker.amazonaws.com"]},
+                "Action": "sts:AssumeRole",
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ],
+    },
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Humans",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "sts:AssumeRole",
+                "Condition": {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+            }
+        ],
+    },
     # No Version (AWS then reads it as 2008-10-17), one statement as a mapping, two services.
-    {"Statement": {"Effect": "Allow", "Principal": {"Service": ["glue.amazonaws.com", "sagemaker.amazonaws.com"]},
-                   "Action": "sts:AssumeRole"}},
+    {
+        "Statement": {
+            "Effect": "Allow",
+            "Principal": {"Service": ["glue.amazonaws.com", "sagemaker.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    },
 ]
 
 TAG_VALUES = ["ml", "1234", "true", "a: b # c", "データ", ""]
@@ -167,22 +219,45 @@ def bucket_policy(bucket: BucketSpec, account: Account) -> dict[str, Any] | None
     arn = f"arn:aws:s3:::{bucket.name}"
     statements: list[dict[str, Any]] = []
     if bucket.tls_only:
-        statements.append({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                           "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+        statements.append(
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [arn, f"{arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        )
     if bucket.writers:
         arns = {f"Role/{r.name}": _arn("role", r.name, r.path) for r in account.roles}
         arns |= {f"User/{u.name}": _arn("user", u.name, u.path) for u in account.users}
         writers = sorted(arns[w] for w in bucket.writers)
-        statements.append({
-            "Sid": "DenyObjectWritesExceptDeclaredWriters", "Effect": "Deny", "Principal": "*",
-            "Action": ["s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectAcl",
-                       "s3:PutObjectVersionAcl", "s3:PutObjectRetention", "s3:PutObjectLegalHold",
-                       "s3:BypassGovernanceRetention", "s3:RestoreObject"],
-            "Resource": f"{arn}/*", "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers}}})
+        statements.append(
+            {
+                "Sid": "DenyObjectWritesExceptDeclaredWriters",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": [
+                    "s3:PutObject",
+                    "s3:DeleteObject",
+                    "s3:DeleteObjectVersion",
+                    "s3:PutObjectAcl",
+                    "s3:PutObjectVersionAcl",
+                    "s3:PutObjectRetention",
+                    "s3:PutObjectLegalHold",
+                    "s3:BypassGovernanceRetention",
+                    "s3:RestoreObject",
+                ],
+                "Resource": f"{arn}/*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": writers}},
+            }
+        )
     if bucket.extra:
         sid = "Deny-Bucket-Delete" if bucket.extra == "odd-sid" else "DenyBucketDelete"
-        statements.append({"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket",
-                           "Resource": arn})
+        statements.append(
+            {"Sid": sid, "Effect": "Deny", "Principal": "*", "Action": "s3:DeleteBucket", "Resource": arn}
+        )
     return {"Version": "2012-10-17", "Statement": statements} if statements else None
 
 
@@ -202,15 +277,25 @@ def build(account: Account) -> list[str]:
         return name if name.startswith("arn:") else policy_arns[name]
 
     for p in account.policies:
-        iam.create_policy(PolicyName=p.name, Path=p.path, PolicyDocument=json.dumps(DOCUMENTS[p.document]),
-                          Tags=_tags(p.tags), **({"Description": p.description} if p.description else {}))
+        iam.create_policy(
+            PolicyName=p.name,
+            Path=p.path,
+            PolicyDocument=json.dumps(DOCUMENTS[p.document]),
+            Tags=_tags(p.tags),
+            **({"Description": p.description} if p.description else {}),
+        )
     for r in account.roles:
         extra: dict[str, Any] = {"Description": r.description} if r.description else {}
         if r.boundary:
             extra["PermissionsBoundary"] = ref(r.boundary)
-        iam.create_role(RoleName=r.name, Path=r.path, AssumeRolePolicyDocument=json.dumps(TRUSTS[r.trust]),
-                        MaxSessionDuration=r.max_session, Tags=_tags({**r.tags, **(OWNERSHIP if r.owned else {})}),
-                        **extra)
+        iam.create_role(
+            RoleName=r.name,
+            Path=r.path,
+            AssumeRolePolicyDocument=json.dumps(TRUSTS[r.trust]),
+            MaxSessionDuration=r.max_session,
+            Tags=_tags({**r.tags, **(OWNERSHIP if r.owned else {})}),
+            **extra,
+        )
         for p in r.policies:
             iam.attach_role_policy(RoleName=r.name, PolicyArn=ref(p))
         if r.inline:
@@ -220,8 +305,9 @@ def build(account: Account) -> list[str]:
     for g in account.groups:
         iam.create_group(GroupName=g.name, Path=g.path)
         if g.owned:
-            iam.put_group_policy(GroupName=g.name, PolicyName="reconciler-group-guard",
-                                 PolicyDocument=json.dumps(_guard(g)))
+            iam.put_group_policy(
+                GroupName=g.name, PolicyName="reconciler-group-guard", PolicyDocument=json.dumps(_guard(g))
+            )
         for p in g.policies:
             iam.attach_group_policy(GroupName=g.name, PolicyArn=ref(p))
         if g.inline:
@@ -247,23 +333,39 @@ def build(account: Account) -> list[str]:
         if b.versioning:
             s3.put_bucket_versioning(Bucket=b.name, VersioningConfiguration={"Status": b.versioning})
         if b.encryption:
-            default = {"SSEAlgorithm": "AES256"} if b.encryption == "SSE-S3" else {
-                "SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/data"}
-            s3.put_bucket_encryption(Bucket=b.name, ServerSideEncryptionConfiguration={
-                "Rules": [{"ApplyServerSideEncryptionByDefault": default}]})  # type: ignore[typeddict-item]
+            default = (
+                {"SSEAlgorithm": "AES256"}
+                if b.encryption == "SSE-S3"
+                else {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/data"}
+            )
+            s3.put_bucket_encryption(
+                Bucket=b.name,
+                ServerSideEncryptionConfiguration={"Rules": [{"ApplyServerSideEncryptionByDefault": default}]},
+            )  # type: ignore[typeddict-item]
         if b.public_access_block:
-            s3.put_public_access_block(Bucket=b.name, PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": b.public_access_block == "full"})
+            s3.put_public_access_block(
+                Bucket=b.name,
+                PublicAccessBlockConfiguration={
+                    "BlockPublicAcls": True,
+                    "IgnorePublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "RestrictPublicBuckets": b.public_access_block == "full",
+                },
+            )
         policy = bucket_policy(b, account)
         if policy:
             s3.put_bucket_policy(Bucket=b.name, Policy=json.dumps(policy))
     roles = {r.name: r for r in account.roles}
     for n in account.notebooks:
         args: dict[str, Any] = {
-            "NotebookInstanceName": n.name, "InstanceType": n.instance_type,
-            "RoleArn": _arn("role", n.role, roles[n.role].path), "RootAccess": n.root_access,
-            "DirectInternetAccess": n.direct_internet, "VolumeSizeInGB": n.volume, "Tags": _tags(n.tags)}
+            "NotebookInstanceName": n.name,
+            "InstanceType": n.instance_type,
+            "RoleArn": _arn("role", n.role, roles[n.role].path),
+            "RootAccess": n.root_access,
+            "DirectInternetAccess": n.direct_internet,
+            "VolumeSizeInGB": n.volume,
+            "Tags": _tags(n.tags),
+        }
         if n.direct_internet == "Disabled":
             args |= {"SubnetId": "subnet-0a1b2c3d", "SecurityGroupIds": ["sg-0a1b2c3d"]}
         if n.kms:
@@ -323,9 +425,18 @@ def accounts(draw: st.DrawFn) -> Account:
     attachable = [p.name for p in policies] + AWS_POLICIES
     refs = st.lists(st.sampled_from(attachable), unique=True, max_size=2)
     roles = tuple(
-        RoleSpec(name, draw(st.integers(0, len(TRUSTS) - 1)), tuple(draw(refs)), draw(st.booleans()),
-                 draw(st.none() | st.sampled_from(attachable)), draw(paths), draw(descriptions),
-                 draw(st.sampled_from([3600, 7200])), draw(tags), draw(st.booleans()))
+        RoleSpec(
+            name,
+            draw(st.integers(0, len(TRUSTS) - 1)),
+            tuple(draw(refs)),
+            draw(st.booleans()),
+            draw(st.none() | st.sampled_from(attachable)),
+            draw(paths),
+            draw(descriptions),
+            draw(st.sampled_from([3600, 7200])),
+            draw(tags),
+            draw(st.booleans()),
+        )
         for name in draw(_names("Role"))
     )
     groups = tuple(
@@ -334,27 +445,46 @@ def accounts(draw: st.DrawFn) -> Account:
     )
     group_names = st.lists(st.sampled_from([g.name for g in groups]), unique=True) if groups else st.just([])
     users = tuple(
-        UserSpec(name, tuple(draw(group_names)), draw(st.booleans()), draw(st.booleans()),
-                 draw(st.sampled_from([None, None, "attached", "inline"])), draw(paths), draw(tags),
-                 draw(st.booleans()))
+        UserSpec(
+            name,
+            tuple(draw(group_names)),
+            draw(st.booleans()),
+            draw(st.booleans()),
+            draw(st.sampled_from([None, None, "attached", "inline"])),
+            draw(paths),
+            draw(tags),
+            draw(st.booleans()),
+        )
         for name in draw(_names("User"))
     )
     principals = [f"Role/{r.name}" for r in roles] + [f"User/{u.name}" for u in users]
     writers = st.lists(st.sampled_from(principals), unique=True, max_size=2) if principals else st.just([])
     buckets = tuple(
-        BucketSpec(name, draw(st.sampled_from([None, "Enabled", "Suspended"])),
-                   draw(st.sampled_from([None, "SSE-S3", "SSE-KMS"])),
-                   draw(st.sampled_from([None, "full", "partial"])), draw(st.booleans()), tuple(draw(writers)),
-                   draw(st.sampled_from([None, "plain", "odd-sid"])), draw(tags))
+        BucketSpec(
+            name,
+            draw(st.sampled_from([None, "Enabled", "Suspended"])),
+            draw(st.sampled_from([None, "SSE-S3", "SSE-KMS"])),
+            draw(st.sampled_from([None, "full", "partial"])),
+            draw(st.booleans()),
+            tuple(draw(writers)),
+            draw(st.sampled_from([None, "plain", "odd-sid"])),
+            draw(tags),
+        )
         for name in draw(_names("Bucket"))
     )
     notebooks: tuple[NotebookSpec, ...] = ()
     if roles:
         notebooks = tuple(
-            NotebookSpec(name, draw(st.sampled_from([r.name for r in roles])),
-                         draw(st.sampled_from(["ml.t3.medium", "ml.t2.medium"])),
-                         draw(st.sampled_from(["Enabled", "Disabled"])), draw(st.sampled_from(["Enabled", "Disabled"])),
-                         draw(st.booleans()), draw(st.sampled_from([5, 20])), draw(tags))
+            NotebookSpec(
+                name,
+                draw(st.sampled_from([r.name for r in roles])),
+                draw(st.sampled_from(["ml.t3.medium", "ml.t2.medium"])),
+                draw(st.sampled_from(["Enabled", "Disabled"])),
+                draw(st.sampled_from(["Enabled", "Disabled"])),
+                draw(st.booleans()),
+                draw(st.sampled_from([5, 20])),
+                draw(tags),
+            )
             for name in draw(_names("NotebookInstance"))
         )
     return Account(policies, roles, groups, users, buckets, notebooks, draw(st.booleans()))

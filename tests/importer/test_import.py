@@ -22,8 +22,10 @@ REPO = Path(__file__).resolve().parents[2]
 SEED_DIR = REPO / "tests" / "fixtures" / "seed"
 REGION = "ap-northeast-1"
 ACCOUNT = "123456789012"
-S3_TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+S3_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 READ = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
 
 
@@ -61,15 +63,20 @@ def test_the_seed_imports_as_written_and_its_mistakes_are_reported(aws: AwsConfi
     # The findings are those of the seed's manifests (tests/rules/test_rules_seed.py: the README's eight
     # mistakes), located in the written files.
     lines = text.splitlines()
-    reported = sorted((line.split()[0], line.split()[1], line.split()[2]) for line in lines
-                      if line.startswith(("error ", "warning ")))
+    reported = sorted(
+        (line.split()[0], line.split()[1], line.split()[2]) for line in lines if line.startswith(("error ", "warning "))
+    )
     expected = evaluate(seed, _seed_aws_policies(), region=REGION)
     assert reported == sorted((f.severity.value, f.rule, f.resource) for f in expected.findings)
     by_mistake = {
-        1: ("TR002", "Role/notebook-for-administrator-role"), 2: ("LP002", "Policy/for_notebook-for-administrator"),
-        3: ("LP006", "Policy/for_notebook-for-engineer"), 4: ("LP007", "Policy/for_SageMakerEngineer_Group"),
-        5: ("LP002", "Policy/for_SageMakerEngineer_Group"), 6: ("MFA002", "Policy/for_SageMakerAdministrator_Group"),
-        7: ("DATA002", "Role/notebook-for-engineer-role"), 8: ("NB001", "NotebookInstance/notebook-for-engineer"),
+        1: ("TR002", "Role/notebook-for-administrator-role"),
+        2: ("LP002", "Policy/for_notebook-for-administrator"),
+        3: ("LP006", "Policy/for_notebook-for-engineer"),
+        4: ("LP007", "Policy/for_SageMakerEngineer_Group"),
+        5: ("LP002", "Policy/for_SageMakerEngineer_Group"),
+        6: ("MFA002", "Policy/for_SageMakerAdministrator_Group"),
+        7: ("DATA002", "Role/notebook-for-engineer-role"),
+        8: ("NB001", "NotebookInstance/notebook-for-engineer"),
     }
     for rule, ref in by_mistake.values():
         assert any(r == rule and res == ref for _, r, res in reported), (rule, ref)
@@ -84,31 +91,66 @@ def test_the_seed_imports_as_written_and_its_mistakes_are_reported(aws: AwsConfi
 
 def test_the_written_files_are_readable_and_follow_the_schemas(aws: AwsConfig, tmp_path: Path) -> None:
     iam = boto3.client("iam")
-    iam.create_policy(PolicyName="data-read", Path="/ml/", PolicyDocument=json.dumps(READ),
-                      Description="Read: everything #1", Tags=[{"Key": "team", "Value": "123"}])
-    sagemaker_trust = {"Version": "2012-10-17", "Statement": [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}]}
-    iam.create_role(RoleName="nb-role", AssumeRolePolicyDocument=json.dumps(sagemaker_trust),
-                    Tags=[{"Key": "managed-by", "Value": "reconciler"}, {"Key": "cost", "Value": "true"}])
+    iam.create_policy(
+        PolicyName="data-read",
+        Path="/ml/",
+        PolicyDocument=json.dumps(READ),
+        Description="Read: everything #1",
+        Tags=[{"Key": "team", "Value": "123"}],
+    )
+    sagemaker_trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Action": "sts:AssumeRole",
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+            }
+        ],
+    }
+    iam.create_role(
+        RoleName="nb-role",
+        AssumeRolePolicyDocument=json.dumps(sagemaker_trust),
+        Tags=[{"Key": "managed-by", "Value": "reconciler"}, {"Key": "cost", "Value": "true"}],
+    )
     iam.attach_role_policy(RoleName="nb-role", PolicyArn="arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess")
     iam.attach_role_policy(RoleName="nb-role", PolicyArn=f"arn:aws:iam::{ACCOUNT}:policy/ml/data-read")
-    iam.put_role_policy(RoleName="nb-role", PolicyName="logs", PolicyDocument=json.dumps(
-        {"Statement": [{"Resource": "*", "Action": ["logs:PutLogEvents"], "Effect": "Allow", "Sid": "Logs"}],
-         "Version": "2012-10-17"}))
+    iam.put_role_policy(
+        RoleName="nb-role",
+        PolicyName="logs",
+        PolicyDocument=json.dumps(
+            {
+                "Statement": [{"Resource": "*", "Action": ["logs:PutLogEvents"], "Effect": "Allow", "Sid": "Logs"}],
+                "Version": "2012-10-17",
+            }
+        ),
+    )
     iam.create_group(GroupName="Engineers")
     iam.create_user(UserName="alice")
     iam.add_user_to_group(GroupName="Engineers", UserName="alice")
     boto3.client("sagemaker").create_notebook_instance(
-        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/nb-role",
-        RootAccess="Disabled", DirectInternetAccess="Disabled", SubnetId="subnet-0a1b2c3d",
-        SecurityGroupIds=["sg-0a1b2c3d"], VolumeSizeInGB=5)
+        NotebookInstanceName="nb",
+        InstanceType="ml.t3.medium",
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/nb-role",
+        RootAccess="Disabled",
+        DirectInternetAccess="Disabled",
+        SubnetId="subnet-0a1b2c3d",
+        SecurityGroupIds=["sg-0a1b2c3d"],
+        VolumeSizeInGB=5,
+    )
 
     code, text = run_cli("import", "--out", str(tmp_path / "out"), "--name", "ml-platform")
     assert code == 0, text
     files = read_tree(tmp_path / "out")
-    assert sorted(files) == ["groups/Engineers.yaml", "notebooks/nb.yaml", "policies/data-read.yaml",
-                             "roles/nb-role.yaml", "settings.yaml", "users/alice.yaml"]
+    assert sorted(files) == [
+        "groups/Engineers.yaml",
+        "notebooks/nb.yaml",
+        "policies/data-read.yaml",
+        "roles/nb-role.yaml",
+        "settings.yaml",
+        "users/alice.yaml",
+    ]
     assert files["settings.yaml"].decode() == (
         "# Imported by `reconciler import` from account 123456789012 (ap-northeast-1).\n"
         "# Review before committing: see docs/import.md (what is skipped, what adoption changes).\n"
@@ -117,7 +159,9 @@ def test_the_written_files_are_readable_and_follow_the_schemas(aws: AwsConfig, t
     )
     # Keys in schema order, defaults left out, the document as IAM JSON in YAML (IAM's element order),
     # references by name (imported) or ARN (AWS managed), the ownership tag not written.
-    assert files["roles/nb-role.yaml"].decode() == """\
+    assert (
+        files["roles/nb-role.yaml"].decode()
+        == """\
 apiVersion: reconciler/v1
 kind: Role
 metadata:
@@ -140,7 +184,10 @@ spec:
   tags:
     cost: "true"
 """
-    assert files["policies/data-read.yaml"].decode() == """\
+    )
+    assert (
+        files["policies/data-read.yaml"].decode()
+        == """\
 apiVersion: reconciler/v1
 kind: Policy
 metadata:
@@ -157,7 +204,10 @@ spec:
   tags:
     team: "123"
 """
-    assert files["notebooks/nb.yaml"].decode() == """\
+    )
+    assert (
+        files["notebooks/nb.yaml"].decode()
+        == """\
 apiVersion: reconciler/v1
 kind: NotebookInstance
 metadata:
@@ -169,6 +219,7 @@ spec:
   securityGroupIds:
     - sg-0a1b2c3d
 """
+    )
     assert files["users/alice.yaml"].decode().endswith("spec:\n  groups:\n    - Engineers\n")
     # A hand-made group has no reconciler guard: it is imported as it is, without the MFA deny.
     assert files["groups/Engineers.yaml"].decode().endswith("spec:\n  requireMFA: false\n")
@@ -198,18 +249,21 @@ def test_what_users_do_not_manage_is_skipped(aws: AwsConfig, tmp_path: Path) -> 
     iam, s3 = boto3.client("iam"), boto3.client("s3")
     iam.create_service_linked_role(AWSServiceName="sagemaker.amazonaws.com")
     iam.create_group(GroupName="half-made", Path="/reconciler-pending/")  # an apply was killed mid-create
-    iam.create_role(RoleName="tf-role", AssumeRolePolicyDocument=json.dumps(S3_TRUST),
-                    Tags=[{"Key": "terraform", "Value": "true"}])
-    iam.create_role(RoleName="ours", AssumeRolePolicyDocument=json.dumps(S3_TRUST),
-                    Tags=[{"Key": "terraform", "Value": "false"}])
+    iam.create_role(
+        RoleName="tf-role", AssumeRolePolicyDocument=json.dumps(S3_TRUST), Tags=[{"Key": "terraform", "Value": "true"}]
+    )
+    iam.create_role(
+        RoleName="ours", AssumeRolePolicyDocument=json.dumps(S3_TRUST), Tags=[{"Key": "terraform", "Value": "false"}]
+    )
     iam.attach_role_policy(RoleName="ours", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
     for name, tags in (("tf-state-1", [{"Key": "ManagedBy", "Value": "Terraform"}]), ("our-data", [])):
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
         if tags:
             s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": tags})
 
-    code, text = run_cli("import", "--out", str(tmp_path / "out"),
-                         "--exclude-tag", "terraform=true", "--exclude-tag", "ManagedBy")
+    code, text = run_cli(
+        "import", "--out", str(tmp_path / "out"), "--exclude-tag", "terraform=true", "--exclude-tag", "ManagedBy"
+    )
     assert code == 0, text
     assert sorted(read_tree(tmp_path / "out")) == ["buckets/our-data.yaml", "roles/ours.yaml", "settings.yaml"]
     assert "Skipped 4:" in text
@@ -235,11 +289,13 @@ def test_filters_and_what_references_need(aws: AwsConfig, tmp_path: Path) -> Non
         for group in groups:
             iam.add_user_to_group(GroupName=group, UserName=user)
     boto3.client("sagemaker").create_notebook_instance(
-        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/other")
+        NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=f"arn:aws:iam::{ACCOUNT}:role/other"
+    )
 
     # Kinds and patterns; a policy that is not imported is referred to by its ARN.
-    code, text = run_cli("import", "--out", str(tmp_path / "a"), "--kinds", "role", "--include", "ml-*",
-                         "--exclude", "Role/*-b")
+    code, text = run_cli(
+        "import", "--out", str(tmp_path / "a"), "--kinds", "role", "--include", "ml-*", "--exclude", "Role/*-b"
+    )
     assert code == 0, text
     assert sorted(read_tree(tmp_path / "a")) == ["roles/ml-a.yaml", "settings.yaml"]
     assert f"  policies:\n    - {arn}\n" in (tmp_path / "a/roles/ml-a.yaml").read_text()
@@ -247,11 +303,17 @@ def test_filters_and_what_references_need(aws: AwsConfig, tmp_path: Path) -> Non
     assert run_cli("validate", str(tmp_path / "a"))[0] == 0
 
     # A user's groups and a notebook's role come along; a user whose group is excluded stays out.
-    code, text = run_cli("import", "--out", str(tmp_path / "b"), "--kinds", "User,NotebookInstance",
-                         "--exclude", "Admins")
+    code, text = run_cli(
+        "import", "--out", str(tmp_path / "b"), "--kinds", "User,NotebookInstance", "--exclude", "Admins"
+    )
     assert code == 0, text
     assert sorted(read_tree(tmp_path / "b")) == [
-        "groups/Engineers.yaml", "notebooks/nb.yaml", "roles/other.yaml", "settings.yaml", "users/alice.yaml"]
+        "groups/Engineers.yaml",
+        "notebooks/nb.yaml",
+        "roles/other.yaml",
+        "settings.yaml",
+        "users/alice.yaml",
+    ]
     assert "Group/Engineers: User/alice refers to it" in text
     assert "Role/other: NotebookInstance/nb refers to it" in text
     assert "User/bob: it needs Group/Admins, which is not imported: matches --exclude Admins" in text
@@ -287,8 +349,9 @@ def test_existing_files_are_not_overwritten_without_force(aws: AwsConfig, tmp_pa
 def test_a_directory_that_does_not_validate_with_its_other_files_is_an_error(aws: AwsConfig, tmp_path: Path) -> None:
     out = tmp_path / "out"
     out.mkdir()
-    (out / "env.yaml").write_text("apiVersion: reconciler/v1\nkind: Settings\nmetadata:\n  name: x\n"
-                                  'spec:\n  accountId: "123456789012"\n')
+    (out / "env.yaml").write_text(
+        'apiVersion: reconciler/v1\nkind: Settings\nmetadata:\n  name: x\nspec:\n  accountId: "123456789012"\n'
+    )
     code, text = run_cli("import", "--out", str(out))
     assert code == 1
     assert "more than one Settings manifest" in text

@@ -43,22 +43,40 @@ def _mark(field: dict[str, Any]) -> bool:
 
 SEED_LIKE = Account(
     policies=(PolicySpec("data-read", 0), PolicySpec("logs.write", 1, "/team/ml/", "データ: read # raw")),
-    roles=(RoleSpec("nb-role", 0, ("data-read", "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")),
-           RoleSpec("etl.role", 1, ("logs.write",), True, "logs.write", "/team/ml/", "Runs", 7200,
-                    {"team": "true"}, owned=True)),
+    roles=(
+        RoleSpec("nb-role", 0, ("data-read", "arn:aws:iam::aws:policy/AmazonSageMakerFullAccess")),
+        RoleSpec(
+            "etl.role", 1, ("logs.write",), True, "logs.write", "/team/ml/", "Runs", 7200, {"team": "true"}, owned=True
+        ),
+    ),
     groups=(GroupSpec("Engineers", ("data-read",), True), GroupSpec("data.admins", owned=True)),
-    users=(UserSpec("alice", ("Engineers",), console=True, access_key=True, tags={"cost-center": "1234"}),
-           UserSpec("bob.smith", ("Engineers", "data.admins"), own_policy="inline", path="/team/ml/")),
-    buckets=(BucketSpec("raw-data-1"), BucketSpec("results.bucket", "Enabled", "SSE-KMS", "full", True,
-                                                  ("Role/etl.role", "User/bob.smith"), "plain", {"team": ""})),
+    users=(
+        UserSpec("alice", ("Engineers",), console=True, access_key=True, tags={"cost-center": "1234"}),
+        UserSpec("bob.smith", ("Engineers", "data.admins"), own_policy="inline", path="/team/ml/"),
+    ),
+    buckets=(
+        BucketSpec("raw-data-1"),
+        BucketSpec(
+            "results.bucket",
+            "Enabled",
+            "SSE-KMS",
+            "full",
+            True,
+            ("Role/etl.role", "User/bob.smith"),
+            "plain",
+            {"team": ""},
+        ),
+    ),
     notebooks=(NotebookSpec("nb-one", "etl.role", direct_internet="Disabled", kms=True, volume=20),),
     service_linked_role=True,
 )
 
 
-@settings(max_examples=8, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                 HealthCheck.data_too_large])
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture, HealthCheck.data_too_large],
+)
 @example(account=SEED_LIKE)
 @example(account=Account())
 @given(account=accounts())
@@ -77,10 +95,17 @@ def test_import_then_adopt_round_trips(aws: AwsConfig, emulator: Emulator, accou
         everything = b"".join(files.values()).decode()
         assert not [s for s in secrets if s in everything]
         refs = account.refs()
-        folders = {"Policy": "policies", "Role": "roles", "Group": "groups", "User": "users",
-                   "Bucket": "buckets", "NotebookInstance": "notebooks"}
+        folders = {
+            "Policy": "policies",
+            "Role": "roles",
+            "Group": "groups",
+            "User": "users",
+            "Bucket": "buckets",
+            "NotebookInstance": "notebooks",
+        }
         assert set(files) == {"settings.yaml"} | {
-            f"{folders[ref.split('/', 1)[0]]}/{ref.split('/', 1)[1]}.yaml" for ref in refs}
+            f"{folders[ref.split('/', 1)[0]]}/{ref.split('/', 1)[1]}.yaml" for ref in refs
+        }
 
         assert run_cli("validate", str(out))[0] == 0
 
@@ -88,8 +113,9 @@ def test_import_then_adopt_round_trips(aws: AwsConfig, emulator: Emulator, accou
         # oracle says a manifest cannot hold the live value.
         oracle = not_representable(account)
         _, plan = plan_json(out, "--adopt")
-        extra = {c["kind"] + "/" + c["name"]: {f["field"] for f in c["fields"] if not _mark(f)}
-                 for c in plan["changes"]}
+        extra = {
+            c["kind"] + "/" + c["name"]: {f["field"] for f in c["fields"] if not _mark(f)} for c in plan["changes"]
+        }
         assert {ref: fields for ref, fields in extra.items() if fields} == oracle
         unowned = {ref for ref, owned in refs.items() if not owned}
         assert {c["kind"] + "/" + c["name"] for c in plan["changes"]} == unowned | set(oracle)

@@ -60,8 +60,10 @@ def test_out_itself_a_link_is_refused(tmp_path: Path, victim: Path, force: bool)
     out = tmp_path / "out"
     out.symlink_to(victim, target_is_directory=True)
     before = snapshot(tmp_path)
-    assert refused(out, force=force) == f"out is a symbolic link; reconciler import {NO_LINKS}; choose another " \
-                                        "--out, or replace the link by a real folder or file"
+    assert (
+        refused(out, force=force) == f"out is a symbolic link; reconciler import {NO_LINKS}; choose another "
+        "--out, or replace the link by a real folder or file"
+    )
     assert snapshot(tmp_path) == before
 
 
@@ -95,8 +97,9 @@ def test_what_is_in_the_way_is_refused_before_anything_is_written(tmp_path: Path
     (out / "roles" / "r1.yaml").mkdir(parents=True)  # a directory where a file goes
     (out / "policies").write_text("a file where a folder goes\n")
     before = snapshot(tmp_path)
-    assert refused(out, force=True) == ("out/roles/r1.yaml is a directory; out/policies is not a directory; "
-                                        "nothing was written")
+    assert refused(out, force=True) == (
+        "out/roles/r1.yaml is a directory; out/policies is not a directory; nothing was written"
+    )
     assert snapshot(tmp_path) == before
 
 
@@ -123,7 +126,8 @@ def _racing(monkeypatch: pytest.MonkeyPatch, race: Callable[[], None]) -> None:
 
 @pytest.mark.parametrize("force", [False, True])
 def test_a_folder_turned_into_a_link_while_writing_is_not_followed(
-        tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch, force: bool) -> None:
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch, force: bool
+) -> None:
     out = tmp_path / "out"
     out.mkdir()
     _racing(monkeypatch, lambda: (out / "roles").symlink_to(victim, target_is_directory=True))
@@ -134,7 +138,8 @@ def test_a_folder_turned_into_a_link_while_writing_is_not_followed(
 
 @pytest.mark.parametrize("force", [False, True])
 def test_a_file_turned_into_a_link_while_writing_is_not_written_through(
-        tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch, force: bool) -> None:
+    tmp_path: Path, victim: Path, monkeypatch: pytest.MonkeyPatch, force: bool
+) -> None:
     out = tmp_path / "out"
     (out / "roles").mkdir(parents=True)
     _racing(monkeypatch, lambda: (out / "roles" / "r1.yaml").symlink_to(victim / "file.yaml"))
@@ -143,8 +148,10 @@ def test_a_file_turned_into_a_link_while_writing_is_not_written_through(
         assert not (out / "roles" / "r1.yaml").is_symlink()
         assert (out / "roles" / "r1.yaml").read_text() == "kind: Role\n"
     else:
-        assert refused(out, force=False) == ("out/roles/r1.yaml appeared while the import was writing; it was not "
-                                             "overwritten (1 file(s) were written before it)")
+        assert refused(out, force=False) == (
+            "out/roles/r1.yaml appeared while the import was writing; it was not "
+            "overwritten (1 file(s) were written before it)"
+        )
     assert (victim / "file.yaml").read_text() == VICTIM
 
 
@@ -161,8 +168,10 @@ def test_without_links_the_files_are_written(tmp_path: Path) -> None:
 
 # --- through the command line, against the emulator ------------------------------------------------
 
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"Service": "s3.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+}
 
 
 def test_import_refuses_a_link_and_writes_nothing(aws: AwsConfig, tmp_path: Path, victim: Path) -> None:

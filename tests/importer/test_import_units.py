@@ -20,13 +20,39 @@ from reconciler.policydoc import equivalent
 
 SCALARS = st.one_of(
     st.text(max_size=20),
-    st.sampled_from(["123456789012", "2012-10-17", "*", "true", "no", "on", "null", "~", "- x", "a: b", "#c",
-                     "0x1F", "1e3", "1.5", "", " lead", "trail ", "データ", "line\nbreak", "tab\there", "'q'"]),
-    st.booleans(), st.integers(-(2**40), 2**40), st.none(),
+    st.sampled_from(
+        [
+            "123456789012",
+            "2012-10-17",
+            "*",
+            "true",
+            "no",
+            "on",
+            "null",
+            "~",
+            "- x",
+            "a: b",
+            "#c",
+            "0x1F",
+            "1e3",
+            "1.5",
+            "",
+            " lead",
+            "trail ",
+            "データ",
+            "line\nbreak",
+            "tab\there",
+            "'q'",
+        ]
+    ),
+    st.booleans(),
+    st.integers(-(2**40), 2**40),
+    st.none(),
 )
 KEYS = st.one_of(st.text(min_size=1, max_size=10), st.sampled_from(["Null", "on", "yes", "123", "*", "a: b"]))
-DATA = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
-                    max_leaves=12)
+DATA = st.recursive(
+    SCALARS, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3), max_leaves=12
+)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -42,9 +68,21 @@ def test_what_is_written_reads_back_as_the_same_data(data: dict[str, Any]) -> No
 
 def test_yaml_style_quotes_only_when_needed_and_never_uses_aliases() -> None:
     shared = ["s3:GetObject"]
-    text = dump_documents([{"a": shared, "b": shared, "account": "123456789012", "version": "2012-10-17",
-                            "star": "*", "plain": "arn:aws:s3:::bucket/*", "flag": "true", "n": 1,
-                            "Null": {"aws:MultiFactorAuthAge": True}}])
+    text = dump_documents(
+        [
+            {
+                "a": shared,
+                "b": shared,
+                "account": "123456789012",
+                "version": "2012-10-17",
+                "star": "*",
+                "plain": "arn:aws:s3:::bucket/*",
+                "flag": "true",
+                "n": 1,
+                "Null": {"aws:MultiFactorAuthAge": True},
+            }
+        ]
+    )
     assert text == (
         "a:\n  - s3:GetObject\nb:\n  - s3:GetObject\n"
         'account: "123456789012"\nversion: "2012-10-17"\nstar: "*"\nplain: arn:aws:s3:::bucket/*\n'
@@ -53,8 +91,15 @@ def test_yaml_style_quotes_only_when_needed_and_never_uses_aliases() -> None:
 
 
 def test_documents_get_iam_element_order_and_keep_their_meaning() -> None:
-    raw = {"Statement": {"Resource": "*", "Condition": {"Bool": {"aws:SecureTransport": "true"}},
-                         "Action": ["s3:GetObject"], "Effect": "Allow", "Sid": "Read"}}
+    raw = {
+        "Statement": {
+            "Resource": "*",
+            "Condition": {"Bool": {"aws:SecureTransport": "true"}},
+            "Action": ["s3:GetObject"],
+            "Effect": "Allow",
+            "Sid": "Read",
+        }
+    }
     out = document(raw)
     assert list(out) == ["Version", "Statement"]
     assert list(out["Statement"]) == ["Sid", "Effect", "Action", "Resource", "Condition"]
@@ -62,10 +107,10 @@ def test_documents_get_iam_element_order_and_keep_their_meaning() -> None:
     # 2012-10-17, which the loader would fill in).
     assert out["Version"] == "2008-10-17"
     assert equivalent(out, raw)
-    listed = document({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*",
-                                                                "Resource": "*"}]})
-    assert listed == {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*",
-                                                               "Resource": "*"}]}
+    listed = document(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}
+    )
+    assert listed == {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "NotAction": "iam:*", "Resource": "*"}]}
 
 
 @pytest.mark.parametrize("kind", [k for k in KIND_SCHEMAS if k != "Settings"] + ["Settings"])
@@ -92,13 +137,17 @@ def test_adoption_splits_the_ownership_mark_from_other_changes() -> None:
     assert not is_ownership_mark(retag, "managed-by", "reconciler")
     assert is_ownership_mark(guard, "managed-by", "reconciler")
     assert not is_ownership_mark(FieldChange("inlinePolicies.x", None, {}), "managed-by", "reconciler")
-    report = adoption_report(_plan(
-        Change(Action.ADOPT, "Role", "a", fields=(mark,)),
-        Change(Action.ADOPT, "Bucket", "b", fields=(FieldChange("publicAccessBlock", None, {"x": True}), mark)),
-        Change(Action.UPDATE, "Group", "empty", fields=(guard,)),
-        Change(Action.ADOPT, "Role", "c", fields=(retag,)),
-        Change(Action.CREATE, "Role", "d", fields=(mark,)),
-    ), "managed-by", "reconciler")
+    report = adoption_report(
+        _plan(
+            Change(Action.ADOPT, "Role", "a", fields=(mark,)),
+            Change(Action.ADOPT, "Bucket", "b", fields=(FieldChange("publicAccessBlock", None, {"x": True}), mark)),
+            Change(Action.UPDATE, "Group", "empty", fields=(guard,)),
+            Change(Action.ADOPT, "Role", "c", fields=(retag,)),
+            Change(Action.CREATE, "Role", "d", fields=(mark,)),
+        ),
+        "managed-by",
+        "reconciler",
+    )
     assert report.mark_only == ("Role/a", "Group/empty")
     assert report.also_changed == (("Role/c", ("tags",)), ("Bucket/b", ("publicAccessBlock",)))  # plan order
     assert [c.ref for c in report.other] == ["Role/d"]

@@ -89,8 +89,7 @@ def never_read(outside: Path, lines: list[str], opened: list[Any]) -> None:
 OUT = "symbolic link pointing outside the manifest directory; not followed"
 
 
-def test_a_file_link_out_of_the_directory_is_refused_and_never_read(dirs: tuple[Path, Path],
-                                                                     opened: list[Any]) -> None:
+def test_a_file_link_out_of_the_directory_is_refused_and_never_read(dirs: tuple[Path, Path], opened: list[Any]) -> None:
     root, outside = dirs
     (root / "users").mkdir()
     (root / "users" / "stolen.yaml").symlink_to(outside / "secret.yaml")  # absolute
@@ -103,7 +102,8 @@ def test_a_file_link_out_of_the_directory_is_refused_and_never_read(dirs: tuple[
 
 
 def test_a_directory_link_out_of_the_directory_is_refused_and_never_listed(
-        dirs: tuple[Path, Path], opened: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    dirs: tuple[Path, Path], opened: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     root, outside = dirs
     (root / "policies").symlink_to(outside, target_is_directory=True)
     (root / "deep" / "er").mkdir(parents=True)
@@ -140,16 +140,20 @@ def test_a_link_out_hides_names_like_an_unreadable_file(dirs: tuple[Path, Path])
     (root / "settings.yaml").unlink()
     (outside / "settings.yaml").write_text(SETTINGS)
     (root / "settings.yaml").symlink_to(outside / "settings.yaml")
-    (root / "role.yaml").write_text("apiVersion: reconciler/v1\nkind: Role\nmetadata: {name: r}\n"
-                                    "spec: {trustedServices: [sagemaker.amazonaws.com], policies: [p]}\n")
+    (root / "role.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Role\nmetadata: {name: r}\n"
+        "spec: {trustedServices: [sagemaker.amazonaws.com], policies: [p]}\n"
+    )
     assert problems(root) == [f"m/settings.yaml:0:0: {OUT}"]
 
 
 def test_a_link_out_fails_validate_and_plan_before_any_aws_call(dirs: tuple[Path, Path]) -> None:
     root, outside = dirs
     (root / "stolen.yaml").symlink_to(outside / "secret.yaml")
-    for argv in (["validate", str(root)],
-                 ["plan", str(root), "--endpoint-url", "http://127.0.0.1:9", "--region", "ap-northeast-1"]):
+    for argv in (
+        ["validate", str(root)],
+        ["plan", str(root), "--endpoint-url", "http://127.0.0.1:9", "--region", "ap-northeast-1"],
+    ):
         out = io.StringIO()
         assert cli.run(["--log-level", "error", *argv], out) == 1
         text = out.getvalue()
@@ -228,8 +232,10 @@ def test_a_file_swapped_after_the_scan_is_not_read(dirs: tuple[Path, Path], monk
 
     monkeypatch.setattr(loader, "scan_directory", scan_then_swap)
     lines = problems(root)
-    assert lines == ["m/u.yaml:1:1: cannot read file: it is a symbolic link here (not followed)",
-                     "m/v.yaml:1:1: file changed while the directory was read; not read"]
+    assert lines == [
+        "m/u.yaml:1:1: cannot read file: it is a symbolic link here (not followed)",
+        "m/v.yaml:1:1: file changed while the directory was read; not read",
+    ]
 
 
 # --- floods of empty documents ----------------------------------------------------------------------
@@ -280,7 +286,8 @@ def test_as_many_documents_as_the_limit_load(tmp_path: Path) -> None:
     for parse in (parse_documents, parse_documents_checked):  # one more: counted by the composers
         docs, found = parse(USER % "u" + "---\n" * MAX_DOCUMENTS, "f.yaml")
         assert not docs and [str(p) for p in found] == [
-            f"f.yaml:{MAX_DOCUMENTS + 4}:1: more than {MAX_DOCUMENTS} documents in one file (empty ones included)"]
+            f"f.yaml:{MAX_DOCUMENTS + 4}:1: more than {MAX_DOCUMENTS} documents in one file (empty ones included)"
+        ]
 
 
 def test_the_alias_expansion_bound_covers_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -294,17 +301,20 @@ def test_the_alias_expansion_bound_covers_the_whole_file(monkeypatch: pytest.Mon
         docs, found = parse(doc * 4, "f.yaml")
         assert len(docs) == 3  # the documents before the problem, as for any other problem
         assert [str(p) for p in found] == [
-            "f.yaml:11:14: the documents of this file expand to more than 250 nodes in all (alias bomb?)"]
-        _, found = parse("a: &a [x, x, x, x, x, x, x, x, x]\nb: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n",
-                         "f.yaml")
+            "f.yaml:11:14: the documents of this file expand to more than 250 nodes in all (alias bomb?)"
+        ]
+        _, found = parse(
+            "a: &a [x, x, x, x, x, x, x, x, x]\nb: [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n", "f.yaml"
+        )
         assert [p.message for p in found] == ["document expands to more than 100 nodes (alias bomb?)"]
 
 
 # --- the size of a directory -------------------------------------------------------------------------
 
 
-def test_too_many_files_is_one_problem_before_any_is_read(tmp_path: Path, opened: list[Any],
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_many_files_is_one_problem_before_any_is_read(
+    tmp_path: Path, opened: list[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     # A lower limit than the real one (20,000 files take seconds to write): the same code path.
     monkeypatch.setattr(yamlsource, "MAX_DIRECTORY_FILES", 100)
     root = tmp_path / "m"
@@ -329,8 +339,10 @@ def test_too_many_bytes_is_one_problem_before_any_is_read(tmp_path: Path, opened
             stream.truncate(MAX_FILE_BYTES)
     opened.clear()
     total = count * MAX_FILE_BYTES + len(SETTINGS)
-    assert problems(root) == [f"m:0:0: the manifest files total {total} bytes; the limit for a directory is "
-                              f"{MAX_DIRECTORY_BYTES} bytes (64 MiB)"]
+    assert problems(root) == [
+        f"m:0:0: the manifest files total {total} bytes; the limit for a directory is "
+        f"{MAX_DIRECTORY_BYTES} bytes (64 MiB)"
+    ]
     assert not [p for p in opened if str(p).endswith(".yaml")]
 
 

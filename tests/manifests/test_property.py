@@ -38,52 +38,158 @@ def _doc(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "reconciler/v1", "kind": kind, "metadata": {"name": name}, "spec": spec}
 
 
-SETTINGS = _doc("Settings", "env", {"accountId": "123456789012", "region": "ap-northeast-1",
-                                    "ownershipTag": {"key": "managed-by", "value": "reconciler"},
-                                    "exceptions": [{"rule": "LP003", "resource": "Role/r", "reason": "ok"}]})
-POLICY = _doc("Policy", "p", {
-    "description": "read data", "path": "/ml/", "tags": {"team": "ml"},
-    "document": {"Version": "2012-10-17", "Statement": [
-        {"Sid": "Read", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::bkt/*",
-         "Condition": {"Bool": {"aws:SecureTransport": True}}},
-        {"Effect": "Deny", "NotAction": "s3:*", "NotResource": ["arn:aws:s3:::bkt"]},
-    ]},
-})
-ROLE = _doc("Role", "r", {
-    "description": "runs the notebook", "trustedServices": ["sagemaker.amazonaws.com"],
-    "policies": ["p", "arn:aws:iam::aws:policy/ReadOnlyAccess"],
-    "inlinePolicies": {"logs": {"Statement": {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}}},
-    "permissionsBoundary": "p", "maxSessionDuration": 7200, "path": "/", "tags": {"team": "ml"},
-})
-TRUST_ROLE = _doc("Role", "trust", {
-    "assumeRolePolicy": {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                                        "Action": "sts:AssumeRole",
-                                        "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}}]},
-})
-GROUP = _doc("Group", "g", {"policies": ["p"], "requireMFA": True, "path": "/",
-                            "inlinePolicies": {"deny": {"Statement": {"Effect": "Deny", "Action": "*"}}}})
+SETTINGS = _doc(
+    "Settings",
+    "env",
+    {
+        "accountId": "123456789012",
+        "region": "ap-northeast-1",
+        "ownershipTag": {"key": "managed-by", "value": "reconciler"},
+        "exceptions": [{"rule": "LP003", "resource": "Role/r", "reason": "ok"}],
+    },
+)
+POLICY = _doc(
+    "Policy",
+    "p",
+    {
+        "description": "read data",
+        "path": "/ml/",
+        "tags": {"team": "ml"},
+        "document": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Read",
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": "arn:aws:s3:::bkt/*",
+                    "Condition": {"Bool": {"aws:SecureTransport": True}},
+                },
+                {"Effect": "Deny", "NotAction": "s3:*", "NotResource": ["arn:aws:s3:::bkt"]},
+            ],
+        },
+    },
+)
+ROLE = _doc(
+    "Role",
+    "r",
+    {
+        "description": "runs the notebook",
+        "trustedServices": ["sagemaker.amazonaws.com"],
+        "policies": ["p", "arn:aws:iam::aws:policy/ReadOnlyAccess"],
+        "inlinePolicies": {"logs": {"Statement": {"Effect": "Allow", "Action": "logs:*", "Resource": "*"}}},
+        "permissionsBoundary": "p",
+        "maxSessionDuration": 7200,
+        "path": "/",
+        "tags": {"team": "ml"},
+    },
+)
+TRUST_ROLE = _doc(
+    "Role",
+    "trust",
+    {
+        "assumeRolePolicy": {
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                    "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}},
+                }
+            ]
+        },
+    },
+)
+GROUP = _doc(
+    "Group",
+    "g",
+    {
+        "policies": ["p"],
+        "requireMFA": True,
+        "path": "/",
+        "inlinePolicies": {"deny": {"Statement": {"Effect": "Deny", "Action": "*"}}},
+    },
+)
 USER = _doc("User", "u", {"groups": ["g"], "consoleAccess": True, "tags": {"team": "ml"}})
-BUCKET = _doc("Bucket", "bkt", {
-    "region": "ap-northeast-1", "versioning": True, "encryption": {"type": "SSE-KMS", "kmsKeyId": "alias/k"},
-    "access": {"read": ["Role/r", "Group/g", "User/u"], "write": ["Role/r"]},
-    "policy": [{"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "*",
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}}],
-    "deletionPolicy": "Retain", "tags": {"data": "raw"},
-})
-NOTEBOOK = _doc("NotebookInstance", "nb", {
-    "instanceType": "ml.t3.medium", "role": "r", "rootAccess": "Disabled", "directInternetAccess": "Disabled",
-    "subnetId": "subnet-0a1b", "securityGroupIds": ["sg-0a1b"], "kmsKeyId": "alias/k", "volumeSizeInGB": 20,
-    "lifecycleConfigName": "on-start", "tags": {"team": "ml"},
-})
+BUCKET = _doc(
+    "Bucket",
+    "bkt",
+    {
+        "region": "ap-northeast-1",
+        "versioning": True,
+        "encryption": {"type": "SSE-KMS", "kmsKeyId": "alias/k"},
+        "access": {"read": ["Role/r", "Group/g", "User/u"], "write": ["Role/r"]},
+        "policy": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+        "deletionPolicy": "Retain",
+        "tags": {"data": "raw"},
+    },
+)
+NOTEBOOK = _doc(
+    "NotebookInstance",
+    "nb",
+    {
+        "instanceType": "ml.t3.medium",
+        "role": "r",
+        "rootAccess": "Disabled",
+        "directInternetAccess": "Disabled",
+        "subnetId": "subnet-0a1b",
+        "securityGroupIds": ["sg-0a1b"],
+        "kmsKeyId": "alias/k",
+        "volumeSizeInGB": 20,
+        "lifecycleConfigName": "on-start",
+        "tags": {"team": "ml"},
+    },
+)
 VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, BUCKET, NOTEBOOK]
 MUTABLE = [POLICY, ROLE, TRUST_ROLE, BUCKET, NOTEBOOK, GROUP, USER, SETTINGS]
 
 # Words the loader and the schemas care about, so that generated data reaches past the first checks.
 WORDS = [
-    "apiVersion", "kind", "metadata", "name", "spec", "reconciler/v1", *KINDS, "Statement", "Effect", "Action",
-    "NotAction", "Resource", "NotResource", "Principal", "Condition", "Allow", "Deny", "policies", "groups",
-    "trustedServices", "assumeRolePolicy", "accountId", "access", "read", "write", "Role/r", "Group/g", "*",
-    "2012-10-17", "sagemaker.amazonaws.com", "123456789012", "ml.t3.medium", "", " ", "yes", "~", "<<",
+    "apiVersion",
+    "kind",
+    "metadata",
+    "name",
+    "spec",
+    "reconciler/v1",
+    *KINDS,
+    "Statement",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "Condition",
+    "Allow",
+    "Deny",
+    "policies",
+    "groups",
+    "trustedServices",
+    "assumeRolePolicy",
+    "accountId",
+    "access",
+    "read",
+    "write",
+    "Role/r",
+    "Group/g",
+    "*",
+    "2012-10-17",
+    "sagemaker.amazonaws.com",
+    "123456789012",
+    "ml.t3.medium",
+    "",
+    " ",
+    "yes",
+    "~",
+    "<<",
 ]
 
 
@@ -167,21 +273,63 @@ def targets_text(but: dict[str, Any]) -> str:
 # --------------------------------------------------------------------------------------------------
 
 YAML_CHARS = (
-    string.ascii_letters[:12] + string.digits[:4] + ":-[]{}#&*!|>'\"%@`,?.~/\\ \t\n\r"
+    string.ascii_letters[:12]
+    + string.digits[:4]
+    + ":-[]{}#&*!|>'\"%@`,?.~/\\ \t\n\r"
     + "\x00\x01\x08\x1b\x7f\x85\x9f\xa0\ufeff\ufffe\u2028\u2029\U0001f600é"
 )
 FRAGMENTS = [
-    "kind: Role", "kind: Policy", "kind: Settings", "kind: Bucket", "metadata:",
-    "  name: r", "  name: bkt", "spec:", "spec: {}", "  trustedServices: [sagemaker.amazonaws.com]",
-    "  policies: [p, p]", "  document:", "    Statement:", "      - Effect: Allow", "        Action: '*'",
-    '  accountId: "123456789012"', "- a", "  - b", "&a x: 1", "<<: *a", "<<: [*a]", "*a",
-    "? complex", ": value", "!!str x", "!!binary aGk=", "!!set {a}", "!!python/tuple [1]", "!!timestamp 2001-12-14",
-    "key: |", "  block", "key: >-", "\tindented: tab", "'unterminated", '"esc \\u00e9 \\x41"', "Null: ~",
-    "on: off", "0x1F: 0o17", "1_000: 1:20", ".inf: .nan", "apiVersion: reconciler/v1", "apiVersion: v2",
-    "apiversion: reconciler/v1", "x: !!bool maybe", "x: !!int ''", "x: !!float", "x: 0x" + "f" * 40, "---", "...",
+    "kind: Role",
+    "kind: Policy",
+    "kind: Settings",
+    "kind: Bucket",
+    "metadata:",
+    "  name: r",
+    "  name: bkt",
+    "spec:",
+    "spec: {}",
+    "  trustedServices: [sagemaker.amazonaws.com]",
+    "  policies: [p, p]",
+    "  document:",
+    "    Statement:",
+    "      - Effect: Allow",
+    "        Action: '*'",
+    '  accountId: "123456789012"',
+    "- a",
+    "  - b",
+    "&a x: 1",
+    "<<: *a",
+    "<<: [*a]",
+    "*a",
+    "? complex",
+    ": value",
+    "!!str x",
+    "!!binary aGk=",
+    "!!set {a}",
+    "!!python/tuple [1]",
+    "!!timestamp 2001-12-14",
+    "key: |",
+    "  block",
+    "key: >-",
+    "\tindented: tab",
+    "'unterminated",
+    '"esc \\u00e9 \\x41"',
+    "Null: ~",
+    "on: off",
+    "0x1F: 0o17",
+    "1_000: 1:20",
+    ".inf: .nan",
+    "apiVersion: reconciler/v1",
+    "apiVersion: v2",
+    "apiversion: reconciler/v1",
+    "x: !!bool maybe",
+    "x: !!int ''",
+    "x: !!float",
+    "x: 0x" + "f" * 40,
+    "---",
+    "...",
 ]
-fragment_lines = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet=YAML_CHARS, max_size=12)),
-                          max_size=25)
+fragment_lines = st.lists(st.one_of(st.sampled_from(FRAGMENTS), st.text(alphabet=YAML_CHARS, max_size=12)), max_size=25)
 
 
 def settings_file(with_settings: bool) -> dict[str, str | bytes]:
@@ -236,7 +384,12 @@ def test_valid_manifest_text_with_a_splice(valid: dict[str, Any], cut: int, inse
 # --------------------------------------------------------------------------------------------------
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20), st.sampled_from(WORDS),
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
+    st.sampled_from(WORDS),
 )
 keys = st.one_of(st.sampled_from(WORDS), st.text(max_size=10), st.integers(), st.booleans())
 anything = st.recursive(
@@ -254,7 +407,8 @@ def manifest_like(kind: str) -> st.SearchStrategy[dict[str, Any]]:
             "apiVersion": st.one_of(st.just("reconciler/v1"), scalars),
             "metadata": st.one_of(
                 st.fixed_dictionaries({"name": st.one_of(st.sampled_from(["r", "p", "bkt", "nb", "g"]), scalars)}),
-                anything),
+                anything,
+            ),
             "spec": st.one_of(st.dictionaries(st.sampled_from(WORDS), anything, max_size=6), anything),
             "extra": anything,
         },
@@ -262,16 +416,22 @@ def manifest_like(kind: str) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @FAST
-@given(docs=st.lists(anything, min_size=1, max_size=3), flow=st.sampled_from([None, True, False]),
-       unicode=st.booleans(), with_settings=st.booleans())
+@given(
+    docs=st.lists(anything, min_size=1, max_size=3),
+    flow=st.sampled_from([None, True, False]),
+    unicode=st.booleans(),
+    with_settings=st.booleans(),
+)
 def test_arbitrary_structures(docs: list[Any], flow: bool | None, unicode: bool, with_settings: bool) -> None:
     text = dump(*docs, flow=flow, unicode=unicode)
     load_files({"x.yaml": text} | settings_file(with_settings))
 
 
 @settings(FAST, max_examples=60)
-@given(docs=st.lists(st.sampled_from(KINDS).flatmap(manifest_like), min_size=1, max_size=3),
-       flow=st.sampled_from([None, True]))
+@given(
+    docs=st.lists(st.sampled_from(KINDS).flatmap(manifest_like), min_size=1, max_size=3),
+    flow=st.sampled_from([None, True]),
+)
 def test_arbitrary_manifest_shaped_structures(docs: list[dict[str, Any]], flow: bool | None) -> None:
     load_files({"x.yaml": dump(*docs, flow=flow), "settings.yaml": SETTINGS_TEXT})
 
@@ -405,8 +565,12 @@ NASTY = st.text(alphabet="\n\r\x0b\x0c\x1c\x85\u2028\u2029\x1b\u202e\ud800\x00\t
 @given(kind=st.one_of(st.sampled_from(KINDS), NASTY), name=NASTY, key=NASTY, value=NASTY)
 def test_every_problem_is_one_printable_line(kind: str, name: str, key: str, value: str) -> None:
     """Control characters in a kind, a name, a key or a value are escaped: one problem, one line."""
-    doc = {"apiVersion": "reconciler/v1", "kind": kind, "metadata": {"name": name},
-           "spec": {key or "k": value, "tags": {key: value}}}
+    doc = {
+        "apiVersion": "reconciler/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "spec": {key or "k": value, "tags": {key: value}},
+    }
     outcome = load_files({"x.yaml": dump(doc), "settings.yaml": SETTINGS_TEXT})
     assert isinstance(outcome, ManifestError)
     text = str(outcome)
@@ -420,23 +584,32 @@ def test_every_problem_is_one_printable_line(kind: str, name: str, key: str, val
 # --------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("text", "where"), [
-    pytest.param("x: !!bool maybe\n", [(1, 4)], id="bool-tag-not-a-bool"),  # was KeyError
-    pytest.param("x: !!bool ''\n", [(1, 4)], id="bool-tag-empty"),
-    pytest.param("x: !!int ''\n", [(1, 4)], id="int-tag-empty"),  # was IndexError
-    pytest.param("x: !!float ''\n", [(1, 4)], id="float-tag-empty"),
-    pytest.param("%TAG ! tag:yaml.org,2002:\n---\nkind: !bool x\n", [(3, 7)], id="bool-tag-via-TAG-directive"),
-    # was ValueError (Exceeds the limit (4300 digits) for integer string conversion) when a message quoted it
-    pytest.param("kind: 0x" + "f" * 3600 + "\n", [(1, 7)], id="huge-hex-int-kind"),
-    pytest.param("apiVersion: 0x" + "f" * 3600 + "\nkind: Group\nmetadata: {name: g}\nspec: {}\n", [(1, 13)],
-                 id="huge-hex-int-in-a-schema-message"),
-    pytest.param("kind: Group\x1b[0m\n", [(1, 12)], id="escape-character"),  # was yaml.reader.ReaderError
-    pytest.param("\x08", [(1, 1)], id="backspace"),
-    pytest.param("a: 1\nb: \ufffe\n", [(2, 4)], id="U+FFFE"),
-    # was TypeError: problems with and without a field at the same position could not be sorted
-    pytest.param("apiversion: reconciler/v1\nkind: Group\nmetadata:\n  name: g\nspec: {}\n", [(1, 1), (1, 1)],
-                 id="apiversion-typo"),
-])
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        pytest.param("x: !!bool maybe\n", [(1, 4)], id="bool-tag-not-a-bool"),  # was KeyError
+        pytest.param("x: !!bool ''\n", [(1, 4)], id="bool-tag-empty"),
+        pytest.param("x: !!int ''\n", [(1, 4)], id="int-tag-empty"),  # was IndexError
+        pytest.param("x: !!float ''\n", [(1, 4)], id="float-tag-empty"),
+        pytest.param("%TAG ! tag:yaml.org,2002:\n---\nkind: !bool x\n", [(3, 7)], id="bool-tag-via-TAG-directive"),
+        # was ValueError (Exceeds the limit (4300 digits) for integer string conversion) when a message quoted it
+        pytest.param("kind: 0x" + "f" * 3600 + "\n", [(1, 7)], id="huge-hex-int-kind"),
+        pytest.param(
+            "apiVersion: 0x" + "f" * 3600 + "\nkind: Group\nmetadata: {name: g}\nspec: {}\n",
+            [(1, 13)],
+            id="huge-hex-int-in-a-schema-message",
+        ),
+        pytest.param("kind: Group\x1b[0m\n", [(1, 12)], id="escape-character"),  # was yaml.reader.ReaderError
+        pytest.param("\x08", [(1, 1)], id="backspace"),
+        pytest.param("a: 1\nb: \ufffe\n", [(2, 4)], id="U+FFFE"),
+        # was TypeError: problems with and without a field at the same position could not be sorted
+        pytest.param(
+            "apiversion: reconciler/v1\nkind: Group\nmetadata:\n  name: g\nspec: {}\n",
+            [(1, 1), (1, 1)],
+            id="apiversion-typo",
+        ),
+    ],
+)
 def test_hostile_input_is_a_located_problem(text: str, where: list[tuple[int, int]]) -> None:
     outcome = load_files({"x.yaml": text, "settings.yaml": SETTINGS_TEXT})
     assert isinstance(outcome, ManifestError)
@@ -444,8 +617,10 @@ def test_hostile_input_is_a_located_problem(text: str, where: list[tuple[int, in
 
 
 @FAST
-@given(tag=st.sampled_from(["!!bool", "!!int", "!!float", "!!null", "!!str"]),
-       value=st.text(alphabet="yesno01-+.x_ :", max_size=4))
+@given(
+    tag=st.sampled_from(["!!bool", "!!int", "!!float", "!!null", "!!str"]),
+    value=st.text(alphabet="yesno01-+.x_ :", max_size=4),
+)
 @example(tag="!!bool", value="maybe")
 def test_explicitly_tagged_scalars(tag: str, value: str) -> None:
     load_files({"x.yaml": f"x: {tag} '{value}'\n", "settings.yaml": SETTINGS_TEXT})

@@ -37,8 +37,16 @@ def _shape(docs: list[Document]) -> list[tuple[object, ...]]:
             node = node[step]  # type: ignore[index]
         return () if node is None else (p.line, p.col)
 
-    return [(d.index, d.data, (d.start.line, d.start.col), sorted((k, value_pos(d, k)) for k in d.values),
-             sorted((k, (p.line, p.col)) for k, p in d.keys.items())) for d in docs]
+    return [
+        (
+            d.index,
+            d.data,
+            (d.start.line, d.start.col),
+            sorted((k, value_pos(d, k)) for k in d.values),
+            sorted((k, (p.line, p.col)) for k, p in d.keys.items()),
+        )
+        for d in docs
+    ]
 
 
 def _fast(text: str) -> list[Document] | None:
@@ -63,7 +71,10 @@ def _agree(text: str) -> None:
 
 
 scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(-(10**6), 10**6), st.floats(allow_nan=False, allow_infinity=False),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=False, allow_infinity=False),
     st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12),
     st.sampled_from(["2012-10-17", "Null", "on", "yes", "~", "0x1F", "1e3", "*", "arn:aws:s3:::b/*", "a: b", "#x"]),
 )
@@ -72,13 +83,15 @@ data = st.recursive(
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
     max_leaves=25,
 )
-styles = st.fixed_dictionaries({
-    "default_flow_style": st.sampled_from([False, True, None]),
-    "allow_unicode": st.booleans(),
-    "width": st.sampled_from([20, 80, 1000]),
-    "indent": st.sampled_from([2, 4]),
-    "explicit_start": st.booleans(),
-})
+styles = st.fixed_dictionaries(
+    {
+        "default_flow_style": st.sampled_from([False, True, None]),
+        "allow_unicode": st.booleans(),
+        "width": st.sampled_from([20, 80, 1000]),
+        "indent": st.sampled_from([2, 4]),
+        "explicit_start": st.booleans(),
+    }
+)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

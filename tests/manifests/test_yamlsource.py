@@ -34,19 +34,26 @@ def problems_for(tmp_path: Path, name: str, content: bytes | str) -> list[str]:
 @pytest.mark.parametrize(
     ("content", "expected"),
     [
-        ("a: [1, 2\n", "m/x.yaml:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"
-                       " (while parsing a flow sequence)"),
-        ("kind: Policy\n\tspec: {}\n", "m/x.yaml:2:1: YAML syntax error: found character '\\t' that cannot"
-                                       " start any token (while scanning for the next token); tabs cannot be"
-                                       " used for indentation in YAML, use spaces"),
+        (
+            "a: [1, 2\n",
+            "m/x.yaml:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'"
+            " (while parsing a flow sequence)",
+        ),
+        (
+            "kind: Policy\n\tspec: {}\n",
+            "m/x.yaml:2:1: YAML syntax error: found character '\\t' that cannot"
+            " start any token (while scanning for the next token); tabs cannot be"
+            " used for indentation in YAML, use spaces",
+        ),
         ("", "m/x.yaml:1:1: file holds no manifest (empty file)"),
         ("# only a comment\n", "m/x.yaml:1:1: file holds no manifest (empty file)"),
         ("kind: Role\nkind: Policy\n", "m/x.yaml:2:1: duplicate key 'kind' (first at line 1)"),
-        ("- just\n- a list\n", "m/x.yaml:1:1: a manifest must be a mapping with apiVersion, kind, metadata"
-                               " and spec"),
+        ("- just\n- a list\n", "m/x.yaml:1:1: a manifest must be a mapping with apiVersion, kind, metadata and spec"),
         ("hello\n", "m/x.yaml:1:1: a manifest must be a mapping with apiVersion, kind, metadata and spec"),
-        ("kind: !!python/object/apply:os.system [echo hi]\n",
-         "m/x.yaml:1:7: unsupported YAML tag !!python/object/apply:os.system (only plain data is allowed)"),
+        (
+            "kind: !!python/object/apply:os.system [echo hi]\n",
+            "m/x.yaml:1:7: unsupported YAML tag !!python/object/apply:os.system (only plain data is allowed)",
+        ),
         ("kind: !Ref x\n", "m/x.yaml:1:7: unsupported YAML tag !Ref (only plain data is allowed)"),
         ("a: !!binary aGVsbG8=\n", "m/x.yaml:1:4: unsupported YAML tag !!binary (only plain data is allowed)"),
         ("? [a, b]\n: c\n", "m/x.yaml:1:3: mapping keys must be plain strings"),
@@ -125,8 +132,9 @@ def test_positions_are_recorded_for_values_and_keys() -> None:
 
 
 def test_several_documents_and_trailing_separator(tmp_path: Path) -> None:
-    (tmp_path / "all.yaml").write_text(SETTINGS + "---\n" + (
-        "apiVersion: reconciler/v1\nkind: User\nmetadata: {name: u}\nspec: {}\n---\n"))
+    (tmp_path / "all.yaml").write_text(
+        SETTINGS + "---\n" + ("apiVersion: reconciler/v1\nkind: User\nmetadata: {name: u}\nspec: {}\n---\n")
+    )
     state = load_directory(tmp_path)
     assert list(state.users) == ["u"]
 

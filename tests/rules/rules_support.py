@@ -36,8 +36,13 @@ def allow(action: str | list[str], resource: str | list[str], **extra: Any) -> d
     return {"Effect": "Allow", "Action": action, "Resource": resource, **extra}
 
 
-def role(name: str, *policies: str, services: tuple[str, ...] = ("sagemaker.amazonaws.com",),
-         trust: Mapping[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+def role(
+    name: str,
+    *policies: str,
+    services: tuple[str, ...] = ("sagemaker.amazonaws.com",),
+    trust: Mapping[str, Any] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
     spec: dict[str, Any] = {"policies": list(policies), **extra}
     if trust is not None:
         spec["assumeRolePolicy"] = dict(trust)
@@ -59,11 +64,14 @@ def bucket(name: str, **spec: Any) -> dict[str, Any]:
 
 
 def notebook(name: str, role_name: str, **spec: Any) -> dict[str, Any]:
-    base = {"instanceType": "ml.t3.medium", "role": role_name, "subnetId": "subnet-0a1b2c3d",
-            "securityGroupIds": ["sg-0a1b2c3d"], "kmsKeyId": "alias/notebooks"}
+    base = {
+        "instanceType": "ml.t3.medium",
+        "role": role_name,
+        "subnetId": "subnet-0a1b2c3d",
+        "securityGroupIds": ["sg-0a1b2c3d"],
+        "kmsKeyId": "alias/notebooks",
+    }
     return manifest("NotebookInstance", name, {**base, **spec})
-
-
 
 
 def hits(report: Report, rule: str) -> list[str]:

@@ -52,16 +52,31 @@ def test_audit_of_a_hand_made_account(aws: AwsConfig) -> None:
         iam.create_user(UserName=name)
         iam.create_login_profile(UserName=name, Password="Initial-Passw0rd!")
     device = iam.create_virtual_mfa_device(VirtualMFADeviceName="careful")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="careful", SerialNumber=device, AuthenticationCode1="123456",
-                          AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="careful", SerialNumber=device, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     # An administrator nobody manages.
     iam.create_user(UserName="legacy-admin")
     iam.attach_user_policy(UserName="legacy-admin", PolicyArn=ADMIN)
     # A public bucket, and one without Block Public Access.
     config = {"LocationConstraint": REGION}
     s3.create_bucket(Bucket="public-share", CreateBucketConfiguration=config)  # type: ignore[typeddict-item]
-    s3.put_bucket_policy(Bucket="public-share", Policy=json.dumps({"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::public-share/*"}]}))
+    s3.put_bucket_policy(
+        Bucket="public-share",
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": "*",
+                        "Action": "s3:GetObject",
+                        "Resource": "arn:aws:s3:::public-share/*",
+                    }
+                ],
+            }
+        ),
+    )
     s3.create_bucket(Bucket="scratch-space", CreateBucketConfiguration=config)  # type: ignore[typeddict-item]
 
     report, recorder = run_audit(aws)
@@ -89,17 +104,30 @@ def test_audit_of_the_example_as_built_then_changed_by_hand(aws: AwsConfig, exam
     # As built, only what is true: the users were just created with a password and have not enrolled MFA
     # yet, and the emulator's root has none.
     assert found(report) == [("error", "AUD001", f"User/{u}") for u in ("alice", "bob", "carol")] + [
-        ("error", "AUD002", f"Account/{SANDBOX_ACCOUNT}")]
+        ("error", "AUD002", f"Account/{SANDBOX_ACCOUNT}")
+    ]
     assert recorder.mutating() == []
 
     iam, s3 = boto3.client("iam"), boto3.client("s3")
     iam.attach_group_policy(GroupName="SageMakerEngineer", PolicyArn=ADMIN)
     s3.delete_public_access_block(Bucket="sagemaker-rawdata")
-    iam.put_role_policy(RoleName="notebook-for-engineer-role", PolicyName="extra", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:DeleteObject",
-                                                "Resource": "arn:aws:s3:::sagemaker-rawdata/*"}]}))
-    iam.update_role(RoleName="notebook-for-administrator-role", MaxSessionDuration=7200,
-                    Description="Runs the administrators' notebook")  # not security-relevant: no AUD005
+    iam.put_role_policy(
+        RoleName="notebook-for-engineer-role",
+        PolicyName="extra",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::sagemaker-rawdata/*"}
+                ],
+            }
+        ),
+    )
+    iam.update_role(
+        RoleName="notebook-for-administrator-role",
+        MaxSessionDuration=7200,
+        Description="Runs the administrators' notebook",
+    )  # not security-relevant: no AUD005
     iam.create_user(UserName="breakglass")
     iam.attach_user_policy(UserName="breakglass", PolicyArn=ADMIN)
     reason = "sealed emergency access"
@@ -108,15 +136,18 @@ def test_audit_of_the_example_as_built_then_changed_by_hand(aws: AwsConfig, exam
     report, _ = run_audit(aws, replace(example, settings=settings))
 
     drift = {f.resource: f for f in report.of("AUD005")}
-    assert sorted(drift) == ["Bucket/sagemaker-rawdata", "Group/SageMakerEngineer",
-                             "Role/notebook-for-engineer-role"]
+    assert sorted(drift) == ["Bucket/sagemaker-rawdata", "Group/SageMakerEngineer", "Role/notebook-for-engineer-role"]
     assert "publicAccessBlock" in drift["Bucket/sagemaker-rawdata"].message
     assert "inlinePolicies.extra" in drift["Role/notebook-for-engineer-role"].message
     assert (drift["Group/SageMakerEngineer"].location or "").endswith("desired-state/groups/groups.yaml:13:1")
     # The same changes judged by the rules themselves:
-    for expected in [("error", "LP001", "Group/SageMakerEngineer"), ("error", "BKT001", "Bucket/sagemaker-rawdata"),
-                     ("error", "DATA001", "Role/notebook-for-engineer-role"),
-                     ("error", "DATA001", "Group/SageMakerEngineer"), ("error", "MFA001", "User/breakglass")]:
+    for expected in [
+        ("error", "LP001", "Group/SageMakerEngineer"),
+        ("error", "BKT001", "Bucket/sagemaker-rawdata"),
+        ("error", "DATA001", "Role/notebook-for-engineer-role"),
+        ("error", "DATA001", "Group/SageMakerEngineer"),
+        ("error", "MFA001", "User/breakglass"),
+    ]:
         assert expected in found(report)
     # The exception comes from the manifests' Settings.
     assert [(e.finding.rule, e.finding.resource) for e in report.excepted] == [("AUD003", "User/breakglass")]

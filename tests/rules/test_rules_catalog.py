@@ -42,21 +42,24 @@ def test_which_resources_an_action_applies_to() -> None:
     assert not cat.applies(describe, "arn:aws:sagemaker:::notebook-instance/nb/*")
 
 
-@pytest.mark.parametrize(("arn", "problem"), [
-    (NB, None),
-    ("arn:aws:s3:::sagemaker-rawdata/*", None),
-    ("arn:aws:iam::aws:policy/AdministratorAccess", None),
-    ("arn:aws:iam::123456789012:role/path/to/role", None),
-    ("arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/sagemaker/*", None),
-    ("arn:aws:sagemaker:*:*:app/${sagemaker:DomainId}/*/*/*", None),
-    ("*", None),
-    ("arn:aws:sagemaker:::notebook-instance/nb", "the region is empty, the account is empty"),
-    ("arn:aws:sagemaker:ap-northeast-1:12345:notebook-instance/nb", "'12345' is not a valid account"),
-    ("arn:aws:s3:ap-northeast-1::bucket", "matches no s3 resource type"),
-    ("arn:aws:nosuch:::x", "unknown service 'nosuch'"),
-    ("arn:awz:s3:::b", "unknown partition"),
-    ("sagemaker-rawdata/*", "is not an ARN"),
-])
+@pytest.mark.parametrize(
+    ("arn", "problem"),
+    [
+        (NB, None),
+        ("arn:aws:s3:::sagemaker-rawdata/*", None),
+        ("arn:aws:iam::aws:policy/AdministratorAccess", None),
+        ("arn:aws:iam::123456789012:role/path/to/role", None),
+        ("arn:aws:logs:ap-northeast-1:123456789012:log-group:/aws/sagemaker/*", None),
+        ("arn:aws:sagemaker:*:*:app/${sagemaker:DomainId}/*/*/*", None),
+        ("*", None),
+        ("arn:aws:sagemaker:::notebook-instance/nb", "the region is empty, the account is empty"),
+        ("arn:aws:sagemaker:ap-northeast-1:12345:notebook-instance/nb", "'12345' is not a valid account"),
+        ("arn:aws:s3:ap-northeast-1::bucket", "matches no s3 resource type"),
+        ("arn:aws:nosuch:::x", "unknown service 'nosuch'"),
+        ("arn:awz:s3:::b", "unknown partition"),
+        ("sagemaker-rawdata/*", "is not an ARN"),
+    ],
+)
 def test_arn_problems(arn: str, problem: str | None) -> None:
     found = catalog().arn_problem(arn)
     if problem is None:

@@ -35,15 +35,26 @@ from reconciler.rules.model import Model, Principal, parse_statements
 
 BUCKETS = ("raw", "result", "raw-archive")
 RESOURCES = (
-    "*", "arn:aws:s3:::raw/*", "arn:aws:s3:::raw", "arn:aws:s3:::result/data/*", "arn:aws:s3:::ra*",
-    "arn:aws:s3:::r?w/*", "arn:aws:s3:::${aws:username}/*", "arn:*:s3:::result/*", "arn:aws:s3:::raw-archive/x",
-    "arn:aws:sagemaker:ap-northeast-1:123456789012:notebook-instance/nb", "arn:aws:s3:::other/*",
+    "*",
+    "arn:aws:s3:::raw/*",
+    "arn:aws:s3:::raw",
+    "arn:aws:s3:::result/data/*",
+    "arn:aws:s3:::ra*",
+    "arn:aws:s3:::r?w/*",
+    "arn:aws:s3:::${aws:username}/*",
+    "arn:*:s3:::result/*",
+    "arn:aws:s3:::raw-archive/x",
+    "arn:aws:sagemaker:ap-northeast-1:123456789012:notebook-instance/nb",
+    "arn:aws:s3:::other/*",
 )
 ACTIONS = ("s3:PutObject", "s3:Get*", "s3:*", "*", "s3:Delete*", "s3:PutBucketPolicy", "sagemaker:*", "s3:P?tObject")
 
 statement = st.builds(
     lambda effect, actions, resources, not_resource: {
-        "Effect": effect, "Action": actions, ("NotResource" if not_resource else "Resource"): resources},
+        "Effect": effect,
+        "Action": actions,
+        ("NotResource" if not_resource else "Resource"): resources,
+    },
     st.sampled_from(("Allow", "Allow", "Deny")),
     st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2, unique=True),
     st.lists(st.sampled_from(RESOURCES), min_size=1, max_size=2, unique=True),
@@ -84,9 +95,12 @@ def _brute_force(model: Model, principal: Principal, action: str, target: str) -
     docs = list(model.effective_with_holders(principal))
     if any(deny_covers(s, action, target) for _, d in docs for s in d.statements if s.deny):
         return []
-    return [Grant(principal, holder, doc, s, action, target, pattern)
-            for holder, doc in docs for s in doc.statements
-            if s.allow and action_in(s, action) and (pattern := resource_reaching(s, target)) is not None]
+    return [
+        Grant(principal, holder, doc, s, action, target, pattern)
+        for holder, doc in docs
+        for s in doc.statements
+        if s.allow and action_in(s, action) and (pattern := resource_reaching(s, target)) is not None
+    ]
 
 
 def _reach(resource: object, *, key: str = "Resource") -> frozenset[str] | AnyBucket:

@@ -32,7 +32,8 @@ def test_an_exception_turns_an_error_off_and_is_reported(check: Evaluator) -> No
     assert report.findings == ()
     assert not report.refuses
     assert [(e.finding.rule, e.finding.resource, e.reason) for e in report.excepted] == [
-        ("LP003", "Policy/pass", "the CI role passes many roles")]
+        ("LP003", "Policy/pass", "the CI role passes many roles")
+    ]
     [use] = report.exceptions_used
     assert (use.rule, use.resource, use.matched) == ("LP003", "Policy/pass", 1)
     assert use.location is not None and use.location.startswith("m/settings.yaml:")
@@ -41,9 +42,11 @@ def test_an_exception_turns_an_error_off_and_is_reported(check: Evaluator) -> No
 
 
 def test_an_exception_that_matches_nothing_is_exc001(check: Evaluator) -> None:
-    exceptions = [{"rule": "LP003", "resource": "Policy/other", "reason": "old"},
-                  {"rule": "ZZZ999", "resource": "Policy/pass", "reason": "typo"},
-                  {"rule": "AUD003", "resource": "User/breakglass", "reason": "audit only: not judged by plan"}]
+    exceptions = [
+        {"rule": "LP003", "resource": "Policy/other", "reason": "old"},
+        {"rule": "ZZZ999", "resource": "Policy/pass", "reason": "typo"},
+        {"rule": "AUD003", "resource": "User/breakglass", "reason": "audit only: not judged by plan"},
+    ]
     report = check(policy("pass", PASS_ANY), exceptions=exceptions)
     assert hits(report, "LP003") == ["Policy/pass"]
     assert hits(report, "EXC001") == ["Settings/test", "Settings/test"]
@@ -53,8 +56,17 @@ def test_an_exception_that_matches_nothing_is_exc001(check: Evaluator) -> None:
 
 
 def test_refuses_only_on_errors(check: Evaluator) -> None:
-    warnings_only = check(role("r", trust={"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
+    warnings_only = check(
+        role(
+            "r",
+            trust={
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            },
+        )
+    )
     assert [f.rule for f in warnings_only.findings] == ["TR003"]
     assert not warnings_only.refuses and warnings_only.exit_code == 0
     assert check(policy("p", allow("*", "*"))).exit_code == 3
@@ -80,8 +92,10 @@ def test_json_matches_its_schema_and_is_stable() -> None:
 
 
 def test_json_with_exceptions_matches_its_schema(check: Evaluator) -> None:
-    exceptions = [{"rule": "LP003", "resource": "Policy/pass", "reason": "reviewed"},
-                  {"rule": "LP001", "resource": "Policy/nothing", "reason": "stale"}]
+    exceptions = [
+        {"rule": "LP003", "resource": "Policy/pass", "reason": "reviewed"},
+        {"rule": "LP001", "resource": "Policy/nothing", "reason": "stale"},
+    ]
     data = findings_to_dict(check(policy("pass", PASS_ANY), exceptions=exceptions))
     Draft202012Validator(SCHEMA).validate(data)
     assert data["excepted"][0]["exceptionReason"] == "reviewed"

@@ -27,31 +27,47 @@ ENGINEER_NB_POLICY = "Policy/for_notebook-for-engineer"
 
 E, W = Severity.ERROR, Severity.WARNING
 
-EXPECTED: list[tuple[Severity, str, str]] = sorted([
-    # 1. The roles trust s3.amazonaws.com: SageMaker cannot assume them; no aws:SourceAccount.
-    (E, "TR002", ADMIN_ROLE), (E, "TR002", ENGINEER_ROLE),
-    (W, "TR003", ADMIN_ROLE), (W, "TR003", ENGINEER_ROLE),
-    # 2. "Action": "*" on bucket objects (both notebook policies).
-    (E, "LP002", ADMIN_NB_POLICY), (E, "LP002", ENGINEER_NB_POLICY),
-    # 3. s3:List* on an object ARN: ListBucket never granted.
-    (E, "LP006", ENGINEER_NB_POLICY),
-    # 4. arn:aws:sagemaker:::notebook-instance/NAME/* is malformed.
-    (E, "LP007", ADMIN_GROUP_POLICY), (E, "LP007", ENGINEER_GROUP_POLICY),
-    # 5. "*" on the notebook instance (UpdateNotebookInstance, DeleteNotebookInstance, tags).
-    (E, "LP002", ADMIN_GROUP_POLICY), (E, "LP002", ENGINEER_GROUP_POLICY),
-    # 6. Deny everything without MFA, no self-service exception: lock-out.
-    (E, "MFA002", ADMIN_GROUP_POLICY), (E, "MFA002", ENGINEER_GROUP_POLICY),
-    # 7. AmazonSageMakerFullAccess: object writes/deletes on every *sagemaker* bucket; sagemaker:*.
-    (E, "DATA002", ADMIN_ROLE), (E, "DATA002", ADMIN_ROLE), (E, "DATA002", ENGINEER_ROLE),
-    (E, "DATA002", ENGINEER_ROLE),
-    (E, "LP002", ADMIN_ROLE), (E, "LP002", ENGINEER_ROLE),
-    # 8. Buckets: no versioning, no declared writers; notebooks: API defaults.
-    (W, "BKT003", "Bucket/sagemaker-rawdata"), (W, "BKT003", "Bucket/sagemaker-result"),
-    (W, "BKT005", "Bucket/sagemaker-rawdata"), (W, "BKT005", "Bucket/sagemaker-result"),
-    (E, "NB001", ADMIN_NB), (E, "NB001", ENGINEER_NB),
-    (E, "NB005", ADMIN_NB), (E, "NB005", ENGINEER_NB),
-    (W, "NB003", ADMIN_NB), (W, "NB003", ENGINEER_NB),
-])
+EXPECTED: list[tuple[Severity, str, str]] = sorted(
+    [
+        # 1. The roles trust s3.amazonaws.com: SageMaker cannot assume them; no aws:SourceAccount.
+        (E, "TR002", ADMIN_ROLE),
+        (E, "TR002", ENGINEER_ROLE),
+        (W, "TR003", ADMIN_ROLE),
+        (W, "TR003", ENGINEER_ROLE),
+        # 2. "Action": "*" on bucket objects (both notebook policies).
+        (E, "LP002", ADMIN_NB_POLICY),
+        (E, "LP002", ENGINEER_NB_POLICY),
+        # 3. s3:List* on an object ARN: ListBucket never granted.
+        (E, "LP006", ENGINEER_NB_POLICY),
+        # 4. arn:aws:sagemaker:::notebook-instance/NAME/* is malformed.
+        (E, "LP007", ADMIN_GROUP_POLICY),
+        (E, "LP007", ENGINEER_GROUP_POLICY),
+        # 5. "*" on the notebook instance (UpdateNotebookInstance, DeleteNotebookInstance, tags).
+        (E, "LP002", ADMIN_GROUP_POLICY),
+        (E, "LP002", ENGINEER_GROUP_POLICY),
+        # 6. Deny everything without MFA, no self-service exception: lock-out.
+        (E, "MFA002", ADMIN_GROUP_POLICY),
+        (E, "MFA002", ENGINEER_GROUP_POLICY),
+        # 7. AmazonSageMakerFullAccess: object writes/deletes on every *sagemaker* bucket; sagemaker:*.
+        (E, "DATA002", ADMIN_ROLE),
+        (E, "DATA002", ADMIN_ROLE),
+        (E, "DATA002", ENGINEER_ROLE),
+        (E, "DATA002", ENGINEER_ROLE),
+        (E, "LP002", ADMIN_ROLE),
+        (E, "LP002", ENGINEER_ROLE),
+        # 8. Buckets: no versioning, no declared writers; notebooks: API defaults.
+        (W, "BKT003", "Bucket/sagemaker-rawdata"),
+        (W, "BKT003", "Bucket/sagemaker-result"),
+        (W, "BKT005", "Bucket/sagemaker-rawdata"),
+        (W, "BKT005", "Bucket/sagemaker-result"),
+        (E, "NB001", ADMIN_NB),
+        (E, "NB001", ENGINEER_NB),
+        (E, "NB005", ADMIN_NB),
+        (E, "NB005", ENGINEER_NB),
+        (W, "NB003", ADMIN_NB),
+        (W, "NB003", ENGINEER_NB),
+    ]
+)
 
 
 @pytest.fixture(scope="module")

@@ -15,14 +15,26 @@ from reconciler.aws.clients import AwsConfig, ClientFactory
 from reconciler.manifests import load_directory
 
 REGION = "ap-northeast-1"
-WRITE_RAW = json.dumps({"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"],
-     "Resource": "arn:aws:s3:::sagemaker-rawdata/*"}]})
+WRITE_RAW = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:DeleteObject"],
+                "Resource": "arn:aws:s3:::sagemaker-rawdata/*",
+            }
+        ],
+    }
+)
 
 
 def findings(report: object, *rules: str) -> list[tuple[str, str, str]]:
-    return sorted((f.severity.value, f.rule, f.resource) for f in report.findings  # type: ignore[attr-defined]
-                  if f.rule in rules)
+    return sorted(
+        (f.severity.value, f.rule, f.resource)
+        for f in report.findings  # type: ignore[attr-defined]
+        if f.rule in rules
+    )
 
 
 def test_a_managed_users_access_keys_are_a_finding_of_plan_and_audit(aws: AwsConfig, tmp_path: Path) -> None:
@@ -38,15 +50,21 @@ def test_a_managed_users_access_keys_are_a_finding_of_plan_and_audit(aws: AwsCon
     assert finding["location"].endswith("users/users.yaml:13:1")
     desired = load_directory(tmp_path / "ds")
     assert findings(audit(ClientFactory(aws, read_only=True), desired, REGION), "KEY001") == [
-        ("warning", "KEY001", "User/bob")]
+        ("warning", "KEY001", "User/bob")
+    ]
     # A deliberate one is an exception with its reason, like any finding.
     settings = tmp_path / "ds" / "settings.yaml"
-    settings.write_text(settings.read_text() + "  exceptions:\n    - rule: KEY001\n      resource: User/bob\n"
-                                               "      reason: the nightly export runs as bob until ticket 42\n")
+    settings.write_text(
+        settings.read_text() + "  exceptions:\n    - rule: KEY001\n      resource: User/bob\n"
+        "      reason: the nightly export runs as bob until ticket 42\n"
+    )
     code, text = cli_here("plan", str(tmp_path / "ds"))
     assert "KEY001" in text and "the nightly export runs as bob until ticket 42" in text
-    assert not [f for f in json.loads(cli_here("plan", "--output", "json", str(tmp_path / "ds"))[1])["invariants"]
-                ["findings"] if f["rule"] == "KEY001"]
+    assert not [
+        f
+        for f in json.loads(cli_here("plan", "--output", "json", str(tmp_path / "ds"))[1])["invariants"]["findings"]
+        if f["rule"] == "KEY001"
+    ]
 
 
 def test_audit_reports_unmanaged_writers_of_protected_data_and_unmanaged_members_of_managed_groups(
@@ -56,9 +74,17 @@ def test_audit_reports_unmanaged_writers_of_protected_data_and_unmanaged_members
     iam = boto3.client("iam")
     iam.create_user(UserName="mallory")
     iam.add_user_to_group(GroupName="SageMakerEngineer", UserName="mallory")  # the classic self-grant
-    iam.create_role(RoleName="etl-by-hand", AssumeRolePolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"},
-                                                "Action": "sts:AssumeRole"}]}))
+    iam.create_role(
+        RoleName="etl-by-hand",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
     iam.put_role_policy(RoleName="etl-by-hand", PolicyName="write-raw", PolicyDocument=WRITE_RAW)
     iam.create_user(UserName="bystander")  # unmanaged, in no managed group, no write: nothing to say
     report = audit(ClientFactory(aws, read_only=True), load_directory(REPO / "desired-state"), REGION)
