@@ -31,7 +31,7 @@ from applyenv import REGION, Env
 from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.exceptions import ClientError
 from botocore.httpsession import URLLib3Session
-from botocore.retries.standard import ExponentialBackoff
+from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from reconciler import cli
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
@@ -244,9 +244,15 @@ def _keep_logging() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def _short_throttle_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
     """botocore backs off 1 s x 2^attempt (random jitter) after a throttle, 50 ms x 2^attempt after a 5xx.
-    Only the sleeps are shortened here (throttles back off like 5xx); what is retried, and how many times,
-    stays botocore's own decision."""
-    monkeypatch.setitem(ExponentialBackoff._DEFAULT_BACKOFF_CONFIG, "throttling_base_scale", 0.05)
+    Only the sleeps are shortened here: no pause is longer than a 5xx's at the same attempt (throttles back
+    off like 5xx), through the backoff policy's public ``delay_amount``; what is retried, and how many
+    times, stays botocore's own decision."""
+    delay_amount = ExponentialBackoff.delay_amount
+
+    def shortened(self: ExponentialBackoff, context: RetryContext) -> float:
+        return min(float(delay_amount(self, context)), 0.05 * 2 ** (context.attempt_number - 1))
+
+    monkeypatch.setattr(ExponentialBackoff, "delay_amount", shortened)
 
 
 @pytest.mark.parametrize("seed", [1, 2])

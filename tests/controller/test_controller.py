@@ -77,7 +77,7 @@ def test_plan_mode_reports_drift_without_fixing_it(repo: Path, aws: AwsConfig, t
     boto3.client("iam").delete_login_profile(UserName="bob")
     c = controller(repo, aws, tmp_path, mode="plan")
     assert c.reconcile_once() == 2
-    assert c.metrics.drift.labels("User")._value.get() == 1
+    assert c.metrics.registry.get_sample_value("reconciler_drift_resources", {"kind": "User"}) == 1
     with pytest.raises(boto3.client("iam").exceptions.NoSuchEntityException):
         boto3.client("iam").get_login_profile(UserName="bob")
 

@@ -172,11 +172,18 @@ def _stale_after() -> float:
     return _seconds(given[0]) if given else DEFAULT_STALE_AFTER
 
 
+def _retry_backoff_cap() -> float:
+    """The longest pause botocore's standard (and adaptive) retries make between two attempts, asked of its
+    public backoff policy: the largest jitter, at an attempt long past the point where the pause is capped."""
+    backoff = botocore.retries.standard.ExponentialBackoff(random=lambda: 1.0)
+    return float(backoff.delay_amount(botocore.retries.standard.RetryContext(attempt_number=64)))
+
+
 def _longest_silence() -> dict[str, float]:
     """The longest gaps between two heartbeats of a healthy loop, by step (seconds)."""
     config = AwsConfig().botocore_config()
     attempt = float(config.connect_timeout) + float(config.read_timeout)
-    backoff = float(botocore.retries.standard.ExponentialBackoff._MAX_BACKOFF)
+    backoff = _retry_backoff_cap()
     return {
         "one git command": _source_number("reconciler/controller/gitsource.py", r"timeout: float = (\d+(?:\.\d+)?)"),
         "one AWS attempt, then the retry backoff": attempt + backoff,
