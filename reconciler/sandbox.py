@@ -300,7 +300,7 @@ def _install_moto_extensions() -> None:
             setattr(SageMakerModelBackend, name, function)
         for name, function in response_methods.items():
             setattr(SageMakerResponse, name, function)
-        from reconciler.kinds import iam_emulator
+        from reconciler.kinds.user import emulator as iam_emulator
 
         iam_emulator.install()
         _installed = True

@@ -18,8 +18,8 @@ from reconciler.commands.common import (
     maybe_sandbox,
     region_of,
 )
-from reconciler.engine.plan import KIND_ORDER
 from reconciler.errors import ManifestError
+from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import load_directory
 from reconciler.rules import Report, render_findings_json, render_findings_text
 

@@ -35,8 +35,9 @@ from reconciler.controller.gitsource import GitSource
 from reconciler.controller.metrics import Metrics
 from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
-from reconciler.engine.plan import KIND_ORDER, Plan
+from reconciler.engine.plan import Plan
 from reconciler.errors import ManifestError, ReconcilerError
+from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import DesiredState, load_directory
 
 log = structlog.get_logger(__name__)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
-from reconciler.kinds.guard import GROUP_GUARD_POLICY
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY
 from reconciler.values import thaw
 
 __all__ = ["AdoptionReport", "adoption_note", "adoption_report", "is_ownership_mark", "render_adoption"]

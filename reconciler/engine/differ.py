@@ -9,8 +9,8 @@ from deepdiff import DeepDiff
 
 from reconciler.aws.live import LiveState, fingerprint
 from reconciler.aws.scope import ReadScope
-from reconciler.engine.plan import KIND_ORDER, Action, Change, FieldChange, Plan
-from reconciler.kinds import REGISTRY, Context, Kind
+from reconciler.engine.plan import Action, Change, FieldChange, Plan
+from reconciler.kinds import KIND_ORDER, REGISTRY, Context, Kind
 from reconciler.manifests.model import DesiredState, is_policy_arn
 from reconciler.policydoc import PolicyDocumentError, diff_documents, equivalent
 

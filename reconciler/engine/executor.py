@@ -236,7 +236,7 @@ class Executor:
                 Status.FAILED,
                 "exists without the ownership tag: refusing to take it over (rerun with --adopt to adopt it)",
             )
-        step_fn = kind.steps.get("update" if action is Action.ADOPT else action.value)
+        step_fn = kind.step("update" if action is Action.ADOPT else action.value)
         if step_fn is None:
             return Outcome(change, Status.FAILED, f"{action.value} is not supported for {change.kind}")
         step_input = StepInput(

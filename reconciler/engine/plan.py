@@ -12,11 +12,12 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from reconciler.kinds import KIND_ORDER
 from reconciler.kinds.base import Blocker
 from reconciler.policydoc import StatementDiff
 from reconciler.values import freeze
 
-__all__ = ["KIND_ORDER", "Action", "Blocker", "Change", "FieldChange", "Plan"]
+__all__ = ["Action", "Blocker", "Change", "FieldChange", "Plan"]
 
 
 class Action(StrEnum):
@@ -29,11 +30,6 @@ class Action(StrEnum):
     # An owned resource no longer in git that is kept rather than deleted (a Retain bucket):
     # the ownership tag is removed and it is reported.
     RELEASE = "release"
-
-
-# Creates and updates run in this order (dependencies first: a group adds its members once they exist);
-# deletions in the reverse order.
-KIND_ORDER: tuple[str, ...] = ("Policy", "Role", "User", "Group", "Bucket", "NotebookInstance")
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,12 @@ from functools import cache
 from typing import Any
 
 from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy, LiveRole, LiveState, LiveUser
-from reconciler.engine.plan import KIND_ORDER
 from reconciler.importer.select import Selection, Skipped, role_names
+from reconciler.kinds import KIND_ORDER
 from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
-from reconciler.kinds.guard import GROUP_GUARD_POLICY, group_guard_document
-from reconciler.kinds.iam import trust_document
-from reconciler.kinds.storage import bucket_policy
+from reconciler.kinds.bucket import bucket_policy
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, group_guard_document
+from reconciler.kinds.role import trust_document
 from reconciler.manifests import schema
 from reconciler.manifests.loader import API_VERSION
 from reconciler.manifests.model import (

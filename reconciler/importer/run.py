@@ -24,10 +24,11 @@ from reconciler.aws.reader import AccountReader, read_aws_policy
 from reconciler.aws.scope import ReadScope, check_account
 from reconciler.engine.adoption import AdoptionReport, adoption_report
 from reconciler.engine.differ import build_plan
-from reconciler.engine.plan import KIND_ORDER, Plan
+from reconciler.engine.plan import Plan
 from reconciler.importer.convert import convert, settings_manifest
 from reconciler.importer.select import Filters, Selection, Skipped, select
 from reconciler.importer.writer import layout, write_files
+from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import load_directory
 from reconciler.manifests.model import OwnershipTag
 from reconciler.rules import Report, evaluate

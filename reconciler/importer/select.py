@@ -20,8 +20,8 @@ from fnmatch import fnmatchcase
 from typing import Any
 
 from reconciler.aws.live import LiveState
-from reconciler.engine.plan import KIND_ORDER
-from reconciler.kinds.guard import GROUP_PENDING_PATH
+from reconciler.kinds import KIND_ORDER
+from reconciler.kinds.group.guard import GROUP_PENDING_PATH
 
 __all__ = ["UNMANAGED_ROLE_PATHS", "Filters", "Selection", "Skipped", "role_names", "select"]
 

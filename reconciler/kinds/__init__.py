@@ -1,13 +1,9 @@
-"""The registry of resource kinds: one entry per kind, each declaring its views and facts."""
+"""The resource kinds: one package each (its manifest model, views, reads, steps, import and facts), and the
+registry that the generic machinery iterates over."""
 
 from __future__ import annotations
 
-from reconciler.kinds.base import Context, Kind
-from reconciler.kinds.iam import GroupKind, PolicyKind, RoleKind, UserKind
-from reconciler.kinds.storage import BucketKind, NotebookKind
+from reconciler.kinds.base import Context, Kind, Target
+from reconciler.kinds.registry import KIND_ORDER, REGISTRY
 
-REGISTRY: dict[str, Kind] = {
-    k.name: k for k in (PolicyKind(), RoleKind(), GroupKind(), UserKind(), BucketKind(), NotebookKind())
-}
-
-__all__ = ["REGISTRY", "Context", "Kind"]
+__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target"]

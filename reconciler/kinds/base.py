@@ -7,7 +7,8 @@ apply); the differ compares them by meaning (see ``document_fields``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import importlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -15,9 +16,7 @@ from reconciler.manifests.model import DesiredState, Resource, is_policy_arn
 
 if TYPE_CHECKING:
     from reconciler.aws.live import LiveState
-    from reconciler.kinds.steps import StepContext, StepInput
-
-    Step = Callable[[StepContext, StepInput], None]
+    from reconciler.kinds.steps import Step
 
 
 # A resource carries its deletion policy as this tag when it is not its kind's default, so that once the
@@ -162,6 +161,15 @@ class Kind:
         """Facts about this change the reviewer should read (e.g. it will wait for a notebook to stop)."""
         return ()
 
-    # The AWS steps by action ("create", "update", "delete", "release"; see iam_steps.py and
-    # storage_steps.py). An action missing here does not apply to the kind.
-    steps: ClassVar[Mapping[str, Step]] = {}
+    # The module holding the kind's AWS steps (its ``STEPS``: action -> step), imported only when a change
+    # is executed: computing a plan never loads the code that writes.
+    steps_module: ClassVar[str] = ""
+    # The kinds whose changes this kind's creates and updates follow (their deletions go the other way).
+    after: ClassVar[tuple[str, ...]] = ()
+
+    def step(self, action: str) -> Step | None:
+        """The AWS step that makes ``action`` ("create", "update", "delete", "release"); None: not for this kind."""
+        if not self.steps_module:
+            return None
+        steps: Mapping[str, Step] = importlib.import_module(self.steps_module).STEPS
+        return steps.get(action)

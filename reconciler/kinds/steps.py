@@ -92,3 +92,7 @@ def until_consistent(step: StepContext, call: Callable[[], T], *, when: Callable
                 raise
             step.sleep(delay)
             delay = min(delay * 2, 15.0)
+
+
+#: One AWS step of a kind: makes one change, given the clients and the change's views.
+Step = Callable[[StepContext, StepInput], None]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.kinds.storage import PUBLIC_ACCESS_BLOCK_ON
+from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON
 from reconciler.rules.analysis import is_public_principal
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from reconciler.kinds.storage import OBJECT_WRITE_ACTIONS
+from reconciler.kinds.bucket import OBJECT_WRITE_ACTIONS
 from reconciler.rules.analysis import S3_ARN_PREFIX, AnyBucket, Grant, GrantFinder, action_in, resource_reaching
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity

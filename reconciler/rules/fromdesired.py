@@ -13,9 +13,9 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.kinds.base import Context
-from reconciler.kinds.guard import GROUP_GUARD_POLICY, group_guard_document
-from reconciler.kinds.iam import trust_document
-from reconciler.kinds.storage import PUBLIC_ACCESS_BLOCK_ON, bucket_policy, writer_arns
+from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON, bucket_policy, writer_arns
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, group_guard_document
+from reconciler.kinds.role import trust_document
 from reconciler.manifests.model import Bucket, DesiredState, Group, NotebookInstance, Policy, Role, User
 from reconciler.rules.model import (
     Attachment,

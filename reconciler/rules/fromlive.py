@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LiveRole, LiveState, LiveUser
-from reconciler.kinds.guard import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
 from reconciler.rules.model import (
     AccountFacts,
     Attachment,

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from reconciler.kinds.guard import MFA_SELF_SERVICE_ACTIONS
+from reconciler.kinds.group.guard import MFA_SELF_SERVICE_ACTIONS
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity

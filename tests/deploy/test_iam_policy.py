@@ -187,8 +187,8 @@ def operations_in_source() -> dict[tuple[str, str], str]:
     """
     found: dict[tuple[str, str], str] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
-        if (path.name in NOT_THE_RECONCILERS_CALLS and path.parent == PACKAGE) or path.name.endswith("_emulator.py"):
-            continue  # the emulator and its additions to moto (kinds/*_emulator.py) are not calls to AWS
+        if (path.name in NOT_THE_RECONCILERS_CALLS and path.parent == PACKAGE) or path.name == "emulator.py":
+            continue  # the emulator and the kinds' additions to it (kinds/*/emulator.py) are not calls to AWS
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):

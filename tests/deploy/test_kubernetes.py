@@ -219,7 +219,7 @@ def test_termination_grace_covers_the_changes_in_flight_and_the_lease_release() 
     attempt = float(config.connect_timeout) + float(config.read_timeout)
     defaults = {f.name: f.default for f in dataclasses.fields(StepContext)}
     consistency, poll = float(defaults["consistency_timeout"]), float(defaults["poll_interval"])
-    waiter_polls = _source_number("reconciler/kinds/storage_steps.py", r'"MaxAttempts": (\d+)')
+    waiter_polls = _source_number("reconciler/kinds/notebook/steps.py", r'"MaxAttempts": (\d+)')
     # the longest change: a notebook restart (stop, wait until stopped, update retried for IAM, start)
     in_flight = waiter_polls * poll + consistency + attempt
     release = attempt

@@ -16,7 +16,7 @@ import boto3
 from hypothesis import strategies as st
 
 from reconciler.kinds.base import Context
-from reconciler.kinds.iam import group_guard_document
+from reconciler.kinds.group.guard import group_guard_document
 from reconciler.manifests.model import DesiredState, Group, Settings
 
 ACCOUNT = "123456789012"

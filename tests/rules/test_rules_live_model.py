@@ -7,7 +7,7 @@ from typing import Any
 from rules_support import ACCOUNT, hits, seed_aws_policies
 
 from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy, LiveRole, LiveState, LiveUser
-from reconciler.kinds.guard import GROUP_GUARD_POLICY
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY
 from reconciler.rules import Report, Severity, evaluate_model
 from reconciler.rules.fromlive import from_live
 from reconciler.rules.model import AccountFacts, Drift

@@ -1,0 +1,92 @@
+"""The Group kind: an IAM group, its policies, its members (exactly the users that name it) and its guard."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.aws.live import LiveGroup, LiveState
+from reconciler.kinds.base import Context, Kind, Target
+from reconciler.kinds.group.guard import (
+    GROUP_GUARD_POLICY,
+    GROUP_PENDING_PATH,
+    GUARD_SID,
+    group_guard_document,
+    group_release,
+    statements,
+)
+from reconciler.kinds.iamshared import policy_refs
+from reconciler.manifests.model import Group, Resource
+
+
+class GroupKind(Kind):
+    name = "Group"
+    steps_module = "reconciler.kinds.group.steps"
+    after = ("Policy", "User")
+
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
+        # Members are added once the users exist (and removed before they are deleted).
+        return policy_refs(view.get("policies", ()), ctx) | {f"User/{m}" for m in view.get("members", ())}
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LiveGroup)
+        return tuple(f"membership of User/{name}" for name in live.members)
+
+    def empty_shell(self, live: Any) -> bool:
+        return isinstance(live, LiveGroup) and not live.attached and not live.inline and not live.members
+
+    def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
+        if "members" not in changed or not isinstance(live, LiveGroup):
+            return ()
+        undeclared = sorted(
+            m for m in live.members if m not in ctx.desired.users or live.name not in ctx.desired.users[m].groups
+        )
+        if not undeclared:
+            return ()
+        return (
+            f"member(s) not declared in git, removed from the group (the users themselves are kept): "
+            f"{', '.join(undeclared)}",
+        )
+
+    document_map_fields = frozenset({"inlinePolicies"})
+    reads = ("iam:GetAccountAuthorizationDetails",)
+
+    def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
+        assert isinstance(resource, Group)
+        inline = {k: dict(v) for k, v in resource.inline_policies.items()}
+        inline[GROUP_GUARD_POLICY] = group_guard_document(resource, ctx)
+        return {
+            "path": resource.path,
+            "policies": sorted(ctx.policy_arn(p) for p in resource.policies),
+            "inlinePolicies": inline,
+            # Exactly the users whose manifests name the group: a member git does not declare (a user
+            # added by hand, managed or not) is drift, removed from the group (the user is kept).
+            "members": sorted(u.name for u in ctx.desired.users.values() if resource.name in u.groups),
+        }
+
+    def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
+        assert isinstance(live, LiveGroup)
+        return {
+            "path": live.path,
+            "policies": sorted(live.attached),
+            "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
+            "members": sorted(live.members),
+        }
+
+    def owned(self, live: Any, ctx: Context) -> bool:
+        return isinstance(live, LiveGroup) and (GROUP_GUARD_POLICY in live.inline or live.path == GROUP_PENDING_PATH)
+
+    def recorded_deletion_policy(self, live: Any) -> str:
+        assert isinstance(live, LiveGroup)
+        sids = {s.get("Sid") for s in statements(live.inline.get(GROUP_GUARD_POLICY))}
+        return "Retain" if GUARD_SID["Retain"] in sids else "Delete"
+
+    def release_fields(self, live: Any, ctx: Context) -> list[tuple[str, Any, Any]]:
+        assert isinstance(live, LiveGroup)
+        guard = live.inline.get(GROUP_GUARD_POLICY)
+        keep, path = group_release(guard, live.path)
+        fields: list[tuple[str, Any, Any]] = [(f"inlinePolicies.{GROUP_GUARD_POLICY}", guard, None)]
+        fields += [(f"inlinePolicies.{name}", None, document) for name, document in sorted(keep.items())]
+        if path is not None:
+            fields.append(("path", live.path, path))
+        return fields

@@ -1,0 +1,106 @@
+"""The NotebookInstance kind: a SageMaker notebook instance; its volume holds people's work."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from reconciler.aws.live import LiveNotebook, LiveState
+from reconciler.kinds.base import Blocker, Context, Kind, Target
+from reconciler.manifests.model import NotebookInstance, Resource
+
+# Fields SageMaker's UpdateNotebookInstance takes (the instance must be stopped).
+NOTEBOOK_UPDATABLE: tuple[str, ...] = ("instanceType", "role", "rootAccess", "volumeSizeInGB", "lifecycleConfigName")
+
+
+class NotebookKind(Kind):
+    name = "NotebookInstance"
+    steps_module = "reconciler.kinds.notebook.steps"
+    after = ("Role",)
+    # The instance's storage volume holds people's work: removing the manifest releases it.
+    default_deletion_policy = "Retain"
+
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
+        role = view.get("role")
+        return {f"Role/{role.rsplit('/', 1)[-1]}"} if isinstance(role, str) else set()
+
+    replace_fields = frozenset({"directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId"})
+    replace_hint = (
+        "replacing a notebook deletes its storage volume and the work on it: save that work, stop and "
+        "delete the notebook by hand, and the next apply creates it as the manifest says; or change the "
+        "field back in the manifest"
+    )
+
+    def blocker(
+        self,
+        action: str,
+        *,
+        changed: Sequence[str],
+        replaced: Sequence[str],
+        live: Any,
+        desired: Mapping[str, Any],
+        ctx: Context,
+    ) -> Blocker | None:
+        if action == "update" and "volumeSizeInGB" in changed and isinstance(live, LiveNotebook):
+            have, want = live.volume_size_in_gb or 0, desired.get("volumeSizeInGB") or 0
+            if want < have:
+                return Blocker(
+                    "volume-shrink",
+                    f"the volume of notebook {live.name} cannot shrink from {have} GB to {want} GB",
+                    f"keep volumeSizeInGB at {have} or more in the manifest",
+                )
+        return super().blocker(action, changed=changed, replaced=replaced, live=live, desired=desired, ctx=ctx)
+
+    def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
+        updates = [f for f in NOTEBOOK_UPDATABLE if f in changed]
+        if action not in ("update", "adopt") or not updates or not isinstance(live, LiveNotebook):
+            return ()
+        if live.status in ("Stopped", "Failed", None):
+            return ()
+        what = ", ".join(updates)
+        if ctx.desired.settings.notebook_updates == "restart":
+            return (
+                f"the notebook is {live.status}: apply stops it, updates {what}, and starts it again "
+                "(Settings.notebookUpdates: restart)",
+            )
+        return (
+            f"pending: the notebook is {live.status}; {what} will be updated by the first apply after it "
+            "is stopped (Settings.notebookUpdates: restart stops it instead)",
+        )
+
+    def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
+        assert isinstance(live, LiveNotebook)
+        size = f" ({live.volume_size_in_gb} GB)" if live.volume_size_in_gb else ""
+        return (f"its storage volume{size} and all the work saved on it",)
+
+    reads = ("sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance")
+
+    def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
+        assert isinstance(resource, NotebookInstance)
+        return {
+            "instanceType": resource.instance_type,
+            "role": ctx.role_arn(resource.role),
+            "rootAccess": resource.root_access,
+            "directInternetAccess": resource.direct_internet_access,
+            "subnetId": resource.subnet_id,
+            "securityGroupIds": sorted(resource.security_group_ids),
+            "kmsKeyId": resource.kms_key_id,
+            "volumeSizeInGB": resource.volume_size_in_gb,
+            "lifecycleConfigName": resource.lifecycle_config_name,
+            "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
+        }
+
+    def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
+        assert isinstance(live, LiveNotebook)
+        return {
+            "instanceType": live.instance_type,
+            "role": live.role_arn,
+            "rootAccess": live.root_access,
+            "directInternetAccess": live.direct_internet_access,
+            "subnetId": live.subnet_id,
+            "securityGroupIds": sorted(live.security_group_ids),
+            "kmsKeyId": live.kms_key_id,
+            "volumeSizeInGB": live.volume_size_in_gb,
+            "lifecycleConfigName": live.lifecycle_config_name,
+            "tags": dict(live.tags),
+        }

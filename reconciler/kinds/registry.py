@@ -1,0 +1,49 @@
+"""The kind list: every resource kind the reconciler manages, one line each.
+
+Everything generic — the loader, the reader, the differ, the executor, the importer, the audit, the rules'
+front-end, the emulator — iterates over :data:`REGISTRY`. The order of the list does not matter: kinds are
+ordered by what each declares it must follow (``Kind.after``), ties kept in list order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from reconciler.kinds.base import Kind
+from reconciler.kinds.bucket import BucketKind
+from reconciler.kinds.group import GroupKind
+from reconciler.kinds.notebook import NotebookKind
+from reconciler.kinds.policy import PolicyKind
+from reconciler.kinds.role import RoleKind
+from reconciler.kinds.user import UserKind
+
+KINDS: tuple[Kind, ...] = (
+    PolicyKind(),
+    RoleKind(),
+    GroupKind(),
+    UserKind(),
+    BucketKind(),
+    NotebookKind(),
+)
+
+
+def ordered(kinds: Iterable[Kind]) -> tuple[Kind, ...]:
+    """``kinds`` so that every kind comes after those it declares in ``after`` (stable otherwise)."""
+    pending = list(kinds)
+    names = {k.name for k in pending}
+    unknown = {(k.name, a) for k in pending for a in k.after if a not in names}
+    if unknown:
+        raise ValueError(f"kinds declare an unknown kind to follow: {sorted(unknown)}")
+    done: list[Kind] = []
+    while pending:
+        ready = next((k for k in pending if all(a in {d.name for d in done} for a in k.after)), None)
+        if ready is None:
+            raise ValueError(f"the kinds' order has a cycle among {[k.name for k in pending]}")
+        done.append(ready)
+        pending.remove(ready)
+    return tuple(done)
+
+
+REGISTRY: Mapping[str, Kind] = {kind.name: kind for kind in ordered(KINDS)}
+#: Creates and updates run in this order; deletions in the reverse order.
+KIND_ORDER: tuple[str, ...] = tuple(REGISTRY)
