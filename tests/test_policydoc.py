@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from reconciler.errors import ReconcilerError
 from reconciler.policydoc import (
     DEFAULT_VERSION,
+    PolicyDocument,
     PolicyDocumentError,
+    PolicyStatement,
     StatementDiff,
     action_matches,
     actions_regex,
@@ -27,6 +29,8 @@ from reconciler.policydoc import (
     equivalent,
     normalise,
     parse_document,
+    parse_policy,
+    parse_statement,
     render_statement,
     statements,
 )
@@ -238,6 +242,11 @@ NON_EQUIVALENT_PAIRS: list[tuple[str, Any, Any]] = [
         doc({**TRUST, "Principal": {"AWS": f"arn:aws-cn:iam::{ACCOUNT}:root"}}),
     ),
     (
+        "12 digits of another script are not an account id",
+        doc({**TRUST, "Principal": {"AWS": "١٢٣٤٥٦٧٨٩٠١٢"}}),
+        doc({**TRUST, "Principal": {"AWS": "arn:aws:iam::١٢٣٤٥٦٧٨٩٠١٢:root"}}),
+    ),
+    (
         "11-digit number is not an account id",
         doc({**TRUST, "Principal": {"AWS": "12345678901"}}),
         doc({**TRUST, "Principal": {"AWS": "arn:aws:iam::12345678901:root"}}),
@@ -373,6 +382,54 @@ def test_as_list() -> None:
 )
 def test_action_matches(pattern: str, action: str, expected: bool) -> None:
     assert action_matches(pattern, action) is expected
+
+
+# --- the parser ---------------------------------------------------------------------------------
+
+
+def test_parse_policy_types_and_normalises_values_in_the_order_written() -> None:
+    parsed = parse_policy(
+        {
+            "Version": date(2012, 10, 17),
+            "Id": 7,
+            "Statement": {
+                "Sid": "",
+                "Effect": "Allow",
+                "Principal": {"AWS": [int(ACCOUNT), "arn:aws:iam::210987654321:role/b", ACCOUNT]},
+                "Action": ["sts:TagSession", "STS:AssumeRole"],
+                "Condition": {
+                    "DateLessThan": {"aws:CurrentTime": datetime(2030, 1, 1, tzinfo=UTC)},
+                    "Bool": {"AWS:MultiFactorAuthPresent": True},
+                    "StringEquals": {},
+                },
+            },
+        }
+    )
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    assert parsed == PolicyDocument(
+        "2012-10-17",
+        "7",
+        (
+            PolicyStatement(
+                effect="Allow",
+                action=("sts:TagSession", "STS:AssumeRole"),
+                principal={"AWS": (root, "arn:aws:iam::210987654321:role/b", root)},
+                condition={
+                    "DateLessThan": {"aws:CurrentTime": ("2030-01-01T00:00:00Z",)},
+                    "Bool": {"AWS:MultiFactorAuthPresent": ("true",)},
+                },
+            ),
+        ),
+    )
+    (statement,) = parsed.statements
+    assert statement.allow and not statement.deny and statement.sid is None
+    assert statement.condition_keys() == {"aws:currenttime", "aws:multifactorauthpresent"}
+    assert statement.condition_values("Bool", "aws:multifactorauthpresent") == ("true",)
+    assert statement.condition_values("BoolIfExists", "aws:multifactorauthpresent") is None
+
+
+def test_render_statement_of_a_parsed_statement_is_that_of_the_mapping() -> None:
+    assert render_statement(parse_statement(READ)) == render_statement(READ)
 
 
 # --- diff ---------------------------------------------------------------------------------------
