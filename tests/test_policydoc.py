@@ -34,6 +34,8 @@ from reconciler.policydoc import (
     render_statement,
     statements,
 )
+from reconciler.policydoc.canonical import statement_form
+from reconciler.rules.model import parse_statements
 
 ACCOUNT = "123456789012"
 
@@ -712,6 +714,26 @@ def test_diff_empty_exactly_when_equivalent(a: dict[str, Any], b: dict[str, Any]
         assert stmt not in statements(b)
     for stmt in (*diff.added, *diff.removed):
         assert render_statement(stmt)
+
+
+@settings(max_examples=100, deadline=None)
+@given(_document())
+def test_the_rules_read_what_comparison_reads(d: dict[str, Any]) -> None:
+    """The rules' statements (reconciler.rules.model) are the parser's: in canonical form, exactly the
+    document's canonical statements; and each renders as its mapping does."""
+    located = parse_statements(d, lambda index: f"Statement[{index}]")
+    assert [s.index for s in located] == list(range(len(d["Statement"])))
+    canonical = normalise(d)["Statement"]
+    assert sorted({canonical_json_of(statement_form(s, fold_case=True)) for s in located}) == [
+        canonical_json_of(s) for s in canonical
+    ]
+    for statement, raw in zip(located, d["Statement"], strict=True):
+        assert statement.render() == render_statement(raw)
+        assert statement.allow == (raw["Effect"] == "Allow")
+
+
+def canonical_json_of(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 _ACTION_CHARS = st.sampled_from(list("s3:GetPutObject*?.|()[]+\\^$iam"))

@@ -12,12 +12,12 @@ resource a finding about it is reported on, and ``file:line:col`` of the stateme
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
 from reconciler.manifests.model import Source
-from reconciler.policydoc import PolicyDocumentError, as_list, parse_document, render_statement
+from reconciler.policydoc import PolicyDocumentError, PolicyStatement, parse_policy, render_statement
 
 __all__ = [
     "ADMIN_POLICY_ARNS",
@@ -58,52 +58,28 @@ class DocKind(StrEnum):
     BUCKET = "bucket-policy"
 
 
-@dataclass(frozen=True)
-class Statement:
-    """One policy statement as written, with its elements as tuples (None: element absent)."""
+_PARSED_FIELDS = tuple(f.name for f in fields(PolicyStatement))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Statement(PolicyStatement):
+    """One statement of a document the rules read: the policy parser's statement (typed, values
+    normalised, in the order and case written: :class:`reconciler.policydoc.PolicyStatement`), with
+    its position in the document, where it is in the manifests, and whether the product generated it."""
 
     index: int
-    raw: Mapping[str, Any] = field(repr=False)
-    effect: str
-    action: tuple[str, ...] | None
-    not_action: tuple[str, ...] | None
-    resource: tuple[str, ...] | None
-    not_resource: tuple[str, ...] | None
-    principal: Mapping[str, tuple[str, ...]] | None
-    not_principal: Mapping[str, tuple[str, ...]] | None
-    # operator as written -> condition key lower-cased -> values as strings
-    condition: Mapping[str, Mapping[str, tuple[str, ...]]]
     location: str | None
     generated: bool = False
 
-    @property
-    def allow(self) -> bool:
-        return self.effect == "Allow"
-
-    @property
-    def deny(self) -> bool:
-        return self.effect == "Deny"
-
-    @property
-    def sid(self) -> str | None:
-        sid = self.raw.get("Sid")
-        return str(sid) if sid not in (None, "") else None
-
-    def condition_keys(self) -> frozenset[str]:
-        return frozenset(key for block in self.condition.values() for key in block)
-
-    def condition_values(self, operator_prefix: str, key: str) -> tuple[str, ...] | None:
-        """Values of ``key`` under an operator named ``operator_prefix`` (exactly, or with IfExists)."""
-        for operator, block in self.condition.items():
-            if operator in (operator_prefix, f"{operator_prefix}IfExists") and key.lower() in block:
-                return block[key.lower()]
-        return None
+    @classmethod
+    def located(
+        cls, statement: PolicyStatement, index: int, location: str | None, *, generated: bool = False
+    ) -> Statement:
+        parsed = {name: getattr(statement, name) for name in _PARSED_FIELDS}
+        return cls(index=index, location=location, generated=generated, **parsed)
 
     def render(self) -> str:
-        try:
-            return render_statement(self.raw)
-        except PolicyDocumentError:
-            return str(dict(self.raw))
+        return render_statement(self)
 
 
 @dataclass(frozen=True)
@@ -307,83 +283,18 @@ class Model:
 # --------------------------------------------------------------------------------------------------
 
 
-def _principal(value: Any) -> Mapping[str, tuple[str, ...]] | None:
-    if value is None:
-        return None
-    if value == "*":
-        return {"AWS": ("*",)}
-    if not isinstance(value, Mapping):
-        raise PolicyDocumentError(f'Principal must be "*" or an object, not {value!r}')
-    out: dict[str, tuple[str, ...]] = {}
-    for kind, ids in value.items():
-        items = ids if isinstance(ids, list | tuple) else [ids]
-        values = []
-        for item in items:
-            text = str(item)
-            if kind == "AWS" and text.isdigit() and len(text) == 12:
-                text = f"arn:aws:iam::{text}:root"
-            values.append(text)
-        out[str(kind)] = tuple(values)
-    return out
-
-
-def _condition_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def _condition(value: Any) -> Mapping[str, Mapping[str, tuple[str, ...]]]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise PolicyDocumentError("Condition must be an object")
-    out: dict[str, dict[str, tuple[str, ...]]] = {}
-    for operator, block in value.items():
-        if not isinstance(block, Mapping):
-            raise PolicyDocumentError(f"Condition.{operator} must be an object")
-        out[str(operator)] = {
-            str(key).lower(): tuple(_condition_value(v) for v in (vals if isinstance(vals, list | tuple) else [vals]))
-            for key, vals in block.items()
-        }
-    return out
-
-
-def _elements(raw: Mapping[str, Any], name: str) -> tuple[str, ...] | None:
-    return tuple(as_list(raw[name])) if name in raw else None
-
-
 def parse_statements(
     document: Any, location: Callable[[int], str | None], *, generated: bool = False
 ) -> tuple[Statement, ...]:
     """The statements of a document (mapping or JSON text), in order, located by ``location(index)``.
 
-    Raises :class:`PolicyDocumentError` for a document that is not a policy.
+    Read by the one policy parser (:func:`reconciler.policydoc.parse_policy`), which plan's comparison
+    uses too. Raises :class:`PolicyDocumentError` for a document that is not a well-formed policy.
     """
-    raw = parse_document(document)
-    value = raw.get("Statement")
-    items: list[Any] = [value] if isinstance(value, Mapping) else list(value or [])
-    out = []
-    for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise PolicyDocumentError(f"Statement[{index}] is not an object")
-        out.append(
-            Statement(
-                index=index,
-                raw=dict(item),
-                effect=str(item.get("Effect", "")),
-                action=_elements(item, "Action"),
-                not_action=_elements(item, "NotAction"),
-                resource=_elements(item, "Resource"),
-                not_resource=_elements(item, "NotResource"),
-                principal=_principal(item.get("Principal")),
-                not_principal=_principal(item.get("NotPrincipal")),
-                condition=_condition(item.get("Condition")),
-                location=location(index),
-                generated=generated,
-            )
-        )
-    return tuple(out)
+    return tuple(
+        Statement.located(statement, index, location(index), generated=generated)
+        for index, statement in enumerate(parse_policy(document).statements)
+    )
 
 
 def statement_locator(source: Source | None, *path: str | int) -> Callable[[int], str | None]:

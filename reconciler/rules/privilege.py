@@ -431,15 +431,12 @@ def _lp008(model: Model) -> Iterator[Hit]:
 def _lp009(model: Model) -> Iterator[Hit]:
     cat = catalog()
     for doc, s in _statements(model):
-        condition = s.raw.get("Condition")
-        if not isinstance(condition, dict):
-            continue
-        for block in condition.values():
-            for key in block if isinstance(block, dict) else ():
-                if cat.condition_key_known(str(key)) is False:
-                    service = str(key).split(":", 1)[0]
+        for block in s.condition.values():
+            for key in block:  # as written
+                if cat.condition_key_known(key) is False:
+                    service = key.split(":", 1)[0]
                     names = [k for k in cat.condition_keys(service) if "$" not in k and "<" not in k]
-                    close = difflib.get_close_matches(str(key), names, n=2)
+                    close = difflib.get_close_matches(key, names, n=2)
                     yield Hit(
                         doc.owner,
                         s.location,
