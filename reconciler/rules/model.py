@@ -265,6 +265,14 @@ class Model:
             if policy is not None:
                 yield policy
 
+    def authored_statements(self) -> Iterator[tuple[PolicyDoc, Statement]]:
+        """The statements people wrote, with their document: :meth:`authored_documents`' statements but
+        those the product generates (the rules on a policy's content judge only what people can fix)."""
+        for doc in self.authored_documents():
+            for statement in doc.statements:
+                if not statement.generated:
+                    yield doc, statement
+
     def identity_documents(self) -> Iterator[tuple[Principal | None, PolicyDoc]]:
         """Identity documents once each: customer managed policies (no principal), then every
         principal's inline documents and AWS managed attachments."""
