@@ -20,6 +20,9 @@ a link that leads out of the manifest directory makes the commit invalid (it is 
 Every git operation is a subprocess with a timeout. The URL, with its credentials, is given to git
 through the environment (never the command line or a config file), and credentials never reach an
 error message or a log line (``redact_url``).
+
+Here: the cache layout, fetching and resolving a branch, ancestry. Running git is in ``gitrun``, the
+private directories in ``gitworkspace``, writing a commit's files in ``gittree``.
 """
 
 from __future__ import annotations
@@ -30,48 +33,22 @@ import hashlib
 import os
 import posixpath
 import re
-import shutil
-import subprocess
-import tempfile
-import threading
 import time
-import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 from urllib.parse import quote
 
-from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
-from reconciler.logs import REDACTED, redact_urls, split_userinfo, url_secrets
+from reconciler.controller.gitrun import Git, GitError, InvalidSource
+from reconciler.controller.gittree import check_links, write_files
+from reconciler.controller.gitworkspace import Workspace
+from reconciler.logs import redact_urls, split_userinfo, url_secrets
+
+__all__ = ["LAYOUT", "Checkout", "GitError", "GitSource", "InvalidSource", "redact_url"]
 
 LAYOUT = ".reconciler-git"
-STALE_AFTER = 600.0  # seconds: a private directory this old whose owner is gone is removed
 _USERINFO_SAFE = "!$&'()*+,;=:%"  # RFC 3986 sub-delims, ':' and existing %XX escapes
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
-# Environment that would point git at another repository than ours.
-_LOCATION_VARS = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_COMMON_DIR",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_NAMESPACE",
-    "GIT_PREFIX",
-)
-
-
-class GitError(ReconcilerError):
-    """git failed (unreachable remote, unknown branch); retrying later may help."""
-
-    retryable = True
-
-
-class InvalidSource(GitError):
-    """The branch or path given cannot be used (retrying will not help)."""
-
-    retryable = False
 
 
 def redact_url(url: str) -> str:
@@ -100,58 +77,6 @@ class Checkout:
     root: Path  # the manifest directory of exactly this commit, private to one GitSource
 
 
-def _remove_workspace(path: Path, fd: int) -> None:
-    shutil.rmtree(path, ignore_errors=True)
-    os.close(fd)  # after the removal: a sweeper sees the directory as owned until it is gone
-
-
-def _sweep(parent: Path) -> None:
-    """Remove private directories of processes that are gone (their flock was released)."""
-    now = time.time()
-    try:
-        entries = list(os.scandir(parent))
-    except OSError:
-        return
-    for entry in entries:
-        try:
-            if now - entry.stat(follow_symlinks=False).st_mtime < STALE_AFTER:
-                continue
-            fd = os.open(os.path.join(entry.path, ".owner"), os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            shutil.rmtree(entry.path, ignore_errors=True)  # killed between creating it and locking it
-            continue
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)  # its owner is alive
-            continue
-        shutil.rmtree(entry.path, ignore_errors=True)
-        os.close(fd)
-
-
-class _Workspace:
-    """A fresh private directory (mode 0700) owned, through a held flock, by this process."""
-
-    def __init__(self, parent: Path) -> None:
-        parent.mkdir(parents=True, exist_ok=True)
-        _sweep(parent)
-        self.path = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=parent))
-        fd = os.open(self.path / ".owner", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._finalizer = weakref.finalize(self, _remove_workspace, self.path, fd)
-        self.tree = Path(os.path.realpath(self.path / "tree"))
-        self.tree.mkdir()
-
-    def remove(self) -> None:
-        self._finalizer()
-
-
-def _within(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
-
-
 class GitSource:
     def __init__(
         self, source: str, *, branch: str = "main", path: str = "desired-state", cache_dir: Path, timeout: float = 120.0
@@ -161,16 +86,23 @@ class GitSource:
         self.path = path
         self.cache = cache_dir
         self.timeout = timeout
-        self._url = _canonical_url(self.source)
+        url = _canonical_url(self.source)
         self._display = redact_url(self.source)
-        self._secrets = sorted({*url_secrets(self.source), *url_secrets(self._url)}, key=len, reverse=True)
-        key = hashlib.sha256(redact_url(self._url).encode()).hexdigest()[:32]
+        key = hashlib.sha256(redact_url(url).encode()).hexdigest()[:32]
         base = cache_dir / LAYOUT
         self._repo = base / "repos" / f"{key}.git"
         self._lock = base / "repos" / f"{key}.lock"
         self._work = base / "work"
         self._ref = f"refs/reconciler/{hashlib.sha256(branch.encode()).hexdigest()[:32]}"
-        self._current: _Workspace | None = None
+        self._git = Git(
+            self._repo,
+            url,
+            display=self._display,
+            branch=branch,
+            timeout=timeout,
+            secrets=sorted({*url_secrets(self.source), *url_secrets(url)}),
+        )
+        self._current: Workspace | None = None
 
     # -- public API ------------------------------------------------------------------------------
 
@@ -194,7 +126,7 @@ class GitSource:
             raise GitError(f"cannot use the cache directory {self.cache}: {exc.strerror}") from exc
         with self._exclusive():
             if not (self._repo / "HEAD").is_file():
-                self._run(["git", "-c", "init.defaultBranch=main", "init", "--bare", "--quiet", str(self._repo)])
+                self._git.run(["git", "-c", "init.defaultBranch=main", "init", "--bare", "--quiet", str(self._repo)])
             self._remove_stale_git_locks()
             self._git(
                 "-c",
@@ -247,55 +179,7 @@ class GitSource:
     def __exit__(self, *_: object) -> None:
         self.close()
 
-    # -- git -------------------------------------------------------------------------------------
-
-    def _redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return redact_urls(text)
-
-    def _env(self, *, remote: bool = False) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if k not in _LOCATION_VARS}
-        env.update(GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true", LC_ALL="C")
-        if remote:  # the URL through the environment: not in argv (ps) nor in a config file
-            try:
-                count = int(env.get("GIT_CONFIG_COUNT", "0") or "0")
-            except ValueError:
-                count = 0
-            env.update(
-                {
-                    f"GIT_CONFIG_KEY_{count}": "remote.origin.url",
-                    f"GIT_CONFIG_VALUE_{count}": self._url,
-                    "GIT_CONFIG_COUNT": str(count + 1),
-                }
-            )
-        return env
-
-    def _run(
-        self, argv: list[str], *, check: bool = True, remote: bool = False, stdin: bytes | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        name = next((a for a in argv[1:] if not a.startswith("-") and "=" not in a), "git")
-        try:
-            result = subprocess.run(
-                argv, input=stdin, capture_output=True, timeout=self.timeout, env=self._env(remote=remote), check=False
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise GitError(f"git {name} timed out after {self.timeout:.0f}s for {self._display}") from exc
-        except OSError as exc:
-            raise GitError(f"cannot run git: {exc.strerror}") from exc
-        if check and result.returncode != 0:
-            lines = [line.strip() for line in result.stderr.decode(errors="replace").splitlines() if line.strip()]
-            first = next((line for line in lines if line.startswith(("fatal:", "error:"))), None)
-            detail = self._redact(first or (lines[-1] if lines else f"exit status {result.returncode}"))
-            raise GitError(f"git {name} failed for {self._display} ({self.branch}): {detail}")
-        return result
-
-    def _git(
-        self, *args: str, check: bool = True, remote: bool = False, stdin: bytes | None = None
-    ) -> subprocess.CompletedProcess[bytes]:
-        return self._run(
-            ["git", f"--git-dir={self._repo}", "--literal-pathspecs", *args], check=check, remote=remote, stdin=stdin
-        )
+    # -- the repository --------------------------------------------------------------------------
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -345,7 +229,7 @@ class GitSource:
 
     # -- writing a commit's files ----------------------------------------------------------------
 
-    def _materialise(self, sha: str) -> tuple[_Workspace, Path]:
+    def _materialise(self, sha: str) -> tuple[Workspace, Path]:
         rel = self._relpath()
         if not _SHA.fullmatch(sha):
             raise GitError(f"not a commit id: {sha!r}")
@@ -357,13 +241,13 @@ class GitSource:
         if len(answer) != 2 or answer[0][1:2] != ["commit"]:
             raise GitError(f"commit {sha[:12]} is not in the git cache of {self._display}")
         try:
-            workspace = _Workspace(self._work)
+            workspace = Workspace(self._work)
         except OSError as exc:
             raise GitError(f"cannot create a private directory under {self._work}: {exc}") from exc
         try:
             root = workspace.tree / rel if rel else workspace.tree
             if answer[1][1:2] == ["tree"]:  # else: no such directory in this commit (root does not exist)
-                self._check_links(self._write(sha, rel, workspace.tree), root)
+                check_links(write_files(self._git, sha, rel, workspace.tree), root, self.path)
             return workspace, root
         except OSError as exc:
             workspace.remove()
@@ -371,136 +255,3 @@ class GitSource:
         except BaseException:
             workspace.remove()
             raise
-
-    def _write(self, sha: str, repo_path: str, tree: Path) -> list[Path]:
-        """Write the files of ``sha`` at ``repo_path`` (a tree or one entry) under ``tree``; return the links."""
-        listing = self._git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *([repo_path] if repo_path else []))
-        files: list[tuple[Path, bytes, bool]] = []
-        for entry in listing.stdout.split(b"\0"):
-            if not entry:
-                continue
-            meta, _, name = entry.partition(b"\t")
-            mode, kind, obj = meta.split(b" ")
-            parts = name.split(b"/")
-            if any(p in (b"", b".", b"..") for p in parts):
-                raise GitError(f"commit {sha[:12]} has an unsafe path: {name.decode(errors='replace')!r}")
-            path = tree.joinpath(*(os.fsdecode(p) for p in parts))
-            if kind == b"blob":
-                files.append((path, obj, mode == b"120000"))
-            elif kind == b"commit":  # a submodule: an empty directory, as a checkout leaves it
-                self._make_dirs(path, tree)
-        links: list[tuple[Path, bytes]] = []
-        if not files:
-            return []
-        made: set[Path] = set()
-        for path, _obj, _is_link in files:
-            if path.parent not in made:
-                self._make_dirs(path.parent, tree)
-                made.add(path.parent)
-        with self._blobs([obj for _, obj, _ in files]) as stream:
-            for path, obj, is_link in files:
-                size = self._next_blob(stream, obj)
-                if is_link:
-                    links.append((path, stream.read(size) if size <= 4096 else self._skip(stream, size)))
-                else:
-                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
-                    with os.fdopen(fd, "wb") as out:
-                        _copy(stream, out, size)
-                if stream.read(1) != b"\n":
-                    raise GitError(f"git cat-file answered out of step for commit {sha[:12]}")
-        made_links = []
-        for path, target in links:  # links last: no file is written through one
-            if target and b"\0" not in target:
-                os.symlink(os.fsdecode(target), path)
-                made_links.append(path)
-        return made_links
-
-    @staticmethod
-    def _skip(stream: IO[bytes], size: int) -> bytes:
-        _copy(stream, None, size)
-        return b""  # a link target longer than a path can be: left out
-
-    @staticmethod
-    def _make_dirs(path: Path, tree: Path) -> None:
-        """``mkdir -p`` inside ``tree`` that refuses to go through a symbolic link."""
-        current = tree
-        for part in path.relative_to(tree).parts:
-            current = current / part
-            try:
-                current.mkdir()
-            except FileExistsError:
-                if current.is_symlink() or not current.is_dir():
-                    raise GitError(f"cannot write {current.relative_to(tree)}: a file or link is in the way") from None
-
-    @contextlib.contextmanager
-    def _blobs(self, objects: list[bytes]) -> Iterator[IO[bytes]]:
-        """``git cat-file --batch`` fed ``objects`` in order, killed after the timeout."""
-        proc = subprocess.Popen(
-            ["git", f"--git-dir={self._repo}", "cat-file", "--batch"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            env=self._env(),
-        )
-        assert proc.stdin is not None and proc.stdout is not None
-
-        def feed(pipe: IO[bytes]) -> None:
-            with contextlib.suppress(OSError):
-                pipe.write(b"".join(obj + b"\n" for obj in objects))
-                pipe.close()
-
-        feeder = threading.Thread(target=feed, args=(proc.stdin,), daemon=True)
-        timer = threading.Timer(self.timeout, proc.kill)
-        feeder.start()
-        timer.start()
-        try:
-            yield proc.stdout
-        finally:
-            timer.cancel()
-            if proc.poll() is None:
-                proc.kill()
-            proc.wait()
-            feeder.join()
-            proc.stdout.close()
-
-    @staticmethod
-    def _next_blob(stream: IO[bytes], obj: bytes) -> int:
-        header = stream.readline().split()
-        if len(header) != 3 or header[0] != obj or header[1] != b"blob":
-            raise GitError(
-                f"git cat-file did not answer blob {obj.decode(errors='replace')} (killed at the timeout, "
-                "or the object is missing)"
-            )
-        return int(header[2])
-
-    def _check_links(self, links: list[Path], root: Path) -> None:
-        """Refuse a commit whose manifest directory holds a link leading out of it (hidden ones are never read)."""
-        real_root = os.path.realpath(root)
-        problems = []
-        for link in links:
-            rel = link.relative_to(root)
-            if any(part.startswith(".") for part in rel.parts) or _within(os.path.realpath(link), real_root):
-                continue
-            problems.append(
-                ManifestProblem(
-                    posixpath.join(self.path, rel.as_posix()),
-                    0,
-                    0,
-                    None,
-                    None,
-                    "symbolic link pointing outside the manifest directory",
-                )
-            )
-        if problems:
-            raise ManifestError(problems)
-
-
-def _copy(stream: IO[bytes], out: IO[bytes] | None, size: int) -> None:
-    left = size
-    while left:
-        chunk = stream.read(min(left, 1 << 20))
-        if not chunk:
-            raise GitError("git cat-file ended early")
-        if out is not None:
-            out.write(chunk)
-        left -= len(chunk)
