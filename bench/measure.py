@@ -65,7 +65,7 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
     from reconciler.engine.converge import make_plan
     from reconciler.engine.render import render_text
-    from reconciler.manifests import load_directory
+    from reconciler.kinds import load_directory
 
     # time the diff inside preview() (it logs the read time but returns only the total), and the
     # invariant rules, which preview() runs on a thread of their own alongside the read

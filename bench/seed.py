@@ -510,8 +510,7 @@ def seed(
 ) -> SeedReport:
     """Create, in the emulator at ``endpoint``, every resource of the manifests, plus noise."""
     from reconciler.engine.differ import context
-    from reconciler.kinds import REGISTRY
-    from reconciler.manifests import load_directory
+    from reconciler.kinds import REGISTRY, load_directory
 
     started = time.monotonic()
     desired = load_directory(manifest_dir)
@@ -519,12 +518,12 @@ def seed(
     ctx = context(desired, region)
     seeder = _Seeder(_clients(endpoint, region, workers), region)
     declared = Sizes(
-        roles=len(desired.roles),
-        policies=len(desired.policies),
-        users=len(desired.users),
-        groups=len(desired.groups),
-        buckets=len(desired.buckets),
-        notebooks=len(desired.notebooks),
+        roles=len(desired.of("Role")),
+        policies=len(desired.of("Policy")),
+        users=len(desired.of("User")),
+        groups=len(desired.of("Group")),
+        buckets=len(desired.of("Bucket")),
+        notebooks=len(desired.of("NotebookInstance")),
     )
     extra = noise_sizes(declared, noise)
 
@@ -539,7 +538,7 @@ def seed(
 
     policy_tasks = [
         lambda n=name, k=k: seeder.policy(n, view("Policy", n), 2 if k % 10 == 0 else 0)
-        for k, name in enumerate(sorted(desired.policies))
+        for k, name in enumerate(sorted(desired.of("Policy")))
     ]
     phases: list[tuple[str, list[Callable[[], None]]]] = [
         ("policies", policy_tasks + noise_tasks("Policy", extra.policies)),
@@ -556,7 +555,10 @@ def seed(
         ),
         (
             "users",
-            [lambda n=name: seeder.user(n, view("User", n), desired.users[n].groups) for name in sorted(desired.users)]
+            [
+                lambda n=name: seeder.user(n, view("User", n), desired.of("User")[n].groups)
+                for name in sorted(desired.of("User"))
+            ]
             + noise_tasks("User", extra.users),
         ),
     ]

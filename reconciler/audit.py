@@ -17,7 +17,6 @@ reported (from the plan's UPDATE changes).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -27,7 +26,8 @@ from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LivePolicy, LiveState
 from reconciler.aws.reader import AccountReader, read_aws_policy
 from reconciler.aws.scope import ReadScope, check_account
-from reconciler.manifests.model import DesiredState, is_policy_arn
+from reconciler.engine.differ import aws_policy_references
+from reconciler.manifests.model import DesiredState
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
 from reconciler.rules.fromlive import from_live
@@ -157,7 +157,7 @@ def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: in
 
 def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
     """Security-relevant UPDATE changes of owned resources, from the plan."""
-    from reconciler.engine.differ import build_plan  # noqa: PLC0415 - the engine is needed only with manifests
+    from reconciler.engine.differ import build_plan  # noqa: PLC0415 - the differ is needed only with manifests
     from reconciler.engine.plan import Action  # noqa: PLC0415
 
     out = []
@@ -175,18 +175,12 @@ def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
 
 def _scope(account_id: str, region: str, desired: DesiredState | None) -> ReadScope:
     key, value = DEFAULT_OWNERSHIP
-    refs: Iterable[str] = ()
+    arns: frozenset[str] = frozenset()
     if desired is not None:
         key, value = desired.settings.ownership_tag.key, desired.settings.ownership_tag.value
-        refs = [p for r in desired.roles.values() for p in r.policies] + [
-            p for g in desired.groups.values() for p in g.policies
-        ]
+        arns = aws_policy_references(desired)
     return _EverythingScope(
-        account_id=account_id,
-        region=region,
-        ownership_key=key,
-        ownership_value=value,
-        aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r) and r.startswith(AWS_MANAGED_PREFIX)),
+        account_id=account_id, region=region, ownership_key=key, ownership_value=value, aws_policy_arns=arns
     )
 
 

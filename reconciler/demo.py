@@ -231,7 +231,7 @@ def _clients(url: str) -> dict[str, Any]:
 def _audit(aws: AwsConfig, manifests: Path) -> tuple[int, str]:
     from reconciler.audit import audit  # noqa: PLC0415
     from reconciler.aws.clients import ClientFactory  # noqa: PLC0415
-    from reconciler.manifests import load_directory  # noqa: PLC0415
+    from reconciler.kinds import load_directory  # noqa: PLC0415
     from reconciler.rules import render_findings_text  # noqa: PLC0415
 
     desired = load_directory(manifests, display_root="desired-state")

@@ -36,7 +36,7 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
         v["tags"] = {k: x for k, x in v.get("tags", {}).items() if k not in own}
         return v
 
-    for name in desired.policies:
+    for name in desired.of("Policy"):
         if f"Policy/{name}" in skip:
             continue
         v = view("Policy", name)
@@ -47,7 +47,7 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
             Description=v["description"] or "",
             Tags=_tags(v["tags"]),
         )
-    for name in desired.roles:
+    for name in desired.of("Role"):
         if f"Role/{name}" in skip:
             continue
         v = view("Role", name)
@@ -64,7 +64,7 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         for pname, doc in v["inlinePolicies"].items():
             iam.put_role_policy(RoleName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
-    for name in desired.groups:
+    for name in desired.of("Group"):
         if f"Group/{name}" in skip:
             continue
         v = view("Group", name)
@@ -75,16 +75,16 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
             if not tag and pname.startswith("reconciler-"):
                 continue
             iam.put_group_policy(GroupName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
-    for name in desired.users:
+    for name in desired.of("User"):
         if f"User/{name}" in skip:
             continue
         v = view("User", name)
         iam.create_user(UserName=name, Path=v["path"], Tags=_tags(v["tags"]))
-        for group in desired.users[name].groups:
+        for group in desired.of("User")[name].groups:
             iam.add_user_to_group(GroupName=group, UserName=name)
         if v["consoleAccess"]:
             iam.create_login_profile(UserName=name, Password="Initial-Passw0rd!", PasswordResetRequired=True)
-    for name in desired.buckets:
+    for name in desired.of("Bucket"):
         if f"Bucket/{name}" in skip:
             continue
         v = view("Bucket", name)
@@ -102,7 +102,7 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
         )  # type: ignore[typeddict-item]
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=v["publicAccessBlock"])
         s3.put_bucket_policy(Bucket=name, Policy=json.dumps(v["policy"]))
-    for name in desired.notebooks:
+    for name in desired.of("NotebookInstance"):
         if f"NotebookInstance/{name}" in skip:
             continue
         v = view("NotebookInstance", name)

@@ -111,7 +111,7 @@ def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
     from clirun import cli_here  # in this process: five runs in seconds
     from handmade import build
 
-    from reconciler.manifests import load_directory
+    from reconciler.kinds import load_directory
 
     # The example, built by hand without the ownership mark; then one field changed by hand.
     build(load_directory(REPO / "desired-state"), "ap-northeast-1", tag=False)

@@ -17,7 +17,7 @@ from clirun import REPO, cli_here
 from handmade import build
 
 from reconciler.aws.clients import AwsConfig
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 
 GOLDEN = REPO / "tests" / "fixtures" / "golden"
 UPDATE = os.environ.get("RECONCILER_UPDATE_GOLDEN") == "1"

@@ -249,7 +249,7 @@ def test_json_output_on_failure_is_one_json_object_with_located_errors(aws: AwsC
 def test_adoption_is_counted_as_adoption_everywhere(aws: AwsConfig, ds: Path) -> None:
     from handmade import build
 
-    from reconciler.manifests import load_directory
+    from reconciler.kinds import load_directory
 
     build(load_directory(ds), "ap-northeast-1", tag=False)
     status, planned = cli_here("plan", "--adopt", str(ds))

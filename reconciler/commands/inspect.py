@@ -19,8 +19,7 @@ from reconciler.commands.common import (
     region_of,
 )
 from reconciler.errors import ManifestError
-from reconciler.kinds import KIND_ORDER
-from reconciler.manifests import load_directory
+from reconciler.kinds import KIND_ORDER, load_directory
 from reconciler.rules import Report, render_findings_json, render_findings_text
 
 

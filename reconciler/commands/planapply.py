@@ -39,7 +39,7 @@ from reconciler.engine.executor import ApplyResult, Outcome, Status
 from reconciler.engine.planfile import SavedPlan, load_plan_file, write_plan_file
 from reconciler.engine.render import render_json, render_text, render_verdict
 from reconciler.engine.render_markdown import render_markdown
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 
 log = structlog.get_logger(__name__)
 

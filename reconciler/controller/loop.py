@@ -37,8 +37,8 @@ from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_pla
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
 from reconciler.engine.plan import Plan
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.kinds import KIND_ORDER
-from reconciler.manifests import DesiredState, load_directory
+from reconciler.kinds import KIND_ORDER, load_directory
+from reconciler.manifests import DesiredState
 
 log = structlog.get_logger(__name__)
 

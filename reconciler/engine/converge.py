@@ -29,8 +29,9 @@ from reconciler.engine.planfile import SavedPlan
 from reconciler.engine.preview import Preview, preview
 from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
+from reconciler.kinds import REGISTRY
 from reconciler.kinds.base import Target
-from reconciler.manifests.model import KINDS, DesiredState
+from reconciler.manifests.model import DesiredState
 
 __all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources"]
 
@@ -115,10 +116,11 @@ def verification_scope(saved: SavedPlan) -> ReadScope:
     plan, target = saved.plan, saved.target
     names = {
         k: frozenset(c.name for c in plan if c.kind == k and c.action not in (Action.DELETE, Action.RELEASE))
-        for k in KINDS
+        for k in REGISTRY
     }
     deleting = {
-        k: frozenset(c.name for c in plan if c.kind == k and c.action in (Action.DELETE, Action.RELEASE)) for k in KINDS
+        k: frozenset(c.name for c in plan if c.kind == k and c.action in (Action.DELETE, Action.RELEASE))
+        for k in REGISTRY
     }
     return ReadScope(
         account_id=target.account_id,

@@ -23,17 +23,23 @@ def context(desired: DesiredState, region: str) -> Context:
 def read_scope(desired: DesiredState, region: str) -> ReadScope:
     """What the reader must look at in detail for this desired state."""
     tag = desired.settings.ownership_tag
-    refs = {p for r in desired.roles.values() for p in r.policies}
-    refs |= {p for g in desired.groups.values() for p in g.policies}
-    refs |= {r.permissions_boundary for r in desired.roles.values() if r.permissions_boundary}
-    refs |= {u.permissions_boundary for u in desired.users.values() if u.permissions_boundary}
     return ReadScope(
         account_id=desired.settings.account_id,
         region=region,
         ownership_key=tag.key,
         ownership_value=tag.value,
         names={kind: frozenset(desired.of(kind)) for kind in KIND_ORDER},
-        aws_policy_arns=frozenset(r for r in refs if is_policy_arn(r) and ":iam::aws:policy/" in r),
+        aws_policy_arns=aws_policy_references(desired),
+    )
+
+
+def aws_policy_references(desired: DesiredState) -> frozenset[str]:
+    """The AWS managed policies the manifests refer to (attached, or as a boundary)."""
+    return frozenset(
+        ref
+        for resource in desired
+        for ref in REGISTRY[resource.kind].policy_references(resource)
+        if is_policy_arn(ref) and ":iam::aws:policy/" in ref
     )
 
 

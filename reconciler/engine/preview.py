@@ -48,7 +48,8 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
         plan = build_plan(desired, live)
         report: Report | None = None
         if rules:
-            keys = {name: live.users[name].access_keys or () for name in desired.users if name in live.users}
+            users = live.users
+            keys = {name: users[name].access_keys or () for name in desired.of("User") if name in users}
             report = finish(desired, rules[0].result(), keys)
     elapsed = time.monotonic() - started
     log.info(

@@ -24,26 +24,16 @@ from typing import Any
 
 from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy, LiveRole, LiveState, LiveUser
 from reconciler.importer.select import Selection, Skipped, role_names
-from reconciler.kinds import KIND_ORDER
+from reconciler.kinds import KIND_ORDER, REGISTRY
 from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
-from reconciler.kinds.bucket import bucket_policy
-from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, group_guard_document
-from reconciler.kinds.role import trust_document
+from reconciler.kinds.bucket import Bucket, BucketAccess, bucket_policy
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, Group, group_guard_document
+from reconciler.kinds.policy import Policy
+from reconciler.kinds.role import Role, trust_document
+from reconciler.kinds.user import User
 from reconciler.manifests import schema
 from reconciler.manifests.loader import API_VERSION
-from reconciler.manifests.model import (
-    KINDS,
-    Bucket,
-    BucketAccess,
-    DesiredState,
-    Group,
-    OwnershipTag,
-    Policy,
-    Resource,
-    Role,
-    Settings,
-    User,
-)
+from reconciler.manifests.model import SETTINGS, SETTINGS_SCHEMA, DesiredState, OwnershipTag, Resource, Settings
 from reconciler.policydoc import PolicyDocumentError, equivalent, statements
 
 __all__ = ["Manifest", "convert", "settings_manifest", "spec_order"]
@@ -92,7 +82,7 @@ def _resolve(subschema: Mapping[str, Any]) -> Mapping[str, Any]:
 @cache
 def spec_order(kind: str) -> tuple[tuple[str, Any], ...]:
     """(field, default or None) of the kind's spec, in the order of its JSON Schema."""
-    path = schema.schema_dir() / schema.KIND_SCHEMAS[kind]
+    path = schema.schema_dir() / (SETTINGS_SCHEMA if kind == SETTINGS else REGISTRY[kind].schema)
     properties = json.loads(path.read_text(encoding="utf-8"))["properties"]["spec"]["properties"]
     return tuple((name, _resolve(sub).get("default")) for name, sub in properties.items())
 
@@ -379,7 +369,7 @@ class _Converter:
         }
         manifests: list[Manifest] = []
         skipped: list[Skipped] = []
-        for kind in KINDS[1:]:  # manifest order: what a manifest refers to comes first (a user's groups)
+        for kind in REGISTRY:  # manifest order: what a manifest refers to comes first (a user's groups)
             for name in sorted(self.selection.names.get(kind, ())):
                 spec = build[kind](self.live.of(kind)[name])
                 problem = self._refers_to_missing(kind, spec) or _invalid(kind, name, spec)
@@ -393,7 +383,7 @@ class _Converter:
 
 def _invalid(kind: str, name: str, spec: dict[str, Any]) -> str | None:
     """The first schema problem of the manifest, or None (the import never writes an invalid file)."""
-    errors = schema.validate(kind, copy.deepcopy(_envelope(kind, name, spec)))
+    errors = schema.validate(REGISTRY[kind].schema, copy.deepcopy(_envelope(kind, name, spec)))
     if not errors:
         return None
     first = schema.describe_all(errors)[0]

@@ -28,8 +28,7 @@ from reconciler.engine.plan import Plan
 from reconciler.importer.convert import convert, settings_manifest
 from reconciler.importer.select import Filters, Selection, Skipped, select
 from reconciler.importer.writer import layout, write_files
-from reconciler.kinds import KIND_ORDER
-from reconciler.manifests import load_directory
+from reconciler.kinds import KIND_ORDER, load_directory
 from reconciler.manifests.model import OwnershipTag
 from reconciler.rules import Report, evaluate
 

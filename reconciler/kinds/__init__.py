@@ -3,7 +3,17 @@ registry that the generic machinery iterates over."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from reconciler.kinds.base import Context, Kind, Target
 from reconciler.kinds.registry import KIND_ORDER, REGISTRY
+from reconciler.manifests import loader
+from reconciler.manifests.model import DesiredState
 
-__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target"]
+__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target", "load_directory"]
+
+
+def load_directory(root: Path | str, *, display_root: Path | str | None = None) -> DesiredState:
+    """Load and validate every manifest under ``root`` (every kind of the registry, and one Settings).
+    Raises ManifestError listing every problem, located."""
+    return loader.load_directory(root, kinds=REGISTRY, display_root=display_root)

@@ -8,11 +8,11 @@ apply); the differ compares them by meaning (see ``document_fields``).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from reconciler.manifests.model import DesiredState, Resource, is_policy_arn
+from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
 
 if TYPE_CHECKING:
     from reconciler.aws.live import LiveState
@@ -55,33 +55,44 @@ class Context(Target):
 
     desired: DesiredState
 
+    def _path(self, kind: str, name: str) -> str:
+        return str(getattr(self.desired.get(kind, name), "path", "/"))
+
     def policy_arn(self, ref: str) -> str:
         """The ARN of a policy reference: an ARN as is, or the ARN of the Policy manifest named so."""
         if is_policy_arn(ref):
             return ref
-        policy = self.desired.policies.get(ref)
-        path = policy.path if policy is not None else "/"
-        return f"arn:aws:iam::{self.account_id}:policy{path}{ref}"
+        return f"arn:aws:iam::{self.account_id}:policy{self._path('Policy', ref)}{ref}"
 
     def role_arn(self, name: str) -> str:
-        role = self.desired.roles.get(name)
-        path = role.path if role is not None else "/"
-        return f"arn:aws:iam::{self.account_id}:role{path}{name}"
+        return f"arn:aws:iam::{self.account_id}:role{self._path('Role', name)}{name}"
 
     def user_arn(self, name: str) -> str:
-        user = self.desired.users.get(name)
-        path = user.path if user is not None else "/"
-        return f"arn:aws:iam::{self.account_id}:user{path}{name}"
+        return f"arn:aws:iam::{self.account_id}:user{self._path('User', name)}{name}"
 
     def owned_tags(self, tags: Mapping[str, str]) -> dict[str, str]:
         """The tags a resource must carry: its own plus the ownership tag."""
         return {**tags, self.ownership_key: self.ownership_value}
 
 
+#: exists(kind, name): whether the manifests declare that resource.
+Exists = Callable[[str, str], bool]
+#: report(resource, field path, message, (kind, name) of the missing target).
+Report = Callable[[Resource, tuple[str | int, ...], str, tuple[str, str]], None]
+
+
 class Kind:
-    """Base of the per-kind modules. Subclasses set the facts and implement the two views."""
+    """Everything about one resource kind, declared in one place (its package under ``reconciler.kinds``).
+
+    The generic machinery iterates over the registry and asks each kind: the loader (``schema``,
+    ``build``, ``check_references``), the reader, the differ (the views and the facts below), the
+    executor (``step``), the importer, the audit and the rules' front-end.
+    """
 
     name: ClassVar[str] = ""
+    # The kind's JSON Schema (a file in schemas/) and the folder ``reconciler import`` writes it to.
+    schema: ClassVar[str] = ""
+    folder: ClassVar[str] = ""
     # Fields holding one policy document, and fields holding name -> policy document.
     document_fields: ClassVar[frozenset[str]] = frozenset()
     document_map_fields: ClassVar[frozenset[str]] = frozenset()
@@ -93,6 +104,22 @@ class Kind:
     replace_hint: ClassVar[str] = "change the field back in the manifest, or give the resource a new name"
     # What removing the manifest does when the manifest does not say (its schema's default).
     default_deletion_policy: ClassVar[str] = "Delete"
+
+    # ------------------------------------------------------------------ the manifest
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        """The typed value of a manifest whose spec passed the kind's schema (defaults filled in)."""
+        raise NotImplementedError
+
+    def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
+        """Report each reference of ``resource`` to a manifest that does not exist (none by default)."""
+        return
+
+    def policy_references(self, resource: Resource) -> tuple[str, ...]:
+        """The policies ``resource`` refers to (Policy manifest names or ARNs): what the reader must read."""
+        return ()
+
+    # ------------------------------------------------------------------ the views
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         raise NotImplementedError

@@ -1,8 +1,9 @@
 """The kind list: every resource kind the reconciler manages, one line each.
 
 Everything generic — the loader, the reader, the differ, the executor, the importer, the audit, the rules'
-front-end, the emulator — iterates over :data:`REGISTRY`. The order of the list does not matter: kinds are
-ordered by what each declares it must follow (``Kind.after``), ties kept in list order.
+front-end, the emulator — iterates over :data:`REGISTRY`. Changes are executed in :data:`KIND_ORDER`: each kind
+after those it declares it must follow (``Kind.after``), ties kept in list order. A kind's manifests may refer
+only to kinds listed before it.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ def ordered(kinds: Iterable[Kind]) -> tuple[Kind, ...]:
     return tuple(done)
 
 
-REGISTRY: Mapping[str, Kind] = {kind.name: kind for kind in ordered(KINDS)}
+#: Every kind by name, in the list's order (the order manifests and messages name them in).
+REGISTRY: Mapping[str, Kind] = {kind.name: kind for kind in KINDS}
 #: Creates and updates run in this order; deletions in the reverse order.
-KIND_ORDER: tuple[str, ...] = tuple(REGISTRY)
+KIND_ORDER: tuple[str, ...] = tuple(kind.name for kind in ordered(KINDS))

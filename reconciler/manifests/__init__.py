@@ -1,6 +1,9 @@
-"""Manifests: YAML with positions, schema validation, meaning checks, the typed desired model."""
+"""Manifests: YAML with positions, schema validation, references between manifests, the desired state.
 
-from reconciler.manifests.loader import load_directory
+The resource kinds themselves (their models and references) are ``reconciler.kinds``'; load a directory
+with ``reconciler.kinds.load_directory``.
+"""
+
 from reconciler.manifests.model import DesiredState
 
-__all__ = ["DesiredState", "load_directory"]
+__all__ = ["DesiredState"]

@@ -12,13 +12,22 @@ import errno
 import hashlib
 import os
 import stat
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifests import schema
-from reconciler.manifests.model import KINDS, DesiredState, Resource, Settings, build
-from reconciler.manifests.semantics import check_references
+from reconciler.manifests.model import (
+    SETTINGS,
+    SETTINGS_SCHEMA,
+    DesiredState,
+    Resource,
+    Settings,
+    Source,
+    build_settings,
+)
+from reconciler.manifests.semantics import ReferenceChecker, check_references
 from reconciler.manifests.yamlsource import (
     EMPTY_FILE,
     MAX_FILE_BYTES,
@@ -51,7 +60,17 @@ def _label(data: Any) -> str | None:
     return None
 
 
-def _check_document(doc: Document, problems: list[ManifestProblem]) -> Resource | None:
+class KindSpec(ReferenceChecker, Protocol):
+    """What the loader needs of a resource kind (``reconciler.kinds.Kind`` is one)."""
+
+    @property
+    def schema(self) -> str:
+        """The kind's JSON Schema file (in ``schemas/``)."""
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource: ...
+
+
+def _check_document(doc: Document, problems: list[ManifestProblem], kinds: Mapping[str, KindSpec]) -> Resource | None:
     data = doc.data
     label = _label(data)
 
@@ -68,15 +87,18 @@ def _check_document(doc: Document, problems: list[ManifestProblem]) -> Resource 
     if kind is None:
         problem((), "missing required field 'kind'")
         return None
-    if kind not in KINDS:
-        problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join(KINDS)}")
+    if not isinstance(kind, str) or (kind != SETTINGS and kind not in kinds):
+        problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join((SETTINGS, *kinds))}")
         return None
-    errors = schema.validate(kind, data)
+    errors = schema.validate(SETTINGS_SCHEMA if kind == SETTINGS else kinds[kind].schema, data)
     for described in schema.describe_all(errors):
         problem(described.path, described.message, at=described.at, key=described.key)
     if errors:
         return None
-    return build(kind, data["metadata"]["name"], data["spec"], doc)
+    name, spec = data["metadata"]["name"], data["spec"]
+    if kind == SETTINGS:
+        return build_settings(name, spec, doc)
+    return kinds[kind].build(name, spec, Source(doc))
 
 
 def _repr(value: Any, limit: int = 60) -> str:
@@ -84,24 +106,30 @@ def _repr(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _identity(data: Any) -> tuple[str, str]:
+def _identity(data: Any, kinds: Mapping[str, KindSpec]) -> tuple[str, str]:
     """(kind, name) a document that failed validation may declare; ``*`` where that cannot be told."""
     if not isinstance(data, dict):
         return ("*", "*")
     kind = data.get("kind")
     meta = data.get("metadata")
     name = meta.get("name") if isinstance(meta, dict) else None
-    return (kind if isinstance(kind, str) and kind in KINDS else "*", name if isinstance(name, str) else "*")
+    known = kind if isinstance(kind, str) and (kind == SETTINGS or kind in kinds) else "*"
+    return (known, name if isinstance(name, str) else "*")
 
 
-def load_directory(root: Path | str, *, display_root: Path | str | None = None) -> DesiredState:
-    """Load and validate every manifest under ``root``. Raises ManifestError listing every problem."""
+def load_directory(
+    root: Path | str, *, kinds: Mapping[str, KindSpec], display_root: Path | str | None = None
+) -> DesiredState:
+    """Load and validate every manifest under ``root``, of the resource ``kinds`` (by name, in the order the
+    desired state lists them) and one Settings. Raises ManifestError listing every problem.
+
+    ``reconciler.kinds.load_directory`` is this, with the registry of kinds."""
     root = Path(root)
     base = Path(display_root) if display_root is not None else root
     problems: list[ManifestProblem] = []
     if not root.is_dir():
         raise ManifestError([ManifestProblem(printable(str(base)), 0, 0, None, None, "not a directory")])
-    resources: dict[str, dict[str, Resource]] = {}
+    resources: dict[str, dict[str, Resource]] = {kind: {} for kind in kinds}
     settings: list[Settings] = []
     settings_documents = 0
     # (kind, name) declared by documents that failed validation: references to them are not reported
@@ -129,11 +157,11 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
         problems.extend(parse_problems)
         unparsed_files = unparsed_files or any(p.message != EMPTY_FILE for p in parse_problems)
         for doc in docs:
-            if isinstance(doc.data, dict) and doc.data.get("kind") == "Settings":
+            if isinstance(doc.data, dict) and doc.data.get("kind") == SETTINGS:
                 settings_documents += 1
-            resource = _check_document(doc, problems)
+            resource = _check_document(doc, problems, kinds)
             if resource is None:
-                failed.add(_identity(doc.data))
+                failed.add(_identity(doc.data, kinds))
                 continue
             if isinstance(resource, Settings):
                 settings.append(resource)
@@ -165,7 +193,7 @@ def load_directory(root: Path | str, *, display_root: Path | str | None = None) 
         pos = res.source.at(*path)
         problems.append(ManifestProblem(res.source.file, pos.line, pos.col, res.ref, _field(path), message))
 
-    check_references(resources, report)
+    check_references(resources, kinds, report)
     if not files and not scan_problems:
         problems.append(ManifestProblem(str(base), 0, 0, None, None, "no *.yaml or *.yml manifest found"))
     elif len(settings) > 1:

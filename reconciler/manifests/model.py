@@ -1,4 +1,5 @@
-"""The typed desired model: one immutable value per manifest, built after validation.
+"""The desired state: the Settings and one immutable value per resource manifest, built after validation
+(each kind builds its own: ``reconciler.kinds``).
 
 Every resource keeps where it came from (``Source``), so that later layers (the plan, the invariant
 rules) can name ``file:line`` for any field.
@@ -12,7 +13,8 @@ from typing import Any, ClassVar
 
 from reconciler.manifests.yamlsource import Document, Pos
 
-KINDS: tuple[str, ...] = ("Settings", "Policy", "Role", "Group", "User", "Bucket", "NotebookInstance")
+SETTINGS = "Settings"
+SETTINGS_SCHEMA = "settings.schema.json"
 
 POLICY_ARN_PREFIX = "arn:aws"
 
@@ -83,181 +85,21 @@ class Settings(Resource):
     exceptions: tuple[PolicyException, ...] = ()
 
 
-@dataclass(frozen=True)
-class Policy(Resource):
-    kind: ClassVar[str] = "Policy"
-    document: Mapping[str, Any] = field(default_factory=dict)
-    description: str | None = None
-    path: str = "/"
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Role(Resource):
-    kind: ClassVar[str] = "Role"
-    trusted_services: tuple[str, ...] = ()
-    assume_role_policy: Mapping[str, Any] | None = None
-    policies: tuple[str, ...] = ()
-    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    permissions_boundary: str | None = None
-    max_session_duration: int = 3600
-    path: str = "/"
-    description: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Group(Resource):
-    kind: ClassVar[str] = "Group"
-    policies: tuple[str, ...] = ()
-    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
-    require_mfa: bool = True
-    path: str = "/"
-
-
-@dataclass(frozen=True)
-class User(Resource):
-    kind: ClassVar[str] = "User"
-    groups: tuple[str, ...] = ()
-    path: str = "/"
-    tags: Mapping[str, str] = field(default_factory=dict)
-    console_access: bool = False
-    permissions_boundary: str | None = None
-
-
-@dataclass(frozen=True)
-class BucketAccess:
-    read: tuple[str, ...] = ()
-    write: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Encryption:
-    type: str = "SSE-S3"
-    kms_key_id: str | None = None
-
-
-@dataclass(frozen=True)
-class Bucket(Resource):
-    kind: ClassVar[str] = "Bucket"
-    region: str | None = None
-    versioning: bool = True
-    encryption: Encryption = Encryption()
-    access: BucketAccess = BucketAccess()
-    policy: tuple[Mapping[str, Any], ...] = ()
-    deletion_policy: str = "Retain"
-    tags: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class NotebookInstance(Resource):
-    kind: ClassVar[str] = "NotebookInstance"
-    instance_type: str = ""
-    role: str = ""
-    root_access: str = "Disabled"
-    direct_internet_access: str = "Disabled"
-    subnet_id: str | None = None
-    security_group_ids: tuple[str, ...] = ()
-    kms_key_id: str | None = None
-    volume_size_in_gb: int = 5
-    lifecycle_config_name: str | None = None
-    tags: Mapping[str, str] = field(default_factory=dict)
-    deletion_policy: str = "Retain"  # its volume holds people's work
-
-
-def build(kind: str, name: str, spec: Mapping[str, Any], document: Document) -> Resource:
-    """Build the typed value of a manifest whose spec passed its schema (defaults filled in)."""
-    src = Source(document)
-    if kind == "Settings":
-        tag = spec["ownershipTag"]
-        return Settings(
-            name,
-            src,
-            account_id=spec["accountId"],
-            region=spec.get("region"),
-            ownership_tag=OwnershipTag(tag["key"], tag["value"]),
-            prune=spec["prune"],
-            max_deletes=spec["maxDeletes"],
-            notebook_updates=spec["notebookUpdates"],
-            exceptions=tuple(PolicyException(e["rule"], e["resource"], e["reason"]) for e in spec["exceptions"]),
-        )
-    if kind == "Policy":
-        return Policy(
-            name,
-            src,
-            document=spec["document"],
-            description=spec.get("description"),
-            path=spec["path"],
-            tags=dict(spec.get("tags", {})),
-            deletion_policy=spec["deletionPolicy"],
-        )
-    if kind == "Role":
-        return Role(
-            name,
-            src,
-            trusted_services=tuple(spec.get("trustedServices", ())),
-            assume_role_policy=spec.get("assumeRolePolicy"),
-            policies=tuple(spec["policies"]),
-            inline_policies=dict(spec["inlinePolicies"]),
-            permissions_boundary=spec.get("permissionsBoundary"),
-            max_session_duration=spec["maxSessionDuration"],
-            path=spec["path"],
-            description=spec.get("description"),
-            tags=dict(spec.get("tags", {})),
-            deletion_policy=spec["deletionPolicy"],
-        )
-    if kind == "Group":
-        return Group(
-            name,
-            src,
-            policies=tuple(spec["policies"]),
-            inline_policies=dict(spec["inlinePolicies"]),
-            require_mfa=spec["requireMFA"],
-            path=spec["path"],
-            deletion_policy=spec["deletionPolicy"],
-        )
-    if kind == "User":
-        return User(
-            name,
-            src,
-            groups=tuple(spec["groups"]),
-            path=spec["path"],
-            tags=dict(spec.get("tags", {})),
-            console_access=spec["consoleAccess"],
-            permissions_boundary=spec.get("permissionsBoundary"),
-            deletion_policy=spec["deletionPolicy"],
-        )
-    if kind == "Bucket":
-        enc = spec["encryption"]
-        access = spec["access"]
-        return Bucket(
-            name,
-            src,
-            region=spec.get("region"),
-            versioning=spec["versioning"],
-            encryption=Encryption(enc.get("type", "SSE-S3"), enc.get("kmsKeyId")),
-            access=BucketAccess(tuple(access.get("read", ())), tuple(access.get("write", ()))),
-            policy=tuple(spec["policy"]),
-            deletion_policy=spec["deletionPolicy"],
-            tags=dict(spec.get("tags", {})),
-        )
-    if kind == "NotebookInstance":
-        return NotebookInstance(
-            name,
-            src,
-            instance_type=spec["instanceType"],
-            role=spec["role"],
-            root_access=spec["rootAccess"],
-            direct_internet_access=spec["directInternetAccess"],
-            subnet_id=spec.get("subnetId"),
-            security_group_ids=tuple(spec["securityGroupIds"]),
-            kms_key_id=spec.get("kmsKeyId"),
-            volume_size_in_gb=spec["volumeSizeInGB"],
-            lifecycle_config_name=spec.get("lifecycleConfigName"),
-            tags=dict(spec.get("tags", {})),
-            deletion_policy=spec["deletionPolicy"],
-        )
-    raise ValueError(f"unknown kind {kind}")
+def build_settings(name: str, spec: Mapping[str, Any], document: Document) -> Settings:
+    """The typed Settings of a manifest whose spec passed its schema (defaults filled in)."""
+    source = Source(document)
+    tag = spec["ownershipTag"]
+    return Settings(
+        name,
+        source,
+        account_id=spec["accountId"],
+        region=spec.get("region"),
+        ownership_tag=OwnershipTag(tag["key"], tag["value"]),
+        prune=spec["prune"],
+        max_deletes=spec["maxDeletes"],
+        notebook_updates=spec["notebookUpdates"],
+        exceptions=tuple(PolicyException(e["rule"], e["resource"], e["reason"]) for e in spec["exceptions"]),
+    )
 
 
 @dataclass(frozen=True)
@@ -276,32 +118,9 @@ class DesiredState:
     def get(self, kind: str, name: str) -> Resource | None:
         return self.of(kind).get(name)
 
-    @property
-    def policies(self) -> Mapping[str, Policy]:
-        return self.of("Policy")  # type: ignore[return-value]
-
-    @property
-    def roles(self) -> Mapping[str, Role]:
-        return self.of("Role")  # type: ignore[return-value]
-
-    @property
-    def groups(self) -> Mapping[str, Group]:
-        return self.of("Group")  # type: ignore[return-value]
-
-    @property
-    def users(self) -> Mapping[str, User]:
-        return self.of("User")  # type: ignore[return-value]
-
-    @property
-    def buckets(self) -> Mapping[str, Bucket]:
-        return self.of("Bucket")  # type: ignore[return-value]
-
-    @property
-    def notebooks(self) -> Mapping[str, NotebookInstance]:
-        return self.of("NotebookInstance")  # type: ignore[return-value]
-
     def __iter__(self) -> Iterator[Resource]:
-        for kind in KINDS[1:]:
+        """Every resource, kind by kind in the order they were loaded with, by name within a kind."""
+        for kind in self.resources:
             yield from (self.of(kind)[n] for n in sorted(self.of(kind)))
 
     def count(self) -> int:

@@ -24,16 +24,6 @@ from referencing.jsonschema import DRAFT202012
 
 from reconciler.manifests.yamlsource import printable
 
-KIND_SCHEMAS: dict[str, str] = {
-    "Settings": "settings.schema.json",
-    "Policy": "policy.schema.json",
-    "Role": "role.schema.json",
-    "Group": "group.schema.json",
-    "User": "user.schema.json",
-    "Bucket": "bucket.schema.json",
-    "NotebookInstance": "notebookinstance.schema.json",
-}
-
 
 def schema_dir() -> Path:
     """Where the schemas are: inside the installed wheel, or the repository's ``schemas/``."""
@@ -154,9 +144,10 @@ def _validator(schema_file: str) -> Any:
     return _DefaultingValidator(schema, registry=registry)
 
 
-def validate(kind: str, document: dict[str, Any]) -> list[ValidationError]:
-    """Validate ``document`` (filled with defaults in place); return the most specific errors."""
-    errors = sorted(_validator(KIND_SCHEMAS[kind]).iter_errors(document), key=lambda e: list(e.path))
+def validate(schema_file: str, document: dict[str, Any]) -> list[ValidationError]:
+    """Validate ``document`` against ``schema_file`` (in :func:`schema_dir`), filling in defaults in place;
+    return the most specific errors."""
+    errors = sorted(_validator(schema_file).iter_errors(document), key=lambda e: list(e.path))
     return [_most_specific(error) for error in errors]
 
 
@@ -383,7 +374,3 @@ def _type_name(value: Any) -> str:
     if isinstance(value, dict):
         return "mapping"
     return type(value).__name__
-
-
-def kinds() -> Iterator[str]:
-    return iter(KIND_SCHEMAS)

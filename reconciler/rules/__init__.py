@@ -82,6 +82,6 @@ def desired_findings(
 
 def finish(desired: DesiredState, findings: list[Finding], user_keys: Mapping[str, tuple[str, ...]]) -> Report:
     """The plan's report: ``findings``, what the account adds about managed users (KEY001), exceptions applied."""
-    locations = {name: user.source.where() if user.source else None for name, user in desired.users.items()}
+    locations = {name: user.source.where() if user.source else None for name, user in desired.of("User").items()}
     found = [*findings, *managed_user_keys(user_keys, locations)]
     return apply_exceptions(found, desired.settings, origin="desired", subject="manifests")

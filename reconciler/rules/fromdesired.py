@@ -13,10 +13,19 @@ from dataclasses import replace
 from typing import Any
 
 from reconciler.kinds.base import Context
-from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON, bucket_policy, writer_arns
-from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, group_guard_document
-from reconciler.kinds.role import trust_document
-from reconciler.manifests.model import Bucket, DesiredState, Group, NotebookInstance, Policy, Role, User
+from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON, Bucket, bucket_policy, writer_arns
+from reconciler.kinds.bucket import buckets as desired_buckets
+from reconciler.kinds.group import groups as desired_groups
+from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, Group, group_guard_document
+from reconciler.kinds.notebook import NotebookInstance
+from reconciler.kinds.notebook import notebooks as desired_notebooks
+from reconciler.kinds.policy import Policy
+from reconciler.kinds.policy import policies as desired_policies
+from reconciler.kinds.role import Role, trust_document
+from reconciler.kinds.role import roles as desired_roles
+from reconciler.kinds.user import User
+from reconciler.kinds.user import users as desired_users
+from reconciler.manifests.model import DesiredState
 from reconciler.rules.model import (
     Attachment,
     BucketView,
@@ -53,8 +62,8 @@ def from_desired(
 
     policies: dict[str, PolicyDoc] = {}
     by_arn: dict[str, str] = {}
-    for name in sorted(desired.policies):
-        policy: Policy = desired.policies[name]
+    for name in sorted(desired_policies(desired)):
+        policy: Policy = desired_policies(desired)[name]
         doc = docs.build(
             DocKind.MANAGED,
             name,
@@ -109,8 +118,8 @@ def from_desired(
         return out
 
     roles: dict[str, Principal] = {}
-    for name in sorted(desired.roles):
-        role: Role = desired.roles[name]
+    for name in sorted(desired_roles(desired)):
+        role: Role = desired_roles(desired)[name]
         if role.assume_role_policy is not None:
             trust = docs.build(
                 DocKind.TRUST,
@@ -147,8 +156,8 @@ def from_desired(
         )
 
     groups: dict[str, Principal] = {}
-    for name in sorted(desired.groups):
-        group: Group = desired.groups[name]
+    for name in sorted(desired_groups(desired)):
+        group: Group = desired_groups(desired)[name]
         own = inline(group)
         guard_location = where(group.source, "spec", "requireMFA")
         guard = docs.build(
@@ -176,8 +185,8 @@ def from_desired(
         )
 
     users: dict[str, Principal] = {}
-    for name in sorted(desired.users):
-        user: User = desired.users[name]
+    for name in sorted(desired_users(desired)):
+        user: User = desired_users(desired)[name]
         users[name] = Principal(
             "User",
             name,
@@ -191,13 +200,13 @@ def from_desired(
         )
 
     buckets: dict[str, BucketView] = {}
-    for name in sorted(desired.buckets):
-        bucket: Bucket = desired.buckets[name]
+    for name in sorted(desired_buckets(desired)):
+        bucket: Bucket = desired_buckets(desired)[name]
         buckets[name] = _bucket(bucket, ctx, docs)
 
     notebooks: dict[str, NotebookView] = {}
-    for name in sorted(desired.notebooks):
-        nb: NotebookInstance = desired.notebooks[name]
+    for name in sorted(desired_notebooks(desired)):
+        nb: NotebookInstance = desired_notebooks(desired)[name]
         notebooks[name] = NotebookView(
             name,
             True,
@@ -207,7 +216,7 @@ def from_desired(
             direct_internet_access=nb.direct_internet_access,
             subnet_id=nb.subnet_id,
             kms_key_id=nb.kms_key_id,
-            role_name=nb.role if nb.role in desired.roles else None,
+            role_name=nb.role if nb.role in desired_roles(desired) else None,
             role_arn=ctx.role_arn(nb.role),
         )
 

@@ -12,7 +12,7 @@ from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, check_rails
 from reconciler.engine.plan import Plan
 from reconciler.engine.preview import preview
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-1"

@@ -51,7 +51,7 @@ from reconciler.aws.operations import is_read_only_operation
 from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Status
 from reconciler.engine.preview import preview
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 
 OWNER = {"Key": "managed-by", "Value": "reconciler"}
 GUARD = "reconciler-group-guard"

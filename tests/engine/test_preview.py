@@ -15,7 +15,8 @@ from reconciler.aws.operations import is_read_only_operation
 from reconciler.engine.plan import Action, Plan
 from reconciler.engine.preview import preview
 from reconciler.errors import AccountMismatchError, AwsAccessError, MutationRefused
-from reconciler.manifests import DesiredState, load_directory
+from reconciler.kinds import load_directory
+from reconciler.manifests import DesiredState
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-1"

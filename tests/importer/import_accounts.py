@@ -16,8 +16,8 @@ import boto3
 from hypothesis import strategies as st
 
 from reconciler.kinds.base import Context
-from reconciler.kinds.group.guard import group_guard_document
-from reconciler.manifests.model import DesiredState, Group, Settings
+from reconciler.kinds.group.guard import Group, group_guard_document
+from reconciler.manifests.model import DesiredState, Settings
 
 ACCOUNT = "123456789012"
 REGION = "ap-northeast-1"

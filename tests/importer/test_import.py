@@ -14,8 +14,7 @@ from import_support import read_tree, run_cli
 
 from reconciler.aws.clients import AwsConfig
 from reconciler.engine.differ import context
-from reconciler.kinds import REGISTRY
-from reconciler.manifests import load_directory
+from reconciler.kinds import REGISTRY, load_directory
 from reconciler.rules import evaluate
 
 REPO = Path(__file__).resolve().parents[2]
@@ -38,9 +37,9 @@ def _seed_aws_policies() -> dict[str, object]:
 def _seed_by_hand() -> None:
     """The seed's environment as the blog post built it in the console (buckets: a name and nothing else)."""
     seed = load_directory(SEED_DIR)
-    build_from_manifests(seed, REGION, skip={f"Bucket/{b}" for b in seed.buckets}, tag=False)
+    build_from_manifests(seed, REGION, skip={f"Bucket/{b}" for b in seed.of("Bucket")}, tag=False)
     s3 = boto3.client("s3")
-    for name in seed.buckets:
+    for name in seed.of("Bucket"):
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
 
 

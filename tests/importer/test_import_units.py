@@ -14,9 +14,13 @@ from reconciler.engine.adoption import adoption_note, adoption_report, is_owners
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.importer.convert import document, spec_order
 from reconciler.importer.yamlout import dump_documents
-from reconciler.manifests.schema import KIND_SCHEMAS, schema_dir
+from reconciler.kinds import REGISTRY
+from reconciler.manifests.model import SETTINGS_SCHEMA
+from reconciler.manifests.schema import schema_dir
 from reconciler.manifests.yamlsource import parse_documents
 from reconciler.policydoc import equivalent
+
+KIND_SCHEMAS = {"Settings": SETTINGS_SCHEMA, **{name: kind.schema for name, kind in REGISTRY.items()}}
 
 SCALARS = st.one_of(
     st.text(max_size=20),

@@ -19,7 +19,8 @@ import pytest
 
 from reconciler import cli
 from reconciler.errors import ManifestError
-from reconciler.manifests import load_directory, loader, yamlsource
+from reconciler.kinds import load_directory
+from reconciler.manifests import loader, yamlsource
 from reconciler.manifests.yamlsource import (
     MAX_DIRECTORY_BYTES,
     MAX_DIRECTORY_FILES,
@@ -172,12 +173,12 @@ def test_links_inside_the_directory_to_manifest_files_are_read_as_the_file(tmp_p
     (root / "people" / "users.yml").symlink_to(root / ".shared" / "users.yaml")  # absolute, still inside
     (root / "notes.txt").symlink_to(Path(".shared") / "users.yaml")  # not a manifest name: ignored
     state = load_directory(root)
-    assert sorted(state.users) == ["alice", "bob"]
-    assert state.users["bob"].source is not None
-    assert state.users["bob"].source.file.endswith("people/users.yml")  # located at the link
+    assert sorted(state.of("User")) == ["alice", "bob"]
+    assert state.of("User")["bob"].source is not None
+    assert state.of("User")["bob"].source.file.endswith("people/users.yml")  # located at the link
     # a root that is itself a link is fine: "inside" is judged against what it resolves to
     (tmp_path / "via-link").symlink_to(root, target_is_directory=True)
-    assert sorted(load_directory(tmp_path / "via-link").users) == ["alice", "bob"]
+    assert sorted(load_directory(tmp_path / "via-link").of("User")) == ["alice", "bob"]
 
 
 def test_a_link_to_a_directory_is_refused_even_inside(tmp_path: Path) -> None:

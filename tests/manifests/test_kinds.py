@@ -24,20 +24,15 @@ from typing import Any
 import pytest
 
 from reconciler.errors import ManifestError, ManifestProblem
-from reconciler.manifests import DesiredState, load_directory
-from reconciler.manifests.model import (
-    Bucket,
-    BucketAccess,
-    Encryption,
-    Group,
-    NotebookInstance,
-    OwnershipTag,
-    Policy,
-    PolicyException,
-    Role,
-    Settings,
-    User,
-)
+from reconciler.kinds import load_directory
+from reconciler.kinds.bucket import Bucket, BucketAccess, Encryption
+from reconciler.kinds.group.guard import Group
+from reconciler.kinds.notebook import NotebookInstance
+from reconciler.kinds.policy import Policy
+from reconciler.kinds.role import Role
+from reconciler.kinds.user import User
+from reconciler.manifests import DesiredState
+from reconciler.manifests.model import OwnershipTag, PolicyException, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -163,15 +158,15 @@ def test_shipped_desired_state_loads() -> None:
     }
     assert state.settings.account_id == "123456789012"
     assert state.settings.region == "ap-northeast-1"
-    assert sorted(state.notebooks) == ["notebook-for-administrator", "notebook-for-engineer"]
-    assert state.roles["notebook-for-engineer-role"].policies == ("notebook-engineer-data", "notebook-logs")
-    assert state.users["alice"].groups == ("SageMakerAdministrator",)
-    assert state.buckets["sagemaker-rawdata"].access.write == ("Role/notebook-for-administrator-role",)
-    rawdata = state.buckets["sagemaker-rawdata"].source
+    assert sorted(state.of("NotebookInstance")) == ["notebook-for-administrator", "notebook-for-engineer"]
+    assert state.of("Role")["notebook-for-engineer-role"].policies == ("notebook-engineer-data", "notebook-logs")
+    assert state.of("User")["alice"].groups == ("SageMakerAdministrator",)
+    assert state.of("Bucket")["sagemaker-rawdata"].access.write == ("Role/notebook-for-administrator-role",)
+    rawdata = state.of("Bucket")["sagemaker-rawdata"].source
     assert rawdata is not None
     assert rawdata.where("spec", "access", "write", 0) == "desired-state/buckets/buckets.yaml:16:9"
     # Unquoted or quoted, the policy language version stays the string IAM wants.
-    assert all(p.document["Version"] == "2012-10-17" for p in state.policies.values())
+    assert all(p.document["Version"] == "2012-10-17" for p in state.of("Policy").values())
 
 
 def test_shipped_desired_state_with_one_broken_reference(tmp_path: Path) -> None:
@@ -621,11 +616,11 @@ def test_defaults(tmp_path: Path, kind: str, spec: str, expected: dict[str, Any]
 def test_defaults_give_the_model_types(tmp_path: Path) -> None:
     state = load(tmp_path, {"all.yaml": SUPPORT + "---\n" + manifest("Bucket")})
     assert isinstance(state.settings, Settings)
-    assert isinstance(state.policies["base-policy"], Policy)
-    assert isinstance(state.roles["base-role"], Role)
-    assert isinstance(state.groups["base-group"], Group)
-    assert isinstance(state.users["base-user"], User)
-    assert isinstance(state.buckets["bkt"], Bucket)
+    assert isinstance(state.of("Policy")["base-policy"], Policy)
+    assert isinstance(state.of("Role")["base-role"], Role)
+    assert isinstance(state.of("Group")["base-group"], Group)
+    assert isinstance(state.of("User")["base-user"], User)
+    assert isinstance(state.of("Bucket")["bkt"], Bucket)
     assert state.count() == 5
     assert [r.ref for r in state] == [
         "Policy/base-policy",
@@ -644,10 +639,10 @@ def test_defaults_are_not_shared_between_manifests(tmp_path: Path) -> None:
             "n.yaml": SUPPORT + "---\n" + manifest("NotebookInstance", "instanceType: ml.t3.medium\nrole: base-role"),
         },
     )
-    one, two = state.buckets["one"], state.buckets["two"]
+    one, two = state.of("Bucket")["one"], state.of("Bucket")["two"]
     assert one.encryption == two.encryption == Encryption()
     assert one.tags is not two.tags
-    assert isinstance(state.notebooks["nb"], NotebookInstance)
+    assert isinstance(state.of("NotebookInstance")["nb"], NotebookInstance)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -2429,7 +2424,7 @@ def test_invalid_envelope(tmp_path: Path, text: str, expected: list[str]) -> Non
 
 def test_empty_documents_between_separators_are_skipped(tmp_path: Path) -> None:
     state = load(tmp_path, {"x.yaml": "---\n---\n# only a comment\n---\n" + manifest("Group") + "---\n"})
-    assert list(state.groups) == ["g"]
+    assert list(state.of("Group")) == ["g"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -2519,7 +2514,7 @@ def test_no_manifest_found(tmp_path: Path, files: dict[str, str]) -> None:
 def test_hidden_files_are_skipped_and_yml_is_read(tmp_path: Path) -> None:
     files = {".github/dup.yaml": SETTINGS, "groups/g.yml": manifest("Group"), "notes.txt": "kind: Nothing"}
     state = load(tmp_path, files)
-    assert list(state.groups) == ["g"]
+    assert list(state.of("Group")) == ["g"]
     assert state.settings.name == "env"
 
 
@@ -2632,9 +2627,9 @@ def test_policy_arns_need_no_manifest(tmp_path: Path) -> None:
         )
     }
     state = load(tmp_path, files)
-    assert state.roles["r"].policies == tuple(arns)
-    assert state.roles["r"].permissions_boundary == arns[0]
-    assert state.groups["g"].policies == tuple(arns)
+    assert state.of("Role")["r"].policies == tuple(arns)
+    assert state.of("Role")["r"].permissions_boundary == arns[0]
+    assert state.of("Group")["g"].policies == tuple(arns)
 
 
 def test_references_resolve_across_files(tmp_path: Path) -> None:

@@ -19,8 +19,10 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import ManifestError, ManifestProblem
-from reconciler.manifests import DesiredState, load_directory
-from reconciler.manifests.model import KINDS
+from reconciler.kinds import REGISTRY, load_directory
+from reconciler.manifests import DesiredState
+
+KINDS = ("Settings", *REGISTRY)
 
 # The whole file runs in well under 30 s; no deadline, the first example also compiles the schemas.
 # PyYAML's pure-Python parser is most of the cost: ~10 ms per small file.

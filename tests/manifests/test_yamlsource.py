@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reconciler.errors import ManifestError
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 from reconciler.manifests.yamlsource import MAX_DEPTH, parse_documents
 
 SETTINGS = """\
@@ -136,7 +136,7 @@ def test_several_documents_and_trailing_separator(tmp_path: Path) -> None:
         SETTINGS + "---\n" + ("apiVersion: reconciler/v1\nkind: User\nmetadata: {name: u}\nspec: {}\n---\n")
     )
     state = load_directory(tmp_path)
-    assert list(state.users) == ["u"]
+    assert list(state.of("User")) == ["u"]
 
 
 def test_hidden_directories_and_other_extensions_are_ignored(tmp_path: Path) -> None:

@@ -10,7 +10,8 @@ import pytest
 import yaml
 from rules_support import ACCOUNT, Evaluator, Loader, manifest, seed_aws_policies
 
-from reconciler.manifests import DesiredState, load_directory
+from reconciler.kinds import load_directory
+from reconciler.manifests import DesiredState
 from reconciler.rules import Report, evaluate
 
 

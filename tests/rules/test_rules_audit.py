@@ -21,7 +21,8 @@ from reconciler.audit import audit
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
 from reconciler.engine.preview import preview
 from reconciler.errors import AccountMismatchError
-from reconciler.manifests import DesiredState, load_directory
+from reconciler.kinds import load_directory
+from reconciler.manifests import DesiredState
 from reconciler.manifests.model import PolicyException
 from reconciler.rules import Report, evaluate
 

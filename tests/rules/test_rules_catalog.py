@@ -6,7 +6,7 @@ import pytest
 from rules_support import SEED_DIR, seed_aws_policies
 
 from reconciler.aws.live import LivePolicy
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 from reconciler.rules import evaluate
 from reconciler.rules.catalog import catalog
 from reconciler.rules.patterns import covers, glob_match, patterns_intersect, split_arn

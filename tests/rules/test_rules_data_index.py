@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rules_support import ACCOUNT, bucket, manifest, policy, role
 
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 from reconciler.rules.analysis import (
     ANY_BUCKET,
     AnyBucket,

@@ -8,7 +8,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator, FormatChecker
 from rules_support import SEED_DIR, Evaluator, allow, hits, policy, role, seed_aws_policies
 
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 from reconciler.rules import (
     BY_ID,
     RULES,

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from rules_support import SEED_DIR, seed_aws_policies
 
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 from reconciler.rules import Report, Severity, evaluate
 
 REPO = Path(__file__).resolve().parents[2]

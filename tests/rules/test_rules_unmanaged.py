@@ -12,7 +12,7 @@ from clirun import REPO, cli_here
 
 from reconciler.audit import audit
 from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.manifests import load_directory
+from reconciler.kinds import load_directory
 
 REGION = "ap-northeast-1"
 WRITE_RAW = json.dumps(

@@ -3,11 +3,43 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveBucket, LiveState
-from reconciler.kinds.base import Blocker, Context, Kind
-from reconciler.manifests.model import Bucket, Resource
+from reconciler.kinds.base import Blocker, Context, Exists, Kind, Report
+from reconciler.kinds.user import users
+from reconciler.manifests.model import DesiredState, Resource, Source
+
+
+@dataclass(frozen=True)
+class BucketAccess:
+    read: tuple[str, ...] = ()
+    write: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Encryption:
+    type: str = "SSE-S3"
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Bucket(Resource):
+    kind: ClassVar[str] = "Bucket"
+    region: str | None = None
+    versioning: bool = True
+    encryption: Encryption = Encryption()
+    access: BucketAccess = BucketAccess()
+    policy: tuple[Mapping[str, Any], ...] = ()
+    deletion_policy: str = "Retain"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def buckets(desired: DesiredState) -> Mapping[str, Bucket]:
+    """The Bucket manifests of ``desired``, typed."""
+    return {name: r for name, r in desired.of("Bucket").items() if isinstance(r, Bucket)}
+
 
 PUBLIC_ACCESS_BLOCK_ON: dict[str, bool] = {
     "BlockPublicAcls": True,
@@ -41,7 +73,7 @@ def writer_arns(bucket: Bucket, ctx: Context) -> list[str]:
         elif kind == "User":
             arns.add(ctx.user_arn(name))
         elif kind == "Group":
-            arns.update(ctx.user_arn(u.name) for u in ctx.desired.users.values() if name in u.groups)
+            arns.update(ctx.user_arn(u.name) for u in users(ctx.desired).values() if name in u.groups)
     return sorted(arns)
 
 
@@ -76,6 +108,8 @@ def bucket_policy(bucket: Bucket, ctx: Context) -> dict[str, Any]:
 
 class BucketKind(Kind):
     name = "Bucket"
+    schema = "bucket.schema.json"
+    folder = "buckets"
     steps_module = "reconciler.kinds.bucket.steps"
     default_deletion_policy = "Retain"
     document_fields = frozenset({"policy"})
@@ -134,3 +168,26 @@ class BucketKind(Kind):
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         return ("the bucket itself (it is empty: no object, version or delete marker)",)
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        enc = spec["encryption"]
+        access = spec["access"]
+        return Bucket(
+            name,
+            source,
+            region=spec.get("region"),
+            versioning=spec["versioning"],
+            encryption=Encryption(enc.get("type", "SSE-S3"), enc.get("kmsKeyId")),
+            access=BucketAccess(tuple(access.get("read", ())), tuple(access.get("write", ()))),
+            policy=tuple(spec["policy"]),
+            deletion_policy=spec["deletionPolicy"],
+            tags=dict(spec.get("tags", {})),
+        )
+
+    def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
+        assert isinstance(resource, Bucket)
+        for mode, refs in (("read", resource.access.read), ("write", resource.access.write)):
+            for i, ref in enumerate(refs):
+                kind, _, name = ref.partition("/")
+                if not exists(kind, name):
+                    report(resource, ("spec", "access", mode, i), f"no {kind} manifest named '{name}'", (kind, name))

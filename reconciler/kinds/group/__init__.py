@@ -6,21 +6,30 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from reconciler.aws.live import LiveGroup, LiveState
-from reconciler.kinds.base import Context, Kind, Target
+from reconciler.kinds.base import Context, Exists, Kind, Report, Target
 from reconciler.kinds.group.guard import (
     GROUP_GUARD_POLICY,
     GROUP_PENDING_PATH,
     GUARD_SID,
+    Group,
     group_guard_document,
     group_release,
     statements,
 )
-from reconciler.kinds.iamshared import policy_refs
-from reconciler.manifests.model import Group, Resource
+from reconciler.kinds.iamshared import check_policy_refs, policy_refs
+from reconciler.kinds.user import users
+from reconciler.manifests.model import DesiredState, Resource, Source
+
+
+def groups(desired: DesiredState) -> Mapping[str, Group]:
+    """The Group manifests of ``desired``, typed."""
+    return {name: r for name, r in desired.of("Group").items() if isinstance(r, Group)}
 
 
 class GroupKind(Kind):
     name = "Group"
+    schema = "group.schema.json"
+    folder = "groups"
     steps_module = "reconciler.kinds.group.steps"
     after = ("Policy", "User")
 
@@ -38,9 +47,8 @@ class GroupKind(Kind):
     def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
         if "members" not in changed or not isinstance(live, LiveGroup):
             return ()
-        undeclared = sorted(
-            m for m in live.members if m not in ctx.desired.users or live.name not in ctx.desired.users[m].groups
-        )
+        declared = users(ctx.desired)
+        undeclared = sorted(m for m in live.members if m not in declared or live.name not in declared[m].groups)
         if not undeclared:
             return ()
         return (
@@ -61,7 +69,7 @@ class GroupKind(Kind):
             "inlinePolicies": inline,
             # Exactly the users whose manifests name the group: a member git does not declare (a user
             # added by hand, managed or not) is drift, removed from the group (the user is kept).
-            "members": sorted(u.name for u in ctx.desired.users.values() if resource.name in u.groups),
+            "members": sorted(u.name for u in users(ctx.desired).values() if resource.name in u.groups),
         }
 
     def live_view(self, live: Any, ctx: Context) -> dict[str, Any]:
@@ -90,3 +98,22 @@ class GroupKind(Kind):
         if path is not None:
             fields.append(("path", live.path, path))
         return fields
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        return Group(
+            name,
+            source,
+            policies=tuple(spec["policies"]),
+            inline_policies=dict(spec["inlinePolicies"]),
+            require_mfa=spec["requireMFA"],
+            path=spec["path"],
+            deletion_policy=spec["deletionPolicy"],
+        )
+
+    def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
+        assert isinstance(resource, Group)
+        check_policy_refs(resource, resource.policies, "policies", exists, report)
+
+    def policy_references(self, resource: Resource) -> tuple[str, ...]:
+        assert isinstance(resource, Group)
+        return resource.policies

@@ -8,10 +8,21 @@ instead, its other ownership mark.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.kinds.base import Context
-from reconciler.manifests.model import Group
+from reconciler.manifests.model import Resource
+
+
+@dataclass(frozen=True)
+class Group(Resource):
+    kind: ClassVar[str] = "Group"
+    policies: tuple[str, ...] = ()
+    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    require_mfa: bool = True
+    path: str = "/"
+
 
 # The inline policy the reconciler keeps on every group it owns (IAM groups cannot be tagged, so
 # this is how ownership of a group is recorded; it also carries the MFA guard).

@@ -3,11 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveNotebook, LiveState
-from reconciler.kinds.base import Blocker, Context, Kind, Target
-from reconciler.manifests.model import NotebookInstance, Resource
+from reconciler.kinds.base import Blocker, Context, Exists, Kind, Report, Target
+from reconciler.manifests.model import DesiredState, Resource, Source
+
+
+@dataclass(frozen=True)
+class NotebookInstance(Resource):
+    kind: ClassVar[str] = "NotebookInstance"
+    instance_type: str = ""
+    role: str = ""
+    root_access: str = "Disabled"
+    direct_internet_access: str = "Disabled"
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+    volume_size_in_gb: int = 5
+    lifecycle_config_name: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    deletion_policy: str = "Retain"  # its volume holds people's work
+
+
+def notebooks(desired: DesiredState) -> Mapping[str, NotebookInstance]:
+    """The NotebookInstance manifests of ``desired``, typed."""
+    return {name: r for name, r in desired.of("NotebookInstance").items() if isinstance(r, NotebookInstance)}
+
 
 # Fields SageMaker's UpdateNotebookInstance takes (the instance must be stopped).
 NOTEBOOK_UPDATABLE: tuple[str, ...] = ("instanceType", "role", "rootAccess", "volumeSizeInGB", "lifecycleConfigName")
@@ -15,6 +38,8 @@ NOTEBOOK_UPDATABLE: tuple[str, ...] = ("instanceType", "role", "rootAccess", "vo
 
 class NotebookKind(Kind):
     name = "NotebookInstance"
+    schema = "notebookinstance.schema.json"
+    folder = "notebooks"
     steps_module = "reconciler.kinds.notebook.steps"
     after = ("Role",)
     # The instance's storage volume holds people's work: removing the manifest releases it.
@@ -104,3 +129,25 @@ class NotebookKind(Kind):
             "lifecycleConfigName": live.lifecycle_config_name,
             "tags": dict(live.tags),
         }
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        return NotebookInstance(
+            name,
+            source,
+            instance_type=spec["instanceType"],
+            role=spec["role"],
+            root_access=spec["rootAccess"],
+            direct_internet_access=spec["directInternetAccess"],
+            subnet_id=spec.get("subnetId"),
+            security_group_ids=tuple(spec["securityGroupIds"]),
+            kms_key_id=spec.get("kmsKeyId"),
+            volume_size_in_gb=spec["volumeSizeInGB"],
+            lifecycle_config_name=spec.get("lifecycleConfigName"),
+            tags=dict(spec.get("tags", {})),
+            deletion_policy=spec["deletionPolicy"],
+        )
+
+    def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
+        assert isinstance(resource, NotebookInstance)
+        if not exists("Role", resource.role):
+            report(resource, ("spec", "role"), f"no Role manifest named '{resource.role}'", ("Role", resource.role))

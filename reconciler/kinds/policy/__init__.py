@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveState, LiveUser
 from reconciler.kinds.base import Context, Kind
-from reconciler.manifests.model import Policy, Resource
+from reconciler.manifests.model import DesiredState, Resource, Source
+
+
+@dataclass(frozen=True)
+class Policy(Resource):
+    kind: ClassVar[str] = "Policy"
+    document: Mapping[str, Any] = field(default_factory=dict)
+    description: str | None = None
+    path: str = "/"
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def policies(desired: DesiredState) -> Mapping[str, Policy]:
+    """The Policy manifests of ``desired``, typed."""
+    return {name: r for name, r in desired.of("Policy").items() if isinstance(r, Policy)}
 
 
 class PolicyKind(Kind):
     name = "Policy"
+    schema = "policy.schema.json"
+    folder = "policies"
     steps_module = "reconciler.kinds.policy.steps"
     document_fields = frozenset({"document"})
     replace_fields = frozenset({"path", "description"})
@@ -52,3 +69,14 @@ class PolicyKind(Kind):
             "document": dict(live.document),
             "tags": dict(live.tags),
         }
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        return Policy(
+            name,
+            source,
+            document=spec["document"],
+            description=spec.get("description"),
+            path=spec["path"],
+            tags=dict(spec.get("tags", {})),
+            deletion_policy=spec["deletionPolicy"],
+        )

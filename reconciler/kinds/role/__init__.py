@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveRole, LiveState
-from reconciler.kinds.base import Context, Kind, Target
-from reconciler.kinds.iamshared import policy_refs
-from reconciler.manifests.model import Resource, Role
+from reconciler.kinds.base import Context, Exists, Kind, Report, Target
+from reconciler.kinds.iamshared import check_policy_refs, policy_refs
+from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
+
+
+@dataclass(frozen=True)
+class Role(Resource):
+    kind: ClassVar[str] = "Role"
+    trusted_services: tuple[str, ...] = ()
+    assume_role_policy: Mapping[str, Any] | None = None
+    policies: tuple[str, ...] = ()
+    inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    permissions_boundary: str | None = None
+    max_session_duration: int = 3600
+    path: str = "/"
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def roles(desired: DesiredState) -> Mapping[str, Role]:
+    """The Role manifests of ``desired``, typed."""
+    return {name: r for name, r in desired.of("Role").items() if isinstance(r, Role)}
 
 
 def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
@@ -30,6 +50,8 @@ def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
 
 class RoleKind(Kind):
     name = "Role"
+    schema = "role.schema.json"
+    folder = "roles"
     steps_module = "reconciler.kinds.role.steps"
     after = ("Policy",)
 
@@ -73,3 +95,35 @@ class RoleKind(Kind):
             "maxSessionDuration": live.max_session_duration,
             "tags": dict(live.tags),
         }
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        return Role(
+            name,
+            source,
+            trusted_services=tuple(spec.get("trustedServices", ())),
+            assume_role_policy=spec.get("assumeRolePolicy"),
+            policies=tuple(spec["policies"]),
+            inline_policies=dict(spec["inlinePolicies"]),
+            permissions_boundary=spec.get("permissionsBoundary"),
+            max_session_duration=spec["maxSessionDuration"],
+            path=spec["path"],
+            description=spec.get("description"),
+            tags=dict(spec.get("tags", {})),
+            deletion_policy=spec["deletionPolicy"],
+        )
+
+    def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
+        assert isinstance(resource, Role)
+        check_policy_refs(resource, resource.policies, "policies", exists, report)
+        boundary = resource.permissions_boundary
+        if boundary and not is_policy_arn(boundary) and not exists("Policy", boundary):
+            report(
+                resource,
+                ("spec", "permissionsBoundary"),
+                f"no Policy manifest named '{boundary}'",
+                ("Policy", boundary),
+            )
+
+    def policy_references(self, resource: Resource) -> tuple[str, ...]:
+        assert isinstance(resource, Role)
+        return (*resource.policies, *((resource.permissions_boundary,) if resource.permissions_boundary else ()))

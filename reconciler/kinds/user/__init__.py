@@ -3,16 +3,34 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState, LiveUser
-from reconciler.kinds.base import Context, Kind, Target
+from reconciler.kinds.base import Context, Exists, Kind, Report, Target
 from reconciler.kinds.iamshared import policy_refs
-from reconciler.manifests.model import Resource, User
+from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
+
+
+@dataclass(frozen=True)
+class User(Resource):
+    kind: ClassVar[str] = "User"
+    groups: tuple[str, ...] = ()
+    path: str = "/"
+    tags: Mapping[str, str] = field(default_factory=dict)
+    console_access: bool = False
+    permissions_boundary: str | None = None
+
+
+def users(desired: DesiredState) -> Mapping[str, User]:
+    """The User manifests of ``desired``, typed."""
+    return {name: u for name, u in desired.of("User").items() if isinstance(u, User)}
 
 
 class UserKind(Kind):
     name = "User"
+    schema = "user.schema.json"
+    folder = "users"
     steps_module = "reconciler.kinds.user.steps"
     after = ("Policy",)
 
@@ -65,3 +83,33 @@ class UserKind(Kind):
             "consoleAccess": bool(live.console_access),
             "tags": dict(live.tags),
         }
+
+    def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        return User(
+            name,
+            source,
+            groups=tuple(spec["groups"]),
+            path=spec["path"],
+            tags=dict(spec.get("tags", {})),
+            console_access=spec["consoleAccess"],
+            permissions_boundary=spec.get("permissionsBoundary"),
+            deletion_policy=spec["deletionPolicy"],
+        )
+
+    def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
+        assert isinstance(resource, User)
+        for i, name in enumerate(resource.groups):
+            if not exists("Group", name):
+                report(resource, ("spec", "groups", i), f"no Group manifest named '{name}'", ("Group", name))
+        boundary = resource.permissions_boundary
+        if boundary and not is_policy_arn(boundary) and not exists("Policy", boundary):
+            report(
+                resource,
+                ("spec", "permissionsBoundary"),
+                f"no Policy manifest named '{boundary}'",
+                ("Policy", boundary),
+            )
+
+    def policy_references(self, resource: Resource) -> tuple[str, ...]:
+        assert isinstance(resource, User)
+        return (resource.permissions_boundary,) if resource.permissions_boundary else ()
