@@ -145,6 +145,18 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mut
     return event_dict
 
 
+class _CurrentStderr:
+    """Standard error as it is when a line is written, not when logging was configured: whoever replaces
+    ``sys.stderr`` later (a test's capture, an embedding program) gets the lines, and a stream closed since is
+    never written to."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(*, fmt: str = "auto", level: str = "info") -> None:
     """Configure structlog and stdlib logging for the process. Call once, from the CLI."""
     json_lines = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
@@ -164,7 +176,7 @@ def configure_logging(*, fmt: str = "auto", level: str = "info") -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelNamesMapping()[level.upper()]),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
     for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):

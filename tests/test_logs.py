@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
+
+import pytest
+import structlog
+
+from reconciler.logs import configure_logging
 
 SCRIPT = """
 import structlog
@@ -25,3 +31,16 @@ def test_off_a_terminal_logs_are_json_lines_without_credentials() -> None:
         assert secret not in result.stderr
     assert event["password"] == "[redacted]" and event["aws_secret_access_key"] == "[redacted]"
     assert result.stdout == ""
+
+
+def test_lines_go_to_standard_error_as_it_is_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Configured while one stream is standard error, logging writes to the one that replaced it since (the
+    first may be closed by then: a log line must never fail because of it)."""
+    first = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    configure_logging(fmt="json", level="info")
+    first.close()
+    second = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", second)
+    structlog.get_logger("t").info("after the swap", n=1)
+    assert json.loads(second.getvalue())["event"] == "after the swap"

@@ -15,6 +15,7 @@ import pytest
 
 from reconciler.controller.metrics import HealthServer, Metrics
 from reconciler.controller.webhook import WebhookConfig, WebhookConfigError, sign
+from reconciler.logs import configure_logging
 
 SECRET = b"s3cret-webhook-key"
 BODY = b'{"ref": "refs/heads/main", "marker": "BODY-MUST-NOT-BE-LOGGED"}'
@@ -169,6 +170,9 @@ def test_the_body_and_the_signature_are_never_logged(
     hook: tuple[str, Triggers, Metrics], caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     base, _, _ = hook
+    # Logging as the CLI configures it, writing to this test's captured stderr (an earlier test of the same
+    # process may have configured it with another level, or with a stream captured then).
+    configure_logging(fmt="json", level="debug")
     caplog.set_level(logging.DEBUG)
     signature = sign(SECRET, BODY)
     assert post(base, signature=signature)[0] == 202
