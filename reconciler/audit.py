@@ -3,7 +3,7 @@
 Reads, all through a read-only ``ClientFactory`` (its guard refuses anything that writes):
 
 - everything the plan reads, for every principal, bucket and notebook (not only the named or owned
-  ones): ``AccountReader`` with a scope that names everything;
+  ones): the kinds' reads with a scope that names everything;
 - the documents of the AWS managed policies attached anywhere (``GetPolicy`` + ``GetPolicyVersion``);
 - ``iam:GetAccountSummary`` (``AccountMFAEnabled``: the root user's MFA);
 - ``iam:ListMFADevices`` for each user with a console password (the credential report would need
@@ -22,11 +22,15 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
-from reconciler.aws.live import LivePolicy, LiveState
-from reconciler.aws.reader import AccountReader, read_aws_policy
+from reconciler.aws.live import LiveState
+from reconciler.aws.policies import AwsPolicy, read_aws_policy
 from reconciler.aws.scope import ReadScope, check_account
 from reconciler.engine.differ import aws_policy_references
+from reconciler.kinds.bucket import live_buckets
+from reconciler.kinds.read import read_account
+from reconciler.kinds.user import live_users
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
@@ -95,11 +99,7 @@ class AuditFacts:
     root_mfa: bool | None
     mfa_devices: dict[str, int]
     public_acl_buckets: frozenset[str]
-    aws_policies: dict[str, LivePolicy]
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
+    aws_policies: dict[str, AwsPolicy]
 
 
 def _root_mfa(factory: ClientFactory) -> bool | None:
@@ -120,7 +120,7 @@ def _public_acl(factory: ClientFactory, bucket: str) -> bool:
         with translate_errors("reading S3 (GetBucketAcl)"):
             grants = factory.client("s3").get_bucket_acl(Bucket=bucket).get("Grants", [])
     except ClientError as exc:
-        if _code(exc) == "NoSuchBucket":
+        if error_code(exc) == "NoSuchBucket":
             return False
         raise
     return any(g.get("Grantee", {}).get("URI") in PUBLIC_GRANTEES for g in grants)
@@ -129,9 +129,9 @@ def _public_acl(factory: ClientFactory, bucket: str) -> bool:
 def attached_aws_policies(live: LiveState) -> list[str]:
     arns = {
         a
-        for principals in (live.roles, live.groups, live.users)
+        for principals in live.resources.values()
         for p in principals.values()
-        for a in p.attached
+        for a in getattr(p, "attached", ())
         if a.startswith(AWS_MANAGED_PREFIX)
     }
     return sorted(arns - set(live.aws_policies))
@@ -139,8 +139,8 @@ def attached_aws_policies(live: LiveState) -> list[str]:
 
 def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: int = 16) -> AuditFacts:
     """The reads the audit needs beyond the ``LiveState``, fanned out over a thread pool."""
-    console_users = sorted(n for n, u in live.users.items() if u.console_access)
-    buckets = sorted(n for n, b in live.buckets.items() if b.detailed)
+    console_users = sorted(n for n, u in live_users(live).items() if u.console_access)
+    buckets = sorted(n for n, b in live_buckets(live).items() if b.detailed)
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="audit") as pool:
         root = pool.submit(_root_mfa, factory)
         policies = {arn: pool.submit(read_aws_policy, factory, arn) for arn in attached_aws_policies(live)}
@@ -197,7 +197,7 @@ def audit(factory: ClientFactory, desired: DesiredState | None, region: str, *, 
         with translate_errors("checking the account (sts:GetCallerIdentity)"):
             account_id = str(factory.client("sts").get_caller_identity()["Account"])
     scope = _scope(account_id, region, desired)
-    live = AccountReader(factory, scope, max_workers=max_workers).read()
+    live = read_account(factory, scope, max_workers=max_workers, check=False)
     facts = read_audit_facts(factory, live, max_workers=max_workers)
     model = from_live(
         live,

@@ -20,7 +20,6 @@ import structlog
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import fingerprint
-from reconciler.aws.reader import read_account
 from reconciler.aws.scope import ReadScope, check_account
 from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, RefusedError
@@ -31,6 +30,7 @@ from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import REGISTRY
 from reconciler.kinds.base import Target
+from reconciler.kinds.read import read_account
 from reconciler.manifests.model import DesiredState
 
 __all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources"]

@@ -10,10 +10,12 @@ from dataclasses import dataclass
 import structlog
 
 from reconciler.aws.clients import ClientFactory
-from reconciler.aws.live import LivePolicy, LiveState
-from reconciler.aws.reader import read_account
+from reconciler.aws.live import LiveState
+from reconciler.aws.policies import AwsPolicy
 from reconciler.engine.differ import build_plan, read_scope
 from reconciler.engine.plan import Plan
+from reconciler.kinds.read import read_account
+from reconciler.kinds.user import live_users
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import Finding, Report, desired_findings, finish
 
@@ -40,7 +42,7 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
     rules: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
-        def start_rules(aws_policies: Mapping[str, LivePolicy]) -> None:
+        def start_rules(aws_policies: Mapping[str, AwsPolicy]) -> None:
             rules.append(pool.submit(desired_findings, desired, aws_policies, region=region))
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
@@ -48,7 +50,7 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
         plan = build_plan(desired, live)
         report: Report | None = None
         if rules:
-            users = live.users
+            users = live_users(live)
             keys = {name: users[name].access_keys or () for name in desired.of("User") if name in users}
             report = finish(desired, rules[0].result(), keys)
     elapsed = time.monotonic() - started

@@ -22,15 +22,17 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy, LiveRole, LiveState, LiveUser
+from reconciler.aws.live import LiveState
 from reconciler.importer.select import Selection, Skipped, role_names
 from reconciler.kinds import KIND_ORDER, REGISTRY
 from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
-from reconciler.kinds.bucket import Bucket, BucketAccess, bucket_policy
+from reconciler.kinds.bucket import Bucket, BucketAccess, LiveBucket, bucket_policy
+from reconciler.kinds.group import LiveGroup
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, Group, group_guard_document
-from reconciler.kinds.policy import Policy
-from reconciler.kinds.role import Role, trust_document
-from reconciler.kinds.user import User
+from reconciler.kinds.notebook import LiveNotebook
+from reconciler.kinds.policy import LivePolicy, Policy
+from reconciler.kinds.role import LiveRole, Role, trust_document
+from reconciler.kinds.user import LiveUser, User
 from reconciler.manifests import schema
 from reconciler.manifests.loader import API_VERSION
 from reconciler.manifests.model import SETTINGS, SETTINGS_SCHEMA, DesiredState, OwnershipTag, Resource, Settings
@@ -163,16 +165,16 @@ class _Converter:
         # The context the kinds' documents are generated with: stubs carry the paths of what is imported,
         # so that generated ARNs (bucket writers) are the real ones.
         stubs: dict[str, dict[str, Resource]] = {
-            "Policy": {n: Policy(n, None, path=live.policies[n].path) for n in selection.names.get("Policy", ())},
-            "Role": {n: Role(n, None, path=live.roles[n].path) for n in selection.names.get("Role", ())},
-            "User": {n: User(n, None, path=live.users[n].path) for n in selection.names.get("User", ())},
+            "Policy": {n: Policy(n, None, path=live.of("Policy")[n].path) for n in selection.names.get("Policy", ())},
+            "Role": {n: Role(n, None, path=live.of("Role")[n].path) for n in selection.names.get("Role", ())},
+            "User": {n: User(n, None, path=live.of("User")[n].path) for n in selection.names.get("User", ())},
         }
         settings = Settings("import", None, account_id=live.account_id, ownership_tag=ownership)
         self.ctx = Context(live.account_id, live.region, ownership.key, ownership.value, DesiredState(settings, stubs))
 
     def _policy_ref(self, arn: str) -> str:
         name = arn.rsplit("/", 1)[-1]
-        policy = self.live.policies.get(name)
+        policy = self.live.of("Policy").get(name)
         if policy is not None and policy.arn == arn and name in self.imported["Policy"]:
             return name
         return arn
@@ -262,7 +264,8 @@ class _Converter:
         )
 
     def _principal_ref(self, arn: str) -> str | None:
-        for kind, items in (("Role", self.live.roles), ("User", self.live.users)):
+        for kind in ("Role", "User"):
+            items = self.live.of(kind)
             name = arn.rsplit("/", 1)[-1]
             found = items.get(name)
             if found is not None and found.arn == arn and name in self.imported[kind]:

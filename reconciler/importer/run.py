@@ -13,14 +13,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.aws.clients import ClientFactory, translate_errors
-from reconciler.aws.live import LivePolicy, LiveState
-from reconciler.aws.reader import AccountReader, read_aws_policy
+from reconciler.aws.live import LiveState
+from reconciler.aws.policies import read_aws_policies
 from reconciler.aws.scope import ReadScope, check_account
 from reconciler.engine.adoption import AdoptionReport, adoption_report
 from reconciler.engine.differ import build_plan
@@ -29,6 +28,7 @@ from reconciler.importer.convert import convert, settings_manifest
 from reconciler.importer.select import Filters, Selection, Skipped, select
 from reconciler.importer.writer import layout, write_files
 from reconciler.kinds import KIND_ORDER, load_directory
+from reconciler.kinds.read import read_account
 from reconciler.manifests.model import OwnershipTag
 from reconciler.rules import Report, evaluate
 
@@ -72,15 +72,6 @@ class _ImportScope(ReadScope):
         return kind in self.kinds
 
 
-def _aws_policies(factory: ClientFactory, arns: Iterable[str]) -> dict[str, LivePolicy]:
-    arns = sorted(arns)
-    if not arns:
-        return {}
-    with ThreadPoolExecutor(max_workers=min(16, len(arns)), thread_name_prefix="import") as pool:
-        found = dict(zip(arns, pool.map(lambda a: read_aws_policy(factory, a), arns), strict=True))
-    return {arn: policy for arn, policy in found.items() if policy is not None}
-
-
 def read_live(factory: ClientFactory, region: str, options: ImportOptions) -> LiveState:
     if options.account_id:
         account = check_account(factory, options.account_id)
@@ -96,7 +87,7 @@ def read_live(factory: ClientFactory, region: str, options: ImportOptions) -> Li
         ownership_value=options.ownership.value,
         kinds=options.filters.kinds,
     )
-    return AccountReader(factory, scope).read()
+    return read_account(factory, scope, check=False)
 
 
 def _header(live: LiveState) -> list[str]:
@@ -116,7 +107,7 @@ def import_account(factory: ClientFactory, region: str, options: ImportOptions) 
     write_files(options.out, files, force=options.force, display=options.display)
 
     desired = load_directory(options.out, display_root=options.display)
-    findings = evaluate(desired, _aws_policies(factory, selection.aws_policies), region=region)
+    findings = evaluate(desired, read_aws_policies(factory, selection.aws_policies), region=region)
     plan = build_plan(desired, live)
     return ImportResult(
         account_id=live.account_id,

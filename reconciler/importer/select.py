@@ -22,6 +22,7 @@ from typing import Any
 from reconciler.aws.live import LiveState
 from reconciler.kinds import KIND_ORDER
 from reconciler.kinds.group.guard import GROUP_PENDING_PATH
+from reconciler.kinds.role import live_roles
 
 __all__ = ["UNMANAGED_ROLE_PATHS", "Filters", "Selection", "Skipped", "role_names", "select"]
 
@@ -92,7 +93,7 @@ def _unmanaged(kind: str, resource: Any) -> str | None:
 
 def role_names(live: LiveState) -> dict[str, str]:
     """Role ARN -> role name."""
-    return {role.arn: name for name, role in live.roles.items()}
+    return {role.arn: name for name, role in live_roles(live).items()}
 
 
 def _needs(kind: str, resource: Any, roles: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from reconciler.manifests.model import DesiredState, Resource, Source, is_policy
 
 if TYPE_CHECKING:
     from reconciler.aws.live import LiveState
+    from reconciler.aws.session import ReadSession
     from reconciler.kinds.steps import Step
 
 
@@ -193,6 +194,19 @@ class Kind:
     steps_module: ClassVar[str] = ""
     # The kinds whose changes this kind's creates and updates follow (their deletions go the other way).
     after: ClassVar[tuple[str, ...]] = ()
+
+    # The module holding the kind's read (its ``read(session)``: name -> live model, every resource of the kind
+    # in the account, in detail where ``session.scope`` says), and the shared answers it reads from (e.g.
+    # ``"iam"``: IAM's GetAccountAuthorizationDetails, fetched once for all the kinds that declare it).
+    read_module: ClassVar[str] = ""
+    sources: ClassVar[tuple[str, ...]] = ()
+
+    def read(self, session: ReadSession) -> Mapping[str, Any]:
+        """Every resource of this kind in the account, by name (its live models)."""
+        if not self.read_module:
+            return {}
+        read: Callable[[ReadSession], Mapping[str, Any]] = importlib.import_module(self.read_module).read
+        return read(session)
 
     def step(self, action: str) -> Step | None:
         """The AWS step that makes ``action`` ("create", "update", "delete", "release"); None: not for this kind."""

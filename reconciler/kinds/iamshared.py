@@ -7,6 +7,10 @@ from typing import Any
 from reconciler.kinds.base import Exists, Report, Target
 from reconciler.manifests.model import Resource, is_policy_arn
 
+#: The answer the IAM kinds read from together (IAM's GetAccountAuthorizationDetails, see ``iamread``): each
+#: declares it in ``Kind.sources``.
+IAM_SOURCE = "iam"
+
 
 def policy_refs(arns: Any, ctx: Target) -> set[str]:
     """``Policy/name`` for the ARNs that are customer managed policies of this account."""

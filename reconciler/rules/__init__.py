@@ -65,7 +65,7 @@ def evaluate(
 ) -> Report:
     """The rules on the manifests.
 
-    ``aws_policies``: AWS managed policy ARN -> its document (a mapping, or a ``LivePolicy``), e.g.
+    ``aws_policies``: AWS managed policy ARN -> its document (a mapping, or an ``AwsPolicy``), e.g.
     ``preview.live.aws_policies``. An attached ARN missing from it is reported (LP008) and not checked.
     ``user_keys``: the access keys of the users the manifests name, as read from the account (KEY001).
     """

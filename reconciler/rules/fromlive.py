@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LiveRole, LiveState, LiveUser
+from reconciler.aws.live import LiveState
+from reconciler.kinds.bucket import LiveBucket, live_buckets
+from reconciler.kinds.group import live_groups
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, GROUP_PENDING_PATH
+from reconciler.kinds.notebook import LiveNotebook, live_notebooks
+from reconciler.kinds.policy import live_policies
+from reconciler.kinds.role import live_roles
+from reconciler.kinds.user import live_users
 from reconciler.rules.model import (
     AccountFacts,
     Attachment,
@@ -51,8 +57,7 @@ def from_live(
 
     policies: dict[str, PolicyDoc] = {}
     by_arn: dict[str, PolicyDoc] = {}
-    for name in sorted(live.policies):
-        policy = live.policies[name]
+    for name, policy in sorted(live_policies(live).items()):
         doc = docs.build(
             DocKind.MANAGED,
             name,
@@ -105,8 +110,7 @@ def from_live(
         return tuple(out)
 
     roles: dict[str, Principal] = {}
-    for name in sorted(live.roles):
-        role: LiveRole = live.roles[name]
+    for name, role in sorted(live_roles(live).items()):
         if role.path.startswith(SERVICE_LINKED_PATH):
             continue
         ref = f"Role/{name}"
@@ -124,8 +128,7 @@ def from_live(
             path=role.path,
         )
     groups: dict[str, Principal] = {}
-    for name in sorted(live.groups):
-        group: LiveGroup = live.groups[name]
+    for name, group in sorted(live_groups(live).items()):
         ref = f"Group/{name}"
         owned = GROUP_GUARD_POLICY in group.inline or group.path == GROUP_PENDING_PATH
         groups[name] = Principal(
@@ -140,8 +143,7 @@ def from_live(
             path=group.path,
         )
     users: dict[str, Principal] = {}
-    for name in sorted(live.users):
-        user: LiveUser = live.users[name]
+    for name, user in sorted(live_users(live).items()):
         ref = f"User/{name}"
         users[name] = Principal(
             "User",
@@ -158,12 +160,10 @@ def from_live(
             access_keys=user.access_keys or (),
         )
     buckets = {
-        name: _bucket(live.buckets[name], owns(live.buckets[name].tags), docs, name in public_acl_buckets)
-        for name in sorted(live.buckets)
+        name: _bucket(bucket, owns(bucket.tags), docs, name in public_acl_buckets)
+        for name, bucket in sorted(live_buckets(live).items())
     }
-    notebooks = {
-        name: _notebook(live.notebooks[name], owns(live.notebooks[name].tags), roles) for name in sorted(live.notebooks)
-    }
+    notebooks = {name: _notebook(nb, owns(nb.tags), roles) for name, nb in sorted(live_notebooks(live).items())}
     return Model(
         "live",
         live.account_id,

@@ -348,5 +348,5 @@ def policy_name_from_arn(arn: str) -> str:
 
 
 def document_of(value: Any) -> Any:
-    """An AWS managed policy document given as a mapping, or anything with a ``.document`` (LivePolicy)."""
+    """An AWS managed policy document given as a mapping, or anything with a ``.document`` (AwsPolicy)."""
     return getattr(value, "document", value)

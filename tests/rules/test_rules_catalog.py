@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rules_support import SEED_DIR, seed_aws_policies
 
-from reconciler.aws.live import LivePolicy
+from reconciler.aws.policies import AwsPolicy
 from reconciler.kinds import load_directory
 from reconciler.rules import evaluate
 from reconciler.rules.catalog import catalog
@@ -94,6 +94,6 @@ def test_patterns() -> None:
 
 
 def test_evaluate_accepts_live_policies_as_documents() -> None:
-    live = {arn: LivePolicy(arn.rsplit("/", 1)[-1], arn, "/", doc, "v1") for arn, doc in seed_aws_policies().items()}
+    live = {arn: AwsPolicy(arn.rsplit("/", 1)[-1], arn, "/", doc, "v1") for arn, doc in seed_aws_policies().items()}
     desired = load_directory(SEED_DIR)
     assert evaluate(desired, live) == evaluate(desired, seed_aws_policies())

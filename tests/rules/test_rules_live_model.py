@@ -6,8 +6,14 @@ from typing import Any
 
 from rules_support import ACCOUNT, hits, seed_aws_policies
 
-from reconciler.aws.live import LiveBucket, LiveGroup, LiveNotebook, LivePolicy, LiveRole, LiveState, LiveUser
+from reconciler.aws.live import LiveState
+from reconciler.aws.policies import AwsPolicy
+from reconciler.kinds.bucket import LiveBucket
+from reconciler.kinds.group import LiveGroup
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY
+from reconciler.kinds.notebook import LiveNotebook
+from reconciler.kinds.role import LiveRole
+from reconciler.kinds.user import LiveUser
 from reconciler.rules import Report, Severity, evaluate_model
 from reconciler.rules.fromlive import from_live
 from reconciler.rules.model import AccountFacts, Drift
@@ -100,8 +106,15 @@ def _bucket(
 
 
 def _evaluate(account: AccountFacts | None = None, public_acl: frozenset[str] = frozenset(), **kinds: Any) -> Report:
-    live = LiveState(ACCOUNT, "ap-northeast-1", **kinds)
-    aws = {ADMIN: LivePolicy("AdministratorAccess", ADMIN, "/", seed_aws_policies()[ADMIN], "v1")}
+    kind_names = {
+        "roles": "Role",
+        "groups": "Group",
+        "users": "User",
+        "buckets": "Bucket",
+        "notebooks": "NotebookInstance",
+    }
+    live = LiveState(ACCOUNT, "ap-northeast-1", {kind_names[k]: v for k, v in kinds.items()})
+    aws = {ADMIN: AwsPolicy("AdministratorAccess", ADMIN, "/", seed_aws_policies()[ADMIN], "v1")}
     return evaluate_model(from_live(live, aws_policies=aws, account=account, public_acl_buckets=public_acl))
 
 

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.aws.live import LiveBucket, LiveState
+from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Blocker, Context, Exists, Kind, Report
 from reconciler.kinds.user import users
 from reconciler.manifests.model import DesiredState, Resource, Source
@@ -106,11 +106,33 @@ def bucket_policy(bucket: Bucket, ctx: Context) -> dict[str, Any]:
     return {"Version": "2012-10-17", "Statement": statements}
 
 
+@dataclass(frozen=True)
+class LiveBucket:
+    name: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    # The details below are read only for buckets named in git or owned (None: not read / not set).
+    detailed: bool = False
+    versioning: str | None = None  # "Enabled", "Suspended", or None when never set
+    encryption: Mapping[str, Any] | None = None  # {"type": "SSE-S3"|"SSE-KMS", "kmsKeyId": ...}
+    public_access_block: Mapping[str, bool] | None = None
+    policy: Mapping[str, Any] | None = None
+    region: str | None = None
+    # Whether the bucket holds no object, version or delete marker; read only for buckets a plan may
+    # delete (None: not read).
+    empty: bool | None = None
+
+
+def live_buckets(live: LiveState) -> Mapping[str, LiveBucket]:
+    """The Bucket resources of the account, typed."""
+    return {name: r for name, r in live.of("Bucket").items() if isinstance(r, LiveBucket)}
+
+
 class BucketKind(Kind):
     name = "Bucket"
     schema = "bucket.schema.json"
     folder = "buckets"
     steps_module = "reconciler.kinds.bucket.steps"
+    read_module = "reconciler.kinds.bucket.read"
     default_deletion_policy = "Retain"
     document_fields = frozenset({"policy"})
     reads = (

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from reconciler.aws.live import LiveGroup, LiveState
+from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Context, Exists, Kind, Report, Target
 from reconciler.kinds.group.guard import (
     GROUP_GUARD_POLICY,
@@ -16,7 +17,7 @@ from reconciler.kinds.group.guard import (
     group_release,
     statements,
 )
-from reconciler.kinds.iamshared import check_policy_refs, policy_refs
+from reconciler.kinds.iamshared import IAM_SOURCE, check_policy_refs, policy_refs
 from reconciler.kinds.user import users
 from reconciler.manifests.model import DesiredState, Resource, Source
 
@@ -26,11 +27,28 @@ def groups(desired: DesiredState) -> Mapping[str, Group]:
     return {name: r for name, r in desired.of("Group").items() if isinstance(r, Group)}
 
 
+@dataclass(frozen=True)
+class LiveGroup:
+    name: str
+    arn: str
+    path: str
+    attached: tuple[str, ...] = ()
+    inline: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    members: tuple[str, ...] = ()
+
+
+def live_groups(live: LiveState) -> Mapping[str, LiveGroup]:
+    """The Group resources of the account, typed."""
+    return {name: r for name, r in live.of("Group").items() if isinstance(r, LiveGroup)}
+
+
 class GroupKind(Kind):
     name = "Group"
     schema = "group.schema.json"
     folder = "groups"
     steps_module = "reconciler.kinds.group.steps"
+    read_module = "reconciler.kinds.group.read"
+    sources = (IAM_SOURCE,)
     after = ("Policy", "User")
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:

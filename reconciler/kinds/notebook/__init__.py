@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.aws.live import LiveNotebook, LiveState
+from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Blocker, Context, Exists, Kind, Report, Target
 from reconciler.manifests.model import DesiredState, Resource, Source
 
@@ -36,11 +36,35 @@ def notebooks(desired: DesiredState) -> Mapping[str, NotebookInstance]:
 NOTEBOOK_UPDATABLE: tuple[str, ...] = ("instanceType", "role", "rootAccess", "volumeSizeInGB", "lifecycleConfigName")
 
 
+@dataclass(frozen=True)
+class LiveNotebook:
+    name: str
+    arn: str
+    tags: Mapping[str, str] = field(default_factory=dict)
+    detailed: bool = False
+    status: str | None = None
+    instance_type: str | None = None
+    role_arn: str | None = None
+    root_access: str | None = None
+    direct_internet_access: str | None = None
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+    volume_size_in_gb: int | None = None
+    lifecycle_config_name: str | None = None
+
+
+def live_notebooks(live: LiveState) -> Mapping[str, LiveNotebook]:
+    """The NotebookInstance resources of the account, typed."""
+    return {name: r for name, r in live.of("NotebookInstance").items() if isinstance(r, LiveNotebook)}
+
+
 class NotebookKind(Kind):
     name = "NotebookInstance"
     schema = "notebookinstance.schema.json"
     folder = "notebooks"
     steps_module = "reconciler.kinds.notebook.steps"
+    read_module = "reconciler.kinds.notebook.read"
     after = ("Role",)
     # The instance's storage volume holds people's work: removing the manifest releases it.
     default_deletion_policy = "Retain"

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.aws.live import LiveGroup, LivePolicy, LiveRole, LiveState, LiveUser
+from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Context, Kind
+from reconciler.kinds.iamshared import IAM_SOURCE
 from reconciler.manifests.model import DesiredState, Resource, Source
 
 
@@ -25,11 +26,31 @@ def policies(desired: DesiredState) -> Mapping[str, Policy]:
     return {name: r for name, r in desired.of("Policy").items() if isinstance(r, Policy)}
 
 
+@dataclass(frozen=True)
+class LivePolicy:
+    name: str
+    arn: str
+    path: str
+    document: Mapping[str, Any]
+    default_version_id: str
+    version_ids: tuple[str, ...] = ()
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    attachment_count: int = 0
+
+
+def live_policies(live: LiveState) -> Mapping[str, LivePolicy]:
+    """The Policy resources of the account, typed."""
+    return {name: r for name, r in live.of("Policy").items() if isinstance(r, LivePolicy)}
+
+
 class PolicyKind(Kind):
     name = "Policy"
     schema = "policy.schema.json"
     folder = "policies"
     steps_module = "reconciler.kinds.policy.steps"
+    read_module = "reconciler.kinds.policy.read"
+    sources = (IAM_SOURCE,)
     document_fields = frozenset({"document"})
     replace_fields = frozenset({"path", "description"})
     replace_hint = (
@@ -40,16 +61,12 @@ class PolicyKind(Kind):
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LivePolicy)
-        holders: list[tuple[str, Mapping[str, LiveRole | LiveGroup | LiveUser]]] = [
-            ("Role", state.roles),
-            ("Group", state.groups),
-            ("User", state.users),
-        ]
+        # The principals of every kind that attaches managed policies (their live models' ``attached``).
         return tuple(
             f"detached from {kind}/{name}"
-            for kind, principals in holders
-            for name, principal in sorted(principals.items())
-            if live.arn in principal.attached
+            for kind, resources in state.resources.items()
+            for name, principal in sorted(resources.items())
+            if live.arn in getattr(principal, "attached", ())
         )
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:

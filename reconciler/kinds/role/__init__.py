@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.aws.live import LiveRole, LiveState
+from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Context, Exists, Kind, Report, Target
-from reconciler.kinds.iamshared import check_policy_refs, policy_refs
+from reconciler.kinds.iamshared import IAM_SOURCE, check_policy_refs, policy_refs
 from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
 
 
@@ -48,11 +48,33 @@ def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class LiveRole:
+    name: str
+    arn: str
+    path: str
+    trust: Mapping[str, Any]
+    attached: tuple[str, ...] = ()
+    inline: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    boundary: str | None = None
+    max_session_duration: int = 3600
+    description: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+    instance_profiles: tuple[str, ...] = ()
+
+
+def live_roles(live: LiveState) -> Mapping[str, LiveRole]:
+    """The Role resources of the account, typed."""
+    return {name: r for name, r in live.of("Role").items() if isinstance(r, LiveRole)}
+
+
 class RoleKind(Kind):
     name = "Role"
     schema = "role.schema.json"
     folder = "roles"
     steps_module = "reconciler.kinds.role.steps"
+    read_module = "reconciler.kinds.role.read"
+    sources = (IAM_SOURCE,)
     after = ("Policy",)
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.aws.live import LiveState, LiveUser
+from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Context, Exists, Kind, Report, Target
-from reconciler.kinds.iamshared import policy_refs
+from reconciler.kinds.iamshared import IAM_SOURCE, policy_refs
 from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
 
 
@@ -27,11 +27,40 @@ def users(desired: DesiredState) -> Mapping[str, User]:
     return {name: u for name, u in desired.of("User").items() if isinstance(u, User)}
 
 
+@dataclass(frozen=True)
+class LiveUser:
+    name: str
+    arn: str
+    path: str
+    groups: tuple[str, ...] = ()
+    attached: tuple[str, ...] = ()
+    inline: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    boundary: str | None = None
+    # None: not read (the user is neither named in git nor owned).
+    console_access: bool | None = None
+    # The user's own credentials: "ID (Status)" per access key, read for every user named in git or
+    # owned (keys of humans are not declared in git, so they are reported); MFA devices (serial
+    # numbers), signing certificates and SSH public keys (IDs), read for users a plan may delete, since
+    # deleting the user removes them. None: not read.
+    access_keys: tuple[str, ...] | None = None
+    mfa_devices: tuple[str, ...] | None = None
+    signing_certificates: tuple[str, ...] | None = None
+    ssh_public_keys: tuple[str, ...] | None = None
+
+
+def live_users(live: LiveState) -> Mapping[str, LiveUser]:
+    """The User resources of the account, typed."""
+    return {name: r for name, r in live.of("User").items() if isinstance(r, LiveUser)}
+
+
 class UserKind(Kind):
     name = "User"
     schema = "user.schema.json"
     folder = "users"
     steps_module = "reconciler.kinds.user.steps"
+    read_module = "reconciler.kinds.user.read"
+    sources = (IAM_SOURCE,)
     after = ("Policy",)
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
