@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from reconciler.importer.run import ImportResult
-from reconciler.importer.writer import FOLDERS
+from reconciler.kinds import REGISTRY
 from reconciler.rules import render_findings_text
 
 __all__ = ["render_import"]
 
-#: Why a field of an adopted resource still changes: what a manifest cannot say.
-FIELD_REASONS: Mapping[tuple[str, str], str] = {
-    ("Bucket", "publicAccessBlock"): "a manifest always blocks public access",
-    ("Bucket", "encryption"): "a manifest always sets default encryption",
-    ("Bucket", "policy"): "a manifest's bucket policy always denies requests without TLS",
-    ("User", "policies"): "users get permissions from groups only: attach these policies to a group",
-    ("User", "inlinePolicies"): "users get permissions from groups only: move these policies to a group",
-}
-
 
 def _reasons(ref: str, fields: tuple[str, ...]) -> list[str]:
-    kind = ref.split("/", 1)[0]
-    reasons = {FIELD_REASONS.get((kind, f.split(".", 1)[0])) for f in fields}
+    known = REGISTRY[ref.split("/", 1)[0]].import_field_reasons
+    reasons = {known.get(f.split(".", 1)[0]) for f in fields}
     return sorted(r for r in reasons if r)
 
 
@@ -31,7 +20,9 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
     total = sum(result.counts.values())
     out.append(f"Imported {total} resource(s) from account {result.account_id} ({result.region}) into {display}:")
     out.append("  settings.yaml")
-    out.extend(f"  {FOLDERS[kind]}/: {result.counts[kind]} {kind}" for kind in FOLDERS if result.counts.get(kind))
+    out.extend(
+        f"  {k.folder}/: {result.counts[k.name]} {k.name}" for k in REGISTRY.values() if result.counts.get(k.name)
+    )
     if result.aws_policies:
         out.append(
             "AWS managed policies are referenced by ARN, not imported: "

@@ -14,23 +14,14 @@ a role or group refers to a policy that is not imported by its ARN.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
 
 from reconciler.aws.live import LiveState
-from reconciler.kinds import KIND_ORDER
-from reconciler.kinds.group.guard import GROUP_PENDING_PATH
-from reconciler.kinds.role import live_roles
+from reconciler.kinds import KIND_ORDER, REGISTRY
 
-__all__ = ["UNMANAGED_ROLE_PATHS", "Filters", "Selection", "Skipped", "role_names", "select"]
-
-#: Role paths AWS reserves for roles it creates and manages itself: users cannot change these roles.
-UNMANAGED_ROLE_PATHS: Mapping[str, str] = {
-    "/aws-service-role/": "service-linked role: AWS creates and manages it",
-    "/aws-reserved/": "AWS-reserved role (IAM Identity Center): AWS creates and manages it",
-}
+__all__ = ["Filters", "Selection", "Skipped", "arn_index", "select"]
 
 
 def _matches(pattern: str, kind: str, name: str) -> bool:
@@ -81,29 +72,15 @@ class Selection:
     aws_policies: tuple[str, ...] = ()
 
 
-def _unmanaged(kind: str, resource: Any) -> str | None:
-    if kind == "Role":
-        for prefix, reason in UNMANAGED_ROLE_PATHS.items():
-            if str(resource.path).startswith(prefix):
-                return reason
-    if kind == "Group" and resource.path == GROUP_PENDING_PATH:
-        return f"the reconciler is creating or deleting it (path {GROUP_PENDING_PATH}): its next apply finishes that"
-    return None
-
-
-def role_names(live: LiveState) -> dict[str, str]:
-    """Role ARN -> role name."""
-    return {role.arn: name for name, role in live_roles(live).items()}
-
-
-def _needs(kind: str, resource: Any, roles: Mapping[str, str]) -> list[tuple[str, str]]:
-    """(kind, name) of the resources ``resource`` must refer to by name; ("", arn) when absent."""
-    if kind == "User":
-        return [("Group", g) for g in resource.groups]
-    if kind == "NotebookInstance" and resource.role_arn:
-        role = roles.get(resource.role_arn)
-        return [("Role", role) if role else ("", str(resource.role_arn))]
-    return []
+def arn_index(live: LiveState) -> Callable[[str], tuple[str, str] | None]:
+    """``name_of(arn)``: (kind, name) of the live resource with that ARN (None: no such resource)."""
+    index = {
+        arn: (kind, name)
+        for kind in KIND_ORDER
+        for name, resource in live.of(kind).items()
+        if isinstance(arn := getattr(resource, "arn", None), str)
+    }
+    return index.get
 
 
 def _why_not(live: LiveState, kind: str, name: str, blocked: Mapping[tuple[str, str], str]) -> str | None:
@@ -124,7 +101,7 @@ def select(live: LiveState, filters: Filters) -> Selection:
     skipped: list[Skipped] = []
     for kind in KIND_ORDER:
         for name, resource in sorted(live.of(kind).items()):
-            reason = _unmanaged(kind, resource) or filters.excluded(kind, name, getattr(resource, "tags", {}))
+            reason = REGISTRY[kind].import_skip(resource) or filters.excluded(kind, name, getattr(resource, "tags", {}))
             if reason:
                 blocked[(kind, name)] = reason
             if not filters.wanted(kind, name):
@@ -134,25 +111,28 @@ def select(live: LiveState, filters: Filters) -> Selection:
             else:
                 chosen[kind].add(name)
     dependencies: list[tuple[str, str]] = []
-    roles = role_names(live)
-    for kind in ("User", "NotebookInstance"):
-        for name in sorted(chosen[kind]):
-            needs = _needs(kind, live.of(kind)[name], roles)
-            reasons = [why for dep_kind, dep_name in needs if (why := _why_not(live, dep_kind, dep_name, blocked))]
-            if reasons:
-                chosen[kind].discard(name)
-                skipped.append(Skipped(f"{kind}/{name}", reasons[0]))
-                continue
-            for dep_kind, dep_name in needs:
-                if dep_name not in chosen[dep_kind]:
-                    chosen[dep_kind].add(dep_name)
-                    dependencies.append((f"{dep_kind}/{dep_name}", f"{kind}/{name} refers to it"))
+    name_of = arn_index(live)
+    # What the chosen resources need, and then what that needs in turn.
+    pending = [(kind, name) for kind in KIND_ORDER for name in sorted(chosen[kind])]
+    while pending:
+        kind, name = pending.pop(0)
+        needs = REGISTRY[kind].import_needs(live.of(kind)[name], name_of)
+        reasons = [why for dep_kind, dep_name in needs if (why := _why_not(live, dep_kind, dep_name, blocked))]
+        if reasons:
+            chosen[kind].discard(name)
+            skipped.append(Skipped(f"{kind}/{name}", reasons[0]))
+            continue
+        for dep_kind, dep_name in needs:
+            if dep_name not in chosen[dep_kind]:
+                chosen[dep_kind].add(dep_name)
+                dependencies.append((f"{dep_kind}/{dep_name}", f"{kind}/{name} refers to it"))
+                pending.append((dep_kind, dep_name))
     aws_policies = sorted(
         {
             arn
-            for kind in ("Role", "Group")
+            for kind in KIND_ORDER
             for name in chosen[kind]
-            for arn in (*live.of(kind)[name].attached, getattr(live.of(kind)[name], "boundary", None) or "")
+            for arn in REGISTRY[kind].import_aws_policies(live.of(kind)[name])
             if ":iam::aws:policy/" in arn
         }
     )

@@ -19,18 +19,12 @@ from pathlib import Path, PurePosixPath
 from reconciler.errors import ReconcilerError
 from reconciler.importer.convert import Manifest
 from reconciler.importer.yamlout import dump_documents
+from reconciler.kinds import REGISTRY
 
 __all__ = ["FOLDERS", "ImportRefused", "layout", "write_files"]
 
-#: The folder of each kind, as in the shipped example (desired-state/).
-FOLDERS: Mapping[str, str] = {
-    "Policy": "policies",
-    "Role": "roles",
-    "Group": "groups",
-    "User": "users",
-    "Bucket": "buckets",
-    "NotebookInstance": "notebooks",
-}
+#: The folder of each kind (``Kind.folder``), as in the shipped example (desired-state/).
+FOLDERS: Mapping[str, str] = {kind.name: kind.folder for kind in REGISTRY.values()}
 
 SETTINGS_FILE = "settings.yaml"
 

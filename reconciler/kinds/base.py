@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
@@ -17,6 +18,7 @@ from reconciler.manifests.model import DesiredState, Resource, Source, is_policy
 if TYPE_CHECKING:
     from reconciler.aws.live import LiveState
     from reconciler.aws.session import ReadSession
+    from reconciler.kinds.importing import ImportContext
     from reconciler.kinds.steps import Step
 
 
@@ -189,28 +191,57 @@ class Kind:
         """Facts about this change the reviewer should read (e.g. it will wait for a notebook to stop)."""
         return ()
 
-    # The module holding the kind's AWS steps (its ``STEPS``: action -> step), imported only when a change
-    # is executed: computing a plan never loads the code that writes.
-    steps_module: ClassVar[str] = ""
+    # ------------------------------------------------------------------ the import (``reconciler import``)
+
+    # Why a field of an adopted resource still changes: what a manifest of this kind cannot say (field -> why).
+    import_field_reasons: ClassVar[Mapping[str, str]] = {}
+
+    def import_skip(self, live: Any) -> str | None:
+        """Why ``reconciler import`` never writes a manifest for this resource (AWS or the reconciler manages it)."""
+        return None
+
+    def import_needs(self, live: Any, name_of: Callable[[str], tuple[str, str] | None]) -> list[tuple[str, str]]:
+        """(kind, name) of what a manifest of ``live`` must refer to by name, so is imported with it; ("", ARN)
+        for a target that is not a resource of the account. ``name_of(arn)``: (kind, name) of a live resource."""
+        return []
+
+    def import_aws_policies(self, live: Any) -> tuple[str, ...]:
+        """The policy ARNs ``live`` attaches (the import reads the AWS managed ones among them for the rules)."""
+        return ()
+
+    def import_stub(self, name: str, live: Any) -> Resource | None:
+        """A manifest value carrying what other kinds' generated documents need of this one (its path)."""
+        return None
+
+    def to_spec(self, live: Any, ictx: ImportContext) -> dict[str, Any]:
+        """The values of the spec of a manifest for ``live`` (None or empty: left out), from ``imports.py``."""
+        to_spec: Callable[[Any, ImportContext], dict[str, Any]] = self.facet("imports").to_spec
+        return to_spec(live, ictx)
+
     # The kinds whose changes this kind's creates and updates follow (their deletions go the other way).
     after: ClassVar[tuple[str, ...]] = ()
 
-    # The module holding the kind's read (its ``read(session)``: name -> live model, every resource of the kind
-    # in the account, in detail where ``session.scope`` says), and the shared answers it reads from (e.g.
-    # ``"iam"``: IAM's GetAccountAuthorizationDetails, fetched once for all the kinds that declare it).
-    read_module: ClassVar[str] = ""
+    # The shared answers the kind reads from (e.g. ``"iam"``: IAM's GetAccountAuthorizationDetails, fetched once
+    # for all the kinds that declare it).
     sources: ClassVar[tuple[str, ...]] = ()
 
+    # ------------------------------------------------------------------ the facets, loaded when used
+    #
+    # A kind is a package: its ``__init__`` declares the kind (this class) and its models; ``read.py`` reads it
+    # (``read(session)``), ``steps.py`` changes it (``STEPS``: action -> step) and ``imports.py`` writes manifests
+    # for it (``to_spec``). Each is imported only when used: computing a plan never loads the code that writes.
+
+    def facet(self, module: str) -> ModuleType:
+        """The kind's module ``module`` (``read``, ``steps``, ``imports``), from its package."""
+        return importlib.import_module(f"{type(self).__module__}.{module}")
+
     def read(self, session: ReadSession) -> Mapping[str, Any]:
-        """Every resource of this kind in the account, by name (its live models)."""
-        if not self.read_module:
-            return {}
-        read: Callable[[ReadSession], Mapping[str, Any]] = importlib.import_module(self.read_module).read
+        """Every resource of this kind in the account, by name (its live models, in detail where
+        ``session.scope`` says)."""
+        read: Callable[[ReadSession], Mapping[str, Any]] = self.facet("read").read
         return read(session)
 
     def step(self, action: str) -> Step | None:
         """The AWS step that makes ``action`` ("create", "update", "delete", "release"); None: not for this kind."""
-        if not self.steps_module:
-            return None
-        steps: Mapping[str, Step] = importlib.import_module(self.steps_module).STEPS
+        steps: Mapping[str, Step] = self.facet("steps").STEPS
         return steps.get(action)

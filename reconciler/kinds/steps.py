@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Target
@@ -66,16 +67,12 @@ def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
-def code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def ignore(codes: tuple[str, ...], call: Callable[..., T], /, **kwargs: Any) -> T | None:
     """``call(**kwargs)``; an error with one of ``codes`` (e.g. NoSuchEntity on a delete) means done."""
     try:
         return call(**kwargs)
     except ClientError as exc:
-        if code(exc) in codes:
+        if error_code(exc) in codes:
             return None
         raise
 

@@ -12,9 +12,10 @@ from hypothesis import strategies as st
 
 from reconciler.engine.adoption import adoption_note, adoption_report, is_ownership_mark, render_adoption
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
-from reconciler.importer.convert import document, spec_order
+from reconciler.importer.convert import spec_order
 from reconciler.importer.yamlout import dump_documents
 from reconciler.kinds import REGISTRY
+from reconciler.kinds.importing import document
 from reconciler.manifests.model import SETTINGS_SCHEMA
 from reconciler.manifests.schema import schema_dir
 from reconciler.manifests.yamlsource import parse_documents

@@ -131,8 +131,6 @@ class BucketKind(Kind):
     name = "Bucket"
     schema = "bucket.schema.json"
     folder = "buckets"
-    steps_module = "reconciler.kinds.bucket.steps"
-    read_module = "reconciler.kinds.bucket.read"
     default_deletion_policy = "Retain"
     document_fields = frozenset({"policy"})
     reads = (
@@ -213,3 +211,9 @@ class BucketKind(Kind):
                 kind, _, name = ref.partition("/")
                 if not exists(kind, name):
                     report(resource, ("spec", "access", mode, i), f"no {kind} manifest named '{name}'", (kind, name))
+
+    import_field_reasons = {
+        "publicAccessBlock": "a manifest always blocks public access",
+        "encryption": "a manifest always sets default encryption",
+        "policy": "a manifest's bucket policy always denies requests without TLS",
+    }

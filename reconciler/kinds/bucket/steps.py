@@ -7,8 +7,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.answers import error_code
 from reconciler.kinds.base import DELETION_POLICY_TAG
-from reconciler.kinds.steps import Step, StepContext, StepError, StepInput, code, doc, ignore, tag_list
+from reconciler.kinds.steps import Step, StepContext, StepError, StepInput, doc, ignore, tag_list
 
 NO_BUCKET = ("NoSuchBucket",)
 
@@ -61,9 +62,9 @@ def create_bucket(step: StepContext, change: StepInput) -> None:
     try:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration=config)
     except ClientError as exc:
-        if code(exc) == "BucketAlreadyExists":
+        if error_code(exc) == "BucketAlreadyExists":
             raise StepError(f"bucket name {name} is taken by another AWS account; choose another name") from exc
-        if code(exc) != "BucketAlreadyOwnedByYou":
+        if error_code(exc) != "BucketAlreadyOwnedByYou":
             raise
     _put_tags(step, name, want["tags"])  # also where CreateBucket does not take tags
     _converge_bucket(step, change, everything=True)

@@ -46,8 +46,6 @@ class GroupKind(Kind):
     name = "Group"
     schema = "group.schema.json"
     folder = "groups"
-    steps_module = "reconciler.kinds.group.steps"
-    read_module = "reconciler.kinds.group.read"
     sources = (IAM_SOURCE,)
     after = ("Policy", "User")
 
@@ -135,3 +133,13 @@ class GroupKind(Kind):
     def policy_references(self, resource: Resource) -> tuple[str, ...]:
         assert isinstance(resource, Group)
         return resource.policies
+
+    def import_skip(self, live: Any) -> str | None:
+        if live.path == GROUP_PENDING_PATH:
+            return (
+                f"the reconciler is creating or deleting it (path {GROUP_PENDING_PATH}): its next apply finishes that"
+            )
+        return None
+
+    def import_aws_policies(self, live: Any) -> tuple[str, ...]:
+        return tuple(live.attached)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -63,8 +63,6 @@ class NotebookKind(Kind):
     name = "NotebookInstance"
     schema = "notebookinstance.schema.json"
     folder = "notebooks"
-    steps_module = "reconciler.kinds.notebook.steps"
-    read_module = "reconciler.kinds.notebook.read"
     after = ("Role",)
     # The instance's storage volume holds people's work: removing the manifest releases it.
     default_deletion_policy = "Retain"
@@ -175,3 +173,9 @@ class NotebookKind(Kind):
         assert isinstance(resource, NotebookInstance)
         if not exists("Role", resource.role):
             report(resource, ("spec", "role"), f"no Role manifest named '{resource.role}'", ("Role", resource.role))
+
+    def import_needs(self, live: Any, name_of: Callable[[str], tuple[str, str] | None]) -> list[tuple[str, str]]:
+        if not live.role_arn:
+            return []
+        found = name_of(live.role_arn)
+        return [found if found is not None and found[0] == "Role" else ("", str(live.role_arn))]

@@ -6,6 +6,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.answers import error_code
 from reconciler.kinds.base import DELETION_POLICY_TAG
 from reconciler.kinds.notebook import NOTEBOOK_UPDATABLE
 from reconciler.kinds.steps import (
@@ -14,7 +15,6 @@ from reconciler.kinds.steps import (
     StepContext,
     StepError,
     StepInput,
-    code,
     tag_list,
     until_consistent,
 )
@@ -26,7 +26,9 @@ def _sm(step: StepContext) -> Any:
 
 def _role_not_assumable(exc: ClientError) -> bool:
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
-    return code(exc) == "ValidationException" and ("assume" in message or ("role" in message and "not" in message))
+    return error_code(exc) == "ValidationException" and (
+        "assume" in message or ("role" in message and "not" in message)
+    )
 
 
 def create_notebook(step: StepContext, change: StepInput) -> None:
@@ -140,7 +142,7 @@ def delete_notebook(step: StepContext, change: StepInput) -> None:
     try:
         status = _status(step, name)
     except ClientError as exc:
-        if code(exc) in ("ValidationException", "ResourceNotFound"):
+        if error_code(exc) in ("ValidationException", "ResourceNotFound"):
             return
         raise
     if status in ("InService", "Pending", "Updating"):

@@ -48,8 +48,6 @@ class PolicyKind(Kind):
     name = "Policy"
     schema = "policy.schema.json"
     folder = "policies"
-    steps_module = "reconciler.kinds.policy.steps"
-    read_module = "reconciler.kinds.policy.read"
     sources = (IAM_SOURCE,)
     document_fields = frozenset({"document"})
     replace_fields = frozenset({"path", "description"})
@@ -97,3 +95,6 @@ class PolicyKind(Kind):
             tags=dict(spec.get("tags", {})),
             deletion_policy=spec["deletionPolicy"],
         )
+
+    def import_stub(self, name: str, live: Any) -> Resource | None:
+        return Policy(name, None, path=live.path)

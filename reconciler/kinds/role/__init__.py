@@ -48,6 +48,13 @@ def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
     }
 
 
+#: Role paths AWS reserves for roles it creates and manages itself: users cannot change these roles.
+UNMANAGED_ROLE_PATHS: Mapping[str, str] = {
+    "/aws-service-role/": "service-linked role: AWS creates and manages it",
+    "/aws-reserved/": "AWS-reserved role (IAM Identity Center): AWS creates and manages it",
+}
+
+
 @dataclass(frozen=True)
 class LiveRole:
     name: str
@@ -72,8 +79,6 @@ class RoleKind(Kind):
     name = "Role"
     schema = "role.schema.json"
     folder = "roles"
-    steps_module = "reconciler.kinds.role.steps"
-    read_module = "reconciler.kinds.role.read"
     sources = (IAM_SOURCE,)
     after = ("Policy",)
 
@@ -149,3 +154,15 @@ class RoleKind(Kind):
     def policy_references(self, resource: Resource) -> tuple[str, ...]:
         assert isinstance(resource, Role)
         return (*resource.policies, *((resource.permissions_boundary,) if resource.permissions_boundary else ()))
+
+    def import_skip(self, live: Any) -> str | None:
+        for prefix, reason in UNMANAGED_ROLE_PATHS.items():
+            if str(live.path).startswith(prefix):
+                return reason
+        return None
+
+    def import_aws_policies(self, live: Any) -> tuple[str, ...]:
+        return (*live.attached, *([live.boundary] if live.boundary else []))
+
+    def import_stub(self, name: str, live: Any) -> Resource | None:
+        return Role(name, None, path=live.path)

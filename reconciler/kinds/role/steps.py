@@ -6,13 +6,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.answers import error_code
 from reconciler.kinds.iamsteps import GONE, ownership_marks, sync_attached, sync_inline, sync_tags
 from reconciler.kinds.steps import (
     Step,
     StepContext,
     StepError,
     StepInput,
-    code,
     doc,
     ignore,
     tag_list,
@@ -22,7 +22,7 @@ from reconciler.kinds.steps import (
 
 def _role_not_visible(exc: ClientError) -> bool:
     # A policy created a moment ago may not be attachable yet (IAM eventual consistency).
-    return code(exc) == "NoSuchEntity"
+    return error_code(exc) == "NoSuchEntity"
 
 
 def create_role(step: StepContext, change: StepInput) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -58,8 +58,6 @@ class UserKind(Kind):
     name = "User"
     schema = "user.schema.json"
     folder = "users"
-    steps_module = "reconciler.kinds.user.steps"
-    read_module = "reconciler.kinds.user.read"
     sources = (IAM_SOURCE,)
     after = ("Policy",)
 
@@ -142,3 +140,14 @@ class UserKind(Kind):
     def policy_references(self, resource: Resource) -> tuple[str, ...]:
         assert isinstance(resource, User)
         return (resource.permissions_boundary,) if resource.permissions_boundary else ()
+
+    import_field_reasons = {
+        "policies": "users get permissions from groups only: attach these policies to a group",
+        "inlinePolicies": "users get permissions from groups only: move these policies to a group",
+    }
+
+    def import_needs(self, live: Any, name_of: Callable[[str], tuple[str, str] | None]) -> list[tuple[str, str]]:
+        return [("Group", g) for g in live.groups]
+
+    def import_stub(self, name: str, live: Any) -> Resource | None:
+        return User(name, None, path=live.path)
