@@ -22,11 +22,12 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.account import check_account
 from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy, read_aws_policy
-from reconciler.aws.scope import ReadScope, check_account
+from reconciler.aws.scope import ReadScope
 from reconciler.engine.differ import aws_policy_references
 from reconciler.kinds.bucket import live_buckets
 from reconciler.kinds.read import read_account

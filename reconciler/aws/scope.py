@@ -1,12 +1,9 @@
-"""What a read covers (:class:`ReadScope`), and the account guard that runs before any read."""
+"""What a read covers (:class:`ReadScope`): a plain value, so that the differ that computes it loads no AWS SDK."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from reconciler.aws.clients import ClientFactory, translate_errors
-from reconciler.errors import AccountMismatchError
 
 
 @dataclass(frozen=True)
@@ -44,15 +41,3 @@ class ReadScope:
         if self.deleting is not None:
             return name in self.deleting.get(kind, frozenset())
         return self.owns(tags) and not self.named(kind, name)
-
-
-def check_account(factory: ClientFactory, expected: str) -> str:
-    """The account guard: the credentials must belong to ``expected``. Returns the account id."""
-    with translate_errors("checking the account (sts:GetCallerIdentity)"):
-        account = str(factory.client("sts").get_caller_identity()["Account"])
-    if account != expected:
-        raise AccountMismatchError(
-            f"the credentials are for account {account}, but Settings.accountId is {expected}; "
-            "refusing to read or change anything"
-        )
-    return account

@@ -17,8 +17,8 @@ from typing import TextIO
 
 import structlog
 
+from reconciler.aws.account import check_account
 from reconciler.aws.lease import Lease, StateTable
-from reconciler.aws.scope import check_account
 from reconciler.commands.common import (
     DEFAULT_DIR,
     Exit,

@@ -18,9 +18,10 @@ from typing import Protocol
 
 import structlog
 
+from reconciler.aws.account import check_account
 from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import fingerprint
-from reconciler.aws.scope import ReadScope, check_account
+from reconciler.aws.scope import ReadScope
 from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, RefusedError
 from reconciler.engine.plan import Action

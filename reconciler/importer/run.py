@@ -17,10 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reconciler.aws.account import check_account
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import read_aws_policies
-from reconciler.aws.scope import ReadScope, check_account
+from reconciler.aws.scope import ReadScope
 from reconciler.engine.adoption import AdoptionReport, adoption_report
 from reconciler.engine.differ import build_plan
 from reconciler.engine.plan import Plan

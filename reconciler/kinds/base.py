@@ -8,6 +8,7 @@ apply); the differ compares them by meaning (see ``document_fields``).
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
@@ -234,6 +235,13 @@ class Kind:
     def facet(self, module: str) -> ModuleType:
         """The kind's module ``module`` (``read``, ``steps``, ``imports``), from its package."""
         return importlib.import_module(f"{type(self).__module__}.{module}")
+
+    def install_emulator(self) -> None:
+        """Add to the embedded emulator (moto) what it lacks for this kind: the kind's optional ``emulator.py``
+        (its ``install()``), called once per process by ``reconciler.sandbox`` before the first emulator starts."""
+        name = f"{type(self).__module__}.emulator"
+        if importlib.util.find_spec(name) is not None:
+            importlib.import_module(name).install()
 
     def read(self, session: ReadSession) -> Mapping[str, Any]:
         """Every resource of this kind in the account, by name (its live models, in detail where

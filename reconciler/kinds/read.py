@@ -11,10 +11,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
+from reconciler.aws.account import check_account
 from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy, read_aws_policy
-from reconciler.aws.scope import ReadScope, check_account
+from reconciler.aws.scope import ReadScope
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.registry import REGISTRY
 

