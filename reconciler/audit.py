@@ -166,7 +166,7 @@ def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
         if change.action is not Action.UPDATE:
             continue
         relevant = SECURITY_FIELDS.get(change.kind, frozenset())
-        fields = tuple(f.field for f in change.fields if f.field.split(".", 1)[0] in relevant)
+        fields = tuple(f.field for f in change.fields if f.name in relevant)
         if fields:
             resource = desired.get(change.kind, change.name)
             location = resource.source.where() if resource is not None and resource.source else change.source

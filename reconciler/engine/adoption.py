@@ -12,20 +12,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from reconciler.engine.plan import Action, Change, FieldChange, Plan
+from reconciler.engine.plan import Action, Change, FieldChange, FieldPath, Plan
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY
 from reconciler.values import thaw
 
 __all__ = ["AdoptionReport", "adoption_note", "adoption_report", "is_ownership_mark", "render_adoption"]
 
-GUARD_FIELD = f"inlinePolicies.{GROUP_GUARD_POLICY}"
+GUARD_FIELD = ("inlinePolicies", GROUP_GUARD_POLICY)
 
 
 def is_ownership_mark(fc: FieldChange, ownership_key: str, ownership_value: str) -> bool:
     """Whether ``fc`` only adds the ownership mark: the ownership tag, or a group's new guard policy."""
-    if fc.field == GUARD_FIELD:
+    if fc.path == GUARD_FIELD:
         return fc.old is None
-    if fc.field != "tags":
+    if fc.path != ("tags",):
         return False
     old = thaw(fc.old) if isinstance(fc.old, Mapping) else {}
     new = thaw(fc.new) if isinstance(fc.new, Mapping) else {}
@@ -42,7 +42,7 @@ class AdoptionReport:
     """
 
     mark_only: tuple[str, ...] = ()
-    also_changed: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    also_changed: tuple[tuple[str, tuple[FieldPath, ...]], ...] = ()
     other: tuple[Change, ...] = ()
 
     @property
@@ -50,16 +50,16 @@ class AdoptionReport:
         """True when applying the plan with --adopt changes nothing but ownership marks."""
         return not self.also_changed and not self.other
 
-    def extra_fields(self) -> dict[str, tuple[str, ...]]:
+    def extra_fields(self) -> dict[str, tuple[FieldPath, ...]]:
         return dict(self.also_changed)
 
 
 def adoption_report(plan: Plan, ownership_key: str, ownership_value: str) -> AdoptionReport:
     mark_only: list[str] = []
-    also_changed: list[tuple[str, tuple[str, ...]]] = []
+    also_changed: list[tuple[str, tuple[FieldPath, ...]]] = []
     other: list[Change] = []
     for change in plan.changes:
-        extra = tuple(fc.field for fc in change.fields if not is_ownership_mark(fc, ownership_key, ownership_value))
+        extra = tuple(fc.path for fc in change.fields if not is_ownership_mark(fc, ownership_key, ownership_value))
         if change.action is Action.ADOPT:
             if extra:
                 also_changed.append((change.ref, extra))
@@ -88,7 +88,7 @@ def render_adoption(report: AdoptionReport) -> str:
         f"Adoption: {adopted} resource(s) taken over; {len(report.mark_only)} get only the ownership mark"
         + (f", {len(report.also_changed)} also change:" if report.also_changed else ".")
     ]
-    lines += [f"  {ref}: {', '.join(fields)}" for ref, fields in report.also_changed]
+    lines += [f"  {ref}: {', '.join('.'.join(p) for p in paths)}" for ref, paths in report.also_changed]
     if report.other:
         lines.append(f"Besides adoption, the plan makes {len(report.other)} other change(s) (shown above).")
     return "\n".join(lines)

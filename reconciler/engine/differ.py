@@ -74,13 +74,13 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
         # Views keep lists sorted, so equal values are the common, cheap case; deepdiff decides the rest.
         if before != after and DeepDiff(before, after, ignore_order=True):
             changes.append(
-                FieldChange(name, old.get(name), new.get(name), replaces=name in kind.replace_fields and name in old)
+                FieldChange((name,), old.get(name), new.get(name), replaces=name in kind.replace_fields and name in old)
             )
     for name in sorted(kind.document_fields):
         if not _documents_equal(old.get(name), new.get(name)):
             changes.append(
                 FieldChange(
-                    name,
+                    (name,),
                     old.get(name),
                     new.get(name),
                     statements=_statements(old.get(name), new.get(name)),
@@ -93,7 +93,7 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
             if not _documents_equal(old_map.get(key), new_map.get(key)):
                 changes.append(
                     FieldChange(
-                        f"{name}.{key}",
+                        (name, key),
                         old_map.get(key),
                         new_map.get(key),
                         statements=_statements(old_map.get(key), new_map.get(key)),
@@ -117,8 +117,8 @@ def _change(
     notes: tuple[str, ...] = (),
 ) -> Change:
     """A change with what the kind says about it: why apply would refuse it, its notes, its side effects."""
-    changed = [f.field for f in fields]
-    replaced = [f.field for f in fields if f.replaces]
+    changed = list(dict.fromkeys(f.name for f in fields))
+    replaced = [f.name for f in fields if f.replaces]
     return Change(
         action,
         kind.name,
@@ -231,7 +231,7 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
                     "no longer in git; its deletionPolicy Retain keeps it: the ownership mark is removed and "
                     "it stays as it is, unmanaged"
                 )
-                released = [FieldChange(f, old, new) for f, old, new in kind.release_fields(current, ctx)]
+                released = [FieldChange((f,), old, new) for f, old, new in kind.release_fields(current, ctx)]
                 changes.append(
                     _change(
                         kind,

@@ -240,7 +240,7 @@ class Executor:
         if step_fn is None:
             return Outcome(change, Status.FAILED, f"{action.value} is not supported for {change.kind}")
         step_input = StepInput(
-            change.name, thaw(change.live) or {}, thaw(change.desired) or {}, frozenset(f.field for f in change.fields)
+            change.name, thaw(change.live) or {}, thaw(change.desired) or {}, frozenset(f.path for f in change.fields)
         )
         try:
             step_fn(self.step, step_input)

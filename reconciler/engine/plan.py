@@ -17,7 +17,11 @@ from reconciler.kinds.base import Blocker
 from reconciler.policydoc import StatementDiff
 from reconciler.values import freeze
 
-__all__ = ["Action", "Blocker", "Change", "FieldChange", "Plan"]
+__all__ = ["Action", "Blocker", "Change", "FieldChange", "FieldPath", "Plan"]
+
+#: Where a field is in a view: its name, then keys within it (``("inlinePolicies", "guard")``). A key may hold
+#: any character, dots included: a path is never parsed from text.
+FieldPath = tuple[str, ...]
 
 
 class Action(StrEnum):
@@ -36,7 +40,7 @@ class Action(StrEnum):
 class FieldChange:
     """One field that differs: its value in the account (old) and in git (new)."""
 
-    field: str
+    path: FieldPath
     old: Any
     new: Any
     # For policy documents: the statements added and removed.
@@ -47,6 +51,16 @@ class FieldChange:
     def __post_init__(self) -> None:
         object.__setattr__(self, "old", freeze(self.old))
         object.__setattr__(self, "new", freeze(self.new))
+
+    @property
+    def name(self) -> str:
+        """The top-level field (``inlinePolicies`` for ``("inlinePolicies", "guard")``)."""
+        return self.path[0]
+
+    @property
+    def field(self) -> str:
+        """The path as people read it: ``inlinePolicies.guard`` (for display and the JSON plan only)."""
+        return ".".join(self.path)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from reconciler.values import thaw
 
 __all__ = ["PLAN_FILE_FORMAT", "PlanFileError", "SavedPlan", "load_plan_file", "write_plan_file"]
 
-PLAN_FILE_FORMAT = 1
+PLAN_FILE_FORMAT = 2  # 2: the fields' paths are stored as lists
 #: The largest plan file apply reads (a plan of the whole benchmark account is a few MB).
 MAX_PLAN_FILE_BYTES = 256 * 1024 * 1024
 
@@ -98,7 +98,13 @@ class SavedPlan:
                 "options": {"adopt": self.adopt, "allowDeletes": self.allow_deletes},
                 "settings": {"maxDeletes": self.max_deletes, "notebookUpdates": self.notebook_updates},
                 "resources": {
-                    c.ref: {"fingerprint": c.fingerprint, "desired": thaw(c.desired), "live": thaw(c.live)}
+                    c.ref: {
+                        "fingerprint": c.fingerprint,
+                        "desired": thaw(c.desired),
+                        "live": thaw(c.live),
+                        # the fields' paths as lists (the JSON plan shows them as text, for people)
+                        "paths": [list(f.path) for f in c.fields],
+                    }
                     for c in self.plan.changes
                 },
             },
@@ -173,12 +179,15 @@ def load_plan_file(path: Path) -> SavedPlan:
         raise PlanFileError(f"{path}: not a usable plan file ({type(exc).__name__}: {exc})") from None
 
 
-def _field(data: Mapping[str, Any]) -> FieldChange:
+def _field(data: Mapping[str, Any], path: list[str]) -> FieldChange:
     statements = data.get("statements")
     diff = None
     if statements is not None:
         diff = StatementDiff(tuple(statements["added"]), tuple(statements["removed"]), tuple(statements["changedTop"]))
-    return FieldChange(data["field"], data["old"], data["new"], statements=diff, replaces=bool(data["replaces"]))
+    if ".".join(path) != data["field"]:
+        raise ValueError(f"field {data['field']!r} does not match its path {path!r}")
+    path_value = tuple(str(p) for p in path)
+    return FieldChange(path_value, data["old"], data["new"], statements=diff, replaces=bool(data["replaces"]))
 
 
 def _change(data: Mapping[str, Any], resources: Mapping[str, Any]) -> Change:
@@ -189,7 +198,7 @@ def _change(data: Mapping[str, Any], resources: Mapping[str, Any]) -> Change:
         Action(data["action"]),
         str(data["kind"]),
         str(data["name"]),
-        fields=tuple(_field(f) for f in data["fields"]),
+        fields=tuple(_field(f, p) for f, p in zip(data["fields"], saved["paths"], strict=True)),
         desired=saved["desired"],
         live=saved["live"],
         notes=tuple(data["notes"]),

@@ -246,7 +246,7 @@ _RELATION_ITEMS: Final[Mapping[str, str]] = {"members": "member"}
 
 
 def _list_change(fc: FieldChange) -> list[_Line]:
-    label = _RELATION_ITEMS.get(fc.field)
+    label = _RELATION_ITEMS.get(fc.name) if len(fc.path) == 1 else None
 
     def item(value: Any) -> str:
         return f"{label} {_clean(str(value))}" if label else _fmt(value)

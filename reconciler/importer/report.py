@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reconciler.engine.plan import FieldPath
 from reconciler.importer.run import ImportResult
 from reconciler.kinds import REGISTRY
 from reconciler.rules import render_findings_text
@@ -9,9 +10,9 @@ from reconciler.rules import render_findings_text
 __all__ = ["render_import"]
 
 
-def _reasons(ref: str, fields: tuple[str, ...]) -> list[str]:
-    known = REGISTRY[ref.split("/", 1)[0]].import_field_reasons
-    reasons = {known.get(f.split(".", 1)[0]) for f in fields}
+def _reasons(kind: str, paths: tuple[FieldPath, ...]) -> list[str]:
+    known = REGISTRY[kind].import_field_reasons
+    reasons = {known.get(path[0]) for path in paths}
     return sorted(r for r in reasons if r)
 
 
@@ -51,15 +52,15 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
         )
     if adoption.also_changed:
         out.append(f"{len(adoption.also_changed)} cannot be written as they are; adopting them also changes:")
-        for ref, fields in adoption.also_changed:
-            out.append(f"  {ref}: {', '.join(fields)}")
-            out.extend(f"    ({reason})" for reason in _reasons(ref, fields))
+        for ref, paths in adoption.also_changed:
+            out.append(f"  {ref}: {', '.join('.'.join(p) for p in paths)}")
+            out.extend(f"    ({reason})" for reason in _reasons(ref.split("/", 1)[0], paths))
     if adoption.other:
         out.append(f"The manifests in {display} also make {len(adoption.other)} other change(s):")
         for change in adoption.other:
-            fields = tuple(f.field for f in change.fields)
-            out.append(f"  {change.action.value} {change.ref}" + (f": {', '.join(fields)}" if fields else ""))
-            out.extend(f"    ({reason})" for reason in _reasons(change.ref, fields))
+            fields = ", ".join(f.field for f in change.fields)
+            out.append(f"  {change.action.value} {change.ref}" + (f": {fields}" if fields else ""))
+            out.extend(f"    ({reason})" for reason in _reasons(change.kind, tuple(f.path for f in change.fields)))
 
     out.append("")
     out.append(render_findings_text(result.findings, color=color))

@@ -44,7 +44,7 @@ def sync_inline(
     key = f"{principal.capitalize()}Name"
     order = sorted(want, key=lambda n: (n != first, n))
     for policy_name in order:
-        if fields is None or fields.changed(f"inlinePolicies.{policy_name}") or policy_name not in live:
+        if fields is None or fields.changed("inlinePolicies", policy_name) or policy_name not in live:
             getattr(iam, f"put_{principal}_policy")(
                 **{key: name}, PolicyName=policy_name, PolicyDocument=doc(want[policy_name])
             )

@@ -6,7 +6,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from botocore.exceptions import ClientError
 
@@ -16,7 +16,13 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.base import Target
 from reconciler.values import thaw
 
+if TYPE_CHECKING:
+    # IAM's Tag shape; S3's and SageMaker's are the same TypedDict ({Key: str, Value: str}), and TypedDicts
+    # are structural, so one list serves all three services.
+    from mypy_boto3_iam.type_defs import TagTypeDef
+
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class StepError(ReconcilerError):
@@ -52,25 +58,28 @@ class StepInput:
     name: str
     live: dict[str, Any]
     desired: dict[str, Any]
-    fields: frozenset[str]
+    fields: frozenset[tuple[str, ...]]  # the paths of the fields that change (``("inlinePolicies", "x")``)
 
-    def changed(self, name: str) -> bool:
-        """Whether ``name`` (or an entry under ``name.``, like ``inlinePolicies.x``) changes."""
-        return any(f == name or f.startswith(f"{name}.") for f in self.fields)
+    def changed(self, *path: str) -> bool:
+        """Whether the field at ``path`` changes, or anything under it (``changed("inlinePolicies")`` when
+        ``("inlinePolicies", "x")`` does)."""
+        return any(f[: len(path)] == path for f in self.fields)
 
 
-def doc(document: Any) -> str:
+def doc(document: object) -> str:
     return json.dumps(thaw(document), separators=(",", ":"), sort_keys=True, default=str)
 
 
-def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+def tag_list(tags: dict[str, str]) -> list[TagTypeDef]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
-def ignore(codes: tuple[str, ...], call: Callable[..., T], /, **kwargs: Any) -> T | None:
-    """``call(**kwargs)``; an error with one of ``codes`` (e.g. NoSuchEntity on a delete) means done."""
+def ignore(codes: tuple[str, ...], call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """``call(*args, **kwargs)``; an error with one of ``codes`` (e.g. NoSuchEntity on a delete) means done.
+
+    The arguments are checked against ``call``'s signature (a typed client method's request shape)."""
     try:
-        return call(**kwargs)
+        return call(*args, **kwargs)
     except ClientError as exc:
         if error_code(exc) in codes:
             return None

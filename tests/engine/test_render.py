@@ -53,10 +53,10 @@ READ_DOC = {
 }
 
 
-def doc_change(field: str, old: Any, new: Any, **kw: Any) -> FieldChange:
+def doc_change(path: tuple[str, ...], old: Any, new: Any, **kw: Any) -> FieldChange:
     """A document FieldChange as the differ builds it (absent sides as an empty document)."""
     return FieldChange(
-        field, old, new, statements=diff_documents(old or {"Statement": []}, new or {"Statement": []}), **kw
+        path, old, new, statements=diff_documents(old or {"Statement": []}, new or {"Statement": []}), **kw
     )
 
 
@@ -80,16 +80,16 @@ def mixed_plan() -> Plan:
                 source=SOURCE,
                 notes=("path: AWS cannot change it in place; the resource must be replaced",),
                 fields=(
-                    FieldChange("description", "old", "new"),
-                    FieldChange("path", "/a/", "/b/", replaces=True),
+                    FieldChange(("description",), "old", "new"),
+                    FieldChange(("path",), "/a/", "/b/", replaces=True),
                     FieldChange(
-                        "policies",
+                        ("policies",),
                         ["arn:aws:iam::aws:policy/A", "arn:aws:iam::aws:policy/B"],
                         ["arn:aws:iam::aws:policy/B", "arn:aws:iam::aws:policy/C"],
                     ),
-                    FieldChange("tags", {"team": "ml", "env": "dev"}, {"env": "prod", "owner": "me"}),
-                    doc_change("trust", TRUST_OLD, TRUST_NEW),
-                    doc_change("inlinePolicies.read", None, READ_DOC),
+                    FieldChange(("tags",), {"team": "ml", "env": "dev"}, {"env": "prod", "owner": "me"}),
+                    doc_change(("trust",), TRUST_OLD, TRUST_NEW),
+                    doc_change(("inlinePolicies", "read"), None, READ_DOC),
                 ),
             ),
             Change(
@@ -98,10 +98,10 @@ def mixed_plan() -> Plan:
                 "data-read",
                 source="desired-state/policies.yaml:1:1",
                 fields=(
-                    FieldChange("description", None, None),
-                    FieldChange("document", None, READ_DOC),
-                    FieldChange("path", None, "/"),
-                    FieldChange("tags", None, {"managed-by": "reconciler"}),
+                    FieldChange(("description",), None, None),
+                    FieldChange(("document",), None, READ_DOC),
+                    FieldChange(("path",), None, "/"),
+                    FieldChange(("tags",), None, {"managed-by": "reconciler"}),
                 ),
             ),
             Change(
@@ -109,7 +109,10 @@ def mixed_plan() -> Plan:
                 "Group",
                 "engineers",
                 source="desired-state/groups.yaml:1:1",
-                fields=(FieldChange("inlinePolicies", None, {"guard": READ_DOC}), FieldChange("policies", None, [])),
+                fields=(
+                    FieldChange(("inlinePolicies",), None, {"guard": READ_DOC}),
+                    FieldChange(("policies",), None, []),
+                ),
             ),
             Change(
                 Action.ADOPT,
@@ -120,20 +123,20 @@ def mixed_plan() -> Plan:
                     "exists without the ownership tag managed-by=reconciler: converging it means taking it over "
                     "(apply --adopt)",
                 ),
-                fields=(FieldChange("versioning", False, True),),
+                fields=(FieldChange(("versioning",), False, True),),
             ),
             Change(
                 Action.RELEASE,
                 "Bucket",
                 "archive",
-                fields=(FieldChange("tags.managed-by", "reconciler", None),),
+                fields=(FieldChange(("tags", "managed-by"), "reconciler", None),),
                 notes=("no longer in git; deletionPolicy Retain keeps it",),
             ),
             Change(
                 Action.DELETE,
                 "User",
                 "leaver",
-                fields=(FieldChange("groups", ["engineers"], None), FieldChange("path", "/", None)),
+                fields=(FieldChange(("groups",), ["engineers"], None), FieldChange(("path",), "/", None)),
             ),
         ),
         unchanged={"Role": 2, "Policy": 1},
@@ -156,7 +159,7 @@ def mixed_plan() -> Plan:
 )
 def test_each_action_has_its_symbol_and_wording(action: Action, symbol: str, wording: str) -> None:
     change = Change(
-        action, "Role", "notebook-for-engineer-role", source=SOURCE, fields=(FieldChange("description", "a", "b"),)
+        action, "Role", "notebook-for-engineer-role", source=SOURCE, fields=(FieldChange(("description",), "a", "b"),)
     )
     lines = text_of(change).splitlines()
     header = lines.index(f"  {symbol} Role/notebook-for-engineer-role  ({SOURCE})")
@@ -169,7 +172,7 @@ def test_header_without_source_and_notes_follow_the_wording() -> None:
         "Bucket",
         "archive",
         notes=("kept: Retain",),
-        fields=(FieldChange("tags.managed-by", "reconciler", None),),
+        fields=(FieldChange(("tags", "managed-by"), "reconciler", None),),
     )
     assert text_of(change).splitlines()[2:6] == [
         "  ~ Bucket/archive",
@@ -180,13 +183,13 @@ def test_header_without_source_and_notes_follow_the_wording() -> None:
 
 
 def test_scalar_field() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(FieldChange("maxSessionDuration", 3600, 7200),)))
+    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(FieldChange(("maxSessionDuration",), 3600, 7200),)))
     assert "      maxSessionDuration: 3600 -> 7200\n" in out
 
 
 def test_list_field_shows_added_and_removed_items() -> None:
     out = text_of(
-        Change(Action.UPDATE, "Role", "r", fields=(FieldChange("policies", ["arn:a", "arn:b"], ["arn:b", "arn:c"]),))
+        Change(Action.UPDATE, "Role", "r", fields=(FieldChange(("policies",), ["arn:a", "arn:b"], ["arn:b", "arn:c"]),))
     )
     assert '      policies:\n        - "arn:a"\n        + "arn:c"\n' in out
     assert "arn:b" not in out
@@ -198,7 +201,7 @@ def test_list_field_from_nothing() -> None:
             Action.UPDATE,
             "NotebookInstance",
             "n",
-            fields=(FieldChange("securityGroupIds", None, ["sg-1"], replaces=True),),
+            fields=(FieldChange(("securityGroupIds",), None, ["sg-1"], replaces=True),),
         )
     )
     assert '      securityGroupIds:  (forces replacement)\n        + "sg-1"\n' in out
@@ -212,7 +215,7 @@ def test_mapping_field_key_by_key() -> None:
             "r",
             fields=(
                 FieldChange(
-                    "tags", {"team": "ml", "env": "dev", "same": "x"}, {"env": "prod", "owner": "me", "same": "x"}
+                    ("tags",), {"team": "ml", "env": "dev", "same": "x"}, {"env": "prod", "owner": "me", "same": "x"}
                 ),
             ),
         )
@@ -222,7 +225,7 @@ def test_mapping_field_key_by_key() -> None:
 
 
 def test_document_field_statement_level_not_json() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change("trust", TRUST_OLD, TRUST_NEW),)))
+    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change(("trust",), TRUST_OLD, TRUST_NEW),)))
     assert (
         "      trust:\n"
         "        - Allow sts:AssumeRole for Service=sagemaker.amazonaws.com\n"
@@ -236,12 +239,12 @@ def test_document_field_statement_level_not_json() -> None:
 def test_document_statements_are_shown_as_written_not_lower_cased() -> None:
     old = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
     new = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}
-    out = text_of(Change(Action.UPDATE, "Policy", "p", fields=(doc_change("document", old, new),)))
+    out = text_of(Change(Action.UPDATE, "Policy", "p", fields=(doc_change(("document",), old, new),)))
     assert "        - Allow s3:GetObject on *\n        + Allow s3:PutObject on *\n" in out
 
 
 def test_new_inline_policy_is_its_statements_without_version_noise() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change("inlinePolicies.read", None, READ_DOC),)))
+    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change(("inlinePolicies", "read"), None, READ_DOC),)))
     assert (
         "      inlinePolicies.read: (new document)\n"
         "        + [Read] Allow s3:GetObject, s3:ListBucket on arn:aws:s3:::data, arn:aws:s3:::data/*\n"
@@ -250,27 +253,27 @@ def test_new_inline_policy_is_its_statements_without_version_noise() -> None:
 
 
 def test_removed_inline_policy() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change("inlinePolicies.read", READ_DOC, None),)))
+    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(doc_change(("inlinePolicies", "read"), READ_DOC, None),)))
     assert "      inlinePolicies.read: (document removed)\n        - [Read] Allow s3:GetObject" in out
 
 
 def test_version_change_is_shown_with_its_values() -> None:
     old = {**READ_DOC, "Version": "2008-10-17"}
-    out = text_of(Change(Action.UPDATE, "Policy", "p", fields=(doc_change("document", old, READ_DOC),)))
+    out = text_of(Change(Action.UPDATE, "Policy", "p", fields=(doc_change(("document",), old, READ_DOC),)))
     assert '        ~ Version: "2008-10-17" -> "2012-10-17"\n' in out
 
 
 def test_unreadable_document_falls_back_to_compact_values() -> None:
     bad = {"Statement": [{"Effect": "Allow", "Resources": "*"}]}
     out = text_of(
-        Change(Action.UPDATE, "Policy", "p", fields=(FieldChange("document", READ_DOC, bad, statements=None),))
+        Change(Action.UPDATE, "Policy", "p", fields=(FieldChange(("document",), READ_DOC, bad, statements=None),))
     )
     assert "      document:\n        - {" in out
     assert '        + {"Statement": [{"Effect": "Allow", "Resources": "*"}]}\n' in out
 
 
 def test_replaces_is_marked() -> None:
-    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(FieldChange("path", "/a/", "/b/", replaces=True),)))
+    out = text_of(Change(Action.UPDATE, "Role", "r", fields=(FieldChange(("path",), "/a/", "/b/", replaces=True),)))
     assert '      path: "/a/" -> "/b/"  (forces replacement)\n' in out
     assert "      # update: the resource must be replaced\n" in out
 
@@ -282,11 +285,11 @@ def test_create_is_compact_with_documents_as_statements() -> None:
             "Group",
             "g",
             fields=(
-                FieldChange("inlinePolicies", None, {"guard": TRUST_OLD, "read": READ_DOC}),
-                FieldChange("path", None, "/"),
-                FieldChange("permissionsBoundary", None, None),
-                FieldChange("policies", None, ["arn:a", "arn:b"]),
-                FieldChange("tags", None, {"managed-by": "reconciler"}),
+                FieldChange(("inlinePolicies",), None, {"guard": TRUST_OLD, "read": READ_DOC}),
+                FieldChange(("path",), None, "/"),
+                FieldChange(("permissionsBoundary",), None, None),
+                FieldChange(("policies",), None, ["arn:a", "arn:b"]),
+                FieldChange(("tags",), None, {"managed-by": "reconciler"}),
             ),
         )
     )
@@ -311,7 +314,7 @@ def test_delete_lists_live_fields() -> None:
             Action.DELETE,
             "Policy",
             "p",
-            fields=(FieldChange("document", READ_DOC, None), FieldChange("path", "/", None)),
+            fields=(FieldChange(("document",), READ_DOC, None), FieldChange(("path",), "/", None)),
         )
     )
     assert "  - Policy/p\n      # delete\n      - document:\n        - [Read] Allow s3:GetObject, s3:ListBucket" in out
@@ -358,9 +361,9 @@ def test_hostile_values_cannot_inject_terminal_codes_or_lines() -> None:
             "b",
             notes=("evil\x1b[2Jnote\nsecond line",),
             fields=(
-                FieldChange("tags", {}, {"k": "v\x1b[31m\u202e"}),
+                FieldChange(("tags",), {}, {"k": "v\x1b[31m\u202e"}),
                 doc_change(
-                    "policy",
+                    ("policy",),
                     None,
                     {
                         "Version": "2012-10-17",
@@ -384,7 +387,10 @@ def test_text_is_deterministic_whatever_the_insertion_order() -> None:
     def build(reverse: bool) -> Plan:
         tags = [("b", "2"), ("a", "1"), ("c", "3")]
         old, new = dict(tags[::-1] if reverse else tags), {"a": "9", "d": "4"}
-        changes = (*mixed_plan().changes, Change(Action.UPDATE, "User", "u", fields=(FieldChange("tags", old, new),)))
+        changes = (
+            *mixed_plan().changes,
+            Change(Action.UPDATE, "User", "u", fields=(FieldChange(("tags",), old, new),)),
+        )
         return Plan(
             ACCOUNT,
             REGION,
@@ -498,7 +504,7 @@ def test_json_makes_yaml_dates_text() -> None:
     import datetime
 
     doc = {"Version": datetime.date(2012, 10, 17), "Statement": []}
-    plan = one(Change(Action.CREATE, "Policy", "p", fields=(FieldChange("document", None, doc),)))
+    plan = one(Change(Action.CREATE, "Policy", "p", fields=(FieldChange(("document",), None, doc),)))
     data = json.loads(render_json(plan))
     assert data["changes"][0]["fields"][0]["new"]["Version"] == "2012-10-17"
 
@@ -554,8 +560,8 @@ BIG_DOCUMENT = {"Version": "2012-10-17", "Statement": BIG_STATEMENTS}
 @functools.cache
 def big_plan(n: int) -> Plan:
     """``n`` changes, half creates and half updates of a 20-statement document."""
-    created = FieldChange("document", None, BIG_DOCUMENT)
-    updated = doc_change("document", {"Version": "2012-10-17", "Statement": BIG_STATEMENTS[:3]}, BIG_DOCUMENT)
+    created = FieldChange(("document",), None, BIG_DOCUMENT)
+    updated = doc_change(("document",), {"Version": "2012-10-17", "Statement": BIG_STATEMENTS[:3]}, BIG_DOCUMENT)
     changes = tuple(
         Change(
             Action.CREATE if i % 2 else Action.UPDATE,
@@ -635,7 +641,7 @@ def test_markdown_shortens_one_huge_resource() -> None:
             Action.CREATE,
             "Policy",
             "huge",
-            fields=(FieldChange("document", None, {"Version": "2012-10-17", "Statement": statements}),),
+            fields=(FieldChange(("document",), None, {"Version": "2012-10-17", "Statement": statements}),),
         )
     )
     out = render_markdown(plan)

@@ -135,17 +135,17 @@ def _plan(*changes: Change) -> Plan:
 
 
 def test_adoption_splits_the_ownership_mark_from_other_changes() -> None:
-    mark = FieldChange("tags", {"team": "ml"}, {"team": "ml", "managed-by": "reconciler"})
-    retag = FieldChange("tags", {"team": "ml"}, {"team": "ai", "managed-by": "reconciler"})
-    guard = FieldChange("inlinePolicies.reconciler-group-guard", None, {"Statement": []})
+    mark = FieldChange(("tags",), {"team": "ml"}, {"team": "ml", "managed-by": "reconciler"})
+    retag = FieldChange(("tags",), {"team": "ml"}, {"team": "ai", "managed-by": "reconciler"})
+    guard = FieldChange(("inlinePolicies", "reconciler-group-guard"), None, {"Statement": []})
     assert is_ownership_mark(mark, "managed-by", "reconciler")
     assert not is_ownership_mark(retag, "managed-by", "reconciler")
     assert is_ownership_mark(guard, "managed-by", "reconciler")
-    assert not is_ownership_mark(FieldChange("inlinePolicies.x", None, {}), "managed-by", "reconciler")
+    assert not is_ownership_mark(FieldChange(("inlinePolicies", "x"), None, {}), "managed-by", "reconciler")
     report = adoption_report(
         _plan(
             Change(Action.ADOPT, "Role", "a", fields=(mark,)),
-            Change(Action.ADOPT, "Bucket", "b", fields=(FieldChange("publicAccessBlock", None, {"x": True}), mark)),
+            Change(Action.ADOPT, "Bucket", "b", fields=(FieldChange(("publicAccessBlock",), None, {"x": True}), mark)),
             Change(Action.UPDATE, "Group", "empty", fields=(guard,)),
             Change(Action.ADOPT, "Role", "c", fields=(retag,)),
             Change(Action.CREATE, "Role", "d", fields=(mark,)),
@@ -154,7 +154,7 @@ def test_adoption_splits_the_ownership_mark_from_other_changes() -> None:
         "reconciler",
     )
     assert report.mark_only == ("Role/a", "Group/empty")
-    assert report.also_changed == (("Role/c", ("tags",)), ("Bucket/b", ("publicAccessBlock",)))  # plan order
+    assert report.also_changed == (("Role/c", (("tags",),)), ("Bucket/b", (("publicAccessBlock",),)))  # plan order
     assert [c.ref for c in report.other] == ["Role/d"]
     assert not report.adoption_only
     assert render_adoption(report) == (
