@@ -29,6 +29,7 @@ from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy, read_aws_policy
 from reconciler.aws.scope import ReadScope
 from reconciler.engine.differ import aws_policy_references
+from reconciler.facts.model import AccountFacts, Drift
 from reconciler.kinds.bucket import live_buckets
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
@@ -36,7 +37,6 @@ from reconciler.manifests.model import DesiredState
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
 from reconciler.rules.fromlive import from_live
-from reconciler.rules.model import AccountFacts, Drift
 
 __all__ = ["AUDIT_READS", "SECURITY_FIELDS", "audit", "read_audit_facts"]
 

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from reconciler.errors import ReconcilerError
+from reconciler.facts.model import parse_statements
 from reconciler.policydoc import (
     DEFAULT_VERSION,
     PolicyDocument,
@@ -35,7 +36,6 @@ from reconciler.policydoc import (
     statements,
 )
 from reconciler.policydoc.canonical import statement_form
-from reconciler.rules.model import parse_statements
 
 ACCOUNT = "123456789012"
 
@@ -719,7 +719,7 @@ def test_diff_empty_exactly_when_equivalent(a: dict[str, Any], b: dict[str, Any]
 @settings(max_examples=100, deadline=None)
 @given(_document())
 def test_the_rules_read_what_comparison_reads(d: dict[str, Any]) -> None:
-    """The rules' statements (reconciler.rules.model) are the parser's: in canonical form, exactly the
+    """The rules' statements (reconciler.facts.model) are the parser's: in canonical form, exactly the
     document's canonical statements; and each renders as its mapping does."""
     located = parse_statements(d, lambda index: f"Statement[{index}]")
     assert [s.index for s in located] == list(range(len(d["Statement"])))

@@ -19,6 +19,7 @@ from reconciler.manifests.model import DesiredState, Resource, Source, is_policy
 if TYPE_CHECKING:
     from reconciler.aws.live import LiveState
     from reconciler.aws.session import ReadSession
+    from reconciler.facts.builder import Facts
     from reconciler.kinds.importing import ImportContext
     from reconciler.kinds.steps import Step
 
@@ -236,12 +237,30 @@ class Kind:
         """The kind's module ``module`` (``read``, ``steps``, ``imports``), from its package."""
         return importlib.import_module(f"{type(self).__module__}.{module}")
 
+    def optional_facet(self, module: str) -> ModuleType | None:
+        """The kind's module ``module`` when the kind has one (``facts``, ``emulator``), else None."""
+        name = f"{type(self).__module__}.{module}"
+        return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
+
     def install_emulator(self) -> None:
         """Add to the embedded emulator (moto) what it lacks for this kind: the kind's optional ``emulator.py``
         (its ``install()``), called once per process by ``reconciler.sandbox`` before the first emulator starts."""
-        name = f"{type(self).__module__}.emulator"
-        if importlib.util.find_spec(name) is not None:
-            importlib.import_module(name).install()
+        module = self.optional_facet("emulator")
+        if module is not None:
+            module.install()
+
+    def desired_facts(self, resource: Resource, facts: Facts, ctx: Context) -> None:
+        """Add what the security rules see of a manifest to ``facts`` (the kind's optional ``facts.py``:
+        ``desired``); a kind without one shows the rules nothing."""
+        module = self.optional_facet("facts")
+        if module is not None:
+            module.desired(resource, facts, ctx)
+
+    def live_facts(self, live: Any, facts: Facts) -> None:
+        """Add what the security rules see of a live resource to ``facts`` (``facts.py``: ``live``)."""
+        module = self.optional_facet("facts")
+        if module is not None:
+            module.live(live, facts)
 
     def read(self, session: ReadSession) -> Mapping[str, Any]:
         """Every resource of this kind in the account, by name (its live models, in detail where

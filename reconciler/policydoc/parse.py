@@ -4,7 +4,7 @@
 :class:`PolicyDocument` of :class:`PolicyStatement` values: every element checked and typed, every
 value in one form whatever its spelling (see the package docstring), in the order and case written.
 Comparison by meaning (:mod:`reconciler.policydoc.canonical`), plan output
-(:mod:`reconciler.policydoc.render`) and the security rules (``reconciler.rules.model``) all read
+(:mod:`reconciler.policydoc.render`) and the security rules (``reconciler.facts.model``) all read
 documents through it, so they never disagree on what a document says.
 """
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from reconciler.facts.model import Model
 from reconciler.manifests.model import DesiredState, Settings
 from reconciler.rules.credentials import managed_user_keys
 from reconciler.rules.exceptions import apply_exceptions
@@ -29,7 +30,6 @@ from reconciler.rules.findings import (
     render_findings_text,
 )
 from reconciler.rules.fromdesired import from_desired
-from reconciler.rules.model import Model
 from reconciler.rules.registry import BY_ID, RULES, run
 
 __all__ = [

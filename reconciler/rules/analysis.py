@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from reconciler.facts.model import Model, PolicyDoc, Principal, Statement
 from reconciler.policydoc import actions_regex
-from reconciler.rules.model import Model, PolicyDoc, Principal, Statement
 from reconciler.rules.patterns import covers, has_wildcard, patterns_intersect
 
 # What an Allow must say about the principal to be public: any of these condition keys narrows it.

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.facts.model import ADMIN_POLICY_ARNS, BucketView, Model, Principal
 from reconciler.rules.analysis import allows_everything, is_public_principal
 from reconciler.rules.base import LIVE, Hit, Rule
 from reconciler.rules.buckets import pab_fully_on
 from reconciler.rules.data import unmanaged_writers
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import ADMIN_POLICY_ARNS, BucketView, Model, Principal
 
 
 def _aud001(model: Model) -> Iterator[Hit]:

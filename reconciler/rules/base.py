@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
+from reconciler.facts.model import Model
 from reconciler.rules.findings import Finding, Severity
-from reconciler.rules.model import Model
 
 
 @dataclass(frozen=True)

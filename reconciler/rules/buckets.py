@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.facts.model import BucketView, Model, where
 from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON
 from reconciler.rules.analysis import is_public_principal
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import BucketView, Model, where
 
 
 def _managed(model: Model) -> Iterator[BucketView]:

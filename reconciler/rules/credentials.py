@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 
+from reconciler.facts.model import Model
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Finding, Severity
-from reconciler.rules.model import Model
 
 
 def _hits(users: Iterable[tuple[str, tuple[str, ...], str | None]]) -> Iterator[Hit]:

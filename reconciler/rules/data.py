@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from reconciler.facts.model import BucketView, DocKind, Model, Principal
 from reconciler.kinds.bucket import OBJECT_WRITE_ACTIONS
 from reconciler.rules.analysis import S3_ARN_PREFIX, AnyBucket, Grant, GrantFinder, action_in, resource_reaching
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import BucketView, DocKind, Model, Principal
 from reconciler.rules.patterns import covers, has_wildcard
 
 # Bucket-level actions that change who may write, or that delete data wholesale.

@@ -12,11 +12,11 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterator
 
+from reconciler.facts.model import Model, PolicyDoc, Statement
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.catalog import ActionInfo, catalog
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import Model, PolicyDoc, Statement
 from reconciler.rules.patterns import has_wildcard, split_arn
 
 # ---------------------------------------------------------------------------------------------- LP005

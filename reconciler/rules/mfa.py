@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.facts.model import Model, PolicyDoc, Principal, Statement, where
 from reconciler.kinds.group.guard import MFA_SELF_SERVICE_ACTIONS
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import Model, PolicyDoc, Principal, Statement, where
 
 # Without these a user who has no device yet cannot enrol one (console or CLI).
 ENROLMENT_ACTIONS: tuple[str, ...] = ("iam:CreateVirtualMFADevice", "iam:EnableMFADevice")

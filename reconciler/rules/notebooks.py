@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.facts.model import Model, NotebookView, where
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import Model, NotebookView, where
 
 
 def _notebooks(model: Model) -> Iterator[NotebookView]:

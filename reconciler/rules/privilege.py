@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from reconciler.facts.model import DocKind, Model, PolicyDoc, Principal, Statement
 from reconciler.policydoc import action_matches
 from reconciler.rules import ineffective
 from reconciler.rules.analysis import allows_everything, service_wide
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.catalog import ActionInfo, catalog
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import DocKind, Model, PolicyDoc, Principal, Statement
 from reconciler.rules.patterns import covers
 
 

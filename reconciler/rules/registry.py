@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.facts.model import Model
 from reconciler.rules import auditrules, buckets, credentials, data, mfa, notebooks, privilege, trust
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Finding, Severity
-from reconciler.rules.model import Model
 
 
 def _exc001(_model: Model) -> Iterator[Hit]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from reconciler.facts.model import Model, PolicyDoc, Principal, Statement
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
-from reconciler.rules.model import Model, PolicyDoc, Principal, Statement
 from reconciler.rules.patterns import has_wildcard
 
 SAGEMAKER = "sagemaker.amazonaws.com"

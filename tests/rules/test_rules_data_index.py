@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rules_support import ACCOUNT, bucket, manifest, policy, role
 
+from reconciler.facts.model import Model, Principal, parse_statements
 from reconciler.kinds import load_directory
 from reconciler.rules.analysis import (
     ANY_BUCKET,
@@ -31,7 +32,6 @@ from reconciler.rules.analysis import (
 )
 from reconciler.rules.data import _WriterIndex, wanted
 from reconciler.rules.fromdesired import from_desired
-from reconciler.rules.model import Model, Principal, parse_statements
 
 BUCKETS = ("raw", "result", "raw-archive")
 RESOURCES = (

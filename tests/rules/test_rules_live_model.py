@@ -8,6 +8,7 @@ from rules_support import ACCOUNT, hits, seed_aws_policies
 
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy
+from reconciler.facts.model import AccountFacts, Drift
 from reconciler.kinds.bucket import LiveBucket
 from reconciler.kinds.group import LiveGroup
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY
@@ -16,7 +17,6 @@ from reconciler.kinds.role import LiveRole
 from reconciler.kinds.user import LiveUser
 from reconciler.rules import Report, Severity, evaluate_model
 from reconciler.rules.fromlive import from_live
-from reconciler.rules.model import AccountFacts, Drift
 
 OWNED = {"managed-by": "reconciler"}
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from reconciler.facts.model import DocBuilder, DocKind, Model, Principal, Statement, fixed_locator, parse_statements
 from reconciler.policydoc import PolicyDocumentError, equivalent, normalise
 from reconciler.rules.analysis import deny_covers, is_public_principal
 from reconciler.rules.findings import Finding
-from reconciler.rules.model import DocBuilder, DocKind, Model, Principal, Statement, fixed_locator, parse_statements
 from reconciler.rules.trust import RULES as TRUST_RULES
 
 ACCOUNT = "123456789012"

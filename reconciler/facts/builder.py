@@ -1,0 +1,92 @@
+"""The rules' model of one side (the manifests, or the account) under construction.
+
+``reconciler.rules`` makes one :class:`Facts`, asks every kind of the registry, in the kinds' order, to add what
+the rules see of its resources (the kind's ``facts.py``), and takes the :class:`Model` out. The order matters:
+a role's attachments find the customer managed policies added before it, a notebook its role.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from reconciler.facts.model import (
+    AccountFacts,
+    Attachment,
+    BucketView,
+    DocBuilder,
+    DocKind,
+    Model,
+    NotebookView,
+    PolicyDoc,
+    Principal,
+    fixed_locator,
+    policy_name_from_arn,
+)
+
+__all__ = ["Facts"]
+
+
+@dataclass
+class Facts:
+    """The model being built, and what the kinds' facts need to add to it."""
+
+    origin: str  # "desired" or "live"
+    account_id: str
+    region: str | None = None
+    # AWS managed policy ARN -> its document (read by the reader; attachments resolve them).
+    aws_documents: Mapping[str, Any] = field(default_factory=dict)
+    # Live side: the ownership tag (key, value), and the buckets an ACL grants to everyone.
+    ownership: tuple[str, str] | None = None
+    public_acl_buckets: frozenset[str] = frozenset()
+    docs: DocBuilder = field(default_factory=DocBuilder)
+    policies: dict[str, PolicyDoc] = field(default_factory=dict)
+    policy_by_arn: dict[str, PolicyDoc] = field(default_factory=dict)
+    roles: dict[str, Principal] = field(default_factory=dict)
+    groups: dict[str, Principal] = field(default_factory=dict)
+    users: dict[str, Principal] = field(default_factory=dict)
+    buckets: dict[str, BucketView] = field(default_factory=dict)
+    notebooks: dict[str, NotebookView] = field(default_factory=dict)
+
+    def owns(self, tags: Mapping[str, str]) -> bool:
+        """Whether a live resource carries the ownership tag."""
+        return self.ownership is not None and tags.get(self.ownership[0]) == self.ownership[1]
+
+    def add_policy(self, name: str, arn: str, doc: PolicyDoc | None) -> None:
+        """A customer managed policy (its document None when unreadable: attachments then find none)."""
+        if doc is not None:
+            self.policies[name] = doc
+            self.policy_by_arn[arn] = doc
+
+    def attachment(self, ref: str, arn: str, owner: str, location: str | None) -> Attachment:
+        """An attached policy (``ref`` as the manifest says it): a customer managed one added before, or an AWS
+        managed one among the documents the reader read."""
+        document = self.policy_by_arn.get(arn)
+        if document is None and arn in self.aws_documents:
+            document = self.docs.build(
+                DocKind.AWS_MANAGED,
+                arn,
+                f"AWS managed policy {policy_name_from_arn(arn)}",
+                owner,
+                location,
+                self.aws_documents[arn],
+                fixed_locator(location),
+                arn=arn,
+            )
+        return Attachment(ref, arn, location, document)
+
+    def model(self, account: AccountFacts | None = None) -> Model:
+        return Model(
+            self.origin,
+            self.account_id,
+            self.policies,
+            self.roles,
+            self.groups,
+            self.users,
+            self.buckets,
+            self.notebooks,
+            tuple(self.docs.unreadable),
+            account,
+            region=self.region,
+        )
