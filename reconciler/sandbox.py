@@ -3,11 +3,12 @@
 Importing this module has no side effects: moto is imported, ``MOTO_IAM_LOAD_MANAGED_POLICIES`` is set
 and moto is extended only when :meth:`Emulator.start` runs.
 
-moto 5.2.5 lacks a few SageMaker APIs the product uses, and ignores UpdateGroup's NewPath unless the
-group is renamed too; these are added in one place, the "Extensions to moto" section at the end of
-this module, by functions installed onto moto's classes when the first
-emulator starts (see :func:`_install_moto_extensions`). The same section makes :meth:`Emulator.reset`
-fast. Check that section again when upgrading moto.
+moto 5.2 lacks a few APIs the product uses (SageMaker notebook updates, users' permissions boundaries, ...).
+Each kind adds what it needs in its own package, ``reconciler/kinds/<kind>/emulator.py``; this module knows
+no kind: when the first emulator starts it installs, once per process, the generic extension that makes
+:meth:`Emulator.reset` fast and then every kind's additions, over the kind registry (see
+:func:`_install_moto_extensions`). Check the "Extensions to moto" section at the end of this module and the
+kinds' ``emulator.py`` again when upgrading moto.
 """
 
 # moto is imported inside functions on purpose: importing this module must not import moto (slow, and
@@ -16,7 +17,6 @@ fast. Check that section again when upgrading moto.
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import signal
@@ -230,30 +230,19 @@ def run_sandbox(
 # ==================================================================================================
 # Extensions to moto (5.2.5)
 #
-# The only place where moto is patched. Everything here is installed onto moto's classes by
-# _install_moto_extensions(), once per process, when the first emulator starts:
+# Installed onto moto's classes by _install_moto_extensions(), once per process, when the first emulator
+# starts:
 #
-#   SageMakerModelBackend / SageMakerResponse
-#     + update_notebook_instance                   moto answers HTTP 500 (NotImplementedError)
-#     + list_notebook_instance_lifecycle_configs   idem
-#     + update_notebook_instance_lifecycle_config  idem
-#     ~ create_notebook_instance                   RootAccess defaults to "Enabled", as in AWS (moto
-#                                                  leaves it unset, so Describe omitted it)
-#   S3Response
-#     ~ _bucket_response_put                       CreateBucket honours CreateBucketConfiguration.Tags
-#                                                  (AWS does; moto ignores them)
-#   IAM users (reconciler/kinds/iam_emulator.py)
-#     + Put/DeleteUserPermissionsBoundary          moto answers HTTP 500; CreateUser ignores the parameter
-#                                                  and GetUser / GetAccountAuthorizationDetails never show one
 #   IAMBackend
 #     ~ _init_aws_policies                         the AWS managed policies are built from JSON once per
 #                                                  (account, partition); each new backend gets the same
 #                                                  objects back, restored to their pristine state,
 #                                                  instead of 1,582 policies parsed again after every
 #                                                  reset (see _PristinePolicies)
-#
-# moto's response classes find actions by method name (camelcase_to_underscores(Action)), so adding a
-# method to the response class is enough to route a new action.
+#   every kind of reconciler.kinds.REGISTRY
+#     Kind.install_emulator()                      the kind's own additions, where moto lacks (or gets
+#                                                  wrong) an API it uses: its emulator.py, if it has one,
+#                                                  says what and why
 # ==================================================================================================
 
 _install_lock = threading.Lock()
@@ -262,8 +251,6 @@ _initial_no_auth_action_count: float | None = None
 _original_init_aws_policies: Callable[[Any], list[Any]] | None = None
 _policy_templates: dict[tuple[str, str], _PristinePolicies] = {}
 
-_ROOT_ACCESS_VALUES = ("Enabled", "Disabled")
-
 
 def _install_moto_extensions() -> None:
     global _installed, _original_init_aws_policies  # noqa: PLW0603 - once-per-process install
@@ -271,38 +258,13 @@ def _install_moto_extensions() -> None:
         if _installed:
             return
         from moto.iam.models import IAMBackend
-        from moto.sagemaker.models import SageMakerModelBackend
-        from moto.sagemaker.responses import SageMakerResponse
+
+        from reconciler.kinds import REGISTRY
 
         _original_init_aws_policies = IAMBackend._init_aws_policies
         setattr(IAMBackend, "_init_aws_policies", _init_aws_policies_from_templates)  # noqa: B010
-
-        setattr(IAMBackend, "update_group", _moving_group(IAMBackend.update_group))  # noqa: B010
-        original_create = SageMakerModelBackend.create_notebook_instance
-        setattr(  # noqa: B010
-            SageMakerModelBackend, "create_notebook_instance", _defaulting_root_access(original_create)
-        )
-        backend_methods: dict[str, Callable[..., Any]] = {
-            "update_notebook_instance": _backend_update_notebook_instance,
-            "list_notebook_instance_lifecycle_configs": _backend_list_notebook_instance_lifecycle_configs,
-            "update_notebook_instance_lifecycle_config": _backend_update_notebook_instance_lifecycle_config,
-        }
-        response_methods: dict[str, Callable[..., Any]] = {
-            "update_notebook_instance": _response_update_notebook_instance,
-            "list_notebook_instance_lifecycle_configs": _response_list_notebook_instance_lifecycle_configs,
-            "update_notebook_instance_lifecycle_config": _response_update_notebook_instance_lifecycle_config,
-        }
-        from moto.s3.responses import S3Response
-
-        original_put = S3Response._bucket_response_put
-        setattr(S3Response, "_bucket_response_put", _tagging_bucket_creation(original_put))  # noqa: B010
-        for name, function in backend_methods.items():
-            setattr(SageMakerModelBackend, name, function)
-        for name, function in response_methods.items():
-            setattr(SageMakerResponse, name, function)
-        from reconciler.kinds.user import emulator as iam_emulator
-
-        iam_emulator.install()
+        for kind in REGISTRY.values():
+            kind.install_emulator()
         _installed = True
 
 
@@ -406,256 +368,3 @@ class _Snapshot:
             if item.__dict__ != state:
                 item.__dict__.clear()
                 item.__dict__.update(state)
-
-
-# --- SageMaker notebook instances -----------------------------------------------------------------
-
-
-def _validation_error(message: str) -> Exception:
-    from moto.sagemaker.exceptions import ValidationError
-
-    error: Exception = ValidationError(message=message)
-    return error
-
-
-def _tagging_bucket_creation(original: Callable[..., Any]) -> Callable[..., Any]:
-    """CreateBucket honours ``CreateBucketConfiguration.Tags`` (AWS does since 2025; moto ignores it).
-
-    The reconciler relies on it: a bucket is created already carrying its ownership tag, so a crash
-    right after creation cannot leave an untagged bucket that the next run would see as foreign.
-    """
-
-    @functools.wraps(original)
-    def bucket_response_put(self: Any, request: Any, bucket_name: str, querystring: dict[str, Any]) -> Any:
-        result = original(self, request, bucket_name, querystring)
-        if not querystring and self.body:
-            import xmltodict
-
-            try:
-                config = xmltodict.parse(self.body).get("CreateBucketConfiguration") or {}
-            except Exception:  # noqa: BLE001 - malformed bodies were already answered by moto
-                return result
-            tags = (config.get("Tags") or {}).get("Tag") or []
-            if isinstance(tags, dict):
-                tags = [tags]
-            if tags:
-                self.backend.put_bucket_tagging(bucket_name, {t["Key"]: t.get("Value") or "" for t in tags})
-        return result
-
-    return bucket_response_put
-
-
-def _moving_group(original: Callable[..., Any]) -> Callable[..., Any]:
-    """UpdateGroup with a NewPath and no NewGroupName: moto changes nothing; AWS moves the group."""
-
-    @functools.wraps(original)
-    def update_group(self: Any, group_name: str, new_group_name: str | None, new_path: str | None) -> None:
-        if new_group_name or not new_path:
-            original(self, group_name, new_group_name, new_path)
-        else:
-            self.get_group(group_name).path = new_path
-
-    return update_group
-
-
-def _defaulting_root_access(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    def create_notebook_instance(self: Any, *args: Any, **kwargs: Any) -> Any:
-        root_access = kwargs.get("root_access")
-        if root_access is None:
-            kwargs["root_access"] = "Enabled"
-        elif root_access not in _ROOT_ACCESS_VALUES:
-            raise _validation_error(
-                f"Value '{root_access}' at 'rootAccess' failed to satisfy constraint: "
-                "Member must satisfy enum value set: [Enabled, Disabled]"
-            )
-        return original(self, *args, **kwargs)
-
-    return create_notebook_instance
-
-
-def _backend_update_notebook_instance(
-    self: Any,
-    notebook_instance_name: str,
-    *,
-    instance_type: str | None = None,
-    role_arn: str | None = None,
-    lifecycle_config_name: str | None = None,
-    disassociate_lifecycle_config: bool | None = None,
-    volume_size_in_gb: int | None = None,
-    root_access: str | None = None,
-    accelerator_types: list[str] | None = None,
-    disassociate_accelerator_types: bool | None = None,
-    default_code_repository: str | None = None,
-    disassociate_default_code_repository: bool | None = None,
-    additional_code_repositories: list[str] | None = None,
-    disassociate_additional_code_repositories: bool | None = None,
-) -> None:
-    """UpdateNotebookInstance, as AWS does it: only a Stopped instance can be updated."""
-    from moto.core.utils import utcnow
-
-    notebook = self.get_notebook_instance(notebook_instance_name)  # ValidationException RecordNotFound
-    if notebook.status != "Stopped":
-        raise _validation_error(
-            f"Status ({notebook.status}) not in ([Stopped]). Unable to transition to (Updating) "
-            f"for Notebook Instance ({notebook.arn})"
-        )
-    if lifecycle_config_name is not None and disassociate_lifecycle_config:
-        raise _validation_error("LifecycleConfigName and DisassociateLifecycleConfig cannot both be specified")
-    if instance_type is not None:
-        notebook.validate_instance_type(instance_type)
-    if volume_size_in_gb is not None:
-        notebook.validate_volume_size_in_gb(volume_size_in_gb)
-        if volume_size_in_gb < notebook.volume_size_in_gb:
-            raise _validation_error(
-                f"VolumeSizeInGB can only be increased: {notebook.volume_size_in_gb} to "
-                f"{volume_size_in_gb} requested for Notebook Instance ({notebook.arn})"
-            )
-    if root_access is not None and root_access not in _ROOT_ACCESS_VALUES:
-        raise _validation_error(
-            f"Value '{root_access}' at 'rootAccess' failed to satisfy constraint: "
-            "Member must satisfy enum value set: [Enabled, Disabled]"
-        )
-    if (
-        lifecycle_config_name is not None
-        and lifecycle_config_name not in self.notebook_instance_lifecycle_configurations
-    ):
-        raise _validation_error(
-            f"Unable to describe Notebook Instance Lifecycle Config '{lifecycle_config_name}'. "
-            "(Details: Notebook Instance Lifecycle Config does not exist.)"
-        )
-
-    if instance_type is not None:
-        notebook.instance_type = instance_type
-    if role_arn is not None:
-        notebook.role_arn = role_arn
-    if lifecycle_config_name is not None:
-        notebook.lifecycle_config_name = lifecycle_config_name
-    if disassociate_lifecycle_config:
-        notebook.lifecycle_config_name = None
-    if volume_size_in_gb is not None:
-        notebook.volume_size_in_gb = volume_size_in_gb
-    if root_access is not None:
-        notebook.root_access = root_access
-    if accelerator_types is not None:
-        notebook.accelerator_types = accelerator_types
-    if disassociate_accelerator_types:
-        notebook.accelerator_types = None
-    if default_code_repository is not None:
-        notebook.default_code_repository = default_code_repository
-    if disassociate_default_code_repository:
-        notebook.default_code_repository = None
-    if additional_code_repositories is not None:
-        notebook.additional_code_repositories = additional_code_repositories
-    if disassociate_additional_code_repositories:
-        notebook.additional_code_repositories = None
-    notebook.last_modified_time = utcnow()
-
-
-def _response_update_notebook_instance(self: Any) -> Any:
-    from moto.core.responses import EmptyResult
-
-    self.sagemaker_backend.update_notebook_instance(
-        notebook_instance_name=self._get_param("NotebookInstanceName"),
-        instance_type=self._get_param("InstanceType"),
-        role_arn=self._get_param("RoleArn"),
-        lifecycle_config_name=self._get_param("LifecycleConfigName"),
-        disassociate_lifecycle_config=self._get_param("DisassociateLifecycleConfig"),
-        volume_size_in_gb=self._get_param("VolumeSizeInGB"),
-        root_access=self._get_param("RootAccess"),
-        accelerator_types=self._get_param("AcceleratorTypes"),
-        disassociate_accelerator_types=self._get_param("DisassociateAcceleratorTypes"),
-        default_code_repository=self._get_param("DefaultCodeRepository"),
-        disassociate_default_code_repository=self._get_param("DisassociateDefaultCodeRepository"),
-        additional_code_repositories=self._get_param("AdditionalCodeRepositories"),
-        disassociate_additional_code_repositories=self._get_param("DisassociateAdditionalCodeRepositories"),
-    )
-    return EmptyResult()
-
-
-# --- SageMaker notebook instance lifecycle configurations ------------------------------------------
-
-
-def _backend_list_notebook_instance_lifecycle_configs(
-    self: Any, *, name_contains: str | None, sort_by: str, sort_order: str
-) -> list[Any]:
-    configs = list(self.notebook_instance_lifecycle_configurations.values())
-    if name_contains:
-        configs = [c for c in configs if name_contains in c.notebook_instance_lifecycle_config_name]
-    sort_keys: dict[str, Callable[[Any], Any]] = {
-        "Name": lambda c: c.notebook_instance_lifecycle_config_name,
-        "CreationTime": lambda c: c.creation_time,
-        "LastModifiedTime": lambda c: c.last_modified_time,
-    }
-    if sort_by not in sort_keys:
-        raise _validation_error(
-            f"Value '{sort_by}' at 'sortBy' failed to satisfy constraint: "
-            "Member must satisfy enum value set: [Name, CreationTime, LastModifiedTime]"
-        )
-    return sorted(configs, key=sort_keys[sort_by], reverse=sort_order == "Descending")
-
-
-def _response_list_notebook_instance_lifecycle_configs(self: Any) -> Any:
-    from moto.core.responses import ActionResult
-
-    configs = self.sagemaker_backend.list_notebook_instance_lifecycle_configs(
-        name_contains=self._get_param("NameContains"),
-        sort_by=self._get_param("SortBy", "CreationTime"),
-        sort_order=self._get_param("SortOrder", "Ascending"),
-    )
-    max_results = int(self._get_param("MaxResults") or 10)
-    token = self._get_param("NextToken")
-    try:
-        start = int(token) if token else 0
-    except ValueError:
-        raise _validation_error(f"Invalid pagination token: {token}") from None
-    page = configs[start : start + max_results]
-    next_token = str(start + max_results) if start + max_results < len(configs) else None
-    return ActionResult(
-        {
-            "NotebookInstanceLifecycleConfigs": [
-                {
-                    "NotebookInstanceLifecycleConfigName": c.notebook_instance_lifecycle_config_name,
-                    "NotebookInstanceLifecycleConfigArn": c.arn,
-                    "CreationTime": c.creation_time,
-                    "LastModifiedTime": c.last_modified_time,
-                }
-                for c in page
-            ],
-            "NextToken": next_token,
-        }
-    )
-
-
-def _backend_update_notebook_instance_lifecycle_config(
-    self: Any,
-    notebook_instance_lifecycle_config_name: str,
-    *,
-    on_create: list[dict[str, str]] | None,
-    on_start: list[dict[str, str]] | None,
-) -> None:
-    from moto.core.utils import utcnow
-
-    config = self.notebook_instance_lifecycle_configurations.get(notebook_instance_lifecycle_config_name)
-    if config is None:
-        raise _validation_error(
-            f"Unable to update Notebook Instance Lifecycle Config "
-            f"'{notebook_instance_lifecycle_config_name}'. "
-            "(Details: Notebook Instance Lifecycle Config does not exist.)"
-        )
-    if on_create is not None:
-        config.on_create = on_create
-    if on_start is not None:
-        config.on_start = on_start
-    config.last_modified_time = utcnow()
-
-
-def _response_update_notebook_instance_lifecycle_config(self: Any) -> Any:
-    from moto.core.responses import EmptyResult
-
-    self.sagemaker_backend.update_notebook_instance_lifecycle_config(
-        notebook_instance_lifecycle_config_name=self._get_param("NotebookInstanceLifecycleConfigName"),
-        on_create=self._get_param("OnCreate"),
-        on_start=self._get_param("OnStart"),
-    )
-    return EmptyResult()

@@ -1,4 +1,4 @@
-"""The embedded AWS emulator: reset, the SageMaker APIs added to moto, and ``run_sandbox``."""
+"""The embedded AWS emulator: reset, the APIs the kinds add to moto, and ``run_sandbox``."""
 
 from __future__ import annotations
 
@@ -335,10 +335,16 @@ def test_stopped_emulator_no_longer_answers() -> None:
 
 
 def test_importing_has_no_side_effects() -> None:
+    # Neither the sandbox, nor the kinds, nor the kinds' emulator additions import moto until installed.
     code = (
-        "import os, sys\n"
-        "import reconciler.sandbox, reconciler.aws.clients\n"
-        "assert 'moto' not in sys.modules, 'moto imported'\n"
+        "import importlib, importlib.util, os, sys\n"
+        "import reconciler.sandbox, reconciler.aws.clients, reconciler.kinds\n"
+        "for kind in reconciler.kinds.REGISTRY.values():\n"
+        "    name = type(kind).__module__ + '.emulator'\n"
+        "    if importlib.util.find_spec(name) is not None:\n"
+        "        importlib.import_module(name)\n"
+        "assert 'reconciler.kinds.notebook.emulator' in sys.modules\n"
+        "assert not [m for m in sys.modules if m == 'moto' or m.startswith('moto.')], 'moto imported'\n"
         "assert 'MOTO_IAM_LOAD_MANAGED_POLICIES' not in os.environ\n"
     )
     env = {k: v for k, v in os.environ.items() if k != "MOTO_IAM_LOAD_MANAGED_POLICIES"}

@@ -1,9 +1,19 @@
-"""What the embedded emulator (moto 5.2) lacks for the IAM kinds, added to it: users' permissions boundaries.
+"""What the embedded emulator (moto 5.2) lacks for users, added to it: users' permissions boundaries.
 
-moto's users have no permissions boundary: CreateUser ignores ``PermissionsBoundary``, and
-PutUserPermissionsBoundary / DeleteUserPermissionsBoundary answer HTTP 500. AWS has them, and a boundary
-set by hand on a managed user is drift the reconciler must see and remove. Installed by
-``reconciler.sandbox`` when the first emulator starts; imported only then (moto is not needed otherwise).
+moto's users have no permissions boundary: CreateUser ignores ``PermissionsBoundary``,
+PutUserPermissionsBoundary / DeleteUserPermissionsBoundary answer HTTP 500, and GetUser /
+GetAccountAuthorizationDetails never show one. AWS has them, and a boundary set by hand on a managed user
+is drift the reconciler must see and remove. Added, onto ``User`` (the model) and ``IamResponse`` (the
+actions):
+
+  + permissions_boundary                the property moto's serializer reads (GetUser,
+                                        GetAccountAuthorizationDetails)
+  + put_user_permissions_boundary       validated as AWS does (the ARN, the policy exists)
+  + delete_user_permissions_boundary
+  ~ create_user                         honours ``PermissionsBoundary``
+
+Installed by ``reconciler.sandbox`` when the first emulator starts (``Kind.install_emulator``); moto is
+imported only then.
 """
 
 from __future__ import annotations
@@ -13,6 +23,7 @@ import re
 from typing import Any
 
 _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$")
+_installed = False
 
 
 def _boundary(self: Any) -> dict[str, str] | None:
@@ -59,7 +70,10 @@ def _creating_with_boundary(original: Any) -> Any:
 
 def install() -> None:
     """Add users' permissions boundaries to moto: the model property its serializer reads (GetUser,
-    GetAccountAuthorizationDetails), CreateUser's parameter, and the Put/Delete actions."""
+    GetAccountAuthorizationDetails), CreateUser's parameter, and the Put/Delete actions. Idempotent."""
+    global _installed  # noqa: PLW0603 - once per process
+    if _installed:
+        return
     from moto.iam.models import User  # noqa: PLC0415
     from moto.iam.responses import IamResponse  # noqa: PLC0415
 
@@ -72,3 +86,4 @@ def install() -> None:
     ]
     for cls, name, value in additions:
         setattr(cls, name, value)
+    _installed = True
