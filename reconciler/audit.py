@@ -22,14 +22,17 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from reconciler.aws.account import READS as account_reads
 from reconciler.aws.account import check_account
 from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LiveState
+from reconciler.aws.policies import READS as aws_policy_reads
 from reconciler.aws.policies import AwsPolicy, read_aws_policy
 from reconciler.aws.scope import ReadScope
 from reconciler.engine.differ import aws_policy_references
 from reconciler.facts.model import AccountFacts, Drift
+from reconciler.kinds import REGISTRY
 from reconciler.kinds.bucket import live_buckets
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
@@ -38,7 +41,7 @@ from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
 from reconciler.rules.fromlive import from_live
 
-__all__ = ["AUDIT_READS", "SECURITY_FIELDS", "audit", "read_audit_facts"]
+__all__ = ["AUDIT_READS", "audit", "read_audit_facts"]
 
 DEFAULT_OWNERSHIP = ("managed-by", "reconciler")
 AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
@@ -47,41 +50,18 @@ PUBLIC_GRANTEES = (
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
 )
 
-#: The fields of each kind whose drift is a security finding (AUD005); ``inlinePolicies.<name>`` counts
-#: as ``inlinePolicies``.
-SECURITY_FIELDS: dict[str, frozenset[str]] = {
-    "Policy": frozenset({"document"}),
-    "Role": frozenset({"trust", "policies", "inlinePolicies", "permissionsBoundary"}),
-    "Group": frozenset({"policies", "inlinePolicies", "members"}),
-    "User": frozenset({"policies", "inlinePolicies", "permissionsBoundary", "consoleAccess"}),
-    "Bucket": frozenset({"publicAccessBlock", "policy", "encryption", "versioning"}),
-    "NotebookInstance": frozenset(
-        {"rootAccess", "directInternetAccess", "role", "subnetId", "securityGroupIds", "kmsKeyId"}
-    ),
-}
-
-#: The IAM actions the audit needs (all reads).
-AUDIT_READS: tuple[str, ...] = (
-    "sts:GetCallerIdentity",
-    "iam:GetAccountAuthorizationDetails",
-    "iam:ListRoles",
-    "iam:ListPolicyTags",
-    "iam:GetLoginProfile",
-    "iam:GetPolicy",
-    "iam:GetPolicyVersion",
-    "iam:GetAccountSummary",
-    "iam:ListMFADevices",
-    "iam:ListAccessKeys",
-    "s3:ListAllMyBuckets",
-    "s3:GetBucketTagging",
-    "s3:GetBucketVersioning",
-    "s3:GetEncryptionConfiguration",
-    "s3:GetBucketPublicAccessBlock",
-    "s3:GetBucketPolicy",
-    "s3:GetBucketAcl",
-    "sagemaker:ListNotebookInstances",
-    "sagemaker:ListTags",
-    "sagemaker:DescribeNotebookInstance",
+#: The IAM actions the audit needs (all reads): the guard's, the plan's read of every kind, the AWS managed
+#: policies', the account summary (the root user's MFA), and what the kinds' audit reads add.
+AUDIT_READS: tuple[str, ...] = tuple(
+    dict.fromkeys(
+        [
+            *account_reads,
+            *(action for kind in REGISTRY.values() for action in kind.reads),
+            *aws_policy_reads,
+            "iam:GetAccountSummary",
+            *(action for kind in REGISTRY.values() for action in kind.audit_reads),
+        ]
+    )
 )
 
 
@@ -165,7 +145,7 @@ def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
     for change in build_plan(desired, live):
         if change.action is not Action.UPDATE:
             continue
-        relevant = SECURITY_FIELDS.get(change.kind, frozenset())
+        relevant = REGISTRY[change.kind].security_fields
         fields = tuple(f.field for f in change.fields if f.name in relevant)
         if fields:
             resource = desired.get(change.kind, change.name)

@@ -5,7 +5,10 @@ from __future__ import annotations
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.errors import AccountMismatchError
 
-__all__ = ["check_account"]
+__all__ = ["READS", "check_account"]
+
+#: The IAM action of the account guard.
+READS: tuple[str, ...] = ("sts:GetCallerIdentity",)
 
 
 def check_account(factory: ClientFactory, expected: str) -> str:

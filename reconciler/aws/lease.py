@@ -34,6 +34,16 @@ from reconciler.errors import ReconcilerError
 log = structlog.get_logger(__name__)
 
 DEFAULT_TABLE = "reconciler-state"
+#: The IAM actions the lease and the last applied commit need, on the state table only.
+ACTIONS: tuple[str, ...] = (
+    "dynamodb:DescribeTable",
+    "dynamodb:CreateTable",
+    "dynamodb:TagResource",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+)
 
 
 class LeaseTimeout(ReconcilerError):

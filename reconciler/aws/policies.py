@@ -12,7 +12,10 @@ from botocore.exceptions import ClientError
 from reconciler.aws.answers import document, error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
 
-__all__ = ["AwsPolicy", "read_aws_policies", "read_aws_policy"]
+__all__ = ["READS", "AwsPolicy", "read_aws_policies", "read_aws_policy"]
+
+#: The IAM actions of reading an AWS managed policy.
+READS: tuple[str, ...] = ("iam:GetPolicy", "iam:GetPolicyVersion")
 
 
 @dataclass(frozen=True)

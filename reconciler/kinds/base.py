@@ -103,8 +103,14 @@ class Kind:
     document_map_fields: ClassVar[frozenset[str]] = frozenset()
     # Fields AWS cannot change in place: changing them means replacing the resource.
     replace_fields: ClassVar[frozenset[str]] = frozenset()
-    # Facts (Cloud Custodian style): the read calls and the IAM actions the kind needs.
+    # Facts (Cloud Custodian style): the IAM actions the kind needs to read (``read.py``), to change
+    # (``steps.py``), and what the audit reads of it beyond the plan's read. deploy/iam/ allows exactly these
+    # (and the few actions of the generic machinery), which a test checks over the registry.
     reads: ClassVar[tuple[str, ...]] = ()
+    writes: ClassVar[tuple[str, ...]] = ()
+    audit_reads: ClassVar[tuple[str, ...]] = ()
+    # The fields whose drift ``reconciler audit`` reports as a security finding (AUD005).
+    security_fields: ClassVar[frozenset[str]] = frozenset()
     # What to do instead when a field in ``replace_fields`` changes (apply never replaces a resource).
     replace_hint: ClassVar[str] = "change the field back in the manifest, or give the resource a new name"
     # What removing the manifest does when the manifest does not say (its schema's default).

@@ -21,6 +21,7 @@ structure and, statically, the operations named in the product's source.
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import os
@@ -31,7 +32,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import botocore.session
 import pytest
+from botocore import xform_name
+from botocore.exceptions import DataNotFoundError
 
 REPO = Path(__file__).resolve().parents[2]
 POLICY_PATH = REPO / "deploy" / "iam" / "reconciler-policy.json"
@@ -157,6 +161,52 @@ def missing_actions(operations: Iterable[tuple[str, str]], policy: Mapping[str, 
         if denied:
             problems.append(f"{service}:{operation}: the policy does not allow {', '.join(denied)}")
     return problems
+
+
+# ------------------------------------------------------------------------------ operations named in source
+
+
+@cache
+def _operations(service: str) -> dict[str, str]:
+    model = botocore.session.get_session().get_service_model(service)
+    return {xform_name(op): op for op in model.operation_names}
+
+
+@cache
+def _waiters(service: str) -> dict[str, str]:
+    try:
+        model = botocore.session.get_session().get_waiter_model(service)
+    except DataNotFoundError:  # a service without waiters
+        return {}
+    return {xform_name(name): model.get_waiter(name).operation for name in model.waiter_names}
+
+
+def operations_in(paths: Iterable[Path], root: Path) -> dict[tuple[str, str], str]:
+    """(service, Operation) -> ``file:line`` (relative to ``root``), for every literal client method, paginator
+    and waiter name in ``paths``.
+
+    Names built at run time (``getattr(iam, f"tag_{kind}")``) are not seen here, nor one-word operations
+    (``search``, ``query``, ``scan``: ``pattern.search(...)`` is no AWS call); the suite-wide recording
+    covers them.
+    """
+    found: dict[tuple[str, str], str] = {}
+    for path in paths:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            name, literal = node.func.attr, None
+            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
+                literal = node.args[0].value
+            where = f"{path.relative_to(root)}:{node.lineno}"
+            for service in SERVICE_PREFIX:
+                if name == "get_paginator" and literal in _operations(service):
+                    found.setdefault((service, _operations(service)[literal]), where)
+                elif name == "get_waiter" and literal in _waiters(service):
+                    found.setdefault((service, _waiters(service)[literal]), where)
+                elif "_" in name and name in _operations(service):
+                    found.setdefault((service, _operations(service)[name]), where)
+    return found
 
 
 def load_policy(path: Path = POLICY_PATH) -> dict[str, Any]:

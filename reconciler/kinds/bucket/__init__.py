@@ -142,6 +142,18 @@ class BucketKind(Kind):
         "s3:GetBucketPolicy",
         "s3:ListBucketVersions",  # whether a bucket a plan may delete is empty
     )
+    writes = (
+        "s3:CreateBucket",
+        "s3:DeleteBucket",
+        "s3:PutBucketTagging",
+        "s3:TagResource",  # CreateBucket with tags
+        "s3:PutBucketVersioning",
+        "s3:PutEncryptionConfiguration",
+        "s3:PutBucketPublicAccessBlock",
+        "s3:PutBucketPolicy",
+    )
+    audit_reads = ("s3:GetBucketAcl",)  # public ACL grants
+    security_fields = frozenset({"publicAccessBlock", "policy", "encryption", "versioning"})
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Bucket)

@@ -74,6 +74,21 @@ class GroupKind(Kind):
 
     document_map_fields = frozenset({"inlinePolicies"})
     reads = ("iam:GetAccountAuthorizationDetails",)
+    writes = (
+        "iam:GetGroup",
+        "iam:CreateGroup",
+        "iam:UpdateGroup",
+        "iam:DeleteGroup",
+        "iam:AttachGroupPolicy",
+        "iam:DetachGroupPolicy",
+        "iam:PutGroupPolicy",
+        "iam:DeleteGroupPolicy",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListGroupPolicies",
+        "iam:AddUserToGroup",
+        "iam:RemoveUserFromGroup",
+    )
+    security_fields = frozenset({"policies", "inlinePolicies", "members"})
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Group)

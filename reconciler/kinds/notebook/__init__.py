@@ -121,6 +121,19 @@ class NotebookKind(Kind):
         return (f"its storage volume{size} and all the work saved on it",)
 
     reads = ("sagemaker:ListNotebookInstances", "sagemaker:ListTags", "sagemaker:DescribeNotebookInstance")
+    writes = (
+        "sagemaker:CreateNotebookInstance",
+        "sagemaker:UpdateNotebookInstance",
+        "sagemaker:StartNotebookInstance",
+        "sagemaker:StopNotebookInstance",
+        "sagemaker:DeleteNotebookInstance",
+        "sagemaker:AddTags",
+        "sagemaker:DeleteTags",
+        "iam:PassRole",  # the notebook's role, to SageMaker only
+    )
+    security_fields = frozenset(
+        {"rootAccess", "directInternetAccess", "role", "subnetId", "securityGroupIds", "kmsKeyId"}
+    )
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, NotebookInstance)

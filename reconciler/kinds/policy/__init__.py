@@ -56,6 +56,17 @@ class PolicyKind(Kind):
         "or change the field back in the manifest"
     )
     reads = ("iam:GetAccountAuthorizationDetails", "iam:ListPolicyTags")
+    writes = (
+        "iam:CreatePolicy",
+        "iam:CreatePolicyVersion",
+        "iam:DeletePolicyVersion",
+        "iam:ListPolicyVersions",
+        "iam:ListEntitiesForPolicy",
+        "iam:DeletePolicy",
+        "iam:TagPolicy",
+        "iam:UntagPolicy",
+    )
+    security_fields = frozenset({"document"})
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LivePolicy)

@@ -94,6 +94,26 @@ class RoleKind(Kind):
     replace_fields = frozenset({"path"})
     replace_hint = "give the role a new name, or delete it by hand and apply again"
     reads = ("iam:GetAccountAuthorizationDetails", "iam:ListRoles")
+    writes = (
+        "iam:CreateRole",
+        "iam:UpdateRole",
+        "iam:UpdateAssumeRolePolicy",
+        "iam:DeleteRole",
+        "iam:TagRole",
+        "iam:UntagRole",
+        "iam:AttachRolePolicy",
+        "iam:DetachRolePolicy",
+        "iam:PutRolePolicy",
+        "iam:DeleteRolePolicy",
+        "iam:PutRolePermissionsBoundary",
+        "iam:DeleteRolePermissionsBoundary",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+        # deleting a role takes it out of its instance profiles first
+        "iam:ListInstanceProfilesForRole",
+        "iam:RemoveRoleFromInstanceProfile",
+    )
+    security_fields = frozenset({"trust", "policies", "inlinePolicies", "permissionsBoundary"})
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Role)

@@ -83,6 +83,30 @@ class UserKind(Kind):
         "iam:ListSigningCertificates",
         "iam:ListSSHPublicKeys",
     )
+    writes = (
+        "iam:CreateUser",
+        "iam:UpdateUser",
+        "iam:DeleteUser",
+        "iam:TagUser",
+        "iam:UntagUser",
+        "iam:CreateLoginProfile",
+        "iam:DeleteLoginProfile",
+        "iam:ListGroupsForUser",
+        "iam:ListUserPolicies",
+        "iam:ListAttachedUserPolicies",
+        "iam:DetachUserPolicy",
+        "iam:DeleteUserPolicy",
+        "iam:PutUserPermissionsBoundary",
+        "iam:DeleteUserPermissionsBoundary",
+        # deleting a user deletes what it holds first
+        "iam:DeleteAccessKey",
+        "iam:DeactivateMFADevice",
+        "iam:DeleteVirtualMFADevice",
+        "iam:DeleteSigningCertificate",
+        "iam:DeleteSSHPublicKey",
+    )
+    audit_reads = ("iam:ListMFADevices",)  # MFA devices of every user with a console password
+    security_fields = frozenset({"policies", "inlinePolicies", "permissionsBoundary", "consoleAccess"})
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, User)
