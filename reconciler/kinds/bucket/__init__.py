@@ -229,3 +229,7 @@ class BucketKind(Kind):
         "encryption": "a manifest always sets default encryption",
         "policy": "a manifest's bucket policy always denies requests without TLS",
     }
+
+
+#: The kind, as the registry lists it.
+KIND = BucketKind()

@@ -158,3 +158,7 @@ class GroupKind(Kind):
 
     def import_aws_policies(self, live: Any) -> tuple[str, ...]:
         return tuple(live.attached)
+
+
+#: The kind, as the registry lists it.
+KIND = GroupKind()

@@ -192,3 +192,7 @@ class NotebookKind(Kind):
             return []
         found = name_of(live.role_arn)
         return [found if found is not None and found[0] == "Role" else ("", str(live.role_arn))]
+
+
+#: The kind, as the registry lists it.
+KIND = NotebookKind()

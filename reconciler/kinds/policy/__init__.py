@@ -109,3 +109,7 @@ class PolicyKind(Kind):
 
     def import_stub(self, name: str, live: Any) -> Resource | None:
         return Policy(name, None, path=live.path)
+
+
+#: The kind, as the registry lists it.
+KIND = PolicyKind()

@@ -186,3 +186,7 @@ class RoleKind(Kind):
 
     def import_stub(self, name: str, live: Any) -> Resource | None:
         return Role(name, None, path=live.path)
+
+
+#: The kind, as the registry lists it.
+KIND = RoleKind()

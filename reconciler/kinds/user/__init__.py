@@ -175,3 +175,7 @@ class UserKind(Kind):
 
     def import_stub(self, name: str, live: Any) -> Resource | None:
         return User(name, None, path=live.path)
+
+
+#: The kind, as the registry lists it.
+KIND = UserKind()
