@@ -3,8 +3,6 @@ path, its guard put before anything else, moved to its real path; moved back bef
 
 from __future__ import annotations
 
-from typing import Any
-
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, GROUP_PENDING_PATH, group_release
 from reconciler.kinds.iamsteps import GONE, sync_attached, sync_inline
 from reconciler.kinds.steps import Step, StepContext, StepInput, doc, ignore
@@ -12,7 +10,7 @@ from reconciler.kinds.steps import Step, StepContext, StepInput, doc, ignore
 
 def create_group(step: StepContext, change: StepInput) -> None:
     want = change.desired
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     # Created at the pending path: owned from its first call (a group cannot be tagged), then the
     # guard (the lasting ownership mark, and the MFA deny), then its real path.
     ignore(("EntityAlreadyExists",), iam.create_group, GroupName=change.name, Path=GROUP_PENDING_PATH)
@@ -25,7 +23,7 @@ def create_group(step: StepContext, change: StepInput) -> None:
 
 def _sync_members(step: StepContext, group: str, live: list[str], want: list[str]) -> None:
     """Add the declared members, remove the others (the users themselves are never touched)."""
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     for user in sorted(set(want) - set(live)):
         iam.add_user_to_group(GroupName=group, UserName=user)
     for user in sorted(set(live) - set(want)):
@@ -34,7 +32,7 @@ def _sync_members(step: StepContext, group: str, live: list[str], want: list[str
 
 def update_group(step: StepContext, change: StepInput) -> None:
     have, want = change.live, change.desired
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     # Inline policies before the path: when the guard is missing (a group left at the pending path by
     # an interrupted run), the path must stay the mark until the guard is back.
     if change.changed("inlinePolicies"):
@@ -56,13 +54,13 @@ def update_group(step: StepContext, change: StepInput) -> None:
 
 
 def delete_group(step: StepContext, change: StepInput) -> None:
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     name = change.name
-    for page in iam.get_paginator("get_group").paginate(GroupName=name):
-        for user in page.get("Users", []):
+    for members in iam.get_paginator("get_group").paginate(GroupName=name):
+        for user in members.get("Users", []):
             ignore(GONE, iam.remove_user_from_group, GroupName=name, UserName=user["UserName"])
-    for page in iam.get_paginator("list_attached_group_policies").paginate(GroupName=name):
-        for policy in page.get("AttachedPolicies", []):
+    for attached in iam.get_paginator("list_attached_group_policies").paginate(GroupName=name):
+        for policy in attached.get("AttachedPolicies", []):
             ignore(GONE, iam.detach_group_policy, GroupName=name, PolicyArn=policy["PolicyArn"])
     inline = [
         p
@@ -81,7 +79,7 @@ def delete_group(step: StepContext, change: StepInput) -> None:
 def release_group(step: StepContext, change: StepInput) -> None:
     """The guard goes; its MFA requirement stays as an ordinary inline policy, put first, so that the
     members are never without it; a group left at the pending path by a crash gets a real path."""
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     keep, path = group_release(
         change.live.get("inlinePolicies", {}).get(GROUP_GUARD_POLICY), change.live.get("path", "/")
     )

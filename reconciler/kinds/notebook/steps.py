@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Literal
 
 from botocore.exceptions import ClientError
 
@@ -19,8 +19,12 @@ from reconciler.kinds.steps import (
     until_consistent,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_sagemaker.client import SageMakerClient
+    from mypy_boto3_sagemaker.type_defs import CreateNotebookInstanceInputTypeDef, UpdateNotebookInstanceInputTypeDef
 
-def _sm(step: StepContext) -> Any:
+
+def _sm(step: StepContext) -> SageMakerClient:
     return step.aws.client("sagemaker")
 
 
@@ -37,7 +41,7 @@ def create_notebook(step: StepContext, change: StepInput) -> None:
         raise StepError(
             f"notebook {change.name}: directInternetAccess Disabled needs subnetId (SageMaker refuses it otherwise)"
         )
-    args: dict[str, Any] = {
+    args: CreateNotebookInstanceInputTypeDef = {
         "NotebookInstanceName": change.name,
         "InstanceType": want["instanceType"],
         "RoleArn": want["role"],
@@ -46,13 +50,12 @@ def create_notebook(step: StepContext, change: StepInput) -> None:
         "VolumeSizeInGB": want["volumeSizeInGB"],
         "Tags": tag_list(want["tags"]),
     }
-    for key, field in (
-        ("SubnetId", "subnetId"),
-        ("KmsKeyId", "kmsKeyId"),
-        ("LifecycleConfigName", "lifecycleConfigName"),
-    ):
-        if want.get(field):
-            args[key] = want[field]
+    if want.get("subnetId"):
+        args["SubnetId"] = want["subnetId"]
+    if want.get("kmsKeyId"):
+        args["KmsKeyId"] = want["kmsKeyId"]
+    if want.get("lifecycleConfigName"):
+        args["LifecycleConfigName"] = want["lifecycleConfigName"]
     if want.get("securityGroupIds"):
         args["SecurityGroupIds"] = want["securityGroupIds"]
     # A role created seconds ago may not be assumable by SageMaker yet: retry, bounded.
@@ -63,7 +66,7 @@ def _status(step: StepContext, name: str) -> str:
     return str(_sm(step).describe_notebook_instance(NotebookInstanceName=name)["NotebookInstanceStatus"])
 
 
-def _wait(step: StepContext, name: str, waiter: str) -> None:
+def _wait(step: StepContext, name: str, waiter: Literal["notebook_instance_stopped"]) -> None:
     _sm(step).get_waiter(waiter).wait(
         NotebookInstanceName=name, WaiterConfig={"Delay": max(1, int(step.poll_interval)), "MaxAttempts": 120}
     )
@@ -105,7 +108,7 @@ def update_notebook(step: StepContext, change: StepInput) -> None:
         _sm(step).stop_notebook_instance(NotebookInstanceName=name)
         _wait(step, name, "notebook_instance_stopped")
         restart = True
-    args: dict[str, Any] = {"NotebookInstanceName": name}
+    args: UpdateNotebookInstanceInputTypeDef = {"NotebookInstanceName": name}
     if "instanceType" in updates:
         args["InstanceType"] = want["instanceType"]
     if "role" in updates:

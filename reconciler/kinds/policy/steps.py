@@ -3,17 +3,20 @@ everywhere first), release."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from reconciler.kinds.iamsteps import GONE, ownership_marks, sync_tags
 from reconciler.kinds.steps import Step, StepContext, StepError, StepInput, doc, ignore, tag_list
+
+if TYPE_CHECKING:
+    from mypy_boto3_iam.type_defs import CreatePolicyRequestTypeDef
 
 MAX_POLICY_VERSIONS = 5
 
 
 def create_policy(step: StepContext, change: StepInput) -> None:
     want = change.desired
-    args: dict[str, Any] = {
+    args: CreatePolicyRequestTypeDef = {
         "PolicyName": change.name,
         "Path": want["path"],
         "PolicyDocument": doc(want["document"]),
@@ -21,7 +24,7 @@ def create_policy(step: StepContext, change: StepInput) -> None:
     }
     if want.get("description"):
         args["Description"] = want["description"]
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     iam.create_policy(**args)
 
 
@@ -37,10 +40,10 @@ def update_policy(step: StepContext, change: StepInput) -> None:
             "give the policy a new name (a new policy is created and attached, the old one "
             "deleted) or change it by hand"
         )
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     arn = _policy_arn(step, change.name, want["path"])
     if change.changed("tags"):
-        sync_tags(step, "policy", arn, live=have.get("tags", {}), want=want["tags"], key="PolicyArn")
+        sync_tags(step, "policy", arn, live=have.get("tags", {}), want=want["tags"])
     if change.changed("document"):
         versions = iam.list_policy_versions(PolicyArn=arn)["Versions"]
         if len(versions) >= MAX_POLICY_VERSIONS:
@@ -50,7 +53,7 @@ def update_policy(step: StepContext, change: StepInput) -> None:
 
 
 def delete_policy(step: StepContext, change: StepInput) -> None:
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     arn = _policy_arn(step, change.name, change.live.get("path", "/"))
     paginator = iam.get_paginator("list_entities_for_policy")
     for page in paginator.paginate(PolicyArn=arn):

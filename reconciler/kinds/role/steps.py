@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
@@ -19,6 +19,9 @@ from reconciler.kinds.steps import (
     until_consistent,
 )
 
+if TYPE_CHECKING:
+    from mypy_boto3_iam.type_defs import CreateRoleRequestTypeDef
+
 
 def _role_not_visible(exc: ClientError) -> bool:
     # A policy created a moment ago may not be attachable yet (IAM eventual consistency).
@@ -27,8 +30,8 @@ def _role_not_visible(exc: ClientError) -> bool:
 
 def create_role(step: StepContext, change: StepInput) -> None:
     want = change.desired
-    iam: Any = step.aws.client("iam")
-    args: dict[str, Any] = {
+    iam = step.aws.client("iam")
+    args: CreateRoleRequestTypeDef = {
         "RoleName": change.name,
         "Path": want["path"],
         "AssumeRolePolicyDocument": doc(want["trust"]),
@@ -63,9 +66,9 @@ def update_role(step: StepContext, change: StepInput) -> None:
             f"IAM cannot move role {change.name} to another path in place; "
             "delete it by hand, or give the role a new name"
         )
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     if change.changed("tags"):
-        sync_tags(step, "role", change.name, live=have.get("tags", {}), want=want["tags"], key="RoleName")
+        sync_tags(step, "role", change.name, live=have.get("tags", {}), want=want["tags"])
     if change.changed("trust"):
         iam.update_assume_role_policy(RoleName=change.name, PolicyDocument=doc(want["trust"]))
     if change.changed("description") or change.changed("maxSessionDuration"):
@@ -83,16 +86,16 @@ def update_role(step: StepContext, change: StepInput) -> None:
 
 
 def delete_role(step: StepContext, change: StepInput) -> None:
-    iam: Any = step.aws.client("iam")
+    iam = step.aws.client("iam")
     name = change.name
-    for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
-        for policy in page.get("AttachedPolicies", []):
+    for attached in iam.get_paginator("list_attached_role_policies").paginate(RoleName=name):
+        for policy in attached.get("AttachedPolicies", []):
             ignore(GONE, iam.detach_role_policy, RoleName=name, PolicyArn=policy["PolicyArn"])
-    for page in iam.get_paginator("list_role_policies").paginate(RoleName=name):
-        for policy_name in page.get("PolicyNames", []):
+    for inline in iam.get_paginator("list_role_policies").paginate(RoleName=name):
+        for policy_name in inline.get("PolicyNames", []):
             ignore(GONE, iam.delete_role_policy, RoleName=name, PolicyName=policy_name)
-    for page in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name):
-        for profile in page.get("InstanceProfiles", []):
+    for profiles in iam.get_paginator("list_instance_profiles_for_role").paginate(RoleName=name):
+        for profile in profiles.get("InstanceProfiles", []):
             ignore(
                 GONE,
                 iam.remove_role_from_instance_profile,
