@@ -50,9 +50,6 @@ class AdoptionReport:
         """True when applying the plan with --adopt changes nothing but ownership marks."""
         return not self.also_changed and not self.other
 
-    def extra_fields(self) -> dict[str, tuple[FieldPath, ...]]:
-        return dict(self.also_changed)
-
 
 def adoption_report(plan: Plan, ownership_key: str, ownership_value: str) -> AdoptionReport:
     mark_only: list[str] = []

@@ -6,7 +6,7 @@ the same rule checks what is about to be applied (``plan``) and what is deployed
 For every principal (Role, Group, User) the model holds its policy documents, each statement tagged
 with where it comes from: the document's label (``Policy/x``, ``AWS managed policy ...``), the
 resource a finding about it is reported on, and ``file:line:col`` of the statement in the manifests
-(None for live resources). Users inherit their groups' documents (:meth:`Model.effective`).
+(None for live resources). Users inherit their groups' documents (:meth:`Model.effective_with_holders`).
 """
 
 from __future__ import annotations
@@ -150,7 +150,6 @@ class BucketView:
     policy: PolicyDoc | None = None
     # Principal ARNs declared as the only writers; None: the bucket declares none (not protected).
     writers: tuple[str, ...] | None = None
-    writer_refs: tuple[str, ...] = ()
     public_acl: bool | None = None  # live only: an ACL grant to AllUsers / AuthenticatedUsers
 
     @property
@@ -231,18 +230,9 @@ class Model:
             + tuple(self.users[n] for n in sorted(self.users))
         )
 
-    def effective(self, principal: Principal) -> tuple[PolicyDoc, ...]:
-        """The identity documents that apply to ``principal``: its own, and for a user its groups'."""
-        docs = list(principal.documents)
-        if principal.kind == "User":
-            for name in principal.groups:
-                group = self.groups.get(name)
-                if group is not None:
-                    docs.extend(group.documents)
-        return tuple(docs)
-
     def effective_with_holders(self, principal: Principal) -> Iterator[tuple[Principal, PolicyDoc]]:
-        """Like :meth:`effective`, each document with the principal that holds it (a user or a group)."""
+        """The identity documents that apply to ``principal`` (its own, and for a user its groups'), each with
+        the principal that holds it."""
         for doc in principal.documents:
             yield principal, doc
         if principal.kind == "User":

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.facts.model import Model, PolicyDoc, Principal, Statement, where
-from reconciler.kinds.group.guard import MFA_SELF_SERVICE_ACTIONS
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
@@ -32,12 +31,6 @@ def enforces_mfa(s: Statement) -> bool:
     present = s.condition_values("Bool", "aws:MultiFactorAuthPresent")
     age_null = s.condition_values("Null", "aws:MultiFactorAuthAge")
     return (present is not None and "false" in present) or (age_null is not None and "true" in age_null)
-
-
-def missing_self_service(s: Statement) -> list[str]:
-    """The MFA self-service actions the statement denies too (all of them for ``Action: "*"``)."""
-    exempt = s.not_action or ()
-    return [a for a in MFA_SELF_SERVICE_ACTIONS if not any(action_matches(p, a) for p in exempt)]
 
 
 def locks_out(s: Statement) -> bool:

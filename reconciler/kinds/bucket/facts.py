@@ -52,7 +52,6 @@ def desired(bucket: Bucket, facts: Facts, ctx: Context) -> None:
         public_access_block=dict(PUBLIC_ACCESS_BLOCK_ON),
         policy=policy,
         writers=tuple(writer_arns(bucket, ctx)) if bucket.access.write else None,
-        writer_refs=tuple(bucket.access.write),
     )
 
 

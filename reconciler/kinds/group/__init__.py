@@ -37,11 +37,6 @@ class LiveGroup:
     members: tuple[str, ...] = ()
 
 
-def live_groups(live: LiveState) -> Mapping[str, LiveGroup]:
-    """The Group resources of the account, typed."""
-    return {name: r for name, r in live.of("Group").items() if isinstance(r, LiveGroup)}
-
-
 class GroupKind(Kind):
     name = "Group"
     schema = "group.schema.json"

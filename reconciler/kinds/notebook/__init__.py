@@ -54,11 +54,6 @@ class LiveNotebook:
     lifecycle_config_name: str | None = None
 
 
-def live_notebooks(live: LiveState) -> Mapping[str, LiveNotebook]:
-    """The NotebookInstance resources of the account, typed."""
-    return {name: r for name, r in live.of("NotebookInstance").items() if isinstance(r, LiveNotebook)}
-
-
 class NotebookKind(Kind):
     name = "NotebookInstance"
     schema = "notebookinstance.schema.json"

@@ -70,11 +70,6 @@ class LiveRole:
     instance_profiles: tuple[str, ...] = ()
 
 
-def live_roles(live: LiveState) -> Mapping[str, LiveRole]:
-    """The Role resources of the account, typed."""
-    return {name: r for name, r in live.of("Role").items() if isinstance(r, LiveRole)}
-
-
 class RoleKind(Kind):
     name = "Role"
     schema = "role.schema.json"
