@@ -37,13 +37,11 @@ from reconciler.engine.adoption import adoption_note, adoption_report, render_ad
 from reconciler.engine.converge import PlanRefused, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyResult, Outcome, Status
 from reconciler.engine.planfile import SavedPlan, load_plan_file, write_plan_file
-from reconciler.engine.render import render_json, render_text, render_verdict
+from reconciler.engine.render import SYMBOLS, render_json, render_text, render_verdict
 from reconciler.engine.render_markdown import render_markdown
 from reconciler.kinds import load_directory
 
 log = structlog.get_logger(__name__)
-
-_SYMBOL = {"create": "+", "update": "~", "adopt": "!", "delete": "-", "release": "~"}
 
 
 def register(commands: Subcommands) -> None:
@@ -237,7 +235,7 @@ def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify:
 
     def progress(outcome: Outcome) -> None:
         change = outcome.change
-        line = f"  {_SYMBOL[change.action.value]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
+        line = f"  {SYMBOLS[change.action]} {change.ref}: {outcome.status.value} ({outcome.seconds:.1f}s)"
         out.write(line + (f": {outcome.message}" if outcome.message else "") + "\n")
         out.flush()
 
