@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
 from reconciler.kinds.base import DELETION_POLICY_TAG
-from reconciler.kinds.steps import StepContext, StepInput, doc, ignore, tag_list
+from reconciler.kinds.steps import StepContext, StepError, StepInput, doc, ignore, tag_list
 
 if TYPE_CHECKING:
     from mypy_boto3_iam.client import IAMClient
@@ -17,6 +17,9 @@ GONE = ("NoSuchEntity",)
 Tagged = Literal["role", "user", "policy"]
 #: The IAM principals with attached and inline policies.
 Principal = Literal["role", "group", "user"]
+#: The principals the reconciler gives policies to: users get permissions from groups only (their desired views
+#: hold none), so no step attaches or puts a policy on a user, and the IAM policy does not allow it.
+Holder = Literal["role", "group"]
 
 
 def sync_tags(step: StepContext, kind: Tagged, name: str, *, live: dict[str, str], want: dict[str, str]) -> None:
@@ -57,19 +60,23 @@ def _untag(iam: IAMClient, kind: Tagged, name: str, keys: list[str]) -> None:
 def sync_attached(step: StepContext, principal: Principal, name: str, live: list[str], want: list[str]) -> None:
     iam = step.aws.client("iam")
     for arn in sorted(set(want) - set(live)):
-        _attach(iam, principal, name, arn)
+        _attach(iam, _holder(principal, name), name, arn)
     for arn in sorted(set(live) - set(want)):
         _detach(iam, principal, name, arn)
 
 
-def _attach(iam: IAMClient, principal: Principal, name: str, arn: str) -> None:
+def _holder(principal: Principal, name: str) -> Holder:
+    if principal == "user":  # never planned: a user's desired view holds no policy
+        raise StepError(f"user {name}: users get permissions from groups only, never policies of their own")
+    return principal
+
+
+def _attach(iam: IAMClient, principal: Holder, name: str, arn: str) -> None:
     match principal:
         case "role":
             iam.attach_role_policy(RoleName=name, PolicyArn=arn)
         case "group":
             iam.attach_group_policy(GroupName=name, PolicyArn=arn)
-        case "user":
-            iam.attach_user_policy(UserName=name, PolicyArn=arn)
         case _:
             assert_never(principal)
 
@@ -102,19 +109,17 @@ def sync_inline(
     order = sorted(want, key=lambda n: (n != first, n))
     for policy_name in order:
         if fields is None or fields.changed("inlinePolicies", policy_name) or policy_name not in live:
-            _put_inline(iam, principal, name, policy_name, doc(want[policy_name]))
+            _put_inline(iam, _holder(principal, name), name, policy_name, doc(want[policy_name]))
     for policy_name in sorted(set(live) - set(want)):
         _delete_inline(iam, principal, name, policy_name)
 
 
-def _put_inline(iam: IAMClient, principal: Principal, name: str, policy_name: str, document: str) -> None:
+def _put_inline(iam: IAMClient, principal: Holder, name: str, policy_name: str, document: str) -> None:
     match principal:
         case "role":
             iam.put_role_policy(RoleName=name, PolicyName=policy_name, PolicyDocument=document)
         case "group":
             iam.put_group_policy(GroupName=name, PolicyName=policy_name, PolicyDocument=document)
-        case "user":
-            iam.put_user_policy(UserName=name, PolicyName=policy_name, PolicyDocument=document)
         case _:
             assert_never(principal)
 
