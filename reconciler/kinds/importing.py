@@ -13,9 +13,9 @@ from typing import Any, Protocol
 
 from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
 from reconciler.policydoc import PolicyDocumentError, statements
+from reconciler.policydoc.parse import STATEMENT_ORDER, TOP_LEVEL_ORDER
 
 __all__ = [
-    "STATEMENT_ORDER",
     "ImportContext",
     "canonical",
     "deletion_policy",
@@ -23,19 +23,6 @@ __all__ = [
     "raw_statements",
     "user_tags",
 ]
-
-TOP_ORDER = ("Version", "Id", "Statement")
-STATEMENT_ORDER = (
-    "Sid",
-    "Effect",
-    "Principal",
-    "NotPrincipal",
-    "Action",
-    "NotAction",
-    "Resource",
-    "NotResource",
-    "Condition",
-)
 
 
 class ImportContext(Protocol):
@@ -82,14 +69,14 @@ def document(doc: Mapping[str, Any]) -> dict[str, Any]:
     A document without ``Version`` gets the one AWS assumes (``2008-10-17``): the loader would fill
     in the schema's default, ``2012-10-17``, which is a different policy language.
     """
-    out = _ordered(doc, TOP_ORDER)
+    out = _ordered(doc, TOP_LEVEL_ORDER)
     out.setdefault("Version", "2008-10-17")
     stmts = out.get("Statement")
     if isinstance(stmts, Mapping):
         out["Statement"] = ordered_statement(stmts)
     elif isinstance(stmts, list):
         out["Statement"] = [ordered_statement(s) for s in stmts]
-    return _ordered(out, TOP_ORDER)
+    return _ordered(out, TOP_LEVEL_ORDER)
 
 
 def raw_statements(doc: Mapping[str, Any]) -> list[Any]:

@@ -40,20 +40,21 @@ PolicyInput: TypeAlias = str | Mapping[str, Any]
 DEFAULT_VERSION: Final = "2008-10-17"
 """The policy language version AWS assumes when a document has no ``Version``."""
 
-TOP_LEVEL_ELEMENTS: Final = frozenset({"Version", "Id", "Statement"})
-STATEMENT_ELEMENTS: Final = frozenset(
-    {
-        "Sid",
-        "Effect",
-        "Principal",
-        "NotPrincipal",
-        "Action",
-        "NotAction",
-        "Resource",
-        "NotResource",
-        "Condition",
-    }
+#: A document's elements and a statement's, in the order IAM writes them.
+TOP_LEVEL_ORDER: Final = ("Version", "Id", "Statement")
+STATEMENT_ORDER: Final = (
+    "Sid",
+    "Effect",
+    "Principal",
+    "NotPrincipal",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Condition",
 )
+TOP_LEVEL_ELEMENTS: Final = frozenset(TOP_LEVEL_ORDER)
+STATEMENT_ELEMENTS: Final = frozenset(STATEMENT_ORDER)
 _EXCLUSIVE_PAIRS: Final = (
     ("Action", "NotAction"),
     ("Resource", "NotResource"),
