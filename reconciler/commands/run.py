@@ -19,8 +19,9 @@ from reconciler.commands.common import (
     lease_arguments,
     stop_on_signals,
 )
+from reconciler.controller.httpserver import HealthServer
 from reconciler.controller.loop import Controller, ControllerConfig, parse_interval
-from reconciler.controller.metrics import HealthServer, Metrics
+from reconciler.controller.metrics import Metrics
 from reconciler.controller.webhook import WebhookConfig, WebhookConfigError
 from reconciler.engine.executor import ApplyOptions
 

@@ -1,7 +1,7 @@
 """Prometheus metrics, the loop's heartbeat and the head commit's status, for the long-running controller.
 
 The metrics live in their own registry (nothing global). :class:`Metrics` also holds what the health
-endpoints answer (served by :class:`~reconciler.controller.httpserver.HealthServer`, re-exported here):
+endpoints answer (served by :class:`~reconciler.controller.httpserver.HealthServer`):
 
 * liveness (``/healthz``): the loop beat within ``stale_after`` seconds. The loop, and what it calls,
   beat often: every AWS HTTP attempt (:meth:`Metrics.beat_hook` on botocore's ``before-send``), every
@@ -24,15 +24,12 @@ from typing import Any, Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import generate_latest
 
-from reconciler.controller.httpserver import HealthServer
-
 __all__ = [
     "BACKGROUND_THREADS",
     "DEFAULT_STALE_AFTER",
     "FAILING_STATUSES",
     "HEAD_STATUSES",
     "SLEEP_SLICE",
-    "HealthServer",
     "Metrics",
 ]
 

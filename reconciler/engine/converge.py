@@ -30,7 +30,7 @@ from reconciler.engine.preview import Preview, preview
 from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import REGISTRY
-from reconciler.kinds.base import Target
+from reconciler.kinds.context import Target
 from reconciler.kinds.read import read_account
 from reconciler.manifests.model import DesiredState
 

@@ -24,10 +24,9 @@ from botocore.parsers import ResponseParserError
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.engine.plan import Action, Change, Plan
-from reconciler.engine.verdict import rail_refusals
 from reconciler.errors import MutationRefused, ReconcilerError
 from reconciler.kinds import REGISTRY
-from reconciler.kinds.base import Target
+from reconciler.kinds.context import Target
 from reconciler.kinds.steps import Pending, StepContext, StepError, StepInput
 from reconciler.values import thaw
 
@@ -95,14 +94,6 @@ class ApplyResult:
     def not_made(self) -> list[Outcome]:
         """The changes that were not made (failed or skipped), in plan order."""
         return [o for o in self.outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
-
-
-def check_rails(plan: Plan, *, max_deletes: int, options: ApplyOptions) -> None:
-    """Refuse, before any write, a plan that deletes more than allowed or most of what is owned
-    (the rails of :func:`reconciler.engine.verdict.judge`)."""
-    refusals = rail_refusals(plan, max_deletes=max_deletes, allow_deletes=options.allow_deletes)
-    if refusals:
-        raise RefusedError(f"{refusals[0].message}; {refusals[0].unblock}")
 
 
 class Executor:

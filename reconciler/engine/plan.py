@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.kinds import KIND_ORDER
-from reconciler.kinds.base import Blocker
+from reconciler.kinds.context import Blocker
 from reconciler.policydoc import StatementDiff
 from reconciler.values import freeze
 

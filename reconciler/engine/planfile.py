@@ -29,7 +29,7 @@ from reconciler.engine.plan import Action, Blocker, Change, FieldChange, Plan
 from reconciler.engine.render import plan_to_dict
 from reconciler.engine.verdict import Refusal, Verdict
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Target
+from reconciler.kinds.context import Target
 from reconciler.policydoc import StatementDiff
 from reconciler.rules import Report, findings_to_dict, render_findings_text
 from reconciler.values import thaw

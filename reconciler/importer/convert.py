@@ -23,7 +23,7 @@ from typing import Any
 from reconciler.aws.live import LiveState
 from reconciler.importer.select import Selection, Skipped, arn_index
 from reconciler.kinds import KIND_ORDER, REGISTRY
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.manifests import schema
 from reconciler.manifests.loader import API_VERSION
 from reconciler.manifests.model import SETTINGS, SETTINGS_SCHEMA, DesiredState, OwnershipTag, Resource, Settings

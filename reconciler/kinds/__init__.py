@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from reconciler.kinds.base import Context, Kind, Target
+from reconciler.kinds.base import Kind
+from reconciler.kinds.context import Context, Target
 from reconciler.kinds.registry import KIND_ORDER, REGISTRY
 from reconciler.manifests import loader
 from reconciler.manifests.model import DesiredState

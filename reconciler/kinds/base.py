@@ -1,4 +1,4 @@
-"""What every resource kind declares: how to see desired and live as comparable views, and facts.
+"""What every resource kind declares (:class:`Kind`): how to see desired and live as comparable views, and facts.
 
 A *view* is a flat mapping of field name -> JSON-like value, the same shape on both sides, so the
 differ can compare them field by field. Policy documents stay as written (for display and for
@@ -10,11 +10,19 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
+from reconciler.kinds.context import (
+    DELETION_POLICIES,
+    DELETION_POLICY_TAG,
+    Blocker,
+    Context,
+    Exists,
+    Report,
+    Target,
+)
+from reconciler.manifests.model import Resource, Source
 
 if TYPE_CHECKING:
     from reconciler.aws.live import LiveState
@@ -22,68 +30,6 @@ if TYPE_CHECKING:
     from reconciler.facts.builder import Facts
     from reconciler.kinds.importing import ImportContext
     from reconciler.kinds.steps import Step
-
-
-# A resource carries its deletion policy as this tag when it is not its kind's default, so that once the
-# manifest is gone the reconciler still knows whether pruning deletes it or releases it: the policy in
-# force is the one recorded when the resource was last applied. (Groups cannot be tagged: their guard
-# policy records it.)
-DELETION_POLICY_TAG = "reconciler/deletion-policy"
-DELETION_POLICIES = ("Retain", "Delete")
-
-
-@dataclass(frozen=True)
-class Blocker:
-    """Why apply will not make a change, and what unblocks it (a flag, or an edit)."""
-
-    code: str  # stable identifier, e.g. "replacement", "not-empty"
-    message: str  # one line: what apply would refuse
-    unblock: str  # one line: the flag or edit that unblocks it
-
-
-@dataclass(frozen=True)
-class Target:
-    """The account a plan is for, as the AWS steps need it: no manifests (a saved plan has none)."""
-
-    account_id: str
-    region: str
-    ownership_key: str
-    ownership_value: str
-
-    def owns(self, tags: Mapping[str, str]) -> bool:
-        return tags.get(self.ownership_key) == self.ownership_value
-
-
-@dataclass(frozen=True)
-class Context(Target):
-    """What views need beyond the resource itself: the target and the whole desired state."""
-
-    desired: DesiredState
-
-    def _path(self, kind: str, name: str) -> str:
-        return str(getattr(self.desired.get(kind, name), "path", "/"))
-
-    def policy_arn(self, ref: str) -> str:
-        """The ARN of a policy reference: an ARN as is, or the ARN of the Policy manifest named so."""
-        if is_policy_arn(ref):
-            return ref
-        return f"arn:aws:iam::{self.account_id}:policy{self._path('Policy', ref)}{ref}"
-
-    def role_arn(self, name: str) -> str:
-        return f"arn:aws:iam::{self.account_id}:role{self._path('Role', name)}{name}"
-
-    def user_arn(self, name: str) -> str:
-        return f"arn:aws:iam::{self.account_id}:user{self._path('User', name)}{name}"
-
-    def owned_tags(self, tags: Mapping[str, str]) -> dict[str, str]:
-        """The tags a resource must carry: its own plus the ownership tag."""
-        return {**tags, self.ownership_key: self.ownership_value}
-
-
-#: exists(kind, name): whether the manifests declare that resource.
-Exists = Callable[[str, str], bool]
-#: report(resource, field path, message, (kind, name) of the missing target).
-Report = Callable[[Resource, tuple[str | int, ...], str, tuple[str, str]], None]
 
 
 class Kind:
@@ -183,7 +129,7 @@ class Kind:
     ) -> Blocker | None:
         """Why apply would refuse this change (None: it would not). ``action`` is the plan action's value,
         ``changed`` the fields that change and ``replaced`` those of them AWS cannot change in place."""
-        if action == "update" and replaced:
+        if action in ("update", "adopt") and replaced:
             return Blocker(
                 "replacement",
                 f"AWS cannot change {', '.join(replaced)} in place, and apply never replaces a resource",

@@ -7,7 +7,7 @@ from typing import Any
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import Attachment, DocKind, PolicyDoc, fixed_locator, statement_locator, where
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.manifests.model import Source
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.kinds.base import Exists, Report, Target
+from reconciler.kinds.context import Exists, Report, Target
 from reconciler.manifests.model import Resource, is_policy_arn
 
 #: The answer the IAM kinds read from together (IAM's GetAccountAuthorizationDetails, see ``iamread``): each

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Literal, assert_never
 
-from reconciler.kinds.base import DELETION_POLICY_TAG
+from reconciler.kinds.context import DELETION_POLICY_TAG
 from reconciler.kinds.steps import StepContext, StepError, StepInput, doc, ignore, tag_list
 
 if TYPE_CHECKING:

@@ -11,7 +11,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from reconciler.kinds.base import DELETION_POLICIES, DELETION_POLICY_TAG, Context
+from reconciler.kinds.context import DELETION_POLICIES, DELETION_POLICY_TAG, Context
 from reconciler.policydoc import PolicyDocumentError, statements
 from reconciler.policydoc.parse import STATEMENT_ORDER, TOP_LEVEL_ORDER
 

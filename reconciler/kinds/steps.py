@@ -13,7 +13,7 @@ from botocore.exceptions import ClientError
 from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.base import Target
+from reconciler.kinds.context import Target
 from reconciler.values import thaw
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Any
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import Model, document_of
 from reconciler.kinds import KIND_ORDER, REGISTRY
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.manifests.model import DesiredState
 
 DEFAULT_REGION = "us-east-1"

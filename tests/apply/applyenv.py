@@ -1,5 +1,6 @@
-"""The apply tests' environment: the example manifests in a temporary directory, planned and applied through
-the product's API (the preview, the rails, the executor)."""
+"""The apply tests' environment: the example manifests in a temporary directory, planned and applied the way the
+product does it (``reconciler.engine.converge``: the plan, its verdict, the check of what it touches, the
+executor), the one path of ``reconciler apply`` and of the controller."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
-from reconciler.engine.differ import context
-from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, check_rails
+from reconciler.engine.converge import apply_saved, make_plan
+from reconciler.engine.executor import ApplyResult
 from reconciler.engine.plan import Plan
 from reconciler.engine.preview import preview
 from reconciler.kinds import load_directory
@@ -34,12 +35,32 @@ class Env:
         return preview(desired, ClientFactory(self.aws, read_only=True), REGION).plan
 
     def apply(
-        self, *, recorder: CallRecorder | None = None, factory: ClientFactory | None = None, **options: object
+        self,
+        *,
+        recorder: CallRecorder | None = None,
+        factory: ClientFactory | None = None,
+        adopt: bool = False,
+        allow_deletes: int | None = None,
+        max_workers: int = 8,
+        consistency_timeout: float = 1.0,
+        poll_interval: float = 0.05,
     ) -> ApplyResult:
+        """``reconciler apply --auto-approve DIR`` without the lease: plan (with its verdict), then apply exactly
+        that plan, after checking that nothing it touches moved. ``factory``: the writer (``recorder`` records the
+        writes of the default one).
+
+        Raises what apply refuses with, before anything is written: ``PlanRefused`` (a ``RefusedError``: adoption
+        without ``adopt``, a blocker, the deletion rails, the invariants), ``PlanStale``. An empty plan gives an
+        empty result."""
         desired = load_directory(self.root)
-        plan = preview(desired, ClientFactory(self.aws, read_only=True), REGION).plan
-        opts = ApplyOptions(consistency_timeout=1.0, poll_interval=0.05, **options)  # type: ignore[arg-type]
-        check_rails(plan, max_deletes=desired.settings.max_deletes, options=opts)
-        writer = factory or ClientFactory(self.aws, read_only=False, recorder=recorder)
-        executor = Executor(writer, context(desired, REGION), opts, notebook_updates=desired.settings.notebook_updates)
-        return executor.run(plan)
+        reader = ClientFactory(self.aws, read_only=True)
+        planned = make_plan(desired, reader, REGION, adopt=adopt, allow_deletes=allow_deletes)
+        result = apply_saved(
+            planned.saved,
+            reader=reader,
+            writer=factory or ClientFactory(self.aws, read_only=False, recorder=recorder),
+            workers=max_workers,
+            consistency_timeout=consistency_timeout,
+            poll_interval=poll_interval,
+        )
+        return result if result is not None else ApplyResult()

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from applyenv import Env
+from applyenv import REGION, Env
 
-from reconciler.aws.clients import CallRecorder
-from reconciler.engine.executor import RefusedError, Status
+from reconciler.aws.clients import CallRecorder, ClientFactory
+from reconciler.engine.converge import PlanRefused
+from reconciler.engine.differ import context
+from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, RefusedError, Status
 from reconciler.engine.plan import Action
+from reconciler.engine.preview import preview
+from reconciler.kinds import load_directory
 
 ACCOUNT = "123456789012"
 
@@ -185,17 +189,23 @@ def test_bucket_with_delete_policy_is_deleted_only_when_empty(env: Env) -> None:
     s3.put_object(Bucket="sagemaker-result", Key="keep-me", Body=b"data")
     env.edit("buckets/buckets.yaml", lambda t: t[: t.index("# Results")])
     assert refs(env.plan()) == [("delete", "Bucket/sagemaker-result")]
-    result = env.apply()
-    (failed,) = result.of(Status.FAILED)
-    assert "holds objects" in (failed.message or "")
+    # A bucket that holds data refuses the whole plan, before anything is written.
+    with pytest.raises(PlanRefused) as refused:
+        env.apply()
+    assert [(r.code, r.resources) for r in refused.value.verdict.refusals] == [
+        ("not-empty", ("Bucket/sagemaker-result",))
+    ]
+    assert "holds objects" in str(refused.value)
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="sagemaker-result")["Contents"]] == ["keep-me"]
-    # An empty bucket with deletionPolicy Delete is deleted; the non-empty one is still kept.
-    env.edit("buckets/buckets.yaml", lambda t: t.replace("name: sagemaker-rawdata", "name: sagemaker-rawdata2"))
-    result = env.apply(allow_deletes=2)
-    assert [o.change.ref for o in result.of(Status.FAILED)] == ["Bucket/sagemaker-result"]
-    assert result.done(Action.DELETE) == 1
+    # Emptied by hand (every version and delete marker: the bucket is versioned), it is deleted.
+    listed = s3.list_object_versions(Bucket="sagemaker-result")
+    for version in listed.get("Versions", []) + listed.get("DeleteMarkers", []):
+        s3.delete_object(Bucket="sagemaker-result", Key=version["Key"], VersionId=version["VersionId"])
+    result = env.apply()
+    assert result.ok and result.done(Action.DELETE) == 1, result.summary()
     names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
-    assert "sagemaker-rawdata" not in names and "sagemaker-rawdata2" in names and "sagemaker-result" in names
+    assert "sagemaker-result" not in names and "sagemaker-rawdata" in names
+    assert refs(env.plan()) == []
 
 
 def test_too_many_deletions_are_refused_before_any_write(env: Env) -> None:
@@ -230,15 +240,58 @@ def test_a_checkout_that_lost_most_manifests_never_empties_the_account(env: Env)
 def test_unowned_resource_named_in_git_needs_adopt(env: Env) -> None:
     iam = boto3.client("iam")
     iam.create_user(UserName="alice")  # made by hand, no ownership tag
-    result = env.apply()
+    with pytest.raises(PlanRefused) as refused:
+        env.apply()
+    assert [(r.code, r.resources) for r in refused.value.verdict.refusals] == [("adopt", ("User/alice",))]
+    assert "--adopt" in refused.value.verdict.refusals[0].unblock
+    # Refused as a whole, before any write: nothing else was created, and alice is as she was.
+    assert [u["UserName"] for u in iam.list_users()["Users"]] == ["alice"]
+    assert iam.list_policies(Scope="Local")["Policies"] == []
+    assert iam.list_user_tags(UserName="alice")["Tags"] == []
+    assert env.apply(adopt=True).ok
+    assert {"Key": "managed-by", "Value": "reconciler"} in iam.list_user_tags(UserName="alice")["Tags"]
+    assert refs(env.plan()) == []
+
+
+def execute_unchecked(env: Env) -> ApplyResult:
+    """The executor alone, handed the plan without its verdict: deliberately below ``converge`` (which refuses
+    such a plan as a whole before any write), to test the executor's own check of every change."""
+    desired = load_directory(env.root)
+    plan = preview(desired, ClientFactory(env.aws, read_only=True), REGION).plan
+    options = ApplyOptions(consistency_timeout=1.0, poll_interval=0.05)
+    writer = ClientFactory(env.aws, read_only=False)
+    return Executor(writer, context(desired, REGION), options, notebook_updates="when-stopped").run(plan)
+
+
+def test_the_executor_itself_refuses_an_adoption_without_adopt_and_skips_its_dependants_only(env: Env) -> None:
+    """Defence in depth: a plan with an adoption that reached the executor without --adopt fails that change."""
+    iam = boto3.client("iam")
+    iam.create_user(UserName="alice")
+    result = execute_unchecked(env)
     (failed,) = result.of(Status.FAILED)
     assert failed.change.ref == "User/alice" and "--adopt" in (failed.message or "")
     # Her group waits for her (it adds her as a member): skipped; everything else is created.
     assert [o.change.ref for o in result.of(Status.SKIPPED)] == ["Group/SageMakerAdministrator"]
     assert not result.ok and result.done(Action.CREATE) == 14
-    assert env.apply(adopt=True).ok
-    assert {"Key": "managed-by", "Value": "reconciler"} in iam.list_user_tags(UserName="alice")["Tags"]
-    assert refs(env.plan()) == []
+    assert iam.list_user_tags(UserName="alice")["Tags"] == []
+
+
+def test_the_executor_itself_refuses_a_change_with_a_blocker(env: Env) -> None:
+    """Defence in depth: a deletion of a bucket that holds objects that reached the executor fails, the object
+    stays; the independent deletion of an empty bucket is made."""
+    env.edit("buckets/buckets.yaml", lambda t: t.replace("deletionPolicy: Retain", "deletionPolicy: Delete"))
+    assert env.apply().ok
+    s3 = boto3.client("s3")
+    s3.put_bucket_policy(Bucket="sagemaker-result", Policy='{"Version":"2012-10-17","Statement":[]}')
+    s3.put_object(Bucket="sagemaker-result", Key="keep-me", Body=b"data")
+    env.edit("buckets/buckets.yaml", lambda t: t[: t.index("# Results")].replace("sagemaker-rawdata", "rawdata2"))
+    result = execute_unchecked(env)
+    (failed,) = result.of(Status.FAILED)
+    assert failed.change.ref == "Bucket/sagemaker-result" and "holds objects" in (failed.message or "")
+    assert result.done(Action.DELETE) == 1 and result.done(Action.CREATE) == 1
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="sagemaker-result")["Contents"]] == ["keep-me"]
+    names = [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "sagemaker-rawdata" not in names and "rawdata2" in names and "sagemaker-result" in names
 
 
 def test_a_failed_change_skips_its_dependants_only_and_the_next_run_converges(env: Env) -> None:

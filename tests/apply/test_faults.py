@@ -37,8 +37,8 @@ from botocore.retries.standard import ExponentialBackoff, RetryContext
 from reconciler import cli
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
 from reconciler.commands import planapply
-from reconciler.engine.differ import context
-from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Status, check_rails
+from reconciler.engine.converge import apply_saved, make_plan
+from reconciler.engine.executor import ApplyResult, Status
 from reconciler.engine.plan import Action, Plan
 from reconciler.engine.preview import preview
 from reconciler.kinds import load_directory
@@ -163,13 +163,12 @@ def plan_of(env: Env, reader: ClientFactory) -> Plan:
 
 
 def apply_with(env: Env, reader: ClientFactory, writer: ClientFactory, **options: Any) -> ApplyResult:
-    """What ``reconciler apply`` does (plan with ``reader``, rails, execute with ``writer``)."""
+    """What ``reconciler apply`` does, through its own path (``converge``): plan and judge with ``reader``, check
+    the account and what the plan touches with ``reader``, execute with ``writer`` (no lease)."""
     desired = load_directory(env.root)
-    plan = preview(desired, reader, REGION).plan
-    opts = ApplyOptions(consistency_timeout=1.0, poll_interval=0.05, **options)
-    check_rails(plan, max_deletes=desired.settings.max_deletes, options=opts)
-    executor = Executor(writer, context(desired, REGION), opts, notebook_updates=desired.settings.notebook_updates)
-    return executor.run(plan)
+    planned = make_plan(desired, reader, REGION, **options)
+    result = apply_saved(planned.saved, reader=reader, writer=writer, consistency_timeout=1.0, poll_interval=0.05)
+    return result if result is not None else ApplyResult()
 
 
 def refs(plan: Plan) -> list[tuple[str, str]]:
@@ -230,6 +229,17 @@ def change_manifests(env: Env) -> None:
         ),
     )
     env.edit("users/users.yaml", lambda t: t.replace("name: carol", "name: dave"))
+    # What the change breaks of the security invariants, recorded as deliberate exceptions: apply refuses a plan
+    # with an error finding, and this one is about faults, not about the rules.
+    env.edit("settings.yaml", lambda t: t.rstrip("\n") + "\n" + INVARIANT_EXCEPTIONS)
+
+
+INVARIANT_EXCEPTIONS = """\
+  exceptions:
+    - {rule: BKT003, resource: Bucket/sagemaker-rawdata, reason: "the fault test turns versioning off"}
+    - {rule: MFA001, resource: User/bob, reason: "the fault test turns requireMFA off on his group"}
+    - {rule: MFA001, resource: User/dave, reason: "the fault test turns requireMFA off on his group"}
+"""
 
 
 # --------------------------------------------------------------------------------------------------

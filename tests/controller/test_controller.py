@@ -18,8 +18,9 @@ from gitrepo import git
 from reconciler.aws.clients import AwsConfig, ClientFactory
 from reconciler.aws.lease import Lease, LeaseTimeout, StateTable
 from reconciler.controller.gitsource import GitSource, redact_url
+from reconciler.controller.httpserver import HealthServer
 from reconciler.controller.loop import Controller, ControllerConfig, parse_interval
-from reconciler.controller.metrics import HealthServer, Metrics
+from reconciler.controller.metrics import Metrics
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"

@@ -11,7 +11,8 @@ import pytest
 from gitrepo import http_get
 
 from reconciler.controller import metrics as metrics_module
-from reconciler.controller.metrics import DEFAULT_STALE_AFTER, HEAD_STATUSES, HealthServer, Metrics
+from reconciler.controller.httpserver import HealthServer
+from reconciler.controller.metrics import DEFAULT_STALE_AFTER, HEAD_STATUSES, Metrics
 
 
 def sample(metrics: Metrics, name: str, labels: dict[str, str] | None = None) -> float | None:

@@ -20,8 +20,9 @@ import structlog
 from gitrepo import git, http_get
 
 from reconciler.aws.clients import AwsConfig
+from reconciler.controller.httpserver import HealthServer
 from reconciler.controller.loop import Controller, ControllerConfig
-from reconciler.controller.metrics import HealthServer, Metrics
+from reconciler.controller.metrics import Metrics
 from reconciler.controller.webhook import WebhookConfig
 from reconciler.logs import configure_logging
 

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from reconciler.controller.metrics import HealthServer, Metrics
+from reconciler.controller.httpserver import HealthServer
+from reconciler.controller.metrics import Metrics
 from reconciler.controller.webhook import WebhookConfig, WebhookConfigError, sign
 from reconciler.logs import configure_logging
 

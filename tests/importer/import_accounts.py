@@ -15,7 +15,7 @@ from typing import Any
 import boto3
 from hypothesis import strategies as st
 
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.kinds.group.guard import Group, group_guard_document
 from reconciler.manifests.model import DesiredState, Settings
 

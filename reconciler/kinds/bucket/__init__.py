@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
-from reconciler.kinds.base import Blocker, Context, Exists, Kind, Report
+from reconciler.kinds.base import Kind
+from reconciler.kinds.context import Blocker, Context, Exists, Report
 from reconciler.kinds.user import users
 from reconciler.manifests.model import DesiredState, Resource, Source
 

@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import BucketView, DocKind, PolicyDoc, fixed_locator, where
-from reconciler.kinds.base import Context
 from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON, Bucket, LiveBucket, bucket_policy, writer_arns
+from reconciler.kinds.context import Context
 
 WRITERS_SID = "DenyObjectWritesExceptDeclaredWriters"
 

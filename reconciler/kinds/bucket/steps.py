@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
-from reconciler.kinds.base import DELETION_POLICY_TAG
+from reconciler.kinds.context import DELETION_POLICY_TAG
 from reconciler.kinds.steps import Step, StepContext, StepError, StepInput, doc, ignore, tag_list
 
 if TYPE_CHECKING:

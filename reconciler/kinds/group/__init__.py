@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.aws.live import LiveState
-from reconciler.kinds.base import Context, Exists, Kind, Report, Target
+from reconciler.kinds.base import Kind
+from reconciler.kinds.context import Context, Exists, Report, Target
 from reconciler.kinds.group.guard import (
     GROUP_GUARD_POLICY,
     GROUP_PENDING_PATH,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import DocKind, Principal, fixed_locator, where
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.kinds.group import LiveGroup
 from reconciler.kinds.group.guard import GROUP_GUARD_POLICY, GROUP_PENDING_PATH, Group, group_guard_document
 from reconciler.kinds.iamfacts import desired_attachments, desired_inline, live_attachments, live_inline

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.manifests.model import Resource
 
 

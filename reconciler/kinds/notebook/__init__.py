@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
-from reconciler.kinds.base import Blocker, Context, Exists, Kind, Report, Target
+from reconciler.kinds.base import Kind
+from reconciler.kinds.context import Blocker, Context, Exists, Report, Target
 from reconciler.manifests.model import DesiredState, Resource, Source
 
 
@@ -83,7 +84,7 @@ class NotebookKind(Kind):
         desired: Mapping[str, Any],
         ctx: Context,
     ) -> Blocker | None:
-        if action == "update" and "volumeSizeInGB" in changed and isinstance(live, LiveNotebook):
+        if action in ("update", "adopt") and "volumeSizeInGB" in changed and isinstance(live, LiveNotebook):
             have, want = live.volume_size_in_gb or 0, desired.get("volumeSizeInGB") or 0
             if want < have:
                 return Blocker(

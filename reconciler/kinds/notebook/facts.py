@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import NotebookView, where
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.kinds.notebook import LiveNotebook, NotebookInstance
 
 

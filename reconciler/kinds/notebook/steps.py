@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
-from reconciler.kinds.base import DELETION_POLICY_TAG
+from reconciler.kinds.context import DELETION_POLICY_TAG
 from reconciler.kinds.notebook import NOTEBOOK_UPDATABLE
 from reconciler.kinds.steps import (
     Pending,

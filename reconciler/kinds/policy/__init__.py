@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
-from reconciler.kinds.base import Context, Kind
+from reconciler.kinds.base import Kind
+from reconciler.kinds.context import Context
 from reconciler.kinds.iamshared import IAM_SOURCE
 from reconciler.manifests.model import DesiredState, Resource, Source
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import DocKind, fixed_locator, statement_locator, where
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.kinds.policy import LivePolicy, Policy
 
 

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
-from reconciler.kinds.base import Context, Exists, Kind, Report, Target
+from reconciler.kinds.base import Kind
+from reconciler.kinds.context import Context, Exists, Report, Target
 from reconciler.kinds.iamshared import IAM_SOURCE, check_policy_refs, policy_refs
 from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
 

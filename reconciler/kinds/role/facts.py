@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import DocKind, Principal, fixed_locator, statement_locator, where
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.kinds.iamfacts import desired_attachments, desired_inline, live_attachments, live_inline
 from reconciler.kinds.role import LiveRole, Role, trust_document
 

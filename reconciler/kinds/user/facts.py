@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import Principal, where
-from reconciler.kinds.base import Context
+from reconciler.kinds.context import Context
 from reconciler.kinds.iamfacts import live_attachments, live_inline
 from reconciler.kinds.user import LiveUser, User
 
