@@ -62,6 +62,11 @@ class Context(Target):
     def user_arn(self, name: str) -> str:
         return f"arn:aws:iam::{self.account_id}:user{self._path('User', name)}{name}"
 
+    def kms_key_arn(self, name: str) -> str:
+        """How a manifest that names a KmsKey (``kmsKey: NAME``) refers to it in AWS: the ARN of its alias
+        ``alias/NAME``, known before the key exists (so plan shows it) and stable when the key is replaced."""
+        return f"arn:aws:kms:{self.region}:{self.account_id}:alias/{name}"
+
     def owned_tags(self, tags: Mapping[str, str]) -> dict[str, str]:
         """The tags a resource must carry: its own plus the ownership tag."""
         return {**tags, self.ownership_key: self.ownership_value}
