@@ -17,10 +17,13 @@ from reconciler.facts.model import (
     BucketView,
     DocBuilder,
     DocKind,
+    KeyView,
     Model,
     NotebookView,
     PolicyDoc,
     Principal,
+    StudioDomainView,
+    StudioProfileView,
     fixed_locator,
     policy_name_from_arn,
 )
@@ -48,6 +51,13 @@ class Facts:
     users: dict[str, Principal] = field(default_factory=dict)
     buckets: dict[str, BucketView] = field(default_factory=dict)
     notebooks: dict[str, NotebookView] = field(default_factory=dict)
+    keys: dict[str, KeyView] = field(default_factory=dict)
+    domains: dict[str, StudioDomainView] = field(default_factory=dict)
+    profiles: dict[str, StudioProfileView] = field(default_factory=dict)
+
+    def role_named(self, arn: str | None) -> str | None:
+        """The name of the Role (among those added) whose ARN is ``arn``."""
+        return next((r.name for r in self.roles.values() if r.arn == arn), None) if arn else None
 
     def owns(self, tags: Mapping[str, str]) -> bool:
         """Whether a live resource carries the ownership tag."""
@@ -89,4 +99,7 @@ class Facts:
             tuple(self.docs.unreadable),
             account,
             region=self.region,
+            keys=self.keys,
+            domains=self.domains,
+            profiles=self.profiles,
         )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from reconciler.manifests.model import Source
 from reconciler.policydoc import PolicyDocumentError, PolicyStatement, parse_policy, render_statement
@@ -26,11 +26,15 @@ __all__ = [
     "BucketView",
     "DocKind",
     "Drift",
+    "KeyView",
     "Model",
     "NotebookView",
     "PolicyDoc",
     "Principal",
     "Statement",
+    "StudioDomainView",
+    "StudioProfileView",
+    "Workload",
     "parse_statements",
     "where",
 ]
@@ -56,6 +60,7 @@ class DocKind(StrEnum):
     GUARD = "guard"  # the group guard the product generates
     TRUST = "trust"
     BUCKET = "bucket-policy"
+    KEY = "key-policy"  # judged by the KMS rules, not by the identity-policy linter (kms:* on * is its norm)
 
 
 _PARSED_FIELDS = tuple(f.name for f in fields(PolicyStatement))
@@ -150,6 +155,9 @@ class BucketView:
     policy: PolicyDoc | None = None
     # Principal ARNs declared as the only writers; None: the bucket declares none (not protected).
     writers: tuple[str, ...] | None = None
+    # Principal ARNs declared as readers (manifests only; the account does not record them).
+    readers: tuple[str, ...] | None = None
+    kms_key_id: str | None = None  # with SSE-KMS: the key as configured (an alias ARN when it names a KmsKey)
     public_acl: bool | None = None  # live only: an ACL grant to AllUsers / AuthenticatedUsers
 
     @property
@@ -178,10 +186,89 @@ class NotebookView:
     kms_key_id: str | None = None
     role_name: str | None = None
     role_arn: str | None = None
+    role_field: ClassVar[str] = "role"
 
     @property
     def ref(self) -> str:
         return f"NotebookInstance/{self.name}"
+
+
+@dataclass(frozen=True)
+class KeyView:
+    """A customer managed KMS key, known by its alias ``alias/NAME``."""
+
+    name: str
+    managed: bool
+    location: str | None
+    source: Source | None = field(default=None, repr=False, compare=False)
+    alias_arn: str = ""  # how manifests refer to it
+    key_arn: str | None = None  # live only (a key that does not exist yet has none)
+    rotation: bool | None = None
+    policy: PolicyDoc | None = None
+
+    @property
+    def ref(self) -> str:
+        return f"KmsKey/{self.name}"
+
+    def named_by(self, key_id: str | None) -> bool:
+        """Whether a key setting (key id, key ARN, alias name or alias ARN) designates this key."""
+        if not key_id:
+            return False
+        names = {self.alias_arn, f"alias/{self.name}"}
+        if self.key_arn:
+            names |= {self.key_arn, self.key_arn.rsplit("/", 1)[-1]}
+        return key_id in names
+
+    @property
+    def target(self) -> str:
+        """The resource pattern IAM statements are matched against: the key's ARN, or any key of the account
+        and region while it does not exist (an IAM statement cannot name a key before it exists)."""
+        if self.key_arn:
+            return self.key_arn
+        return self.alias_arn.replace(f":alias/{self.name}", ":key/*")
+
+
+@dataclass(frozen=True)
+class StudioDomainView:
+    name: str
+    managed: bool
+    location: str | None
+    source: Source | None = field(default=None, repr=False, compare=False)
+    app_network_access_type: str | None = None
+    kms_key_id: str | None = None
+    role_name: str | None = None  # the default execution role, when it is a Role the rules see
+    role_arn: str | None = None
+    role_field: ClassVar[str] = "defaultExecutionRole"
+
+    @property
+    def ref(self) -> str:
+        return f"StudioDomain/{self.name}"
+
+
+@dataclass(frozen=True)
+class StudioProfileView:
+    name: str
+    managed: bool
+    location: str | None
+    source: Source | None = field(default=None, repr=False, compare=False)
+    domain: str | None = None
+    role_name: str | None = None  # its execution role, when it is a Role the rules see
+    role_arn: str | None = None
+    role_field: ClassVar[str] = "executionRole"
+
+    @property
+    def ref(self) -> str:
+        return f"StudioUserProfile/{self.name}"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """A SageMaker workload and the role it runs as (see :meth:`Model.execution_roles`)."""
+
+    ref: str
+    location: str | None  # of its role field in the manifest
+    role_name: str | None  # when it is a Role the rules see
+    role_arn: str | None
 
 
 @dataclass(frozen=True)
@@ -221,6 +308,23 @@ class Model:
     unreadable: tuple[tuple[str, str, str | None, str], ...] = ()
     account: AccountFacts | None = None
     region: str | None = None
+    keys: Mapping[str, KeyView] = field(default_factory=dict)
+    domains: Mapping[str, StudioDomainView] = field(default_factory=dict)
+    profiles: Mapping[str, StudioProfileView] = field(default_factory=dict)
+
+    def key_named_by(self, key_id: str | None) -> KeyView | None:
+        """The KmsKey a key setting designates, when it is one the rules see."""
+        return next((k for k in self.keys.values() if k.named_by(key_id)), None)
+
+    def execution_roles(self) -> Iterator[Workload]:
+        """Every SageMaker workload that runs as a role: notebooks, Studio domains (their default execution
+        role) and user profiles, in that order."""
+        views: list[NotebookView | StudioDomainView | StudioProfileView] = []
+        for group in (self.notebooks, self.domains, self.profiles):
+            views += [group[name] for name in sorted(group)]
+        for view in views:
+            location = where(view.source, "spec", view.role_field) or view.location
+            yield Workload(view.ref, location, view.role_name, view.role_arn)
 
     @property
     def principals(self) -> tuple[Principal, ...]:

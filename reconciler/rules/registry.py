@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.facts.model import Model
-from reconciler.rules import auditrules, buckets, credentials, data, mfa, notebooks, privilege, trust
+from reconciler.rules import auditrules, buckets, credentials, data, keys, mfa, notebooks, privilege, studio, trust
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Finding, Severity
 
@@ -30,6 +30,8 @@ RULES: tuple[Rule, ...] = (
     *data.RULES,
     *buckets.RULES,
     *notebooks.RULES,
+    *studio.RULES,
+    *keys.RULES,
     *credentials.RULES,
     *auditrules.RULES,
     EXC001,

@@ -45,25 +45,31 @@ def trusted_services(doc: PolicyDoc | None) -> list[str]:
     )
 
 
+def _what(users: list[str]) -> str:
+    if len(users) > 1:
+        return "them"
+    return "the notebook" if users[0].startswith("NotebookInstance/") else users[0]
+
+
 def _tr002(model: Model) -> Iterator[Hit]:
     reported: set[str] = set()
-    for name in sorted(model.notebooks):
-        nb = model.notebooks[name]
-        role = model.roles.get(nb.role_name or "")
+    workloads = list(model.execution_roles())
+    for workload in workloads:
+        role = model.roles.get(workload.role_name or "")
         if role is None or role.ref in reported:
             continue
         services = trusted_services(role.trust)
         if SAGEMAKER in services:
             continue
         reported.add(role.ref)
-        users = [n.ref for n in model.notebooks.values() if n.role_name == role.name]
+        users = [w.ref for w in workloads if w.role_name == role.name]
         shown = ", ".join(services) if services else "no service"
         location = role.trust.location if role.trust is not None else role.location
         yield Hit(
             role.ref,
             location,
             f"{role.ref} runs {', '.join(sorted(users))} but trusts {shown}, not {SAGEMAKER}: SageMaker "
-            "cannot assume it, so creating the notebook fails",
+            f"cannot assume it, so creating {_what(users)} fails",
             f"trustedServices: [{SAGEMAKER}]",
         )
 
@@ -121,9 +127,9 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "TR002",
         Severity.ERROR,
-        "Notebook role does not trust SageMaker",
-        "SageMaker assumes the notebook's execution role; a role that does not trust sagemaker.amazonaws.com "
-        "makes CreateNotebookInstance fail.",
+        "Execution role does not trust SageMaker",
+        "SageMaker assumes the execution role of a notebook, a Studio domain or a user profile; a role that does "
+        "not trust sagemaker.amazonaws.com makes creating them fail.",
         _tr002,
         BOTH,
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -66,8 +66,13 @@ OBJECT_WRITE_ACTIONS: tuple[str, ...] = (
 
 def writer_arns(bucket: Bucket, ctx: Context) -> list[str]:
     """Principal ARNs allowed to write the bucket's objects (groups expand to their users)."""
+    return principal_arns(bucket.access.write, ctx)
+
+
+def principal_arns(refs: Iterable[str], ctx: Context) -> list[str]:
+    """The ARNs of the principals ``Kind/name`` refs name (a group expands to its users)."""
     arns: set[str] = set()
-    for ref in bucket.access.write:
+    for ref in refs:
         kind, _, name = ref.partition("/")
         if kind == "Role":
             arns.add(ctx.role_arn(name))

@@ -7,7 +7,14 @@ from dataclasses import replace
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import BucketView, DocKind, PolicyDoc, fixed_locator, where
-from reconciler.kinds.bucket import PUBLIC_ACCESS_BLOCK_ON, Bucket, LiveBucket, bucket_policy, writer_arns
+from reconciler.kinds.bucket import (
+    PUBLIC_ACCESS_BLOCK_ON,
+    Bucket,
+    LiveBucket,
+    bucket_policy,
+    principal_arns,
+    writer_arns,
+)
 from reconciler.kinds.context import Context
 
 WRITERS_SID = "DenyObjectWritesExceptDeclaredWriters"
@@ -52,6 +59,8 @@ def desired(bucket: Bucket, facts: Facts, ctx: Context) -> None:
         public_access_block=dict(PUBLIC_ACCESS_BLOCK_ON),
         policy=policy,
         writers=tuple(writer_arns(bucket, ctx)) if bucket.access.write else None,
+        readers=tuple(principal_arns(bucket.access.read, ctx)),
+        kms_key_id=bucket.encryption.kms_key_id,
     )
 
 
@@ -77,6 +86,7 @@ def live(bucket: LiveBucket, facts: Facts) -> None:
         detailed=bucket.detailed,
         versioning=(bucket.versioning == "Enabled") if bucket.detailed else None,
         encryption=str(bucket.encryption["type"]) if bucket.encryption else None,
+        kms_key_id=(bucket.encryption or {}).get("kmsKeyId"),
         public_access_block=dict(bucket.public_access_block) if bucket.public_access_block else None,
         policy=policy,
         writers=writers,
