@@ -51,6 +51,7 @@ SERVICE_PREFIX: dict[str, str] = {
     "sagemaker": "sagemaker",
     "sts": "sts",
     "dynamodb": "dynamodb",
+    "kms": "kms",
 }
 
 #: botocore (service, operation) -> the IAM actions a call needs, where that is not simply
@@ -79,6 +80,7 @@ ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("iam", "CreateRole"): ("iam:CreateRole", "iam:TagRole"),
     ("iam", "CreateUser"): ("iam:CreateUser", "iam:TagUser"),
     ("dynamodb", "CreateTable"): ("dynamodb:CreateTable", "dynamodb:TagResource"),
+    ("kms", "CreateKey"): ("kms:CreateKey", "kms:TagResource"),
     # a notebook is created with tags and a role that SageMaker assumes (iam:PassRole); an update may
     # pass a new role
     ("sagemaker", "CreateNotebookInstance"): (
