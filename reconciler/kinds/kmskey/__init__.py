@@ -18,12 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import DELETION_POLICY_TAG, Blocker, Context, Target
 from reconciler.manifests.model import DesiredState, Resource, Source
+
+if TYPE_CHECKING:
+    from reconciler.kinds.importing import ImportContext
 
 #: The tag a key is created with that names its alias: how a create interrupted before ``CreateAlias`` finds
 #: the key it made. Not part of the views (a manifest never says it; adopted keys do not carry it).
@@ -98,6 +101,13 @@ def alias_name_of(arn: str, ctx: Target) -> str | None:
     """The KmsKey name an alias ARN of the target account and region refers to (None: not one)."""
     prefix = f"arn:aws:kms:{ctx.region}:{ctx.account_id}:alias/"
     return arn[len(prefix) :] if arn.startswith(prefix) and len(arn) > len(prefix) else None
+
+
+def imported_key_name(key: object, ictx: ImportContext) -> str | None:
+    """For the import of a bucket or a notebook: the name of the imported KmsKey whose alias ARN ``key`` is (the
+    manifest says ``kmsKey: NAME``), or None (the manifest keeps the key as it is, ``kmsKeyId``)."""
+    found = ictx.name_of(key) if isinstance(key, str) else None
+    return found[1] if found is not None and found[0] == "KmsKey" and ictx.imported(*found) else None
 
 
 def pending_window(tags: Mapping[str, str]) -> int:
