@@ -16,10 +16,13 @@ import yaml
 from applyenv import REGION, REPO, Env
 
 from reconciler.aws.clients import AwsConfig, CallRecorder
+from reconciler.aws.live import LiveState
 from reconciler.engine.converge import PlanRefused
+from reconciler.engine.differ import build_plan
 from reconciler.engine.plan import Action
 from reconciler.errors import ManifestError
 from reconciler.kinds import load_directory
+from reconciler.kinds.kmskey import LiveKmsKey, default_policy
 
 ACCOUNT = "123456789012"
 OWNER = {"TagKey": "managed-by", "TagValue": "reconciler"}
@@ -312,3 +315,27 @@ def test_a_notebook_refers_to_a_key_by_its_alias_arn(kenv: Env) -> None:
     described = boto3.client("sagemaker").describe_notebook_instance(NotebookInstanceName="nb")
     assert described["KmsKeyId"] == ALIAS_ARN
     assert refs(kenv) == []
+
+
+def test_plan_refuses_a_key_apply_cannot_enable(tmp_path: Path) -> None:
+    """A key whose material awaits import is neither enabled nor disabled: plan says apply refuses it (no AWS)."""
+    root = tmp_path / "ds"
+    root.mkdir()
+    shutil.copy(REPO / "desired-state" / "settings.yaml", root / "settings.yaml")
+    (root / "k.yaml").write_text(manifest("KmsKey", "data", {}))
+    desired = load_directory(root)
+    live = LiveKmsKey(
+        name="data",
+        arn=ALIAS_ARN,
+        key_id="k-1",
+        key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/k-1",
+        state="PendingImport",
+        enabled=False,
+        tags={"managed-by": "reconciler"},
+        detailed=True,
+        policy=default_policy(ACCOUNT),
+        rotation=False,
+    )
+    (change,) = build_plan(desired, LiveState(ACCOUNT, REGION, {"KmsKey": {"data": live}})).changes
+    assert change.blocker is not None and change.blocker.code == "key-state"
+    assert "PendingImport" in change.blocker.message
