@@ -339,3 +339,27 @@ def test_plan_refuses_a_key_apply_cannot_enable(tmp_path: Path) -> None:
     (change,) = build_plan(desired, LiveState(ACCOUNT, REGION, {"KmsKey": {"data": live}})).changes
     assert change.blocker is not None and change.blocker.code == "key-state"
     assert "PendingImport" in change.blocker.message
+
+
+@pytest.mark.parametrize(
+    ("name", "spec", "problem"),
+    [
+        ("aws/s3", {}, 'metadata.name: "aws/s3" does not match'),  # AWS's own aliases
+        ("data", {"pendingWindowDays": 3}, "spec.pendingWindowDays: 3 is less than the minimum of 7"),
+        ("data", {"pendingWindowDays": 31}, "spec.pendingWindowDays: 31 is greater than the maximum of 30"),
+        ("data", {"rotation": "yes"}, 'spec.rotation: expected boolean, got string "yes"'),
+        (
+            "data",
+            {"policy": {"Statement": [{"Effect": "Allow", "Resource": "*"}]}},
+            "exactly one of Action or NotAction",
+        ),
+    ],
+)
+def test_invalid_kms_key_manifests_are_refused(tmp_path: Path, name: str, spec: dict[str, Any], problem: str) -> None:
+    root = tmp_path / "ds"
+    root.mkdir()
+    shutil.copy(REPO / "desired-state" / "settings.yaml", root / "settings.yaml")
+    (root / "k.yaml").write_text(manifest("KmsKey", name, spec))
+    with pytest.raises(ManifestError) as raised:
+        load_directory(root)
+    assert problem in str(raised.value)
