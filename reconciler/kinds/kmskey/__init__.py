@@ -149,9 +149,10 @@ class KmsKeyKind(Kind):
     # ------------------------------------------------------------------ the views
 
     def deletion_tags(self, resource: Resource) -> dict[str, str]:
+        """The deletion-policy tag, and with Delete a window other than the default: known once the manifest goes."""
         tags = super().deletion_tags(resource)
-        delete = isinstance(resource, KmsKey) and resource.deletion_policy == "Delete"
-        if delete and isinstance(resource, KmsKey) and resource.pending_window_days != DEFAULT_PENDING_WINDOW:
+        assert isinstance(resource, KmsKey)
+        if resource.deletion_policy == "Delete" and resource.pending_window_days != DEFAULT_PENDING_WINDOW:
             tags[PENDING_WINDOW_TAG] = str(resource.pending_window_days)
         return tags
 
