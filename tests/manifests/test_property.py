@@ -150,8 +150,31 @@ NOTEBOOK = _doc(
         "tags": {"team": "ml"},
     },
 )
-VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, BUCKET, NOTEBOOK]
-MUTABLE = [POLICY, ROLE, TRUST_ROLE, BUCKET, NOTEBOOK, GROUP, USER, SETTINGS]
+KMS_KEY = _doc(
+    "KmsKey",
+    "k",
+    {
+        "description": "encrypts raw data",
+        "policy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Enable IAM User Permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        },
+        "rotation": True,
+        "tags": {"team": "ml"},
+        "deletionPolicy": "Delete",
+        "pendingWindowDays": 7,
+    },
+)
+VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, KMS_KEY, BUCKET, NOTEBOOK]
+MUTABLE = [POLICY, ROLE, TRUST_ROLE, KMS_KEY, BUCKET, NOTEBOOK, GROUP, USER, SETTINGS]
 
 # Words the loader and the schemas care about, so that generated data reaches past the first checks.
 WORDS = [
