@@ -21,6 +21,10 @@ def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
 
 
+def _kms_tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"TagKey": k, "TagValue": v} for k, v in sorted(tags.items())]
+
+
 def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), tag: bool = True) -> None:  # type: ignore[assignment]
     """Create every resource of ``desired`` (except the refs in ``skip``) as the views say."""
     import boto3
@@ -84,6 +88,15 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
             iam.add_user_to_group(GroupName=group, UserName=name)
         if v["consoleAccess"]:
             iam.create_login_profile(UserName=name, Password="Initial-Passw0rd!", PasswordResetRequired=True)
+    kms = boto3.client("kms")
+    for name in desired.of("KmsKey"):
+        if f"KmsKey/{name}" in skip:
+            continue
+        v = view("KmsKey", name)
+        key = kms.create_key(Description=v["description"], Policy=json.dumps(v["policy"]), Tags=_kms_tags(v["tags"]))
+        kms.create_alias(AliasName=f"alias/{name}", TargetKeyId=key["KeyMetadata"]["KeyId"])
+        if v["rotation"]:
+            kms.enable_key_rotation(KeyId=key["KeyMetadata"]["KeyId"])
     for name in desired.of("Bucket"):
         if f"Bucket/{name}" in skip:
             continue

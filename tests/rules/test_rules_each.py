@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rules_support import ACCOUNT, Evaluator, allow, bucket, group, hits, notebook, policy, role, user
+from rules_support import ACCOUNT, Evaluator, allow, bucket, group, hits, manifest, notebook, policy, role, user
 
 from reconciler.rules import Severity
 
@@ -337,7 +337,11 @@ def test_bkt005_bucket_without_declared_writers(check: Evaluator) -> None:
 
 def test_bkt001_bkt002_bkt006_cannot_fire_on_manifests(check: Evaluator) -> None:
     # The product always writes Block Public Access, default encryption and the TLS-only deny.
-    report = check(role("w"), bucket("bkt", access={"write": ["Role/w"]}))
+    report = check(
+        role("w"),
+        manifest("KmsKey", "k", {}),
+        bucket("bkt", access={"write": ["Role/w"]}, encryption={"type": "SSE-KMS", "kmsKey": "k"}),
+    )
     assert report.findings == ()
 
 

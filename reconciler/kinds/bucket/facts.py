@@ -12,6 +12,7 @@ from reconciler.kinds.bucket import (
     Bucket,
     LiveBucket,
     bucket_policy,
+    kms_key_id,
     principal_arns,
     writer_arns,
 )
@@ -60,7 +61,7 @@ def desired(bucket: Bucket, facts: Facts, ctx: Context) -> None:
         policy=policy,
         writers=tuple(writer_arns(bucket, ctx)) if bucket.access.write else None,
         readers=tuple(principal_arns(bucket.access.read, ctx)),
-        kms_key_id=bucket.encryption.kms_key_id,
+        kms_key_id=kms_key_id(bucket.encryption, ctx),
     )
 
 
