@@ -22,6 +22,8 @@ KIND_PACKAGES: tuple[str, ...] = (
     "user",
     "bucket",
     "notebook",
+    "studiodomain",
+    "studioprofile",
 )
 
 
