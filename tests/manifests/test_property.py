@@ -150,8 +150,27 @@ NOTEBOOK = _doc(
         "tags": {"team": "ml"},
     },
 )
-VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, BUCKET, NOTEBOOK]
-MUTABLE = [POLICY, ROLE, TRUST_ROLE, BUCKET, NOTEBOOK, GROUP, USER, SETTINGS]
+STUDIO_DOMAIN = _doc(
+    "StudioDomain",
+    "sd",
+    {
+        "authMode": "IAM",
+        "appNetworkAccessType": "VpcOnly",
+        "vpcId": "vpc-0a1b",
+        "subnetIds": ["subnet-0a1b", "subnet-0c1d"],
+        "securityGroupIds": ["sg-0a1b"],
+        "defaultExecutionRole": "r",
+        "deletionPolicy": "Delete",
+        "tags": {"team": "ml"},
+    },
+)
+STUDIO_PROFILE = _doc(
+    "StudioUserProfile",
+    "sp",
+    {"domain": "sd", "executionRole": "r", "for": {"user": "u"}, "tags": {"team": "ml"}},
+)
+VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, BUCKET, NOTEBOOK, STUDIO_DOMAIN, STUDIO_PROFILE]
+MUTABLE = [POLICY, ROLE, TRUST_ROLE, BUCKET, NOTEBOOK, GROUP, USER, STUDIO_DOMAIN, STUDIO_PROFILE, SETTINGS]
 
 # Words the loader and the schemas care about, so that generated data reaches past the first checks.
 WORDS = [
@@ -262,6 +281,7 @@ TARGETS = [
     _doc("Role", "r", {"trustedServices": ["sagemaker.amazonaws.com"]}),
     _doc("Group", "g", {}),
     _doc("User", "u", {}),
+    _doc("StudioDomain", "sd", {"vpcId": "vpc-0a1b", "subnetIds": ["subnet-0a1b"], "defaultExecutionRole": "r"}),
 ]
 
 

@@ -9,13 +9,15 @@ from typing import Any, ClassVar
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import DELETION_POLICY_TAG, Blocker, Context, Exists, Report, Target
-from reconciler.kinds.studiodomain.listing import READS as LISTING_READS
-from reconciler.kinds.studiodomain.listing import SOURCE
 from reconciler.manifests.model import Resource, Source
 
 #: The kind's name, and the kind whose profiles live in a domain (a domain cannot be deleted while it has any).
 DOMAIN_KIND = "StudioDomain"
 PROFILE_KIND = "StudioUserProfile"
+#: The shared answer both Studio kinds read from (``listing.py``: domains, their profiles, the profiles' tags), and
+#: what reading it sends (each Studio kind declares these in ``Kind.reads``).
+SOURCE = "studio"
+LISTING_READS = ("sagemaker:ListDomains", "sagemaker:ListUserProfiles", "sagemaker:ListTags")
 #: The fields UpdateDomain changes in place (the others of the view but tags cannot change: replace_fields).
 DOMAIN_UPDATABLE: tuple[str, ...] = ("appNetworkAccessType", "subnetIds", "securityGroupIds", "defaultExecutionRole")
 

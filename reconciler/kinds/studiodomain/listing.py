@@ -17,13 +17,10 @@ from typing import TYPE_CHECKING
 from reconciler.aws.answers import tags
 from reconciler.aws.clients import translate_errors
 from reconciler.errors import ReconcilerError
+from reconciler.kinds.studiodomain import SOURCE
 
 if TYPE_CHECKING:
     from reconciler.aws.session import ReadSession
-
-SOURCE = "studio"
-#: What reading the listing sends (each Studio kind declares these in ``Kind.reads``).
-READS = ("sagemaker:ListDomains", "sagemaker:ListUserProfiles", "sagemaker:ListTags")
 
 
 class AmbiguousNameError(ReconcilerError):

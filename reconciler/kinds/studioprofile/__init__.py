@@ -15,9 +15,7 @@ from typing import Any, ClassVar
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import Context, Exists, Report, Target
-from reconciler.kinds.studiodomain import DOMAIN_KIND, PROFILE_KIND
-from reconciler.kinds.studiodomain.listing import READS as LISTING_READS
-from reconciler.kinds.studiodomain.listing import SOURCE
+from reconciler.kinds.studiodomain import DOMAIN_KIND, LISTING_READS, PROFILE_KIND, SOURCE
 from reconciler.manifests.model import Resource, Source
 
 #: The tag recording who a profile is for: ``User/NAME`` or ``Group/NAME``.
