@@ -218,3 +218,34 @@ def test_two_domains_of_one_name_are_a_read_error_not_a_guess(env: Env) -> None:
     code, out = cli_here("plan", str(env.root))
     assert code == 1
     assert "2 Studio domains named 'ml-studio'" in out
+
+
+def test_a_network_change_while_apps_run_is_a_blocker_and_goes_through_once_they_are_stopped(env: Env) -> None:
+    assert env.apply().ok
+    domain_id = domain("ml-studio")["DomainId"]
+    sm().create_app(DomainId=domain_id, UserProfileName="alice", AppType="JupyterServer", AppName="default")
+    env.edit(
+        STUDIO,
+        lambda t: t.replace(
+            "  tags:\n    team: ml-platform\n",
+            "  appNetworkAccessType: PublicInternetOnly\n  tags:\n    team: ml-platform\n",
+        ),
+    )
+    (change,) = env.plan().changes
+    assert change.blocker is not None and change.blocker.code == "domain-apps-running"
+    assert "appNetworkAccessType" in change.blocker.message and "alice/JupyterServer/default" in change.blocker.message
+    with pytest.raises(PlanRefused):
+        env.apply()
+    assert domain("ml-studio")["AppNetworkAccessType"] == "VpcOnly"
+    # Adding a subnet is no obstacle; removing one is.
+    sm().delete_app(DomainId=domain_id, UserProfileName="alice", AppType="JupyterServer", AppName="default")
+    assert env.apply().ok
+    assert domain("ml-studio")["AppNetworkAccessType"] == "PublicInternetOnly"
+    sm().create_app(DomainId=domain_id, UserProfileName="alice", AppType="JupyterServer", AppName="second")
+    env.edit(STUDIO, lambda t: t.replace("[subnet-0a1b2c3d4e5f60718]", "[subnet-0a1b2c3d4e5f60718, subnet-0b]"))
+    (added,) = env.plan().changes
+    assert added.blocker is None
+    assert env.apply().ok
+    env.edit(STUDIO, lambda t: t.replace("[subnet-0a1b2c3d4e5f60718, subnet-0b]", "[subnet-0b]"))
+    (removed,) = env.plan().changes
+    assert removed.blocker is not None and "removing subnet-0a1b2c3d4e5f60718" in removed.blocker.message

@@ -62,6 +62,9 @@ class LiveDomain:
     home_efs_file_system_id: str | None = None
     # Every user profile of the domain, by name (sorted).
     profiles: tuple[DomainProfile, ...] = ()
+    # ``PROFILE/AppType/AppName`` (or ``space:SPACE/...``) of its apps InService, Pending or Deleting (sorted):
+    # AWS refuses to change the network access type, or remove a subnet, while there are any.
+    busy_apps: tuple[str, ...] = ()
 
 
 def _role_name(arn: Any) -> str | None:
@@ -85,7 +88,7 @@ class StudioDomainKind(Kind):
         "a new domain means new home volumes and profiles for everyone: change the field back in the manifest; "
         "or delete the domain by hand (after its profiles and apps) and the next apply creates it anew"
     )
-    reads = (*LISTING_READS, "sagemaker:DescribeDomain")
+    reads = (*LISTING_READS, "sagemaker:DescribeDomain", "sagemaker:ListApps")
     writes = (
         "sagemaker:CreateDomain",
         "sagemaker:UpdateDomain",
@@ -150,6 +153,18 @@ class StudioDomainKind(Kind):
         desired: Mapping[str, Any],
         ctx: Context,
     ) -> Blocker | None:
+        if action in ("update", "adopt") and isinstance(live, LiveDomain) and live.busy_apps:
+            network = [f for f in changed if f == "appNetworkAccessType"]
+            removed = sorted(set(live.subnet_ids) - set(desired.get("subnetIds") or ()))
+            if "subnetIds" in changed and removed:
+                network.append(f"subnetIds (removing {', '.join(removed)})")
+            if network:
+                return Blocker(
+                    "domain-apps-running",
+                    f"SageMaker cannot change {' or '.join(network)} of domain {live.name} while it has apps "
+                    f"running: {', '.join(live.busy_apps)}",
+                    "stop (delete) those apps first, and plan again",
+                )
         if action == "delete" and isinstance(live, LiveDomain):
             staying = [p.name for p in live.profiles if self._profile_stays(p, ctx)]
             if staying:
@@ -168,6 +183,8 @@ class StudioDomainKind(Kind):
     def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
         if action == "create":
             return ("SageMaker creates a domain asynchronously: apply waits until it is InService",)
+        if action in ("update", "adopt") and {"defaultExecutionRole", "securityGroupIds"} & set(changed):
+            return ("the default role and security groups apply to apps started after the change",)
         return ()
 
     def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:

@@ -21,6 +21,7 @@ def read(session: ReadSession) -> dict[str, LiveDomain]:
     tag_futures = session.fan_out(lambda d: domain_tags(session, d.arn), entries)
     domains: dict[str, LiveDomain] = {}
     details: dict[str, Future[dict[str, Any] | None]] = {}
+    apps: dict[str, Future[tuple[str, ...]]] = {}
     for entry, future in zip(entries, tag_futures, strict=True):
         profiles = tuple(DomainProfile(p.name, p.tags) for p in listing.profiles_of(entry.domain_id))
         domains[entry.name] = LiveDomain(
@@ -33,6 +34,7 @@ def read(session: ReadSession) -> dict[str, LiveDomain]:
         )
         if session.scope.detailed(DOMAIN_KIND, entry.name, domains[entry.name].tags):
             details[entry.name] = session.submit(_describe, session, entry.domain_id)
+            apps[entry.name] = session.submit(_busy_apps, session, entry.domain_id)
     for name, detail in details.items():
         d = detail.result()
         if d is None:  # deleted since it was listed
@@ -55,8 +57,23 @@ def read(session: ReadSession) -> dict[str, LiveDomain]:
             kms_key_id=d.get("KmsKeyId"),
             home_efs_file_system_id=d.get("HomeEfsFileSystemId"),
             profiles=domains[name].profiles,
+            busy_apps=apps[name].result(),
         )
     return domains
+
+
+def _busy_apps(session: ReadSession, domain_id: str) -> tuple[str, ...]:
+    """The domain's apps that keep SageMaker from changing its network settings (InService, Pending, Deleting)."""
+    with translate_errors("reading SageMaker (ListApps)"):
+        pages = session.factory.client("sagemaker").get_paginator("list_apps").paginate(DomainIdEquals=domain_id)
+        return tuple(
+            sorted(
+                f"{a.get('UserProfileName') or 'space:' + str(a.get('SpaceName', ''))}/{a['AppType']}/{a['AppName']}"
+                for page in pages
+                for a in page.get("Apps", [])
+                if a.get("Status") in ("InService", "Pending", "Deleting")
+            )
+        )
 
 
 def _describe(session: ReadSession, domain_id: str) -> dict[str, Any] | None:

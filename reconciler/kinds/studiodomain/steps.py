@@ -72,6 +72,15 @@ def _in_service(step: StepContext, name: str, domain_id: str) -> None:
     wait_for(step, f"domain {name}", lambda: _status(step, domain_id), lambda s: s == "InService")
 
 
+def _busy_apps(step: StepContext, domain_id: str) -> list[str]:
+    return sorted(
+        f"{a.get('UserProfileName') or a.get('SpaceName')}/{a['AppType']}/{a['AppName']}"
+        for page in _sm(step).get_paginator("list_apps").paginate(DomainIdEquals=domain_id)
+        for a in page.get("Apps", [])
+        if a.get("Status") in ("InService", "Pending", "Deleting")
+    )
+
+
 def _role_not_assumable(exc: ClientError) -> bool:
     message = str(exc.response.get("Error", {}).get("Message", "")).lower()
     return error_code(exc) == "ValidationException" and "role" in message and ("assume" in message or "not" in message)
@@ -122,6 +131,10 @@ def update_domain(step: StepContext, change: StepInput) -> None:
     updates = [f for f in DOMAIN_UPDATABLE if change.changed(f)]
     if not updates:
         return
+    if "appNetworkAccessType" in updates or set(have.get("subnetIds") or ()) - set(want["subnetIds"]):
+        busy = _busy_apps(step, domain_id)
+        if busy:
+            raise StepError(f"domain {name}: apps are running ({', '.join(busy)}); stop them first", retryable=True)
     status = _status(step, domain_id)
     if status != "InService":
         raise Pending(f"domain {name} is {status}; {', '.join(updates)} will be updated when it is InService")

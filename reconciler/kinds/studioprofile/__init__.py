@@ -8,7 +8,7 @@ Who a profile is for is recorded on it as the tag ``reconciler/for`` (``User/NAM
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -107,6 +107,11 @@ class StudioProfileKind(Kind):
             "for": live.tags.get(FOR_TAG),
             "tags": {k: v for k, v in live.tags.items() if k != FOR_TAG},
         }
+
+    def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
+        if action in ("update", "adopt") and "executionRole" in changed:
+            return ("the new role applies to apps started after the change: running apps keep the old one",)
+        return ()
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LiveProfile)

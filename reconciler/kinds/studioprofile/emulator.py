@@ -11,6 +11,8 @@ moto's SageMaker has no user profiles and no apps (HTTP 500). Added, onto ``Sage
   ~ add_tags / list_tags / delete_tags    on a profile ARN (``user-profile/DOMAIN/NAME``), a key's new value
                           replacing the old one
   ~ delete_domain         refused while the domain holds user profiles (ResourceInUse), as in AWS
+  ~ update_domain         AppNetworkAccessType changed, or a subnet removed, refused while the domain has apps
+                          InService, Pending or Deleting (ValidationException), as in AWS
 
 Installed by ``reconciler.sandbox`` when the first emulator starts (``Kind.install_emulator``).
 """
@@ -38,11 +40,15 @@ def install() -> None:
     from moto.sagemaker.models import SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
 
+    from reconciler.kinds.studiodomain import emulator as domain_emulator
+
+    domain_emulator.install()  # UpdateDomain, wrapped below
     wrapped: dict[str, Callable[[Callable[..., Any]], Callable[..., Any]]] = {
         "add_tags": _profile_add_tags,
         "list_tags": _profile_list_tags,
         "delete_tags": _profile_delete_tags,
         "delete_domain": _refusing_domain_with_profiles,
+        "update_domain": _refusing_network_changes_with_apps,
     }
     for name, wrap in wrapped.items():
         setattr(SageMakerModelBackend, name, wrap(getattr(SageMakerModelBackend, name)))
@@ -353,3 +359,23 @@ def _refusing_domain_with_profiles(original: Callable[..., Any]) -> Callable[...
         original(self, domain_id=domain_id, retention_policy=retention_policy)
 
     return delete_domain
+
+
+def _refusing_network_changes_with_apps(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def update_domain(self: Any, domain_id: str, **kwargs: Any) -> Any:
+        domain = self.domains.get(domain_id)
+        busy = [
+            a
+            for a in _apps(self).values()
+            if a.domain_id == domain_id and a.status in ("InService", "Pending", "Deleting")
+        ]
+        if domain is not None and busy:
+            access, subnets = kwargs.get("app_network_access_type"), kwargs.get("subnet_ids")
+            if access is not None and access != domain.app_network_access_type:
+                raise _error("ValidationException", "AppNetworkAccessType cannot be updated while apps are running")
+            if subnets is not None and set(domain.subnet_ids) - set(subnets):
+                raise _error("ValidationException", "Subnets cannot be removed while apps are running")
+        return original(self, domain_id, **kwargs)
+
+    return update_domain
