@@ -20,6 +20,7 @@ KIND_PACKAGES: tuple[str, ...] = (
     "role",
     "group",
     "user",
+    "kmskey",
     "bucket",
     "notebook",
     "studiodomain",

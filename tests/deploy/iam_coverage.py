@@ -51,6 +51,7 @@ SERVICE_PREFIX: dict[str, str] = {
     "sagemaker": "sagemaker",
     "sts": "sts",
     "dynamodb": "dynamodb",
+    "kms": "kms",
 }
 
 #: botocore (service, operation) -> the IAM actions a call needs, where that is not simply
@@ -79,6 +80,7 @@ ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     ("iam", "CreateRole"): ("iam:CreateRole", "iam:TagRole"),
     ("iam", "CreateUser"): ("iam:CreateUser", "iam:TagUser"),
     ("dynamodb", "CreateTable"): ("dynamodb:CreateTable", "dynamodb:TagResource"),
+    ("kms", "CreateKey"): ("kms:CreateKey", "kms:TagResource"),
     # a notebook is created with tags and a role that SageMaker assumes (iam:PassRole); an update may
     # pass a new role
     ("sagemaker", "CreateNotebookInstance"): (
@@ -205,13 +207,20 @@ def operations_in(paths: Iterable[Path], root: Path) -> dict[tuple[str, str], st
             if node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str):
                 literal = node.args[0].value
             where = f"{path.relative_to(root)}:{node.lineno}"
+            hits: list[tuple[str, str]] = []
             for service in SERVICE_PREFIX:
                 if name == "get_paginator" and literal in _operations(service):
-                    found.setdefault((service, _operations(service)[literal]), where)
+                    hits.append((service, _operations(service)[literal]))
                 elif name == "get_waiter" and literal in _waiters(service):
-                    found.setdefault((service, _waiters(service)[literal]), where)
+                    hits.append((service, _waiters(service)[literal]))
                 elif "_" in name and name in _operations(service):
-                    found.setdefault((service, _operations(service)[name]), where)
+                    hits.append((service, _operations(service)[name]))
+            # A name several services have (``tag_resource``: KMS's and DynamoDB's) is the one of the service
+            # its client is named after (``kms.tag_resource(...)``, ``_kms(step).tag_resource(...)``), if any.
+            receiver = ast.unparse(node.func.value).lower()
+            named = [hit for hit in hits if hit[0] in receiver]
+            for hit in named if len(hits) > 1 and named else hits:
+                found.setdefault(hit, where)
     return found
 
 

@@ -47,7 +47,7 @@ SERVICE_RE = r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$"
 TAG_KEY_RE = r"^[\w .:/=+@-]+$"
 BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 NOTEBOOK_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-KINDS_TEXT = "Settings, Policy, Role, Group, User, Bucket, NotebookInstance, StudioDomain, StudioUserProfile"
+KINDS_TEXT = "Settings, Policy, Role, Group, User, KmsKey, Bucket, NotebookInstance, StudioDomain, StudioUserProfile"
 QUOTE_HINT = "(quote it: YAML reads yes/no/on/off/true/false as booleans)"
 NUMBER_HINT = "(quote it: YAML reads unquoted digits as a number)"
 STATEMENT_ONE_OF = "a statement needs exactly one of Action or NotAction"
@@ -153,6 +153,7 @@ def test_shipped_desired_state_loads() -> None:
         "Role": 2,
         "Group": 2,
         "User": 3,
+        "KmsKey": 0,  # the example encrypts with S3's keys
         "Bucket": 2,
         "NotebookInstance": 2,
         "StudioDomain": 0,  # the example has no Studio
@@ -1913,8 +1914,21 @@ BUCKET_CASES = [
     spec_case(
         "Bucket",
         "encryption: {type: SSE-KMS}",
-        f"{B}:6:3: Bucket/bkt: spec.encryption: missing required field 'kmsKeyId'",
+        f"{B}:6:15: Bucket/bkt: spec.encryption: SSE-KMS needs exactly one of kmsKeyId or kmsKey",
         id="sse-kms-without-key",
+    ),
+    spec_case(
+        "Bucket",
+        "encryption: {type: SSE-KMS, kmsKeyId: alias/k, kmsKey: k}",
+        f"{B}:6:15: Bucket/bkt: spec.encryption: SSE-KMS needs exactly one of kmsKeyId or kmsKey",
+        id="sse-kms-with-two-keys",
+    ),
+    spec_case(
+        "Bucket",
+        "encryption: {type: SSE-KMS, kmsKey: aws/s3}",
+        f'{B}:6:39: Bucket/bkt: spec.encryption.kmsKey: "aws/s3" does not match the expected format '
+        "^(?!aws/)[a-zA-Z0-9_-][a-zA-Z0-9/_-]{0,249}$",
+        id="sse-kms-key-of-aws",
     ),
     spec_case(
         "Bucket",
@@ -1937,7 +1951,7 @@ BUCKET_CASES = [
     spec_case(
         "Bucket",
         "encryption: {type: SSE-KMS, kmsKeyID: k}",
-        f"{B}:6:3: Bucket/bkt: spec.encryption: missing required field 'kmsKeyId'",
+        f"{B}:6:15: Bucket/bkt: spec.encryption: SSE-KMS needs exactly one of kmsKeyId or kmsKey",
         f"{B}:6:31: Bucket/bkt: spec.encryption.kmsKeyID: unknown field 'kmsKeyID'; did you mean 'kmsKeyId'?",
         id="encryption-unknown-field",
     ),
@@ -2227,6 +2241,12 @@ NOTEBOOK_CASES = [
         notebook('kmsKeyId: ""'),
         f"{N}:8:13: {NB}: spec.kmsKeyId: string must not be empty",
         id="kmsKeyId-empty",
+    ),
+    spec_case(
+        "NotebookInstance",
+        notebook("kmsKeyId: alias/k\nkmsKey: k"),
+        f"{N}:6:3: {NB}: spec: give at most one of kmsKeyId or kmsKey",
+        id="kmsKeyId-and-kmsKey",
     ),
     spec_case(
         "NotebookInstance",

@@ -150,6 +150,29 @@ NOTEBOOK = _doc(
         "tags": {"team": "ml"},
     },
 )
+KMS_KEY = _doc(
+    "KmsKey",
+    "k",
+    {
+        "description": "encrypts raw data",
+        "policy": {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Enable IAM User Permissions",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                }
+            ],
+        },
+        "rotation": True,
+        "tags": {"team": "ml"},
+        "deletionPolicy": "Delete",
+        "pendingWindowDays": 7,
+    },
+)
 STUDIO_DOMAIN = _doc(
     "StudioDomain",
     "sd",
@@ -169,8 +192,8 @@ STUDIO_PROFILE = _doc(
     "sp",
     {"domain": "sd", "executionRole": "r", "for": {"user": "u"}, "tags": {"team": "ml"}},
 )
-VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, BUCKET, NOTEBOOK, STUDIO_DOMAIN, STUDIO_PROFILE]
-MUTABLE = [POLICY, ROLE, TRUST_ROLE, BUCKET, NOTEBOOK, GROUP, USER, STUDIO_DOMAIN, STUDIO_PROFILE, SETTINGS]
+VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, KMS_KEY, BUCKET, NOTEBOOK, STUDIO_DOMAIN, STUDIO_PROFILE]
+MUTABLE = [POLICY, ROLE, TRUST_ROLE, KMS_KEY, BUCKET, NOTEBOOK, GROUP, USER, STUDIO_DOMAIN, STUDIO_PROFILE, SETTINGS]
 
 # Words the loader and the schemas care about, so that generated data reaches past the first checks.
 WORDS = [

@@ -8,7 +8,8 @@ from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
-from reconciler.kinds.context import Blocker, Context, Exists, Report
+from reconciler.kinds.context import Blocker, Context, Exists, Report, Target
+from reconciler.kinds.kmskey import alias_name_of
 from reconciler.kinds.user import users
 from reconciler.manifests.model import DesiredState, Resource, Source
 
@@ -22,7 +23,13 @@ class BucketAccess:
 @dataclass(frozen=True)
 class Encryption:
     type: str = "SSE-S3"
-    kms_key_id: str | None = None
+    kms_key_id: str | None = None  # free form: a key id, alias or ARN
+    kms_key: str | None = None  # the name of a KmsKey manifest
+
+
+def kms_key_id(encryption: Encryption, ctx: Context) -> str | None:
+    """The key S3 is given: a KmsKey manifest's alias ARN, or the free-form id."""
+    return ctx.kms_key_arn(encryption.kms_key) if encryption.kms_key else encryption.kms_key_id
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ class BucketKind(Kind):
     folder = "buckets"
     default_deletion_policy = "Retain"
     document_fields = frozenset({"policy"})
+    after = ("KmsKey",)
     reads = (
         "s3:ListAllMyBuckets",
         "s3:GetBucketTagging",
@@ -160,8 +168,9 @@ class BucketKind(Kind):
         assert isinstance(resource, Bucket)
         tags = {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)}
         encryption: dict[str, Any] = {"type": resource.encryption.type}
-        if resource.encryption.type == "SSE-KMS" and resource.encryption.kms_key_id:
-            encryption["kmsKeyId"] = resource.encryption.kms_key_id
+        key = kms_key_id(resource.encryption, ctx)
+        if resource.encryption.type == "SSE-KMS" and key:
+            encryption["kmsKeyId"] = key
         return {
             "versioning": resource.versioning,
             "encryption": encryption,
@@ -210,15 +219,24 @@ class BucketKind(Kind):
             source,
             region=spec.get("region"),
             versioning=spec["versioning"],
-            encryption=Encryption(enc.get("type", "SSE-S3"), enc.get("kmsKeyId")),
+            encryption=Encryption(enc.get("type", "SSE-S3"), enc.get("kmsKeyId"), enc.get("kmsKey")),
             access=BucketAccess(tuple(access.get("read", ())), tuple(access.get("write", ()))),
             policy=tuple(spec["policy"]),
             deletion_policy=spec["deletionPolicy"],
             tags=dict(spec.get("tags", {})),
         )
 
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
+        encryption = view.get("encryption")
+        key = encryption.get("kmsKeyId") if isinstance(encryption, Mapping) else None
+        name = alias_name_of(key, ctx) if isinstance(key, str) else None
+        return {f"KmsKey/{name}"} if name else set()
+
     def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
         assert isinstance(resource, Bucket)
+        key = resource.encryption.kms_key
+        if key and not exists("KmsKey", key):
+            report(resource, ("spec", "encryption", "kmsKey"), f"no KmsKey manifest named '{key}'", ("KmsKey", key))
         for mode, refs in (("read", resource.access.read), ("write", resource.access.write)):
             for i, ref in enumerate(refs):
                 kind, _, name = ref.partition("/")

@@ -17,6 +17,7 @@ from reconciler.kinds.importing import (
     raw_statements,
     user_tags,
 )
+from reconciler.kinds.kmskey import imported_key_name
 
 _SID_CHARS = re.compile(r"[^A-Za-z0-9]")
 
@@ -63,6 +64,8 @@ def to_spec(live: LiveBucket, ictx: ImportContext) -> dict[str, Any]:
     encryption = dict(live.encryption) if live.encryption else None
     if encryption and encryption.get("type") == "SSE-KMS" and not encryption.get("kmsKeyId"):
         encryption["kmsKeyId"] = "alias/aws/s3"  # the AWS managed key S3 uses when none is named
+    if encryption and (key := imported_key_name(encryption.get("kmsKeyId"), ictx)):
+        encryption = {"type": encryption["type"], "kmsKey": key}
     return {
         "versioning": live.versioning == "Enabled",
         "encryption": encryption,

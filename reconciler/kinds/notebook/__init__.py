@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import Blocker, Context, Exists, Report, Target
+from reconciler.kinds.kmskey import alias_name_of
 from reconciler.manifests.model import DesiredState, Resource, Source
 
 
@@ -21,7 +22,8 @@ class NotebookInstance(Resource):
     direct_internet_access: str = "Disabled"
     subnet_id: str | None = None
     security_group_ids: tuple[str, ...] = ()
-    kms_key_id: str | None = None
+    kms_key_id: str | None = None  # free form: a key id, alias or ARN
+    kms_key: str | None = None  # the name of a KmsKey manifest
     volume_size_in_gb: int = 5
     lifecycle_config_name: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
@@ -59,13 +61,15 @@ class NotebookKind(Kind):
     name = "NotebookInstance"
     schema = "notebookinstance.schema.json"
     folder = "notebooks"
-    after = ("Role",)
+    after = ("Role", "KmsKey")
     # The instance's storage volume holds people's work: removing the manifest releases it.
     default_deletion_policy = "Retain"
 
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
-        role = view.get("role")
-        return {f"Role/{role.rsplit('/', 1)[-1]}"} if isinstance(role, str) else set()
+        role, key = view.get("role"), view.get("kmsKeyId")
+        refs = {f"Role/{role.rsplit('/', 1)[-1]}"} if isinstance(role, str) else set()
+        name = alias_name_of(key, ctx) if isinstance(key, str) else None
+        return refs | {f"KmsKey/{name}"} if name else refs
 
     replace_fields = frozenset({"directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId"})
     replace_hint = (
@@ -140,7 +144,7 @@ class NotebookKind(Kind):
             "directInternetAccess": resource.direct_internet_access,
             "subnetId": resource.subnet_id,
             "securityGroupIds": sorted(resource.security_group_ids),
-            "kmsKeyId": resource.kms_key_id,
+            "kmsKeyId": ctx.kms_key_arn(resource.kms_key) if resource.kms_key else resource.kms_key_id,
             "volumeSizeInGB": resource.volume_size_in_gb,
             "lifecycleConfigName": resource.lifecycle_config_name,
             "tags": {**ctx.owned_tags(resource.tags), **self.deletion_tags(resource)},
@@ -172,6 +176,7 @@ class NotebookKind(Kind):
             subnet_id=spec.get("subnetId"),
             security_group_ids=tuple(spec["securityGroupIds"]),
             kms_key_id=spec.get("kmsKeyId"),
+            kms_key=spec.get("kmsKey"),
             volume_size_in_gb=spec["volumeSizeInGB"],
             lifecycle_config_name=spec.get("lifecycleConfigName"),
             tags=dict(spec.get("tags", {})),
@@ -182,6 +187,9 @@ class NotebookKind(Kind):
         assert isinstance(resource, NotebookInstance)
         if not exists("Role", resource.role):
             report(resource, ("spec", "role"), f"no Role manifest named '{resource.role}'", ("Role", resource.role))
+        key = resource.kms_key
+        if key and not exists("KmsKey", key):
+            report(resource, ("spec", "kmsKey"), f"no KmsKey manifest named '{key}'", ("KmsKey", key))
 
     def import_needs(self, live: Any, name_of: Callable[[str], tuple[str, str] | None]) -> list[tuple[str, str]]:
         if not live.role_arn:

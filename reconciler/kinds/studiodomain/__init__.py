@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import DELETION_POLICY_TAG, Blocker, Context, Exists, Report, Target
+from reconciler.kinds.kmskey import alias_name_of
 from reconciler.manifests.model import Resource, Source
 
 #: The kind's name, and the kind whose profiles live in a domain (a domain cannot be deleted while it has any).
@@ -80,7 +81,7 @@ class StudioDomainKind(Kind):
     name = DOMAIN_KIND
     schema = "studiodomain.schema.json"
     folder = "studio"
-    after = ("Role",)
+    after = ("Role", "KmsKey")
     sources = (SOURCE,)
     default_deletion_policy = "Retain"
     replace_fields = frozenset({"authMode", "vpcId", "kmsKey"})
@@ -102,8 +103,9 @@ class StudioDomainKind(Kind):
         refs = set()
         if (role := _role_name(view.get("defaultExecutionRole"))) is not None:
             refs.add(f"Role/{role}")
-        if (key := _kms_name(view.get("kmsKey"))) is not None:
-            refs.add(f"KmsKey/{key}")
+        key = view.get("kmsKey")
+        if isinstance(key, str) and (name := alias_name_of(key, ctx)) is not None:
+            refs.add(f"KmsKey/{name}")
         return refs
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
@@ -217,8 +219,13 @@ class StudioDomainKind(Kind):
         if live.default_execution_role:
             found = name_of(live.default_execution_role)
             needs.append(found if found is not None and found[0] == "Role" else ("", live.default_execution_role))
-        if (key := _kms_name(live.kms_key_id)) is not None:
-            needs.append(("KmsKey", key))
+        if live.kms_key_id:
+            found = name_of(live.kms_key_id)
+            key = _kms_name(live.kms_key_id)
+            if found is not None and found[0] == "KmsKey":
+                needs.append(found)
+            elif key is not None:
+                needs.append(("KmsKey", key))
         return needs
 
     def import_skip(self, live: Any) -> str | None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from reconciler.kinds.importing import ImportContext, deletion_policy, user_tags
+from reconciler.kinds.kmskey import imported_key_name
 from reconciler.kinds.studiodomain import LiveDomain
 
 
 def to_spec(live: LiveDomain, ictx: ImportContext) -> dict[str, Any]:
     role = ictx.name_of(live.default_execution_role or "")
-    key = live.kms_key_id.split(":alias/", 1)[1] if live.kms_key_id and ":alias/" in live.kms_key_id else None
     return {
         "authMode": live.auth_mode,
         "appNetworkAccessType": live.app_network_access_type,
@@ -18,7 +18,7 @@ def to_spec(live: LiveDomain, ictx: ImportContext) -> dict[str, Any]:
         "subnetIds": sorted(live.subnet_ids),
         "securityGroupIds": sorted(live.security_group_ids),
         "defaultExecutionRole": role[1] if role is not None and role[0] == "Role" else "",
-        "kmsKey": key,
+        "kmsKey": imported_key_name(live.kms_key_id, ictx),
         "deletionPolicy": deletion_policy(live.tags),
         "tags": user_tags(live.tags, ictx.ctx),
     }
