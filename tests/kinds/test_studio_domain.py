@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from apply.applyenv import Env
 from clirun import cli_here
-from studioenv import OWNED, ROLE, domain, domains, profile_names, refs, sm, tags
+from studioenv import ACCOUNT, OWNED, ROLE, domain, domains, profile_names, refs, sm, tags
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.engine.converge import PlanRefused
 from reconciler.engine.plan import Action
+from reconciler.errors import ManifestError
+from reconciler.kinds import load_directory
 
 STUDIO = "studio/studio.yaml"
 
@@ -249,3 +251,60 @@ def test_a_network_change_while_apps_run_is_a_blocker_and_goes_through_once_they
     env.edit(STUDIO, lambda t: t.replace("[subnet-0a1b2c3d4e5f60718, subnet-0b]", "[subnet-0b]"))
     (removed,) = env.plan().changes
     assert removed.blocker is not None and "removing subnet-0a1b2c3d4e5f60718" in removed.blocker.message
+
+
+KMS_KEY = """\
+---
+apiVersion: reconciler/v1
+kind: KmsKey
+metadata:
+  name: {name}
+spec:
+  description: encrypts the Studio home volumes
+"""
+
+
+def _with_key(env: Env, name: str = "studio-home") -> None:
+    env.edit(
+        STUDIO,
+        lambda t: (
+            t.replace("  tags:\n    team: ml-platform\n", f"  kmsKey: {name}\n  tags:\n    team: ml-platform\n", 1)
+            + KMS_KEY.format(name="studio-home")
+            + KMS_KEY.format(name="studio-other")
+        ),
+    )
+
+
+def test_a_domain_encrypted_with_a_kms_key_manifest_is_given_its_alias_arn_and_comes_after_it(env: Env) -> None:
+    _with_key(env)
+    plan = env.plan()
+    order = [c.ref for c in plan]
+    assert order.index("KmsKey/studio-home") < order.index("StudioDomain/ml-studio")
+    alias = f"arn:aws:kms:ap-northeast-1:{ACCOUNT}:alias/studio-home"
+    create = next(c for c in plan if c.ref == "StudioDomain/ml-studio")
+    assert dict((f.field, f.new) for f in create.fields)["kmsKey"] == alias
+    assert env.apply().ok
+    assert domain("ml-studio")["KmsKeyId"] == alias
+    assert refs(env) == []
+    # Another key is another domain: a blocker, refused by apply.
+    env.edit(STUDIO, lambda t: t.replace("kmsKey: studio-home", "kmsKey: studio-other"))
+    (change,) = env.plan().changes
+    assert change.ref == "StudioDomain/ml-studio"
+    assert change.blocker is not None and change.blocker.code == "replacement" and "kmsKey" in change.blocker.message
+    with pytest.raises(PlanRefused):
+        env.apply()
+    assert domain("ml-studio")["KmsKeyId"] == alias
+
+
+def test_a_kms_key_git_does_not_declare_is_a_located_error(env: Env) -> None:
+    env.edit(
+        STUDIO,
+        lambda t: t.replace(
+            "  tags:\n    team: ml-platform\n", "  kmsKey: nowhere\n  tags:\n    team: ml-platform\n", 1
+        ),
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_directory(env.root, display_root="ds")
+    assert [str(p) for p in caught.value.problems] == [
+        "ds/studio/studio.yaml:10:11: StudioDomain/ml-studio: spec.kmsKey: no KmsKey manifest named 'nowhere'"
+    ]

@@ -10,7 +10,7 @@ from pathlib import Path
 import boto3
 import yaml
 from importer.import_support import except_errors, plan_json, read_tree, run_cli
-from studioenv import ROLE, sm
+from studioenv import ACCOUNT, ROLE, sm
 
 from reconciler.aws.clients import AwsConfig
 
@@ -21,10 +21,14 @@ TRUST = {
 
 
 def _hand_made() -> None:
-    """A role, a user, a domain and two profiles, made in the console: nothing carries the ownership tag."""
+    """A role, a user, a KMS key, a domain encrypted with it and two profiles, made in the console: nothing carries
+    the ownership tag."""
     iam = boto3.client("iam")
     iam.create_role(RoleName="studio-role", AssumeRolePolicyDocument=json.dumps(TRUST))
     iam.create_user(UserName="dana")
+    kms = boto3.client("kms")
+    key = kms.create_key(Description="studio home volumes")["KeyMetadata"]["KeyId"]
+    kms.create_alias(AliasName="alias/studio-home", TargetKeyId=key)
     created = sm().create_domain(
         DomainName="team-studio",
         AuthMode="IAM",
@@ -32,6 +36,7 @@ def _hand_made() -> None:
         SubnetIds=["subnet-0c1d", "subnet-0a1b"],
         VpcId="vpc-0a1b",
         AppNetworkAccessType="PublicInternetOnly",
+        KmsKeyId=f"arn:aws:kms:ap-northeast-1:{ACCOUNT}:alias/studio-home",
         Tags=[{"Key": "team", "Value": "ml"}],
     )
     sm().create_user_profile(
@@ -53,7 +58,7 @@ def test_import_then_adopt_round_trips(aws: AwsConfig, tmp_path: Path) -> None:
     code, text = run_cli("import", "--out", str(out))
     assert code == 0, text
     files = read_tree(out)
-    assert {"studio/team-studio.yaml", "studio/dana.yaml"} <= set(files)
+    assert {"studio/team-studio.yaml", "studio/dana.yaml", "kms-keys/studio-home.yaml"} <= set(files)
     assert "StudioUserProfile/nobody-knows" in text and "reconciler/for" in text  # skipped, and why
     assert not any("nobody-knows" in name for name in files)
     domain = yaml.safe_load(files["studio/team-studio.yaml"])
@@ -63,6 +68,7 @@ def test_import_then_adopt_round_trips(aws: AwsConfig, tmp_path: Path) -> None:
         "subnetIds": ["subnet-0a1b", "subnet-0c1d"],
         "securityGroupIds": ["sg-0a1b"],
         "defaultExecutionRole": "studio-role",
+        "kmsKey": "studio-home",
         "tags": {"team": "ml"},
     }
     profile = yaml.safe_load(files["studio/dana.yaml"])
