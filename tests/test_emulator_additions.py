@@ -14,17 +14,17 @@ def patched_classes() -> list[type]:
     from moto.iam.models import IAMBackend, User
     from moto.iam.responses import IamResponse
     from moto.s3.responses import S3Response
-    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.models import Domain, SageMakerModelBackend
     from moto.sagemaker.responses import SageMakerResponse
 
-    return [IAMBackend, User, IamResponse, S3Response, SageMakerModelBackend, SageMakerResponse]
+    return [IAMBackend, User, IamResponse, S3Response, Domain, SageMakerModelBackend, SageMakerResponse]
 
 
 def test_the_kinds_that_add_to_the_emulator() -> None:
     with_additions = {
         name for name, kind in REGISTRY.items() if importlib.util.find_spec(f"{type(kind).__module__}.emulator")
     }
-    assert with_additions == {"Group", "User", "Bucket", "NotebookInstance"}
+    assert with_additions == {"Group", "User", "Bucket", "NotebookInstance", "StudioDomain", "StudioUserProfile"}
 
 
 def test_installing_again_changes_nothing(emulator: Emulator) -> None:

@@ -23,6 +23,8 @@ KIND_PACKAGES: tuple[str, ...] = (
     "kmskey",
     "bucket",
     "notebook",
+    "studiodomain",
+    "studioprofile",
 )
 
 

@@ -89,6 +89,12 @@ ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
         "iam:PassRole",
     ),
     ("sagemaker", "UpdateNotebookInstance"): ("sagemaker:UpdateNotebookInstance", "iam:PassRole"),
+    # Studio: a domain and a profile are created with tags and an execution role (iam:PassRole); an update may
+    # pass a new role
+    ("sagemaker", "CreateDomain"): ("sagemaker:CreateDomain", "sagemaker:AddTags", "iam:PassRole"),
+    ("sagemaker", "UpdateDomain"): ("sagemaker:UpdateDomain", "iam:PassRole"),
+    ("sagemaker", "CreateUserProfile"): ("sagemaker:CreateUserProfile", "sagemaker:AddTags", "iam:PassRole"),
+    ("sagemaker", "UpdateUserProfile"): ("sagemaker:UpdateUserProfile", "iam:PassRole"),
 }
 
 

@@ -72,3 +72,18 @@ def test_what_the_iam_kinds_share_is_declared_by_each_that_uses_it() -> None:
     iam_writes = {a for k in REGISTRY.values() if "iam" in k.sources for a in (*k.reads, *k.writes)}
     shared_steps = _actions([KINDS / "iamsteps.py"])
     assert {a: w for a, w in shared_steps.items() if a not in iam_writes} == {}
+
+
+def test_what_the_studio_kinds_share_is_declared_by_each_that_uses_it() -> None:
+    """The Studio listing (``studiodomain/listing.py``) is read by both Studio kinds, and the profile's steps find
+    their domain with the domain kind's ``find_domain``: each kind declares what that code sends."""
+    listing = _actions([KINDS / "studiodomain" / "listing.py"])
+    assert set(listing) == {"sagemaker:ListDomains", "sagemaker:ListUserProfiles", "sagemaker:ListTags"}
+    users = [kind for kind in REGISTRY.values() if "studio" in kind.sources]
+    assert sorted(kind.name for kind in users) == ["StudioDomain", "StudioUserProfile"]
+    for kind in users:
+        assert set(listing) <= set(kind.reads), kind.name
+    domain_steps = _actions([KINDS / "studiodomain" / "steps.py"])
+    profile = REGISTRY["StudioUserProfile"]
+    assert domain_steps["sagemaker:ListDomains"]
+    assert "sagemaker:ListDomains" in (*profile.reads, *profile.writes)

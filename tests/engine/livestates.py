@@ -20,6 +20,8 @@ from reconciler.kinds.group import LiveGroup
 from reconciler.kinds.notebook import LiveNotebook
 from reconciler.kinds.policy import LivePolicy
 from reconciler.kinds.role import LiveRole
+from reconciler.kinds.studiodomain import LiveDomain
+from reconciler.kinds.studioprofile import FOR_TAG, LiveProfile
 from reconciler.kinds.user import LiveUser, User
 from reconciler.manifests.model import DesiredState, Resource
 
@@ -102,6 +104,33 @@ def live_model(resource: Resource, ctx: Context, *, status: str = "InService") -
             kms_key_id=view["kmsKeyId"],
             volume_size_in_gb=view["volumeSizeInGB"],
             lifecycle_config_name=view["lifecycleConfigName"],
+        )
+    if resource.kind == "StudioDomain":
+        return LiveDomain(
+            name=name,
+            domain_id=f"d-{name}",
+            arn=f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:domain/d-{name}",
+            tags=view["tags"],
+            status=status,
+            detailed=True,
+            auth_mode=view["authMode"],
+            app_network_access_type=view["appNetworkAccessType"],
+            vpc_id=view["vpcId"],
+            subnet_ids=tuple(view["subnetIds"]),
+            security_group_ids=tuple(view["securityGroupIds"]),
+            default_execution_role=view["defaultExecutionRole"],
+            kms_key_id=view["kmsKey"],
+        )
+    if resource.kind == "StudioUserProfile":
+        return LiveProfile(
+            name=name,
+            domain_id=f"d-{view['domain']}",
+            domain=view["domain"],
+            arn=f"arn:aws:sagemaker:{ctx.region}:{ctx.account_id}:user-profile/d-{view['domain']}/{name}",
+            tags={**view["tags"], FOR_TAG: view["for"]},
+            status=status,
+            detailed=True,
+            execution_role=view["executionRole"],
         )
     raise AssertionError(f"no live model for kind {resource.kind}: add it here")
 

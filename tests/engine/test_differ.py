@@ -593,14 +593,24 @@ def test_the_kind_order_follows_every_kinds_declared_dependencies() -> None:
     for kind in REGISTRY.values():
         for before in kind.after:
             assert KIND_ORDER.index(before) < KIND_ORDER.index(kind.name), (kind.name, before)
-    assert KIND_ORDER == ("Policy", "Role", "User", "Group", "KmsKey", "Bucket", "NotebookInstance")
+    assert KIND_ORDER == (
+        "Policy",
+        "Role",
+        "User",
+        "Group",
+        "KmsKey",
+        "Bucket",
+        "NotebookInstance",
+        "StudioDomain",
+        "StudioUserProfile",
+    )
 
 
 def test_creates_follow_the_kind_order_and_deletions_go_the_other_way(example: DesiredState, tmp_path: Path) -> None:
     created = build_plan(example, empty(example))
     kinds = [c.kind for c in created]
     assert kinds == sorted(kinds, key=KIND_ORDER.index)
-    example_kinds = [k for k in KIND_ORDER if example.of(k)]  # the example has no KmsKey
+    example_kinds = [k for k in KIND_ORDER if example.of(k)]  # the example has no KmsKey, no Studio
     assert list(dict.fromkeys(kinds)) == example_kinds
     # Everything of the example is owned and recorded as Delete; git now holds one other policy only.
     live = in_sync(example)

@@ -47,7 +47,7 @@ SERVICE_RE = r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$"
 TAG_KEY_RE = r"^[\w .:/=+@-]+$"
 BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 NOTEBOOK_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-KINDS_TEXT = "Settings, Policy, Role, Group, User, KmsKey, Bucket, NotebookInstance"
+KINDS_TEXT = "Settings, Policy, Role, Group, User, KmsKey, Bucket, NotebookInstance, StudioDomain, StudioUserProfile"
 QUOTE_HINT = "(quote it: YAML reads yes/no/on/off/true/false as booleans)"
 NUMBER_HINT = "(quote it: YAML reads unquoted digits as a number)"
 STATEMENT_ONE_OF = "a statement needs exactly one of Action or NotAction"
@@ -156,6 +156,8 @@ def test_shipped_desired_state_loads() -> None:
         "KmsKey": 0,  # the example encrypts with S3's keys
         "Bucket": 2,
         "NotebookInstance": 2,
+        "StudioDomain": 0,  # the example has no Studio
+        "StudioUserProfile": 0,
     }
     assert state.settings.account_id == "123456789012"
     assert state.settings.region == "ap-northeast-1"

@@ -173,8 +173,27 @@ KMS_KEY = _doc(
         "pendingWindowDays": 7,
     },
 )
-VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, KMS_KEY, BUCKET, NOTEBOOK]
-MUTABLE = [POLICY, ROLE, TRUST_ROLE, KMS_KEY, BUCKET, NOTEBOOK, GROUP, USER, SETTINGS]
+STUDIO_DOMAIN = _doc(
+    "StudioDomain",
+    "sd",
+    {
+        "authMode": "IAM",
+        "appNetworkAccessType": "VpcOnly",
+        "vpcId": "vpc-0a1b",
+        "subnetIds": ["subnet-0a1b", "subnet-0c1d"],
+        "securityGroupIds": ["sg-0a1b"],
+        "defaultExecutionRole": "r",
+        "deletionPolicy": "Delete",
+        "tags": {"team": "ml"},
+    },
+)
+STUDIO_PROFILE = _doc(
+    "StudioUserProfile",
+    "sp",
+    {"domain": "sd", "executionRole": "r", "for": {"user": "u"}, "tags": {"team": "ml"}},
+)
+VALID = [SETTINGS, POLICY, ROLE, TRUST_ROLE, GROUP, USER, KMS_KEY, BUCKET, NOTEBOOK, STUDIO_DOMAIN, STUDIO_PROFILE]
+MUTABLE = [POLICY, ROLE, TRUST_ROLE, KMS_KEY, BUCKET, NOTEBOOK, GROUP, USER, STUDIO_DOMAIN, STUDIO_PROFILE, SETTINGS]
 
 # Words the loader and the schemas care about, so that generated data reaches past the first checks.
 WORDS = [
@@ -285,6 +304,7 @@ TARGETS = [
     _doc("Role", "r", {"trustedServices": ["sagemaker.amazonaws.com"]}),
     _doc("Group", "g", {}),
     _doc("User", "u", {}),
+    _doc("StudioDomain", "sd", {"vpcId": "vpc-0a1b", "subnetIds": ["subnet-0a1b"], "defaultExecutionRole": "r"}),
 ]
 
 

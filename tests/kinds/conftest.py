@@ -1,0 +1,21 @@
+"""Fixtures for the Studio kinds' tests: the example manifests plus a Studio domain and two user profiles."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from apply.applyenv import REPO, Env
+from studioenv import STUDIO_YAML
+
+from reconciler.aws.clients import AwsConfig
+
+
+@pytest.fixture
+def env(aws: AwsConfig, tmp_path: Path) -> Env:
+    """The example manifests with ``studio/studio.yaml`` (a domain, a profile for alice, one for a group)."""
+    shutil.copytree(REPO / "desired-state", tmp_path / "ds")
+    (tmp_path / "ds" / "studio").mkdir()
+    (tmp_path / "ds" / "studio" / "studio.yaml").write_text(STUDIO_YAML)
+    return Env(aws, tmp_path / "ds")
