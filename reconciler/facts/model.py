@@ -234,6 +234,7 @@ class StudioDomainView:
     managed: bool
     location: str | None
     source: Source | None = field(default=None, repr=False, compare=False)
+    detailed: bool = True
     app_network_access_type: str | None = None
     kms_key_id: str | None = None
     role_name: str | None = None  # the default execution role, when it is a Role the rules see
@@ -251,6 +252,7 @@ class StudioProfileView:
     managed: bool
     location: str | None
     source: Source | None = field(default=None, repr=False, compare=False)
+    detailed: bool = True
     domain: str | None = None
     role_name: str | None = None  # its execution role, when it is a Role the rules see
     role_arn: str | None = None
@@ -323,6 +325,8 @@ class Model:
         for group in (self.notebooks, self.domains, self.profiles):
             views += [group[name] for name in sorted(group)]
         for view in views:
+            if not view.detailed or (view.role_arn is None and isinstance(view, StudioProfileView)):
+                continue  # not read in detail; a profile without a role of its own runs as its domain's
             location = where(view.source, "spec", view.role_field) or view.location
             yield Workload(view.ref, location, view.role_name, view.role_arn)
 

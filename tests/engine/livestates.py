@@ -17,6 +17,7 @@ from reconciler.engine.differ import context
 from reconciler.kinds import REGISTRY, Context
 from reconciler.kinds.bucket import LiveBucket
 from reconciler.kinds.group import LiveGroup
+from reconciler.kinds.kmskey import LiveKmsKey
 from reconciler.kinds.notebook import LiveNotebook
 from reconciler.kinds.policy import LivePolicy
 from reconciler.kinds.role import LiveRole
@@ -104,6 +105,20 @@ def live_model(resource: Resource, ctx: Context, *, status: str = "InService") -
             kms_key_id=view["kmsKeyId"],
             volume_size_in_gb=view["volumeSizeInGB"],
             lifecycle_config_name=view["lifecycleConfigName"],
+        )
+    if resource.kind == "KmsKey":
+        key_id = f"key-{name}"
+        return LiveKmsKey(
+            name=name,
+            arn=ctx.kms_key_arn(name),
+            key_id=key_id,
+            key_arn=f"arn:aws:kms:{ctx.region}:{ctx.account_id}:key/{key_id}",
+            state=view["state"],
+            description=view["description"],
+            tags=view["tags"],
+            detailed=True,
+            policy=view["policy"],
+            rotation=view["rotation"],
         )
     if resource.kind == "StudioDomain":
         return LiveDomain(
