@@ -2,7 +2,7 @@
 
 No model, no diff, no documents decoded: each call is made, its answer is kept only as far as the next
 calls need it (names, ARNs, the ownership tag), and everything is counted with a ``CallRecorder``.
-It has the reader's shape and parallelism (three list pipelines side by side, per-resource calls on
+It has the reader's shape and parallelism (its list pipelines side by side, per-resource calls on
 one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compared with it:
 
 - sts GetCallerIdentity (the account guard), then
@@ -15,7 +15,11 @@ one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compa
   GetPublicAccessBlock, GetBucketPolicy per bucket named in git or owned, and ListObjectVersions (one
   key) per owned bucket git does not name (whether deleting it is allowed);
 - SageMaker: ListNotebookInstances; ListTags per notebook; DescribeNotebookInstance per notebook named
-  in git or owned.
+  in git or owned; ListDomains, and ListTags and ListUserProfiles per domain, ListTags per profile, and
+  the details of each (DescribeDomain, ListApps, DescribeUserProfile; the benchmark accounts hold no
+  Studio domain: one call);
+- KMS: ListAliases; DescribeKey and ListResourceTags per aliased key; GetKeyPolicy and
+  GetKeyRotationStatus per key named in git or owned (the benchmark accounts hold no key: one call).
 
 What the floor knows of git comes from ``names.json`` (written by ``bench.seed``), so it parses no YAML.
 
@@ -56,6 +60,7 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
     key, value = git["ownershipTag"]["key"], git["ownershipTag"]["value"]
     named = {kind: set(names) for kind, names in git["names"].items()}
     iam, s3, sm = factory.client("iam"), factory.client("s3"), factory.client("sagemaker")
+    kms = factory.client("kms")
     account = factory.client("sts").get_caller_identity()["Account"]
     if account != git["accountId"]:
         raise SystemExit(f"account {account} is not {git['accountId']}")
@@ -65,7 +70,7 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
 
     with (
         ThreadPoolExecutor(workers, thread_name_prefix="floor") as calls,
-        ThreadPoolExecutor(3, thread_name_prefix="pipeline") as pipelines,
+        ThreadPoolExecutor(5, thread_name_prefix="pipeline") as pipelines,
     ):
 
         def aws_policy(arn: str) -> None:
@@ -161,9 +166,55 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
                 future.result()
             return {"NotebookInstance": len(listed)}
 
+        def read_kms() -> dict[str, int]:
+            aliases = [
+                (a["AliasName"].removeprefix("alias/"), a["TargetKeyId"])
+                for page in kms.get_paginator("list_aliases").paginate()
+                for a in page["Aliases"]
+                if "TargetKeyId" in a and not a["AliasName"].startswith("alias/aws/")
+            ]
+            tags = [calls.submit(lambda k=key: kms.list_resource_tags(KeyId=k)["Tags"]) for _, key in aliases]
+            described = [calls.submit(lambda k=key: kms.describe_key(KeyId=k)) for _, key in aliases]
+            details = [
+                calls.submit(lambda k=key: (kms.get_key_policy(KeyId=k), kms.get_key_rotation_status(KeyId=k)))
+                for (name, key), future in zip(aliases, tags, strict=True)
+                if name in named.get("KmsKey", ())
+                or owned([{"Key": t["TagKey"], "Value": t["TagValue"]} for t in future.result()])
+            ]
+            for future in described + details:
+                future.result()
+            return {"KmsKey": len(aliases)}
+
+        def read_studio() -> dict[str, int]:
+            domains = [d for page in sm.get_paginator("list_domains").paginate() for d in page["Domains"]]
+            profiles = [
+                calls.submit(lambda d=domain["DomainId"]: sm.list_user_profiles(DomainIdEquals=d)["UserProfiles"])
+                for domain in domains
+            ]
+            # Every domain and profile: its tags; those named in git or owned: their details (and a domain's apps).
+            details = [calls.submit(lambda a=domain["DomainArn"]: sm.list_tags(ResourceArn=a)) for domain in domains]
+            details += [calls.submit(lambda d=domain["DomainId"]: sm.describe_domain(DomainId=d)) for domain in domains]
+            details += [calls.submit(lambda d=domain["DomainId"]: sm.list_apps(DomainIdEquals=d)) for domain in domains]
+            count = 0
+            for domain, future in zip(domains, profiles, strict=True):
+                for profile in future.result():
+                    count += 1
+                    name = profile["UserProfileName"]
+                    arn = f"{domain['DomainArn'].replace(':domain/', ':user-profile/')}/{name}"
+                    details.append(calls.submit(lambda a=arn: sm.list_tags(ResourceArn=a)))
+                    details.append(
+                        calls.submit(
+                            lambda d=domain["DomainId"], n=name: sm.describe_user_profile(DomainId=d, UserProfileName=n)
+                        )
+                    )
+            for future in details:
+                future.result()
+            return {"StudioDomain": len(domains), "StudioUserProfile": count}
+
         aws_policies = [calls.submit(aws_policy, arn) for arn in git.get("awsPolicyArns", [])]
         seen: dict[str, int] = {}
-        for pipeline in [pipelines.submit(fn) for fn in (read_iam, read_s3, read_sagemaker)]:
+        pipelined = (read_iam, read_s3, read_sagemaker, read_kms, read_studio)
+        for pipeline in [pipelines.submit(fn) for fn in pipelined]:
             seen.update(pipeline.result())
         for future in aws_policies:
             future.result()

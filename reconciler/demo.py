@@ -136,6 +136,13 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
                     "  groups: [SageMakerEngineer]\n  consoleAccess: true\n  tags:\n    team: data-science\n"
                 )
             )
+            # carol's Studio profile names her (for: {user: carol}): it goes too, released (Retain)
+            studio = repo / "desired-state" / "studio" / "studio.yaml"
+            text = studio.read_text()
+            profile = text[
+                text.index("---\napiVersion: reconciler/v1\nkind: StudioUserProfile\nmetadata:\n  name: carol") :
+            ]
+            studio.write_text(text.replace(profile, ""))
             _git(repo, "commit", "--quiet", "-am", "Grant dave, revoke carol")
             ok = reconcile("3. A commit grants dave and revokes carol") and ok
             members = sorted(u["UserName"] for u in iam.get_group(GroupName="SageMakerEngineer")["Users"])

@@ -12,6 +12,7 @@ from typing import Any
 
 from reconciler.engine.differ import context
 from reconciler.kinds import REGISTRY
+from reconciler.kinds.studioprofile import FOR_TAG
 from reconciler.manifests.model import DesiredState
 
 SANDBOX_ACCOUNT = "123456789012"
@@ -137,3 +138,33 @@ def build(desired: DesiredState, region: str, *, skip: set[str] = frozenset(), t
         if v["lifecycleConfigName"]:
             args["LifecycleConfigName"] = v["lifecycleConfigName"]
         sm.create_notebook_instance(**args)
+    for name in desired.of("StudioDomain"):
+        if f"StudioDomain/{name}" in skip:
+            continue
+        v = view("StudioDomain", name)
+        settings: dict[str, Any] = {"ExecutionRole": v["defaultExecutionRole"]}
+        if v["securityGroupIds"]:
+            settings["SecurityGroups"] = v["securityGroupIds"]
+        domain: dict[str, Any] = {
+            "DomainName": name,
+            "AuthMode": v["authMode"],
+            "DefaultUserSettings": settings,
+            "SubnetIds": v["subnetIds"],
+            "VpcId": v["vpcId"],
+            "AppNetworkAccessType": v["appNetworkAccessType"],
+            "Tags": _tags(v["tags"]),
+        }
+        if v["kmsKey"]:
+            domain["KmsKeyId"] = v["kmsKey"]
+        sm.create_domain(**domain)
+    domain_ids = {d["DomainName"]: d["DomainId"] for d in sm.list_domains()["Domains"]}
+    for name in desired.of("StudioUserProfile"):
+        if f"StudioUserProfile/{name}" in skip:
+            continue
+        v = view("StudioUserProfile", name)
+        sm.create_user_profile(
+            DomainId=domain_ids[v["domain"]],
+            UserProfileName=name,
+            UserSettings={"ExecutionRole": v["executionRole"]},
+            Tags=_tags({**v["tags"], FOR_TAG: v["for"]}),  # who the profile is for: a tag, owned or not
+        )

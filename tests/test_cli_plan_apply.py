@@ -42,12 +42,12 @@ def cli(*args: str, endpoint: str | None, cwd: Path = REPO) -> subprocess.Comple
 def test_plan_apply_plan_cycle_and_exit_statuses(aws: AwsConfig) -> None:
     first = cli("plan", endpoint=aws.endpoint_url)
     assert first.returncode == 2, first.stdout + first.stderr
-    assert first.stdout.rstrip().endswith("Plan: 16 to create, 0 to update, 0 to delete.")
+    assert first.stdout.rstrip().endswith("Plan: 22 to create, 0 to update, 0 to delete.")
     applied = cli("apply", "--auto-approve", endpoint=aws.endpoint_url)
     assert applied.returncode == 0, applied.stdout + applied.stderr
-    assert "Apply: 16 created, 0 updated, 0 deleted" in applied.stdout
+    assert "Apply: 22 created, 0 updated, 0 deleted" in applied.stdout
     change_lines = [json.loads(line) for line in applied.stderr.splitlines() if '"event": "change"' in line]
-    assert len(change_lines) == 16 and {c["status"] for c in change_lines} == {"done"}
+    assert len(change_lines) == 22 and {c["status"] for c in change_lines} == {"done"}
     again = cli("plan", endpoint=aws.endpoint_url)
     assert again.returncode == 0
     assert again.stdout.startswith("No changes.")
@@ -65,7 +65,7 @@ def test_plan_json_matches_its_schema_and_is_deterministic(aws: AwsConfig) -> No
 def test_plan_markdown_has_a_summary_table(aws: AwsConfig) -> None:
     result = cli("plan", "--output", "markdown", endpoint=aws.endpoint_url)
     assert result.returncode == 2
-    assert "create | 16 |" in result.stdout
+    assert "create | 22 |" in result.stdout
     assert "<details>" in result.stdout
 
 
@@ -103,7 +103,7 @@ def test_invalid_manifests_exit_1_and_nothing_is_read(tmp_path: Path) -> None:
 def test_plan_and_apply_with_an_embedded_sandbox() -> None:
     result = cli("apply", "--auto-approve", "--sandbox", endpoint=None)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Apply: 16 created" in result.stdout
+    assert "Apply: 22 created" in result.stdout
 
 
 def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
@@ -122,26 +122,26 @@ def test_plan_adopt_shows_what_apply_adopt_takes_over(aws: AwsConfig) -> None:
     # apply would refuse the whole plan without --adopt: plan says so first, and exits 3
     assert code == 3, plain
     assert plain.startswith(
-        "REFUSED: apply would write nothing: 16 resource(s) named in git exist without the "
+        "REFUSED: apply would write nothing: 22 resource(s) named in git exist without the "
         "ownership mark (Policy/notebook-admin-data, "
     ), plain.splitlines()[0]
     assert "rerun with --adopt to take them over" in plain.splitlines()[1]
     assert "# adopt (needs --adopt)" in plain
     assert "Adoption:" not in plain
-    assert "Plan: 0 to create, 0 to update, 0 to delete. (16 to adopt)" in plain
+    assert "Plan: 0 to create, 0 to update, 0 to delete. (22 to adopt)" in plain
 
     code, adopt = cli_here("plan", "--adopt", str(REPO / "desired-state"))
     assert code == 2, adopt
     assert "# adopt: apply --adopt takes it over (adds the ownership mark) and converges it" in adopt
     assert "# adopt (needs --adopt)" not in adopt
     assert adopt.rstrip().endswith(
-        "Adoption: 16 resource(s) taken over; 15 get only the ownership mark, 1 also change:\n"
+        "Adoption: 22 resource(s) taken over; 21 get only the ownership mark, 1 also change:\n"
         "  Group/SageMakerEngineer: policies"
     )
     code, markdown = cli_here("plan", "--adopt", "--output", "markdown", str(REPO / "desired-state"))
     assert code == 2
     assert (
-        "> **Note:** Adoption: 16 resource\\(s\\) taken over; 15 get only the ownership mark, 1 also "
+        "> **Note:** Adoption: 22 resource\\(s\\) taken over; 21 get only the ownership mark, 1 also "
         "change: Group/SageMakerEngineer: policies\n"
     ) in markdown
     code, applied = cli_here("apply", "--auto-approve", "--adopt", "--no-lease", str(REPO / "desired-state"))

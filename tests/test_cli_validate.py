@@ -21,8 +21,8 @@ def test_valid_example_exits_0_with_a_summary() -> None:
     result = reconciler("validate", "desired-state")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout == (
-        "desired-state: valid: 1 Settings, 2 Bucket, 2 Group, 2 NotebookInstance, 5 Policy, 2 Role, "
-        "3 User (16 resources)\n"
+        "desired-state: valid: 1 Settings, 2 Bucket, 2 Group, 3 KmsKey, 2 NotebookInstance, 5 Policy, 2 Role, "
+        "1 StudioDomain, 2 StudioUserProfile, 3 User (22 resources)\n"
     )
 
 

@@ -68,8 +68,8 @@ def test_yes_on_a_terminal_applies_the_plan_it_showed(aws: AwsConfig) -> None:
     status, screen = apply_on_a_terminal(aws.endpoint_url, b"yes\n")
     assert status == 0, screen
     before_prompt = screen[: screen.index("Do you want to apply this plan?")]
-    assert "Plan: 16 to create, 0 to update, 0 to delete." in before_prompt
-    assert "Apply: 16 created" in screen
+    assert "Plan: 22 to create, 0 to update, 0 to delete." in before_prompt
+    assert "Apply: 22 created" in screen
     assert users() == ["alice", "bob", "carol"]
 
 

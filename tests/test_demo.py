@@ -19,7 +19,7 @@ def test_demo_converges_repairs_drift_follows_commits_and_ends_with_a_clean_audi
     )
     out = result.stdout
     assert result.returncode == 0, out[-3000:] + result.stderr[-3000:]
-    assert "Plan: 16 to create, 0 to update, 0 to delete." in out
+    assert "Plan: 22 to create, 0 to update, 0 to delete." in out
     assert "Plan: 1 to create, 3 to update, 0 to delete." in out  # the drift: a role, two groups, a bucket
     assert "      members:\n        - member mallory\n" in out
     assert "SageMakerAdministrator members now: alice " in out

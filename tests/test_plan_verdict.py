@@ -11,6 +11,7 @@ from pathlib import Path
 import boto3
 import pytest
 from clirun import REPO, cli_child, cli_here
+from example_edits import remove_users
 from jsonschema import Draft202012Validator
 
 from reconciler.aws.clients import AwsConfig
@@ -40,8 +41,7 @@ def move_subnet(ds: Path) -> None:
 
 def delete_two_users_with_max_deletes_1(ds: Path) -> None:
     edit(ds / "settings.yaml", "maxDeletes: 10", "maxDeletes: 1")
-    path = ds / "users" / "users.yaml"
-    path.write_text(path.read_text().split("---")[0])
+    remove_users(ds, "bob", "carol")  # their Studio profiles go too: released (Retain), not deleted
 
 
 def admin_for_engineers(ds: Path) -> None:
@@ -145,14 +145,18 @@ def test_a_checkout_that_lost_most_of_its_manifests_is_refused_by_plan_first(aws
         "roles/notebook-roles.yaml",
         "policies/notebook-users.yaml",
         "buckets/buckets.yaml",
+        "kms-keys/keys.yaml",
+        "studio/studio.yaml",
     ):
         (ds / rel).unlink()
     edit(ds / "settings.yaml", "maxDeletes: 10", "maxDeletes: 50")
     status, text = cli_here("plan", str(ds))
     assert status == 3
-    # 9 deletions (2 roles, 2 groups, 3 users, 2 policies); the notebooks and buckets are released (Retain)
+    # 9 deletions (2 roles, 2 groups, 3 users, 2 policies) are fewer than half of the 22 owned resources, but the
+    # 10 keys, buckets, notebooks, Studio domain and profiles are released (Retain): together most of the account
+    # would leave management, which is what a broken checkout looks like.
     assert text.startswith(
-        "REFUSED: apply would write nothing: the plan deletes 9 of the 16 resources the reconciler owns"
+        "REFUSED: apply would write nothing: the plan deletes 9 and releases 10 of the 22 resources the reconciler owns"
     )
     assert "rerun with --allow-deletes 9" in text.splitlines()[1]
 
@@ -200,8 +204,7 @@ def test_deleting_a_user_shows_every_credential_it_removes(aws: AwsConfig, ds: P
     )
     ssh = iam.upload_ssh_public_key(UserName="carol", SSHPublicKeyBody=_ssh_key())["SSHPublicKey"]["SSHPublicKeyId"]
     cert = iam.upload_signing_certificate(UserName="carol", CertificateBody=_certificate())["Certificate"]
-    path = ds / "users" / "users.yaml"
-    path.write_text("---".join(path.read_text().split("---")[:2]))
+    remove_users(ds, "carol")
     status, text = cli_here("plan", str(ds))
     assert status == 2, text
     block = text[text.index("- User/carol") :]
@@ -253,13 +256,13 @@ def test_adoption_is_counted_as_adoption_everywhere(aws: AwsConfig, ds: Path) ->
 
     build(load_directory(ds), "ap-northeast-1", tag=False)
     status, planned = cli_here("plan", "--adopt", str(ds))
-    assert status == 2 and "Plan: 0 to create, 0 to update, 0 to delete. (16 to adopt)" in planned
+    assert status == 2 and "Plan: 0 to create, 0 to update, 0 to delete. (22 to adopt)" in planned
     summary = json.loads(cli_here("plan", "--adopt", "--output", "json", str(ds))[1])["summary"]
-    assert (summary["adopt"], summary["update"]) == (16, 0)
+    assert (summary["adopt"], summary["update"]) == (22, 0)
     status, applied = cli_here("apply", "--auto-approve", "--adopt", str(ds))
     assert status == 0, applied
     assert "needs --adopt" not in applied
-    assert "Apply: 0 created, 0 updated, 0 deleted, 16 adopted, 0 released" in applied
+    assert "Apply: 0 created, 0 updated, 0 deleted, 22 adopted, 0 released" in applied
 
 
 def _ssh_key() -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import pytest
 from clirun import REPO, cli_child, cli_here
+from example_edits import remove_users
 
 from reconciler import __version__
 from reconciler.aws.clients import AwsConfig
@@ -29,8 +30,7 @@ def users() -> list[str]:
 
 
 def remove_carol(ds: Path) -> None:
-    path = ds / "users" / "users.yaml"
-    path.write_text("---".join(path.read_text().split("---")[:2]))
+    remove_users(ds, "carol")
 
 
 def rewrite(path: Path, edit: Any) -> None:
@@ -55,12 +55,12 @@ def test_apply_of_a_saved_plan_executes_exactly_it_not_the_manifests_of_now(
     code, applied = cli_here("apply", str(plan_file))
     assert code == 0, applied
     assert applied.startswith(f"Applying the saved plan {plan_file} (sha256:{digest}), made from {ds}")
-    assert "Apply: 16 created, 0 updated, 0 deleted, 0 adopted, 0 released" in applied
+    assert "Apply: 22 created, 0 updated, 0 deleted, 0 adopted, 0 released" in applied
     assert users() == ["alice", "bob", "carol"]
     # The same file again: what it creates exists now, so every resource it touches moved.
     code, again = cli_here("apply", str(plan_file))
     assert code == 1
-    assert "the account changed since the plan was made; plan again (16 resource(s) moved:" in again
+    assert "the account changed since the plan was made; plan again (22 resource(s) moved:" in again
 
 
 def test_a_saved_plan_is_refused_when_what_it_touches_moved_and_nothing_is_written(

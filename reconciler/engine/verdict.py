@@ -77,10 +77,15 @@ def owned_count(plan: Plan) -> int:
 
 
 def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) -> list[Refusal]:
-    """The deletion rails: more deletions than allowed, or most of what the reconciler owns."""
+    """The deletion rails: more deletions than allowed, or most of what the reconciler owns leaving it.
+
+    The second counts releases too: a resource whose deletion policy keeps it (``Retain``) is not destroyed
+    when its manifest goes, but a checkout that lost most of its manifests must not hand most of the account
+    back to nobody either, whatever the deletion policies say."""
     deleted = tuple(c.ref for c in plan if c.action is Action.DELETE)
+    released = tuple(c.ref for c in plan if c.action is Action.RELEASE)
     count = len(deleted)
-    if not count:
+    if not deleted and not released:
         return []
     allowed = allow_deletes if allow_deletes is not None else max_deletes
     unblock = f"review the deletions, then rerun with --allow-deletes {count}"
@@ -95,14 +100,16 @@ def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) ->
             )
         ]
     owned = owned_count(plan)
-    if allow_deletes is None and owned and count * 2 > owned:
+    leaving = deleted + released
+    if allow_deletes is None and owned and len(leaving) * 2 > owned:
+        what = f"deletes {count}" + (f" and releases {len(released)}" if released else "")
         return [
             Refusal(
                 "most-deleted",
-                f"the plan deletes {count} of the {owned} resources the reconciler owns (a checkout that "
+                f"the plan {what} of the {owned} resources the reconciler owns (a checkout that "
                 "lost most of its manifests must not empty the account)",
-                unblock,
-                deleted,
+                unblock if deleted else "review the releases, then rerun with --allow-deletes 0",
+                leaving,
             )
         ]
     return []

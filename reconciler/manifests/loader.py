@@ -90,6 +90,7 @@ def _check_document(doc: Document, problems: list[ManifestProblem], kinds: Mappi
     if not isinstance(kind, str) or (kind != SETTINGS and kind not in kinds):
         problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join((SETTINGS, *kinds))}")
         return None
+    before = len(problems)
     errors = schema.validate(SETTINGS_SCHEMA if kind == SETTINGS else kinds[kind].schema, data)
     for described in schema.describe_all(errors):
         problem(described.path, described.message, at=described.at, key=described.key)
@@ -97,6 +98,17 @@ def _check_document(doc: Document, problems: list[ManifestProblem], kinds: Mappi
         return None
     name, spec = data["metadata"]["name"], data["spec"]
     if kind == SETTINGS:
+        # An exception names a resource by ``Kind/name``: any kind of the registry, the Settings, or the account.
+        known = (SETTINGS, "Account", *kinds)
+        for index, exception in enumerate(spec.get("exceptions", [])):
+            named = exception["resource"].split("/", 1)[0]
+            if named not in known:
+                problem(
+                    ("spec", "exceptions", index, "resource"),
+                    f"unknown kind {_repr(named)}; expected one of {', '.join(known)}",
+                )
+        if len(problems) > before:
+            return None
         return build_settings(name, spec, doc)
     return kinds[kind].build(name, spec, Source(doc))
 

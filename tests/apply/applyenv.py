@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from example_edits import without_documents
+
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
 from reconciler.engine.converge import apply_saved, make_plan
 from reconciler.engine.executor import ApplyResult
@@ -17,6 +19,12 @@ from reconciler.kinds import load_directory
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "ap-northeast-1"
+
+
+def without_profile(name: str) -> Callable[[str], str]:
+    """An edit of studio/studio.yaml that removes the StudioUserProfile ``name`` (a profile for a user git no
+    longer declares is a manifest error)."""
+    return lambda text: without_documents(text, "StudioUserProfile", name)
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 import pytest
-from applyenv import REGION, Env
+from applyenv import REGION, Env, without_profile
 
 from reconciler.aws.clients import CallRecorder, ClientFactory
 from reconciler.engine.converge import PlanRefused
@@ -23,7 +23,7 @@ def refs(plan) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
 
 def test_apply_converges_and_a_second_apply_sends_no_mutating_call(env: Env) -> None:
     result = env.apply()
-    assert result.ok and result.done(Action.CREATE) == 16, result.summary()
+    assert result.ok and result.done(Action.CREATE) == 22, result.summary()
     assert refs(env.plan()) == []
     recorder = CallRecorder()
     again = env.apply(recorder=recorder)
@@ -110,8 +110,14 @@ def test_removed_user_is_deleted_with_everything_iam_requires_gone_first(env: En
         UserName="carol", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
     )
     env.edit("users/users.yaml", lambda t: "---".join(t.split("---")[:2]))
+    env.edit("studio/studio.yaml", without_profile("carol"))  # her Studio profile's manifest goes with her
     plan = env.plan()
-    assert refs(plan) == [("update", "Group/SageMakerEngineer"), ("delete", "User/carol")]
+    # Her profile is released (a profile's default: its private space holds her work), before she is deleted.
+    assert refs(plan) == [
+        ("update", "Group/SageMakerEngineer"),
+        ("release", "StudioUserProfile/carol"),
+        ("delete", "User/carol"),
+    ]
     # The plan says what deleting her removes besides her own fields.
     (deletion,) = [c for c in plan if c.action is Action.DELETE]
     (key,) = iam.list_access_keys(UserName="carol")["AccessKeyMetadata"]
@@ -212,6 +218,8 @@ def test_too_many_deletions_are_refused_before_any_write(env: Env) -> None:
     env.apply()
     env.edit("settings.yaml", lambda t: t.replace("maxDeletes: 10", "maxDeletes: 1"))
     env.edit("users/users.yaml", lambda t: t.split("---")[0])
+    env.edit("studio/studio.yaml", without_profile("bob"))  # their Studio profiles go with them (released)
+    env.edit("studio/studio.yaml", without_profile("carol"))
     with pytest.raises(RefusedError, match=r"deletes 2 resources \(User/bob, User/carol\), more than the 1 allowed"):
         env.apply()
     assert sorted(u["UserName"] for u in boto3.client("iam").list_users()["Users"]) == ["alice", "bob", "carol"]
@@ -230,6 +238,7 @@ def test_a_checkout_that_lost_most_manifests_never_empties_the_account(env: Env)
         "policies/notebook-data.yaml",
         "policies/notebook-users.yaml",
         "buckets/buckets.yaml",
+        "studio/studio.yaml",
     ):
         (env.root / rel).unlink()
     with pytest.raises(RefusedError, match="must not empty the account"):
@@ -272,7 +281,7 @@ def test_the_executor_itself_refuses_an_adoption_without_adopt_and_skips_its_dep
     assert failed.change.ref == "User/alice" and "--adopt" in (failed.message or "")
     # Her group waits for her (it adds her as a member): skipped; everything else is created.
     assert [o.change.ref for o in result.of(Status.SKIPPED)] == ["Group/SageMakerAdministrator"]
-    assert not result.ok and result.done(Action.CREATE) == 14
+    assert not result.ok and result.done(Action.CREATE) == 20
     assert iam.list_user_tags(UserName="alice")["Tags"] == []
 
 
@@ -284,7 +293,15 @@ def test_the_executor_itself_refuses_a_change_with_a_blocker(env: Env) -> None:
     s3 = boto3.client("s3")
     s3.put_bucket_policy(Bucket="sagemaker-result", Policy='{"Version":"2012-10-17","Statement":[]}')
     s3.put_object(Bucket="sagemaker-result", Key="keep-me", Body=b"data")
-    env.edit("buckets/buckets.yaml", lambda t: t[: t.index("# Results")].replace("sagemaker-rawdata", "rawdata2"))
+    env.edit(
+        "buckets/buckets.yaml",
+        # The bucket is renamed; its KMS key (a KmsKey manifest of its own name) stays as it is.
+        lambda t: (
+            t[: t.index("# Results")]
+            .replace("sagemaker-rawdata", "rawdata2")
+            .replace("kmsKey: rawdata2", "kmsKey: sagemaker-rawdata")
+        ),
+    )
     result = execute_unchecked(env)
     (failed,) = result.of(Status.FAILED)
     assert failed.change.ref == "Bucket/sagemaker-result" and "holds objects" in (failed.message or "")
@@ -307,7 +324,7 @@ def test_a_failed_change_skips_its_dependants_only_and_the_next_run_converges(en
     assert failed == {"Role/notebook-for-administrator-role"}
     assert list(skipped) == ["NotebookInstance/notebook-for-administrator"]
     assert "Role/notebook-for-administrator-role" in (skipped["NotebookInstance/notebook-for-administrator"] or "")
-    assert result.done(Action.CREATE) == 14
+    assert result.done(Action.CREATE) == 20
     env.edit(
         "roles/notebook-roles.yaml", lambda t: t.replace("    - arn:aws:iam::aws:policy/NoSuchPolicyAnywhere\n", "")
     )

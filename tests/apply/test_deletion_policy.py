@@ -4,7 +4,7 @@ was last applied. Notebooks (their volumes hold people's work) and buckets are r
 from __future__ import annotations
 
 import boto3
-from applyenv import Env
+from applyenv import Env, without_profile
 
 from reconciler.engine.executor import Status
 from reconciler.engine.plan import Action
@@ -94,13 +94,21 @@ def test_the_policy_in_force_is_the_one_last_applied(env: Env) -> None:
     users = env.root / "users" / "users.yaml"
     with_carol = users.read_text()
     without_carol = "---".join(with_carol.split("---")[:2])
+    # Her Studio profile's manifest leaves and comes back with hers (a profile for a user git does not declare
+    # is a manifest error).
+    studio = env.root / "studio" / "studio.yaml"
+    with_profile = studio.read_text()
+    without_profile_text = without_profile("carol")(with_profile)
     users.write_text(with_carol.replace("  name: carol\nspec:\n", "  name: carol\nspec:\n  deletionPolicy: Retain\n"))
     assert env.apply().ok
     users.write_text(without_carol)  # the Delete edit and the removal, in one commit
+    studio.write_text(without_profile_text)
     assert ("release", "User/carol") in refs(env)
     users.write_text(with_carol.replace("  name: carol\nspec:\n", "  name: carol\nspec:\n  deletionPolicy: Delete\n"))
+    studio.write_text(with_profile)
     assert env.apply().ok  # Delete applied (the default: the retain tag goes)
     tags = boto3.client("iam").list_user_tags(UserName="carol")["Tags"]
     assert [t for t in tags if t["Key"] == "reconciler/deletion-policy"] == []
     users.write_text(without_carol)
+    studio.write_text(without_profile_text)
     assert ("delete", "User/carol") in refs(env)

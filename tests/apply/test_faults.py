@@ -229,6 +229,10 @@ def change_manifests(env: Env) -> None:
         ),
     )
     env.edit("users/users.yaml", lambda t: t.replace("name: carol", "name: dave"))
+    # Her Studio profile follows her: dave's is created, carol's released (a profile's default: Retain).
+    env.edit(
+        "studio/studio.yaml", lambda t: t.replace("name: carol", "name: dave").replace("user: carol", "user: dave")
+    )
     # What the change breaks of the security invariants, recorded as deliberate exceptions: apply refuses a plan
     # with an error finding, and this one is about faults, not about the rules.
     env.edit("settings.yaml", lambda t: t.rstrip("\n") + "\n" + INVARIANT_EXCEPTIONS)
@@ -279,7 +283,7 @@ def test_retries_absorb_a_quarter_of_requests_failing_and_the_first_apply_succee
     started = time.monotonic()
     result = apply_with(env, reader, writer)
     seconds = time.monotonic() - started
-    assert result.ok and result.done(Action.CREATE) == 16, result.summary()
+    assert result.ok and result.done(Action.CREATE) == 22, result.summary()
     assert refs(env.plan()) == []
     # Every fault on a write cost one more HTTP attempt of that operation (botocore retried it).
     calls, attempts = recorder.counts(), recorder.attempts()
@@ -307,6 +311,7 @@ def test_repeated_applies_under_faults_converge_and_no_object_is_lost(env: Env, 
     change_manifests(env)
     planned = refs(env.plan())
     assert ("release", "Bucket/sagemaker-result") in planned and ("delete", "User/carol") in planned
+    assert ("create", "StudioUserProfile/dave") in planned and ("release", "StudioUserProfile/carol") in planned
 
     faults = Faults(seed=seed, share=SHARE, kinds=("throttle", "5xx", "lost"))
     results: list[ApplyResult | str] = []
@@ -423,5 +428,6 @@ def test_an_unparsable_5xx_answer_is_one_failed_change_not_a_crashed_apply(env: 
     factory.client("iam").meta.events.register("before-send", html_500)
     result = env.apply(factory=factory)
     assert [o.change.ref for o in result.of(Status.FAILED)] == ["User/bob"]
-    assert [o.change.ref for o in result.of(Status.SKIPPED)] == ["Group/SageMakerEngineer"]  # adds bob
-    assert result.done(Action.CREATE) == 14
+    # His group adds him, his Studio profile is for him: both wait for him.
+    assert [o.change.ref for o in result.of(Status.SKIPPED)] == ["Group/SageMakerEngineer", "StudioUserProfile/bob"]
+    assert result.done(Action.CREATE) == 19

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import boto3
+from applyenv import without_profile
 from clirun import REPO, child_env, cli_here
 from slowwrites import SlowWrites
 
@@ -51,6 +52,8 @@ def test_an_apply_paused_past_its_lease_writes_nothing_more_and_says_what_it_did
     shutil.copytree(REPO / "desired-state", second)
     users = second / "users" / "users.yaml"
     users.write_text("---".join(users.read_text().split("---")[:2]))  # the second writer's git: no carol
+    studio = second / "studio" / "studio.yaml"
+    studio.write_text(without_profile("carol")(studio.read_text()))  # nor her Studio profile
 
     paused = subprocess.Popen(
         apply_command(first, url, "--workers", "1"),

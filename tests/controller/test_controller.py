@@ -13,6 +13,7 @@ from pathlib import Path
 
 import boto3
 import pytest
+from example_edits import remove_users
 from gitrepo import git
 
 from reconciler.aws.clients import AwsConfig, ClientFactory
@@ -36,8 +37,7 @@ def users() -> list[str]:
 
 
 def remove_carol(repo: Path) -> None:
-    path = repo / "desired-state" / "users" / "users.yaml"
-    path.write_text("---".join(path.read_text().split("---")[:2]))
+    remove_users(repo / "desired-state", "carol")
 
 
 def test_parse_interval() -> None:

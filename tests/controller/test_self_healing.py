@@ -17,6 +17,7 @@ from pathlib import Path
 import boto3
 import pytest
 import structlog
+from example_edits import remove_users
 from gitrepo import git, http_get
 
 from reconciler.aws.clients import AwsConfig
@@ -129,8 +130,7 @@ def test_a_refused_rewind_keeps_the_account_at_the_last_applied_commit(
 ) -> None:
     controller, base = served
     first = git(repo, "rev-parse", "HEAD")
-    users = repo / "desired-state" / "users" / "users.yaml"
-    users.write_text("---".join(users.read_text().split("---")[:2]))
+    remove_users(repo / "desired-state", "carol")
     git(repo, "commit", "--quiet", "-am", "revoke carol")
     assert controller.reconcile_once() == 0
     git(repo, "reset", "--quiet", "--hard", first)  # a force push back: would grant carol again
@@ -183,8 +183,7 @@ def test_a_signed_push_webhook_converges_within_seconds_and_a_bad_signature_does
     while http_get(f"{base}/readyz")[0] != 200 and time.monotonic() < deadline:
         time.sleep(0.1)
     assert http_get(f"{base}/readyz")[0] == 200
-    users = repo / "desired-state" / "users" / "users.yaml"
-    users.write_text("---".join(users.read_text().split("---")[:2]))
+    remove_users(repo / "desired-state", "carol")
     git(repo, "commit", "--quiet", "-am", "revoke carol")
     body = json.dumps({"ref": "refs/heads/main"}).encode()
 

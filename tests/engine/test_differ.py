@@ -38,8 +38,19 @@ OWNER = {"managed-by": "reconciler"}
 RETAIN_TAG = {"reconciler/deletion-policy": "Retain"}
 DELETE_TAG = {"reconciler/deletion-policy": "Delete"}
 
-# The shipped example: 5 policies, 2 roles, 3 users, 2 groups, 2 buckets, 2 notebooks.
-EXAMPLE_COUNTS = {"Policy": 5, "Role": 2, "User": 3, "Group": 2, "Bucket": 2, "NotebookInstance": 2}
+# The shipped example: 5 policies, 2 roles, 3 users, 2 groups, 3 KMS keys, 2 buckets, 2 notebooks, a Studio
+# domain and 2 Studio user profiles (22 resources).
+EXAMPLE_COUNTS = {
+    "Policy": 5,
+    "Role": 2,
+    "User": 3,
+    "Group": 2,
+    "KmsKey": 3,
+    "Bucket": 2,
+    "NotebookInstance": 2,
+    "StudioDomain": 1,
+    "StudioUserProfile": 2,
+}
 
 
 @pytest.fixture(scope="module")
@@ -149,10 +160,10 @@ def test_a_missing_resource_is_created_with_every_field_it_sets(example: Desired
     assert fields(plan.changes[2]) == [("members", ["bob"], ["bob", "carol"])]
 
 
-def test_an_empty_account_creates_all_sixteen_resources(example: DesiredState) -> None:
+def test_an_empty_account_creates_all_twenty_two_resources(example: DesiredState) -> None:
     plan = build_plan(example, empty(example))
-    assert [a for a, _ in actions(plan)] == ["create"] * 16
-    assert plan.summary() == "Plan: 16 to create, 0 to update, 0 to delete."
+    assert [a for a, _ in actions(plan)] == ["create"] * 22
+    assert plan.summary() == "Plan: 22 to create, 0 to update, 0 to delete."
     assert dict(plan.unchanged) == {}
     assert all(f.old is None for c in plan for f in c.fields)
     group = next(c for c in plan if c.ref == "Group/SageMakerAdministrator")
@@ -230,7 +241,7 @@ def test_a_drifted_field_is_an_update_of_exactly_that_field_with_old_and_new(
     assert thaw(change.desired)[expected[0]] == expected[2]
     assert change.fingerprint == fingerprint(live.of(kind)[name])
     plan = build_plan(example, live)
-    assert sum(plan.unchanged.values()) == 15
+    assert sum(plan.unchanged.values()) == 21
 
 
 def test_a_changed_policy_document_shows_the_statements_added_and_removed(example: DesiredState) -> None:
@@ -610,18 +621,19 @@ def test_creates_follow_the_kind_order_and_deletions_go_the_other_way(example: D
     created = build_plan(example, empty(example))
     kinds = [c.kind for c in created]
     assert kinds == sorted(kinds, key=KIND_ORDER.index)
-    example_kinds = [k for k in KIND_ORDER if example.of(k)]  # the example has no KmsKey, no Studio
+    example_kinds = [k for k in KIND_ORDER if example.of(k)]
+    assert example_kinds == list(KIND_ORDER)  # the example has every kind
     assert list(dict.fromkeys(kinds)) == example_kinds
     # Everything of the example is owned and recorded as Delete; git now holds one other policy only.
     live = in_sync(example)
-    for kind in ("Bucket", "NotebookInstance"):
+    for kind in ("KmsKey", "Bucket", "NotebookInstance", "StudioDomain", "StudioUserProfile"):
         for name, model in live.of(kind).items():
             live = changed(live, kind, name, tags={**model.tags, **DELETE_TAG})
     desired = small_directory(tmp_path / "small", KEEP_POLICY)
     plan = build_plan(desired, live)
     assert plan.changes[0].ref == "Policy/keep" and plan.changes[0].action is Action.CREATE
     removed = plan.changes[1:]
-    assert {c.action for c in removed} == {Action.DELETE} and len(removed) == 16
+    assert {c.action for c in removed} == {Action.DELETE} and len(removed) == 22
     kinds = [c.kind for c in removed]
     assert list(dict.fromkeys(kinds)) == list(reversed(example_kinds))
     # Within a kind, by name: a stable order for reviewers and for the executor.
@@ -765,4 +777,4 @@ def test_building_a_plan_loads_no_aws_sdk_and_no_emulator() -> None:
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
-    assert result == {"changes": 16, "sdk": [], "differ": True}
+    assert result == {"changes": 22, "sdk": [], "differ": True}

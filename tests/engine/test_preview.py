@@ -37,18 +37,31 @@ def actions(plan: Plan) -> list[tuple[str, str]]:
 
 def test_empty_account_creates_everything_in_dependency_order(aws: AwsConfig, example: DesiredState) -> None:
     plan = plan_for(example, aws)
-    assert [a for a, _ in actions(plan)] == ["create"] * 16
+    assert [a for a, _ in actions(plan)] == ["create"] * 22
     kinds = [c.kind for c in plan]
-    # groups after users: a group adds its members once they exist
-    assert kinds == sorted(kinds, key=["Policy", "Role", "User", "Group", "Bucket", "NotebookInstance"].index)
-    assert plan.summary() == "Plan: 16 to create, 0 to update, 0 to delete."
+    # groups after users: a group adds its members once they exist; keys before the buckets and the domain they
+    # encrypt; the Studio domain after the roles it runs as, its profiles after it (and after the users they are for)
+    order = [
+        "Policy",
+        "Role",
+        "User",
+        "Group",
+        "KmsKey",
+        "Bucket",
+        "NotebookInstance",
+        "StudioDomain",
+        "StudioUserProfile",
+    ]
+    assert kinds == sorted(kinds, key=order.index)
+    assert list(dict.fromkeys(kinds)) == order  # the example has every kind
+    assert plan.summary() == "Plan: 22 to create, 0 to update, 0 to delete."
 
 
 def test_an_account_built_to_match_shows_no_change(aws: AwsConfig, example: DesiredState) -> None:
     build(example, REGION)
     plan = plan_for(example, aws)
     assert actions(plan) == []
-    assert sum(plan.unchanged.values()) == 16
+    assert sum(plan.unchanged.values()) == 22
 
 
 def test_policy_documents_are_compared_by_meaning(aws: AwsConfig, example: DesiredState) -> None:
@@ -136,9 +149,20 @@ def test_removed_manifest_of_an_owned_resource_is_deleted(
     shutil.copytree(REPO / "desired-state", tmp_path / "ds")
     users = tmp_path / "ds" / "users" / "users.yaml"
     users.write_text(users.read_text().split("---\n")[0] + "---\n" + users.read_text().split("---\n")[1])
+    # carol leaves: her Studio profile's manifest goes with her user's (a profile for a user git does not declare
+    # is a manifest error).
+    studio = tmp_path / "ds" / "studio" / "studio.yaml"
+    documents = studio.read_text().split("---\n")
+    assert "name: carol" in documents[2]
+    studio.write_text("---\n".join(documents[:2]))
     plan = plan_for(load_directory(tmp_path / "ds"), aws)
-    # The group's members are exactly the users that name it: carol leaves it, then she is deleted.
-    assert actions(plan) == [("update", "Group/SageMakerEngineer"), ("delete", "User/carol")]
+    # The group's members are exactly the users that name it: carol leaves it, then she is deleted. Her profile
+    # is released (the default for a profile: its private space holds her work), before her user goes.
+    assert actions(plan) == [
+        ("update", "Group/SageMakerEngineer"),
+        ("release", "StudioUserProfile/carol"),
+        ("delete", "User/carol"),
+    ]
     group = next(c for c in plan if c.ref == "Group/SageMakerEngineer")
     assert [(f.field, f.old, f.new) for f in group.fields] == [("members", ("bob", "carol"), ("bob",))]
 
@@ -151,7 +175,7 @@ def test_unowned_resources_are_never_deleted_and_named_ones_need_adoption(
     iam.create_user(UserName="someone-else")  # neither named nor owned: invisible to the plan
     plan = plan_for(example, aws)
     assert {a for a, _ in actions(plan)} == {"adopt"}
-    assert len(plan.changes) == 16
+    assert len(plan.changes) == 22
     assert "User/someone-else" not in {c.ref for c in plan}
     user = next(c for c in plan if c.ref == "User/alice")
     assert [f.field for f in user.fields] == ["tags"]

@@ -22,6 +22,7 @@ spec:
   subnetIds: [subnet-0a1b2c3d4e5f60718]
   securityGroupIds: [sg-0a1b2c3d4e5f60718]
   defaultExecutionRole: notebook-for-engineer-role
+  kmsKey: sagemaker-studio
   tags:
     team: ml-platform
 ---
@@ -45,6 +46,17 @@ spec:
   for:
     group: SageMakerEngineer
 """
+
+
+def except_rule(env: Env, rule: str, resource: str, reason: str) -> None:
+    """A ``Settings.exceptions`` entry: a finding the test causes on purpose, accepted with its reason (apply
+    refuses a plan with an error finding)."""
+    env.edit(
+        "settings.yaml",
+        lambda t: (
+            t.rstrip("\n") + f"\n  exceptions:\n    - {{rule: {rule}, resource: {resource}, reason: {reason!r}}}\n"
+        ),
+    )
 
 
 def sm() -> Any:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from apply.applyenv import Env
 from clirun import cli_here
-from studioenv import ACCOUNT, OWNED, ROLE, domain, domains, profile_names, refs, sm, tags
+from studioenv import ACCOUNT, OWNED, ROLE, domain, domains, except_rule, profile_names, refs, sm, tags
 
 from reconciler.aws.clients import ClientFactory
 from reconciler.engine.converge import PlanRefused
@@ -42,6 +42,7 @@ def test_apply_creates_the_domain_as_the_manifest_says_then_nothing_is_left(env:
 
 def test_settings_change_in_place_with_update_domain(env: Env) -> None:
     assert env.apply().ok
+    except_rule(env, "SM001", "StudioDomain/ml-studio", "the test changes appNetworkAccessType in place")
     domain_id = domain("ml-studio")["DomainId"]
     env.edit(
         STUDIO,
@@ -194,6 +195,7 @@ def test_a_hand_made_domain_is_adopted_with_adopt_only(env: Env) -> None:
         SubnetIds=["subnet-0a1b2c3d4e5f60718"],
         VpcId="vpc-0a1b2c3d4e5f60718",
         AppNetworkAccessType="VpcOnly",
+        KmsKeyId=f"arn:aws:kms:ap-northeast-1:{ACCOUNT}:alias/sagemaker-studio",  # the manifest's key (SM002)
         Tags=[{"Key": "team", "Value": "ml-platform"}],
     )
     adopt = next(c for c in env.plan() if c.kind == "StudioDomain")
@@ -233,6 +235,7 @@ def test_a_network_change_while_apps_run_is_a_blocker_and_goes_through_once_they
             "  appNetworkAccessType: PublicInternetOnly\n  tags:\n    team: ml-platform\n",
         ),
     )
+    except_rule(env, "SM001", "StudioDomain/ml-studio", "the test changes appNetworkAccessType while apps run")
     (change,) = env.plan().changes
     assert change.blocker is not None and change.blocker.code == "domain-apps-running"
     assert "appNetworkAccessType" in change.blocker.message and "alice/JupyterServer/default" in change.blocker.message
@@ -268,7 +271,7 @@ def _with_key(env: Env, name: str = "studio-home") -> None:
     env.edit(
         STUDIO,
         lambda t: (
-            t.replace("  tags:\n    team: ml-platform\n", f"  kmsKey: {name}\n  tags:\n    team: ml-platform\n", 1)
+            t.replace("  kmsKey: sagemaker-studio\n", f"  kmsKey: {name}\n", 1)
             + KMS_KEY.format(name="studio-home")
             + KMS_KEY.format(name="studio-other")
         ),
@@ -297,12 +300,7 @@ def test_a_domain_encrypted_with_a_kms_key_manifest_is_given_its_alias_arn_and_c
 
 
 def test_a_kms_key_git_does_not_declare_is_a_located_error(env: Env) -> None:
-    env.edit(
-        STUDIO,
-        lambda t: t.replace(
-            "  tags:\n    team: ml-platform\n", "  kmsKey: nowhere\n  tags:\n    team: ml-platform\n", 1
-        ),
-    )
+    env.edit(STUDIO, lambda t: t.replace("  kmsKey: sagemaker-studio\n", "  kmsKey: nowhere\n", 1))
     with pytest.raises(ManifestError) as caught:
         load_directory(env.root, display_root="ds")
     assert [str(p) for p in caught.value.problems] == [

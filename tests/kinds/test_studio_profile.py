@@ -174,10 +174,10 @@ def test_references_to_what_git_does_not_declare_are_located_errors(env: Env) ->
     assert [str(p) for p in caught.value.problems] == [
         "ds/studio/studio.yaml:9:25: StudioDomain/ml-studio: spec.defaultExecutionRole: "
         "no Role manifest named 'nobody-role'",
-        "ds/studio/studio.yaml:18:11: StudioUserProfile/alice: spec.domain: no StudioDomain manifest named 'nowhere'",
-        "ds/studio/studio.yaml:19:18: StudioUserProfile/alice: spec.executionRole: no Role manifest named 'no-role'",
-        "ds/studio/studio.yaml:21:11: StudioUserProfile/alice: spec.for.user: no User manifest named 'mallory'",
-        "ds/studio/studio.yaml:31:12: StudioUserProfile/engineers: spec.for.group: no Group manifest named 'Nobodies'",
+        "ds/studio/studio.yaml:19:11: StudioUserProfile/alice: spec.domain: no StudioDomain manifest named 'nowhere'",
+        "ds/studio/studio.yaml:20:18: StudioUserProfile/alice: spec.executionRole: no Role manifest named 'no-role'",
+        "ds/studio/studio.yaml:22:11: StudioUserProfile/alice: spec.for.user: no User manifest named 'mallory'",
+        "ds/studio/studio.yaml:32:12: StudioUserProfile/engineers: spec.for.group: no Group manifest named 'Nobodies'",
     ]
 
 

@@ -147,17 +147,17 @@ def check_spec_case(tmp_path: Path, kind: str, spec: str, name: str | None, expe
 
 def test_shipped_desired_state_loads() -> None:
     state = load_directory(REPO / "desired-state", display_root="desired-state")
-    assert state.count() == 16
+    assert state.count() == 22
     assert {kind: len(state.of(kind)) for kind in state.resources} == {
         "Policy": 5,
         "Role": 2,
         "Group": 2,
         "User": 3,
-        "KmsKey": 0,  # the example encrypts with S3's keys
+        "KmsKey": 3,  # one per bucket, one for the Studio domain
         "Bucket": 2,
         "NotebookInstance": 2,
-        "StudioDomain": 0,  # the example has no Studio
-        "StudioUserProfile": 0,
+        "StudioDomain": 1,
+        "StudioUserProfile": 2,
     }
     assert state.settings.account_id == "123456789012"
     assert state.settings.region == "ap-northeast-1"
@@ -167,7 +167,7 @@ def test_shipped_desired_state_loads() -> None:
     assert state.of("Bucket")["sagemaker-rawdata"].access.write == ("Role/notebook-for-administrator-role",)
     rawdata = state.of("Bucket")["sagemaker-rawdata"].source
     assert rawdata is not None
-    assert rawdata.where("spec", "access", "write", 0) == "desired-state/buckets/buckets.yaml:16:9"
+    assert rawdata.where("spec", "access", "write", 0) == "desired-state/buckets/buckets.yaml:17:9"
     # Unquoted or quoted, the policy language version stays the string IAM wants.
     assert all(p.document["Version"] == "2012-10-17" for p in state.of("Policy").values())
 
@@ -852,15 +852,15 @@ SETTINGS_CASES = [
         "Settings",
         exception_spec(resource="Role"),
         f'{S}:9:17: Settings/env: spec.exceptions[0].resource: "Role" does not match the expected format '
-        r"^(Account|Settings|Policy|Role|Group|User|Bucket|NotebookInstance)/[^/\s]+$",
+        r"^[A-Z][A-Za-z0-9]*/\S+$",
         id="exception-resource-no-name",
     ),
     spec_case(
         "Settings",
-        exception_spec(resource="Bucket/a/b"),
-        f'{S}:9:17: Settings/env: spec.exceptions[0].resource: "Bucket/a/b" does not match the expected '
-        r"format ^(Account|Settings|Policy|Role|Group|User|Bucket|NotebookInstance)/[^/\s]+$",
-        id="exception-resource-two-slashes",
+        exception_spec(resource="Bukcet/raw"),
+        f"{S}:9:17: Settings/env: spec.exceptions[0].resource: unknown kind 'Bukcet'; expected one of Settings, "
+        "Account, Policy, Role, Group, User, KmsKey, Bucket, NotebookInstance, StudioDomain, StudioUserProfile",
+        id="exception-resource-unknown-kind",
     ),
     spec_case(
         "Settings",

@@ -85,6 +85,10 @@ class StudioDomainKind(Kind):
     sources = (SOURCE,)
     default_deletion_policy = "Retain"
     replace_fields = frozenset({"authMode", "vpcId", "kmsKey"})
+    # Drift the audit reports: what decides where the apps can send data and what they may do.
+    security_fields = frozenset(
+        {"appNetworkAccessType", "subnetIds", "securityGroupIds", "defaultExecutionRole", "kmsKey"}
+    )
     replace_hint = (
         "a new domain means new home volumes and profiles for everyone: change the field back in the manifest; "
         "or delete the domain by hand (after its profiles and apps) and the next apply creates it anew"

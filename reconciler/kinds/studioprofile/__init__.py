@@ -65,6 +65,8 @@ class StudioProfileKind(Kind):
     # A profile's private space volume holds people's work: removing the manifest releases it.
     default_deletion_policy = "Retain"
     replace_fields = frozenset({"domain"})
+    # Drift the audit reports: the role the profile's apps run as.
+    security_fields = frozenset({"executionRole"})
     replace_hint = (
         "a profile cannot move to another domain: change the field back in the manifest; or give the profile "
         "a new name (the old one is then released or deleted as its deletionPolicy says)"
