@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
@@ -72,6 +72,23 @@ def doc(document: object) -> str:
 
 def tag_list(tags: dict[str, str]) -> list[TagTypeDef]:
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def retag(
+    live: Mapping[str, str],
+    want: Mapping[str, str],
+    *,
+    add: Callable[[list[TagTypeDef]], object],
+    remove: Callable[[list[str]], object],
+) -> None:
+    """Make a resource's tags ``want`` from ``live``: ``add`` the new and changed ones, ``remove`` the others
+    (each called only when there is something to send)."""
+    added = {k: v for k, v in want.items() if live.get(k) != v}
+    removed = sorted(k for k in live if k not in want)
+    if added:
+        add(tag_list(added))
+    if removed:
+        remove(removed)
 
 
 def ignore(codes: tuple[str, ...], call: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T | None:

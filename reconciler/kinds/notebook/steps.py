@@ -8,13 +8,14 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
 from reconciler.kinds.context import DELETION_POLICY_TAG
-from reconciler.kinds.notebook import NOTEBOOK_UPDATABLE
+from reconciler.kinds.notebook import KIND, NOTEBOOK_UPDATABLE
 from reconciler.kinds.steps import (
     Pending,
     Step,
     StepContext,
     StepError,
     StepInput,
+    retag,
     tag_list,
     until_consistent,
 )
@@ -74,9 +75,7 @@ def _wait(step: StepContext, name: str, waiter: Literal["notebook_instance_stopp
 
 def update_notebook(step: StepContext, change: StepInput) -> None:
     have, want, name = change.live, change.desired, change.name
-    replaced = sorted(
-        f for f in ("directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId") if change.changed(f)
-    )
+    replaced = sorted(f for f in KIND.replace_fields if change.changed(f))
     if replaced:
         raise StepError(
             f"notebook {name}: SageMaker cannot change {', '.join(replaced)} in place and replacing "
@@ -85,13 +84,12 @@ def update_notebook(step: StepContext, change: StepInput) -> None:
         )
     if change.changed("tags"):
         arn = _notebook_arn(step, name)
-        live_tags, want_tags = have.get("tags", {}), want["tags"]
-        added = {k: v for k, v in want_tags.items() if live_tags.get(k) != v}
-        removed = sorted(k for k in live_tags if k not in want_tags)
-        if added:
-            _sm(step).add_tags(ResourceArn=arn, Tags=tag_list(added))
-        if removed:
-            _sm(step).delete_tags(ResourceArn=arn, TagKeys=removed)
+        retag(
+            have.get("tags", {}),
+            want["tags"],
+            add=lambda tags: _sm(step).add_tags(ResourceArn=arn, Tags=tags),
+            remove=lambda keys: _sm(step).delete_tags(ResourceArn=arn, TagKeys=keys),
+        )
     updates = [f for f in NOTEBOOK_UPDATABLE if change.changed(f)]
     if not updates:
         return

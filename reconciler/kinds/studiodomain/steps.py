@@ -10,8 +10,17 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
 from reconciler.kinds.context import DELETION_POLICY_TAG
-from reconciler.kinds.steps import Pending, Step, StepContext, StepError, StepInput, tag_list, until_consistent
-from reconciler.kinds.studiodomain import DOMAIN_UPDATABLE
+from reconciler.kinds.steps import (
+    Pending,
+    Step,
+    StepContext,
+    StepError,
+    StepInput,
+    retag,
+    tag_list,
+    until_consistent,
+)
+from reconciler.kinds.studiodomain import DOMAIN_UPDATABLE, KIND
 
 if TYPE_CHECKING:
     from mypy_boto3_sagemaker.client import SageMakerClient
@@ -113,7 +122,7 @@ def create_domain(step: StepContext, change: StepInput) -> None:
 
 def update_domain(step: StepContext, change: StepInput) -> None:
     have, want, name = change.live, change.desired, change.name
-    replaced = sorted(f for f in ("authMode", "vpcId", "kmsKey") if change.changed(f))
+    replaced = sorted(f for f in KIND.replace_fields if change.changed(f))
     if replaced:
         raise StepError(f"domain {name}: SageMaker cannot change {', '.join(replaced)} in place")
     found = find_domain(step, name)
@@ -121,13 +130,12 @@ def update_domain(step: StepContext, change: StepInput) -> None:
         raise StepError(f"domain {name} no longer exists", retryable=True)
     domain_id, arn = str(found["DomainId"]), str(found["DomainArn"])
     if change.changed("tags"):
-        live_tags, want_tags = have.get("tags", {}), want["tags"]
-        added = {k: v for k, v in want_tags.items() if live_tags.get(k) != v}
-        removed = sorted(k for k in live_tags if k not in want_tags)
-        if added:
-            _sm(step).add_tags(ResourceArn=arn, Tags=tag_list(added))
-        if removed:
-            _sm(step).delete_tags(ResourceArn=arn, TagKeys=removed)
+        retag(
+            have.get("tags", {}),
+            want["tags"],
+            add=lambda tags: _sm(step).add_tags(ResourceArn=arn, Tags=tags),
+            remove=lambda keys: _sm(step).delete_tags(ResourceArn=arn, TagKeys=keys),
+        )
     updates = [f for f in DOMAIN_UPDATABLE if change.changed(f)]
     if not updates:
         return

@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
 from reconciler.kinds.context import DELETION_POLICY_TAG
-from reconciler.kinds.steps import Step, StepContext, StepError, StepInput, tag_list, until_consistent
+from reconciler.kinds.steps import Step, StepContext, StepError, StepInput, retag, tag_list, until_consistent
 from reconciler.kinds.studiodomain.steps import find_domain, wait_for
 from reconciler.kinds.studioprofile import FOR_TAG
 
@@ -86,13 +86,12 @@ def update_profile(step: StepContext, change: StepInput) -> None:
     arn = str(described["UserProfileArn"])
     if change.changed("tags") or change.changed("for"):
         live_tags = {**have.get("tags", {}), **({FOR_TAG: have["for"]} if have.get("for") else {})}
-        want_tags = _tags(want)
-        added = {k: v for k, v in want_tags.items() if live_tags.get(k) != v}
-        removed = sorted(k for k in live_tags if k not in want_tags)
-        if added:
-            _sm(step).add_tags(ResourceArn=arn, Tags=tag_list(added))
-        if removed:
-            _sm(step).delete_tags(ResourceArn=arn, TagKeys=removed)
+        retag(
+            live_tags,
+            _tags(want),
+            add=lambda tags: _sm(step).add_tags(ResourceArn=arn, Tags=tags),
+            remove=lambda keys: _sm(step).delete_tags(ResourceArn=arn, TagKeys=keys),
+        )
     if change.changed("executionRole"):
         until_consistent(
             step,
