@@ -120,6 +120,9 @@ class _Converter:
             return f"{found[0]}/{found[1]}"
         return None
 
+    def live_of(self, kind: str, name: str) -> Any:
+        return self.live.of(kind).get(name)
+
     def _refers_to_missing(self, kind: str, live: Any) -> str | None:
         """A name reference to something that could not be imported after all."""
         for target_kind, name in REGISTRY[kind].import_needs(live, self.name_of):

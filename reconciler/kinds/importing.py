@@ -52,6 +52,10 @@ class ImportContext(Protocol):
         """``Role/name`` or ``User/name`` of an imported principal with this ARN, or None."""
         ...
 
+    def live_of(self, kind: str, name: str) -> Any:
+        """The live model of ``kind/name`` as read, or None."""
+        ...
+
 
 def _ordered(mapping: Mapping[str, Any], order: Iterable[str]) -> dict[str, Any]:
     known = [k for k in order if k in mapping]

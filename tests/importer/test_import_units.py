@@ -16,6 +16,7 @@ from reconciler.importer.convert import spec_order
 from reconciler.importer.yamlout import dump_documents
 from reconciler.kinds import REGISTRY
 from reconciler.kinds.importing import document
+from reconciler.kinds.kmskey import decrypters
 from reconciler.manifests.model import SETTINGS_SCHEMA
 from reconciler.manifests.schema import schema_dir
 from reconciler.manifests.yamlsource import parse_documents
@@ -176,3 +177,23 @@ def test_the_docs_and_readme_describe_the_command() -> None:
     assert "reconciler import" in readme and "docs/import.md" in readme
     for option in ("--out", "--kinds", "--include", "--exclude", "--exclude-tag", "--force", "plan --adopt"):
         assert option in docs, option
+
+
+def test_a_keys_decrypters_are_who_its_policy_itself_lets_decrypt() -> None:
+    """What ``import`` writes as a bucket's ``access.read`` when its key is imported (the account does not record
+    readers): Allow statements whose actions match kms:Decrypt, their AWS principals but the account and "*"."""
+    role = "arn:aws:iam::123456789012:role/"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": "kms:*"},
+            {"Effect": "Allow", "Principal": {"AWS": [f"{role}b", f"{role}a"]}, "Action": "kms:Decrypt"},
+            {"Effect": "Allow", "Principal": {"AWS": f"{role}c"}, "Action": ["kms:Encrypt", "KMS:De*"]},
+            {"Effect": "Allow", "Principal": {"AWS": f"{role}writer"}, "Action": "kms:GenerateDataKey"},
+            {"Effect": "Deny", "Principal": {"AWS": f"{role}d"}, "Action": "kms:Decrypt"},
+            {"Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt"},
+            {"Effect": "Allow", "Principal": {"Service": "logs.amazonaws.com"}, "Action": "kms:Decrypt"},
+        ],
+    }
+    assert decrypters(policy) == [f"{role}a", f"{role}b", f"{role}c"]
+    assert decrypters(None) == []

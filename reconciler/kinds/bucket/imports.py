@@ -17,7 +17,7 @@ from reconciler.kinds.importing import (
     raw_statements,
     user_tags,
 )
-from reconciler.kinds.kmskey import imported_key_name
+from reconciler.kinds.kmskey import LiveKmsKey, decrypters, imported_key_name
 
 _SID_CHARS = re.compile(r"[^A-Za-z0-9]")
 
@@ -59,17 +59,30 @@ def _policy(live: LiveBucket, ictx: ImportContext) -> tuple[list[str], list[Any]
     return writers, extras
 
 
+def _readers(key: LiveKmsKey | None, ictx: ImportContext) -> list[str]:
+    """``access.read`` of a bucket under an imported key: the imported principals its key policy lets decrypt
+    (who can read the data). The account does not record readers otherwise, and the rules (KMS005) hold the
+    key's decrypters to the bucket's declared readers and writers."""
+    if key is None:
+        return []
+    refs = {ictx.principal_ref(arn) for arn in decrypters(key.policy)}
+    return sorted(r for r in refs if r is not None)
+
+
 def to_spec(live: LiveBucket, ictx: ImportContext) -> dict[str, Any]:
     writers, extras = _policy(live, ictx)
     encryption = dict(live.encryption) if live.encryption else None
     if encryption and encryption.get("type") == "SSE-KMS" and not encryption.get("kmsKeyId"):
         encryption["kmsKeyId"] = "alias/aws/s3"  # the AWS managed key S3 uses when none is named
+    readers: list[str] = []
     if encryption and (key := imported_key_name(encryption.get("kmsKeyId"), ictx)):
         encryption = {"type": encryption["type"], "kmsKey": key}
+        readers = _readers(ictx.live_of("KmsKey", key), ictx)
+    access = {"read": readers, "write": writers} if readers or writers else None
     return {
         "versioning": live.versioning == "Enabled",
         "encryption": encryption,
-        "access": {"write": writers} if writers else None,
+        "access": {k: v for k, v in access.items() if v} if access else None,
         "policy": extras,
         "deletionPolicy": deletion_policy(live.tags),
         "tags": user_tags(live.tags, ictx.ctx),

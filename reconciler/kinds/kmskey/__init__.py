@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.aws.live import LiveState
@@ -108,6 +109,24 @@ def imported_key_name(key: object, ictx: ImportContext) -> str | None:
     manifest says ``kmsKey: NAME``), or None (the manifest keeps the key as it is, ``kmsKeyId``)."""
     found = ictx.name_of(key) if isinstance(key, str) else None
     return found[1] if found is not None and found[0] == "KmsKey" and ictx.imported(*found) else None
+
+
+def decrypters(policy: Mapping[str, Any] | None) -> list[str]:
+    """The AWS principal ARNs a key policy itself allows ``kms:Decrypt`` (Allow statements whose actions match
+    it), the account root (the delegation to IAM) and ``*`` left out: who the key lets read what it encrypts."""
+    found: set[str] = set()
+    statements = (policy or {}).get("Statement", [])
+    for statement in [statements] if isinstance(statements, Mapping) else statements:
+        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
+            continue
+        actions = statement.get("Action", [])
+        actions = [actions] if isinstance(actions, str) else actions
+        if not any(fnmatchcase("kms:decrypt", str(a).lower()) for a in actions):
+            continue
+        principal = statement.get("Principal")
+        arns = principal.get("AWS", []) if isinstance(principal, Mapping) else []
+        found.update(a for a in ([arns] if isinstance(arns, str) else arns) if a != "*" and not a.endswith(":root"))
+    return sorted(found)
 
 
 def pending_window(tags: Mapping[str, str]) -> int:
