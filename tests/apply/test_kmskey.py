@@ -19,6 +19,7 @@ from reconciler.aws.clients import AwsConfig, CallRecorder
 from reconciler.aws.live import LiveState
 from reconciler.engine.converge import PlanRefused
 from reconciler.engine.differ import build_plan
+from reconciler.engine.executor import Status
 from reconciler.engine.plan import Action
 from reconciler.errors import ManifestError
 from reconciler.kinds import load_directory
@@ -266,6 +267,42 @@ def test_a_bucket_encrypted_with_a_key_by_name_is_created_after_it(kenv: Env) ->
     assert recorder.order.index(("kms", "CreateAlias")) < recorder.order.index(("s3", "CreateBucket"))
     rule = boto3.client("s3").get_bucket_encryption(Bucket="encrypted-data")["ServerSideEncryptionConfiguration"]
     assert rule["Rules"][0]["ApplyServerSideEncryptionByDefault"]["KMSMasterKeyID"] == ALIAS_ARN
+    assert refs(kenv) == []
+
+
+def test_a_key_whose_policy_names_a_role_waits_for_the_role(kenv: Env) -> None:
+    """KMS refuses a key policy whose principals do not exist: the key depends on the roles its policy names,
+    so it is created after them, and not at all when the role's create fails."""
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/loader"
+    broken = {"trustedServices": ["sagemaker.amazonaws.com"], "policies": ["arn:aws:iam::aws:policy/NoSuchPolicyAtAll"]}
+    (kenv.root / "roles").mkdir()
+    (kenv.root / "roles" / "r.yaml").write_text(manifest("Role", "loader", broken))
+    root = f"arn:aws:iam::{ACCOUNT}:root"
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "Root", "Effect": "Allow", "Principal": {"AWS": root}, "Action": "kms:*", "Resource": "*"},
+            {
+                "Sid": "Loader",
+                "Effect": "Allow",
+                "Principal": {"AWS": role_arn},
+                "Action": "kms:Encrypt",
+                "Resource": "*",
+            },
+        ],
+    }
+    write_key(kenv, {"policy": policy})
+    result = kenv.apply()
+    assert [o.change.ref for o in result.of(Status.FAILED)] == ["Role/loader"]
+    (skipped,) = result.of(Status.SKIPPED)
+    assert skipped.change.ref == "KmsKey/data" and "Role/loader" in (skipped.message or "")
+    assert all(a["AliasName"] != "alias/data" for a in kms().list_aliases()["Aliases"])
+    # Once the role is right, the next apply converges the role, then makes the key.
+    (kenv.root / "roles" / "r.yaml").write_text(
+        manifest("Role", "loader", {"trustedServices": ["sagemaker.amazonaws.com"]})
+    )
+    assert kenv.apply().ok
+    assert key_of()["KeyState"] == "Enabled"
     assert refs(kenv) == []
 
 

@@ -111,21 +111,42 @@ def imported_key_name(key: object, ictx: ImportContext) -> str | None:
     return found[1] if found is not None and found[0] == "KmsKey" and ictx.imported(*found) else None
 
 
+def _statements(policy: Any) -> list[Any]:
+    statements = policy.get("Statement", []) if isinstance(policy, Mapping) else []
+    return [statements] if isinstance(statements, Mapping) else list(statements)
+
+
+def _aws_principals(statement: Mapping[str, Any]) -> list[str]:
+    principal = statement.get("Principal")
+    arns = principal.get("AWS", []) if isinstance(principal, Mapping) else []
+    return [arns] if isinstance(arns, str) else [str(a) for a in arns]
+
+
+def principals_of(policy: Any, account_id: str) -> set[tuple[str, str]]:
+    """(kind, name) of the roles and users of ``account_id`` a key policy names as principals."""
+    found: set[tuple[str, str]] = set()
+    for statement in _statements(policy):
+        if not isinstance(statement, Mapping):
+            continue
+        for arn in _aws_principals(statement):
+            prefix, _, resource = arn.partition(f":iam::{account_id}:")
+            kind, _, path_and_name = resource.partition("/")
+            if prefix == "arn:aws" and kind in ("role", "user") and path_and_name:
+                found.add((kind.capitalize(), path_and_name.rsplit("/", 1)[-1]))
+    return found
+
+
 def decrypters(policy: Mapping[str, Any] | None) -> list[str]:
     """The AWS principal ARNs a key policy itself allows ``kms:Decrypt`` (Allow statements whose actions match
     it), the account root (the delegation to IAM) and ``*`` left out: who the key lets read what it encrypts."""
     found: set[str] = set()
-    statements = (policy or {}).get("Statement", [])
-    for statement in [statements] if isinstance(statements, Mapping) else statements:
+    for statement in _statements(policy):
         if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
             continue
         actions = statement.get("Action", [])
         actions = [actions] if isinstance(actions, str) else actions
-        if not any(fnmatchcase("kms:decrypt", str(a).lower()) for a in actions):
-            continue
-        principal = statement.get("Principal")
-        arns = principal.get("AWS", []) if isinstance(principal, Mapping) else []
-        found.update(a for a in ([arns] if isinstance(arns, str) else arns) if a != "*" and not a.endswith(":root"))
+        if any(fnmatchcase("kms:decrypt", str(a).lower()) for a in actions):
+            found.update(a for a in _aws_principals(statement) if a != "*" and not a.endswith(":root"))
     return sorted(found)
 
 
@@ -139,8 +160,15 @@ class KmsKeyKind(Kind):
     name = "KmsKey"
     schema = "kmskey.schema.json"
     folder = "kms-keys"
+    # A key policy may name the account's roles and users: KMS refuses a policy whose principals do not exist.
+    after = ("Role", "User")
     default_deletion_policy = "Retain"
     document_fields = frozenset({"policy"})
+
+    def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
+        """The roles and users of the account the key policy names (created before the key's policy is put)."""
+        return {f"{kind}/{name}" for kind, name in principals_of(view.get("policy"), ctx.account_id)}
+
     reads = (
         "kms:ListAliases",
         "kms:DescribeKey",
