@@ -162,23 +162,17 @@ class Executor:
         running: dict[Future[Outcome], str] = {}
         with ThreadPoolExecutor(max_workers=self.options.max_workers, thread_name_prefix="apply") as pool:
             while waiting or running:
+                self._settle(waiting, by_ref, outcomes)
                 for ref in sorted(waiting):
                     blockers = waiting[ref]
-                    failed = [b for b in blockers if b in outcomes and outcomes[b].status is not Status.DONE]
                     change = by_ref[ref]
-                    if failed:
-                        del waiting[ref]
-                        self._finish(
-                            outcomes,
-                            Outcome(change, Status.SKIPPED, f"skipped: depends on {', '.join(sorted(failed))}"),
-                        )
-                    elif self.lease_lost():
+                    if self.lease_lost():
                         del waiting[ref]
                         self._finish(outcomes, Outcome(change, Status.SKIPPED, "not made: the lease was lost"))
                     elif self.stopping():
                         del waiting[ref]
                         self._finish(outcomes, Outcome(change, Status.SKIPPED, "skipped: stop requested"))
-                    elif all(b in outcomes for b in blockers):
+                    elif all(b in outcomes and outcomes[b].status is Status.DONE for b in blockers):
                         if len(running) >= self.options.max_workers:
                             # Hand the pool no more than it runs at once: a change queued in the pool
                             # could no longer be held back by a stop request.
@@ -187,6 +181,7 @@ class Executor:
                         self.on_start(change)
                         running[pool.submit(self._execute, change)] = ref
                 if not running:
+                    self._settle(waiting, by_ref, outcomes)
                     if waiting:  # a cycle would be a bug in references(); never hang on it
                         for ref in sorted(waiting):
                             self._finish(outcomes, Outcome(by_ref[ref], Status.SKIPPED, "skipped: dependency cycle"))
@@ -196,6 +191,20 @@ class Executor:
                 for future in done:
                     running.pop(future)
                     self._finish(outcomes, future.result())
+
+    def _settle(self, waiting: dict[str, set[str]], by_ref: dict[str, Change], outcomes: dict[str, Outcome]) -> None:
+        """Skip every waiting change that depends on one that was not made, transitively: a skip can make another
+        change's dependency fail in turn, whatever order their names sort in."""
+        progressed = True
+        while progressed:
+            progressed = False
+            for ref in sorted(waiting):
+                failed = [b for b in waiting[ref] if b in outcomes and outcomes[b].status is not Status.DONE]
+                if failed:
+                    del waiting[ref]
+                    reason = f"skipped: depends on {', '.join(sorted(failed))}"
+                    self._finish(outcomes, Outcome(by_ref[ref], Status.SKIPPED, reason))
+                    progressed = True
 
     def _finish(self, outcomes: dict[str, Outcome], outcome: Outcome) -> None:
         outcomes[outcome.change.ref] = outcome
