@@ -71,6 +71,13 @@ def deny_covers(statement: Statement, action: str, target: str) -> bool:
     return False
 
 
+def account_of(principal: str) -> str | None:
+    """The account field of an AWS principal's ARN; None for anything else (``*``). The policy parser has
+    already written a bare account id as that account's root ARN, as AWS stores it."""
+    parts = principal.split(":")
+    return parts[4] if len(parts) >= 6 and principal.startswith("arn:") else None
+
+
 def is_public_principal(statement: Statement) -> bool:
     """An Allow to everyone (``"*"`` or ``{"AWS": "*"}``) that no narrowing condition key restricts."""
     if not statement.allow or statement.principal is None:

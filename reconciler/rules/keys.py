@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.facts.model import BucketView, KeyView, Model, Principal, Statement, where
-from reconciler.rules.analysis import GrantFinder, action_in, is_public_principal
+from reconciler.rules.analysis import GrantFinder, account_of, action_in, is_public_principal
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
 
@@ -21,15 +21,8 @@ ALL_KMS = "kms:*"
 
 
 def account_root(model: Model, principal: str) -> bool:
-    """The account itself (its root ARN or its id): the standard delegation to IAM."""
-    return principal in (f"arn:aws:iam::{model.account_id}:root", model.account_id)
-
-
-def _account_of(principal: str) -> str | None:
-    if principal.isdigit() and len(principal) == 12:
-        return principal
-    parts = principal.split(":")
-    return parts[4] if len(parts) >= 6 and principal.startswith("arn:") else None
+    """The account itself (its root ARN; the parser writes a bare id so): the standard delegation to IAM."""
+    return principal == f"arn:aws:iam::{model.account_id}:root"
 
 
 def _keys(model: Model) -> Iterator[KeyView]:
@@ -117,7 +110,7 @@ def _kms004(model: Model) -> Iterator[Hit]:
                 )
                 continue
             outside = sorted(
-                p for p in s.principal.get("AWS", ()) if p != "*" and _account_of(p) not in (None, model.account_id)
+                p for p in s.principal.get("AWS", ()) if p != "*" and account_of(p) not in (None, model.account_id)
             )
             if outside:
                 yield Hit(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from reconciler.facts.model import Model, PolicyDoc, Principal, Statement
 from reconciler.policydoc import action_matches
+from reconciler.rules.analysis import account_of
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import has_wildcard
@@ -88,11 +89,6 @@ def _tr003(model: Model) -> Iterator[Hit]:
                 )
 
 
-def _account_of(arn: str) -> str | None:
-    parts = arn.split(":")
-    return parts[4] if len(parts) >= 6 and arn.startswith("arn:") else None
-
-
 def _tr004(model: Model) -> Iterator[Hit]:
     for role, doc in _trusts(model):
         for s in doc.statements:
@@ -101,7 +97,7 @@ def _tr004(model: Model) -> Iterator[Hit]:
             for principal in s.principal.get("AWS", ()):
                 if principal == "*":
                     continue  # TR001
-                account = _account_of(principal)
+                account = account_of(principal)
                 if account is None or account == model.account_id:
                     continue
                 whole = principal.endswith(":root") or has_wildcard(principal)
