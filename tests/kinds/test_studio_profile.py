@@ -100,10 +100,15 @@ def test_a_removed_profile_manifest_releases_the_profile(env: Env) -> None:
     env.edit(STUDIO, lambda t: t[: t.rindex("---")])  # engineers leaves git
     plan = env.plan()
     assert [(c.action.value, c.ref) for c in plan] == [("release", "StudioUserProfile/engineers")]
+    # Released, it is for nobody: the plan says the person goes with the ownership mark.
+    assert [(f.field, f.old, f.new) for f in plan.changes[0].fields if f.field == "for"] == [
+        ("for", "Group/SageMakerEngineer", None)
+    ]
     assert env.apply().ok
     engineers = profile("engineers")
     assert engineers["Status"] == "InService"
-    assert tags(engineers["UserProfileArn"]) == {FOR: "Group/SageMakerEngineer"}  # who it is for stays recorded
+    # No tag of the reconciler's stays: a policy granting people their own profile by the tag no longer opens it.
+    assert tags(engineers["UserProfileArn"]) == {}
     assert refs(env) == []
 
 

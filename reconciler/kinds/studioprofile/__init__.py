@@ -82,6 +82,14 @@ class StudioProfileKind(Kind):
         "iam:PassRole",  # the profile's execution role, to SageMaker only
     )
 
+    def release_fields(self, live: Any, ctx: Context) -> list[tuple[str, Any, Any]]:
+        """Released, a profile is for nobody any more: its ``reconciler/for`` tag goes with the ownership mark,
+        so that a policy granting people their own profile by that tag no longer opens it (a user of the same
+        name made later included)."""
+        fields = super().release_fields(live, ctx)
+        person = getattr(live, "tags", {}).get(FOR_TAG)
+        return [*fields, ("for", person, None)] if person else fields
+
     def references(self, view: Mapping[str, Any], ctx: Target) -> set[str]:
         refs = set()
         if isinstance(domain := view.get("domain"), str) and domain:

@@ -104,8 +104,9 @@ def update_profile(step: StepContext, change: StepInput) -> None:
 
 
 def release_profile(step: StepContext, change: StepInput) -> None:
-    """Keep the profile and its apps; remove the ownership mark (and the deletion-policy tag)."""
+    """Keep the profile and its apps; remove the ownership mark, the deletion-policy tag, and who it is for."""
     marks = sorted(k for k in change.live.get("tags", {}) if k in (step.ctx.ownership_key, DELETION_POLICY_TAG))
+    marks += [FOR_TAG] if change.live.get("for") else []
     domain = find_domain(step, str(change.live.get("domain") or ""))
     if not marks or domain is None:
         return
