@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from fnmatch import fnmatchcase
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import DELETION_POLICY_TAG, Blocker, Context, Target
 from reconciler.manifests.model import DesiredState, Resource, Source
+from reconciler.policydoc import PolicyDocumentError, PolicyStatement, action_matches, parse_policy
 
 if TYPE_CHECKING:
     from reconciler.kinds.importing import ImportContext
@@ -111,24 +111,22 @@ def imported_key_name(key: object, ictx: ImportContext) -> str | None:
     return found[1] if found is not None and found[0] == "KmsKey" and ictx.imported(*found) else None
 
 
-def _statements(policy: Any) -> list[Any]:
-    statements = policy.get("Statement", []) if isinstance(policy, Mapping) else []
-    return [statements] if isinstance(statements, Mapping) else list(statements)
-
-
-def _aws_principals(statement: Mapping[str, Any]) -> list[str]:
-    principal = statement.get("Principal")
-    arns = principal.get("AWS", []) if isinstance(principal, Mapping) else []
-    return [arns] if isinstance(arns, str) else [str(a) for a in arns]
+def _statements(policy: Any) -> tuple[PolicyStatement, ...]:
+    """The statements of a key policy, read by the one policy parser (none when it is absent or malformed:
+    what cannot be read names no principal)."""
+    if not policy:
+        return ()
+    try:
+        return parse_policy(policy).statements
+    except PolicyDocumentError:
+        return ()
 
 
 def principals_of(policy: Any, account_id: str) -> set[tuple[str, str]]:
     """(kind, name) of the roles and users of ``account_id`` a key policy names as principals."""
     found: set[tuple[str, str]] = set()
     for statement in _statements(policy):
-        if not isinstance(statement, Mapping):
-            continue
-        for arn in _aws_principals(statement):
+        for arn in (statement.principal or {}).get("AWS", ()):
             prefix, _, resource = arn.partition(f":iam::{account_id}:")
             kind, _, path_and_name = resource.partition("/")
             if prefix == "arn:aws" and kind in ("role", "user") and path_and_name:
@@ -138,15 +136,12 @@ def principals_of(policy: Any, account_id: str) -> set[tuple[str, str]]:
 
 def decrypters(policy: Mapping[str, Any] | None) -> list[str]:
     """The AWS principal ARNs a key policy itself allows ``kms:Decrypt`` (Allow statements whose actions match
-    it), the account root (the delegation to IAM) and ``*`` left out: who the key lets read what it encrypts."""
+    it), the account roots (the delegation to IAM) and ``*`` left out: who the key lets read what it encrypts."""
     found: set[str] = set()
     for statement in _statements(policy):
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        actions = statement.get("Action", [])
-        actions = [actions] if isinstance(actions, str) else actions
-        if any(fnmatchcase("kms:decrypt", str(a).lower()) for a in actions):
-            found.update(a for a in _aws_principals(statement) if a != "*" and not a.endswith(":root"))
+        if statement.allow and any(action_matches(a, "kms:Decrypt") for a in statement.action or ()):
+            arns = (statement.principal or {}).get("AWS", ())
+            found.update(a for a in arns if a != "*" and not a.endswith(":root"))
     return sorted(found)
 
 
