@@ -35,6 +35,6 @@ def live(nb: LiveNotebook, facts: Facts) -> None:
         direct_internet_access=nb.direct_internet_access,
         subnet_id=nb.subnet_id,
         kms_key_id=nb.kms_key_id,
-        role_name=next((r.name for r in facts.roles.values() if r.arn == nb.role_arn), None),
+        role_name=facts.role_named(nb.role_arn),
         role_arn=nb.role_arn,
     )
