@@ -11,13 +11,14 @@ import json
 from typing import Any
 
 from reconciler.kinds.registry import REGISTRY
+from reconciler.manifests.fleet import ACCOUNT, ACCOUNT_SCHEMA
 from reconciler.manifests.model import SETTINGS, SETTINGS_SCHEMA
 
 __all__ = ["editor_schema", "editor_schema_text"]
 
 
 def editor_schema() -> dict[str, Any]:
-    schemas = {SETTINGS: SETTINGS_SCHEMA, **{kind.name: kind.schema for kind in REGISTRY.values()}}
+    schemas = {SETTINGS: SETTINGS_SCHEMA, ACCOUNT: ACCOUNT_SCHEMA, **{kind.name: kind.schema for kind in REGISTRY.values()}}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "reconciler manifest (any kind)",
