@@ -16,6 +16,7 @@ enforced there, by botocore client events rather than by discipline at each call
 from __future__ import annotations
 
 import os
+import re
 import sys
 import threading
 from collections import Counter
@@ -56,6 +57,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTH_ERROR_CODES",
     "FORBIDDEN_OPERATIONS",
+    "AssumedRole",
     "AwsConfig",
     "CallRecorder",
     "ClientFactory",
@@ -83,6 +85,8 @@ class AwsConfig:
     max_attempts: int = 8
     retry_mode: str = "adaptive"
     max_pool: int = 32
+    # Hub and spoke: assume this role (in another account) with the credentials of the profile or environment.
+    assume: AssumedRole | None = None
 
     def __post_init__(self) -> None:
         if self.retry_mode not in _RETRY_MODES:
@@ -104,6 +108,26 @@ class AwsConfig:
             connect_timeout=5,
             read_timeout=60,
         )
+
+
+#: A role session name is at most 64 characters of ``[\w+=,.@-]``.
+_SESSION_NAME = re.compile(r"[^\w+=,.@-]")
+
+
+@dataclass(frozen=True)
+class AssumedRole:
+    """A role to assume (sts:AssumeRole), with its external id and a session name that says who uses it: the
+    reconciler, for what, from which commit (CloudTrail shows it on every call made with the role)."""
+
+    role_arn: str
+    session_name: str = "reconciler"
+    external_id: str | None = None
+
+    @staticmethod
+    def session_name_for(mode: str, commit: str | None = None) -> str:
+        """``reconciler-<mode>[-<commit12>]``, e.g. ``reconciler-apply-0a1b2c3d4e5f``."""
+        name = f"reconciler-{mode}" + (f"-{commit[:12]}" if commit else "")
+        return _SESSION_NAME.sub("-", name)[:64]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -265,6 +289,8 @@ class ClientFactory:
         # Called with self._lock held.
         if self._session is None:
             self._session = _new_session(profile=self._config.profile, region=self._config.region)
+            if self._config.assume is not None:
+                _assume(self._session, self._config)
         client: BaseClient = self._session.client(
             service_name,
             endpoint_url=self._config.endpoint_url,
@@ -313,6 +339,34 @@ def _new_session(*, profile: str | None, region: str | None) -> boto3.session.Se
         paths = _shared_loader.search_paths
         paths[:] = list(dict.fromkeys(paths))
     return session
+
+
+def _assume(session: boto3.session.Session, config: AwsConfig) -> None:
+    """Make ``session`` use the credentials of ``config.assume``, fetched with the session's own credentials on
+    first use and refreshed before they expire (botocore's own assume-role fetcher, as for a profile's
+    ``role_arn``). The STS client that fetches them goes to the same endpoint as the other clients."""
+    from botocore.credentials import AssumeRoleCredentialFetcher, DeferredRefreshableCredentials  # noqa: PLC0415
+
+    assert config.assume is not None
+    core = session._session  # boto3 keeps its botocore session here
+    source = core.get_credentials()
+    if source is None:
+        raise AwsAccessError(f"no usable AWS credentials to assume {config.assume.role_arn} with")
+    extra: dict[str, Any] = {"RoleSessionName": config.assume.session_name}
+    if config.assume.external_id:
+        extra["ExternalId"] = config.assume.external_id
+
+    def sts_client(service_name: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("region_name", config.region)
+        return core.create_client(service_name, endpoint_url=config.endpoint_url, **kwargs)
+
+    fetcher = AssumeRoleCredentialFetcher(
+        client_creator=sts_client, source_credentials=source, role_arn=config.assume.role_arn, extra_args=extra
+    )
+    # How botocore's own credential providers hand over refreshable credentials.
+    core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
+        method="assume-role", refresh_using=fetcher.fetch_credentials
+    )
 
 
 #: Operations no client of the product ever sends, in any mode: the reconciler never deletes,

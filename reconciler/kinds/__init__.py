@@ -3,18 +3,28 @@ registry that the generic machinery iterates over."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import Context, Target
 from reconciler.kinds.registry import KIND_ORDER, REGISTRY
 from reconciler.manifests import loader
-from reconciler.manifests.model import DesiredState
+from reconciler.manifests.fleet import Fleet
+from reconciler.manifests.model import Account, DesiredState
 
-__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target", "load_directory"]
+__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target", "load_directory", "load_fleet"]
 
 
 def load_directory(root: Path | str, *, display_root: Path | str | None = None) -> DesiredState:
     """Load and validate every manifest under ``root`` (every kind of the registry, and one Settings).
     Raises ManifestError listing every problem, located."""
     return loader.load_directory(root, kinds=REGISTRY, display_root=display_root)
+
+
+def load_fleet(
+    root: Path | str, *, display_root: Path | str | None = None, select: Callable[[Account], bool] | None = None
+) -> Fleet:
+    """Load and validate a directory of one account or of a fleet (Account manifests): the desired state of each
+    account ``select`` keeps. Raises ManifestError listing every problem, located."""
+    return loader.load_fleet(root, kinds=REGISTRY, display_root=display_root, select=select)

@@ -22,50 +22,32 @@ import fnmatch
 import hashlib
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from dataclasses import dataclass
+from typing import Any
 
-from reconciler.manifests.model import Resource, Source
+from reconciler.manifests.model import ACCOUNT, Account, DesiredState, Source
 
 __all__ = [
     "ACCOUNT",
     "ACCOUNT_SCHEMA",
+    "EVERYWHERE",
     "Account",
     "AccountSelector",
+    "Fleet",
+    "Placement",
     "SelectorError",
     "VariableError",
     "build_account",
     "moved_accounts",
     "parse_selector",
+    "placement_of",
     "shard_of",
     "substitute",
+    "uses_variables",
+    "variable_paths",
 ]
 
-ACCOUNT = "Account"
 ACCOUNT_SCHEMA = "account.schema.json"
-
-
-@dataclass(frozen=True)
-class Account(Resource):
-    """One AWS account of the fleet, as its manifest declares it."""
-
-    kind: ClassVar[str] = ACCOUNT
-    account_id: str = ""
-    region: str | None = None
-    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
-    variables: Mapping[str, str] = field(default_factory=dict, compare=False)
-    # Hub and spoke: the role the reconciler's own identity assumes in the account to change it, and the
-    # role it assumes to read it (plan, audit, import); both None: the credentials are the account's own.
-    role_arn: str | None = None
-    read_role_arn: str | None = None
-    external_id: str | None = None
-
-    def role_for(self, *, read_only: bool) -> str | None:
-        """The role to assume: for reading, ``readRoleArn`` when there is one, else ``roleArn``."""
-        return (self.read_role_arn or self.role_arn) if read_only else self.role_arn
-
-    def describe(self) -> str:
-        return f"{self.name} ({self.account_id}{', ' + self.region if self.region else ''})"
 
 
 def build_account(name: str, labels: Mapping[str, str], spec: Mapping[str, Any], source: Source | None) -> Account:
@@ -83,6 +65,24 @@ def build_account(name: str, labels: Mapping[str, str], spec: Mapping[str, Any],
     )
 
 
+@dataclass(frozen=True)
+class Fleet:
+    """What a directory describes: the desired state of each selected account of its fleet (by account name), or
+    of its one account when it has no Account manifests (``accounts`` is empty then)."""
+
+    states: tuple[DesiredState, ...]
+    accounts: tuple[Account, ...]  # every Account manifest, by name
+    root: str = ""
+    fingerprint: str = ""
+
+    @property
+    def is_fleet(self) -> bool:
+        return bool(self.accounts)
+
+    def __len__(self) -> int:
+        return len(self.states)
+
+
 # ---------------------------------------------------------------------------------------------- selectors
 
 
@@ -91,7 +91,9 @@ class SelectorError(ValueError):
 
 
 _LABEL_KEY = r"[A-Za-z0-9][A-Za-z0-9._/-]*"
-_TERM = re.compile(rf"^(?:(?P<key>{_LABEL_KEY})\s*(?P<op>!=|==|=)\s*(?P<value>[^,=!]*)|(?P<neg>!)?\s*(?P<name>[^,=!\s]+))$")
+_TERM = re.compile(
+    rf"^(?:(?P<key>{_LABEL_KEY})\s*(?P<op>!=|==|=)\s*(?P<value>[^,=!]*)|(?P<neg>!)?\s*(?P<name>[^,=!\s]+))$"
+)
 
 
 @dataclass(frozen=True)
@@ -159,9 +161,11 @@ EVERYWHERE = Placement()
 def placement_of(raw: Any) -> tuple[Placement, list[tuple[tuple[str | int, ...], str]]]:
     """The placement of a ``metadata.accounts`` value that passed the schema (a list of selectors, or a mapping
     with ``include`` and ``exclude`` lists), and the problems of its selectors: (path under it, message)."""
-    if raw is None:
-        return EVERYWHERE, []
     lists = {"include": raw} if isinstance(raw, list) else raw
+    if not isinstance(lists, dict) or not all(
+        isinstance(v, list) and all(isinstance(t, str) for t in v) for v in lists.values()
+    ):
+        return EVERYWHERE, []  # not the schema's shape: the kind's schema reports it
     problems: list[tuple[tuple[str | int, ...], str]] = []
     parsed: dict[str, list[AccountSelector]] = {"include": [], "exclude": []}
     for part in ("include", "exclude"):
@@ -217,6 +221,17 @@ def uses_variables(data: Any) -> bool:
     if isinstance(data, list):
         return any(uses_variables(v) for v in data)
     return False
+
+
+def variable_paths(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    """The paths of the string values of ``data`` that mention ``${account.``."""
+    if isinstance(data, str):
+        return [path] if _MARK in data else []
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in variable_paths(v, (*path, k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in variable_paths(v, (*path, i))]
+    return []
 
 
 def substitute(

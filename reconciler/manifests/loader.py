@@ -8,19 +8,31 @@ one Settings, references that resolve.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import hashlib
 import os
 import stat
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler.errors import ManifestError, ManifestProblem
-from reconciler.manifests import schema
+from reconciler.manifests import fleet, schema
+from reconciler.manifests.fleet import (
+    ACCOUNT_SCHEMA,
+    EVERYWHERE,
+    Fleet,
+    Placement,
+    build_account,
+    placement_of,
+)
 from reconciler.manifests.model import (
+    ACCOUNT,
     SETTINGS,
     SETTINGS_SCHEMA,
+    Account,
     DesiredState,
     Resource,
     Settings,
@@ -70,7 +82,11 @@ class KindSpec(ReferenceChecker, Protocol):
     def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource: ...
 
 
-def _check_document(doc: Document, problems: list[ManifestProblem], kinds: Mapping[str, KindSpec]) -> Resource | None:
+def _check_document(
+    doc: Document, problems: list[ManifestProblem], kinds: Mapping[str, KindSpec], *, single: bool
+) -> Resource | None:
+    """The resource (or Settings) of one document, or None with its problems. ``single``: the directory has no
+    Account manifests, so there is no ``${account.*}`` variable to use."""
     data = doc.data
     label = _label(data)
 
@@ -88,9 +104,18 @@ def _check_document(doc: Document, problems: list[ManifestProblem], kinds: Mappi
         problem((), "missing required field 'kind'")
         return None
     if not isinstance(kind, str) or (kind != SETTINGS and kind not in kinds):
-        problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join((SETTINGS, *kinds))}")
+        problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join((SETTINGS, ACCOUNT, *kinds))}")
         return None
     before = len(problems)
+    if single:
+        for path in fleet.variable_paths(data):
+            problem(path, "uses ${account.…} variables, which come from Account manifests; this directory has none")
+        if len(problems) > before:
+            return None
+    spec = data.get("spec")
+    if single and kind == SETTINGS and isinstance(spec, dict) and "accountId" not in spec:
+        # Required in a directory of one account; with Account manifests, each Account gives its id.
+        problem(("spec",), "missing required field 'accountId'", key=True)
     errors = schema.validate(SETTINGS_SCHEMA if kind == SETTINGS else kinds[kind].schema, data)
     for described in schema.describe_all(errors):
         problem(described.path, described.message, at=described.at, key=described.key)
@@ -133,22 +158,99 @@ def load_directory(
     root: Path | str, *, kinds: Mapping[str, KindSpec], display_root: Path | str | None = None
 ) -> DesiredState:
     """Load and validate every manifest under ``root``, of the resource ``kinds`` (by name, in the order the
-    desired state lists them) and one Settings. Raises ManifestError listing every problem.
+    desired state lists them) and one Settings: a directory of one account. Raises ManifestError listing every
+    problem (a directory with Account manifests is a fleet: :func:`load_fleet`).
 
     ``reconciler.kinds.load_directory`` is this, with the registry of kinds."""
+    fleet = load_fleet(root, kinds=kinds, display_root=display_root)
+    if fleet.accounts:
+        first = fleet.accounts[0]
+        assert first.source is not None
+        raise ManifestError(
+            [
+                ManifestProblem(
+                    first.source.file,
+                    first.source.line,
+                    1,
+                    first.ref,
+                    None,
+                    f"the directory describes a fleet of {len(fleet.accounts)} account(s) (Account manifests); "
+                    "this takes a directory of one account",
+                )
+            ]
+        )
+    return fleet.states[0]
+
+
+def load_fleet(
+    root: Path | str,
+    *,
+    kinds: Mapping[str, KindSpec],
+    display_root: Path | str | None = None,
+    select: Callable[[Account], bool] | None = None,
+) -> Fleet:
+    """Load and validate every manifest under ``root``: the desired state of each account of the fleet that
+    ``select`` keeps (every one by default), or of the one account of a directory without Account manifests.
+    Raises ManifestError listing every problem (of the selected accounts), located; a problem that only some
+    accounts have says which."""
     root = Path(root)
     base = Path(display_root) if display_root is not None else root
-    problems: list[ManifestProblem] = []
     if not root.is_dir():
         raise ManifestError([ManifestProblem(printable(str(base)), 0, 0, None, None, "not a directory")])
-    resources: dict[str, dict[str, Resource]] = {kind: {} for kind in kinds}
-    settings: list[Settings] = []
-    settings_documents = 0
-    # (kind, name) declared by documents that failed validation: references to them are not reported
-    # as missing (that would be a cascade of the real error); "*" stands for a kind or a name that
-    # cannot be told. A file that cannot be read or is not even YAML hides its names entirely, so
-    # reference checks are skipped then, and so is the "no Settings" check.
-    failed: set[tuple[str, str]] = set()
+    read = _read_directory(root, base)
+    problems = _Problems(read.problems)
+    accounts, others = _accounts(read.documents, problems)
+    is_fleet = bool(accounts) or len(others) < len(read.documents)
+    targets: list[Account | None] = [a for a in accounts if select is None or select(a)] if is_fleet else [None]
+    states = {id(t): _State(t) for t in targets}
+    for doc in others:
+        placement = _placement(doc, problems, is_fleet)
+        matching = [t for t in targets if t is None or placement.matches(t)]
+        if not matching:
+            continue
+        if not is_fleet or not fleet.uses_variables(doc.data):
+            found: list[ManifestProblem] = []
+            resource = _check_document(doc, found, kinds, single=not is_fleet)
+            problems.add(found, None)
+            for target in matching:
+                states[id(target)].add(doc, resource, kinds)
+            continue
+        for target in matching:
+            assert target is not None
+            found = []
+            expanded = _expanded(doc, target, found)
+            resource = _check_document(expanded, found, kinds, single=False)
+            problems.add(found, target.name)
+            states[id(target)].add(expanded, resource, kinds)
+    for state in states.values():
+        found = state.finish(kinds, unparsed_files=read.unparsed_files, base=base, empty=not read.files)
+        problems.add(found, state.account.name if state.account is not None else None)
+    if problems:
+        raise ManifestError(problems.listed([t.name for t in targets if t is not None]))
+    built = tuple(state.desired(str(root), read.fingerprint) for state in states.values())
+    # The resources are built: their documents keep positions (for findings), not the raw data.
+    for desired in built:
+        for resource in (desired.settings, *desired):
+            if resource.source is not None:
+                resource.source.document.data = None
+    for account in accounts:
+        if account.source is not None:
+            account.source.document.data = None
+    return Fleet(states=built, accounts=tuple(accounts), root=str(root), fingerprint=read.fingerprint)
+
+
+@dataclass
+class _Read:
+    files: int
+    documents: list[Document]
+    problems: list[ManifestProblem]
+    unparsed_files: bool
+    fingerprint: str
+
+
+def _read_directory(root: Path, base: Path) -> _Read:
+    """Every document of every manifest file under ``root``, and the problems of reading and parsing them."""
+    problems: list[ManifestProblem] = []
     # Links out of the directory, and its size, are checked before any file is read. A refused link
     # may be the Settings or a referenced manifest: it hides names like a file that cannot be read.
     files, scan_problems = scan_directory(root, lambda rel: _display(rel, base))
@@ -156,6 +258,7 @@ def load_directory(
     unparsed_files = bool(scan_problems)
     # A fingerprint of exactly what was read (each file's path and text): a saved plan records it.
     fingerprint = hashlib.sha256()
+    documents: list[Document] = []
     for file in files:
         display = _display(file.rel, base)
         text, read_problems = read_text(file.path, display, identity=file.identity)
@@ -168,75 +271,244 @@ def load_directory(
         docs, parse_problems = parse_documents(text, display)
         problems.extend(parse_problems)
         unparsed_files = unparsed_files or any(p.message != EMPTY_FILE for p in parse_problems)
-        for doc in docs:
-            if isinstance(doc.data, dict) and doc.data.get("kind") == SETTINGS:
-                settings_documents += 1
-            resource = _check_document(doc, problems, kinds)
-            if resource is None:
-                failed.add(_identity(doc.data, kinds))
-                continue
-            if isinstance(resource, Settings):
-                settings.append(resource)
-                continue
-            seen = resources.setdefault(resource.kind, {})
-            first = seen.get(resource.name)
-            if first is not None and first.source is not None and resource.source is not None:
-                name = resource.source.at("metadata", "name")
-                problems.append(
+        documents.extend(docs)
+    return _Read(
+        len(files) + len(scan_problems), documents, problems, unparsed_files, "sha256:" + fingerprint.hexdigest()
+    )
+
+
+class _Problems:
+    """Problems, each with the accounts it was found for (None: found once, for every account)."""
+
+    def __init__(self, first: list[ManifestProblem]) -> None:
+        self._found: dict[ManifestProblem, set[str] | None] = dict.fromkeys(first)
+
+    def __bool__(self) -> bool:
+        return bool(self._found)
+
+    def add(self, problems: list[ManifestProblem], account: str | None) -> None:
+        for problem in problems:
+            if problem in self._found:
+                seen = self._found[problem]
+                if seen is not None:
+                    if account is None:
+                        self._found[problem] = None
+                    else:
+                        seen.add(account)
+            else:
+                self._found[problem] = None if account is None else {account}
+
+    def listed(self, accounts: list[str]) -> list[ManifestProblem]:
+        """Every problem on one line; one that only some accounts have names them."""
+        out = []
+        for problem, found in self._found.items():
+            if found is not None and set(accounts) - found:
+                names = sorted(found)
+                shown = ", ".join(f"Account/{n}" for n in names[:3])
+                more = f" and {len(names) - 3} more" if len(names) > 3 else ""
+                out.append(_one_line(dataclasses.replace(problem, message=f"{problem.message} (for {shown}{more})")))
+            else:
+                out.append(_one_line(problem))
+        return out
+
+
+def _accounts(documents: list[Document], problems: _Problems) -> tuple[list[Account], list[Document]]:
+    """The Account manifests (checked: unique names and ids), and the other documents."""
+    accounts: dict[str, Account] = {}
+    by_id: dict[str, Account] = {}
+    others: list[Document] = []
+    found: list[ManifestProblem] = []
+    for doc in documents:
+        data = doc.data
+        if not (isinstance(data, dict) and data.get("kind") == ACCOUNT):
+            others.append(doc)
+            continue
+        label = _label(data)
+        before = len(found)
+        for described in schema.describe_all(schema.validate(ACCOUNT_SCHEMA, data)):
+            pos = doc.pos(described.at or described.path, key=described.key)
+            found.append(ManifestProblem(doc.file, pos.line, pos.col, label, _field(described.path), described.message))
+        if len(found) > before:
+            continue
+        meta = data["metadata"]
+        account = build_account(meta["name"], meta.get("labels", {}), data["spec"], Source(doc))
+        for seen, key, what in (
+            (accounts, account.name, "metadata.name"),
+            (by_id, account.account_id, "spec.accountId"),
+        ):
+            first = seen.get(key)
+            if first is not None:
+                assert first.source is not None
+                pos = doc.pos(tuple(what.split(".")))
+                found.append(
                     ManifestProblem(
-                        resource.source.file,
-                        name.line,
-                        name.col,
-                        resource.ref,
-                        "metadata.name",
-                        f"duplicate {resource.ref}; first defined at {first.source.file}:{first.source.line}",
+                        doc.file,
+                        pos.line,
+                        pos.col,
+                        account.ref,
+                        what,
+                        f"{key} is also {first.ref}'s, at {first.source.file}:{first.source.line}",
                     )
                 )
-                continue
-            seen[resource.name] = resource
+                break
+        else:
+            accounts[account.name] = by_id[account.account_id] = account
+    problems.add(found, None)
+    return sorted(accounts.values(), key=lambda a: a.name), others
 
-    def hidden(kind: str, name: str) -> bool:
-        return unparsed_files or bool({(kind, name), ("*", name), (kind, "*"), ("*", "*")} & failed)
 
-    def report(res: Resource, path: tuple[str | int, ...], message: str, target: tuple[str, str]) -> None:
-        assert res.source is not None
-        if hidden(*target):
+def _placement(doc: Document, problems: _Problems, is_fleet: bool) -> Placement:
+    """The accounts a document is for (``metadata.accounts``); a problem when it cannot be read."""
+    data = doc.data
+    meta = data.get("metadata") if isinstance(data, dict) else None
+    raw = meta.get("accounts") if isinstance(meta, dict) else None
+    if raw is None:
+        return EVERYWHERE
+    found: list[ManifestProblem] = []
+    if not is_fleet:
+        pos = doc.pos(("metadata", "accounts"), key=True)
+        message = "metadata.accounts selects Account manifests, and this directory has none"
+        found.append(ManifestProblem(doc.file, pos.line, pos.col, _label(data), "metadata.accounts", message))
+        problems.add(found, None)
+        return EVERYWHERE
+    placement, selector_problems = placement_of(raw)
+    for path, message in selector_problems:
+        at = ("metadata", "accounts", *path)
+        pos = doc.pos(at)
+        found.append(ManifestProblem(doc.file, pos.line, pos.col, _label(data), _field(at), message))
+    problems.add(found, None)
+    return placement
+
+
+def _expanded(doc: Document, account: Account, problems: list[ManifestProblem]) -> Document:
+    """``doc`` with ``account``'s variables in its strings (the same positions)."""
+    label = _label(doc.data)
+
+    def problem(path: tuple[str | int, ...], message: str) -> None:
+        pos = doc.pos(path)
+        problems.append(ManifestProblem(doc.file, pos.line, pos.col, label, _field(path), message))
+
+    return dataclasses.replace(doc, data=fleet.substitute(doc.data, account, problem))
+
+
+class _State:
+    """What one account's desired state collects while the documents are checked."""
+
+    def __init__(self, account: Account | None) -> None:
+        self.account = account
+        self.resources: dict[str, dict[str, Resource]] = {}
+        self.settings: list[Settings] = []
+        self.settings_documents = 0
+        # (kind, name) declared by documents that failed validation: references to them are not reported
+        # as missing (that would be a cascade of the real error); "*" stands for a kind or a name that
+        # cannot be told.
+        self.failed: set[tuple[str, str]] = set()
+        self.problems: list[ManifestProblem] = []
+
+    def add(self, doc: Document, resource: Resource | None, kinds: Mapping[str, KindSpec]) -> None:
+        if isinstance(doc.data, dict) and doc.data.get("kind") == SETTINGS:
+            self.settings_documents += 1
+        if resource is None:
+            self.failed.add(_identity(doc.data, kinds))
             return
-        pos = res.source.at(*path)
-        problems.append(ManifestProblem(res.source.file, pos.line, pos.col, res.ref, _field(path), message))
-
-    check_references(resources, kinds, report)
-    if not files and not scan_problems:
-        problems.append(ManifestProblem(str(base), 0, 0, None, None, "no *.yaml or *.yml manifest found"))
-    elif len(settings) > 1:
-        first = settings[0]
-        for extra in settings[1:]:
-            assert extra.source is not None and first.source is not None
-            problems.append(
+        if isinstance(resource, Settings):
+            self.settings.append(self._settings(resource))
+            return
+        seen = self.resources.setdefault(resource.kind, {})
+        first = seen.get(resource.name)
+        if first is not None and first.source is not None and resource.source is not None:
+            name = resource.source.at("metadata", "name")
+            self.problems.append(
                 ManifestProblem(
-                    extra.source.file,
-                    extra.source.line,
-                    1,
-                    extra.ref,
-                    None,
-                    f"more than one Settings manifest; the first is at {first.source.file}:{first.source.line}",
+                    resource.source.file,
+                    name.line,
+                    name.col,
+                    resource.ref,
+                    "metadata.name",
+                    f"duplicate {resource.ref}; first defined at {first.source.file}:{first.source.line}",
                 )
             )
-    elif settings_documents == 0 and not unparsed_files and not any(kind == "*" for kind, _ in failed):
-        # A file that could not be parsed, or a document whose kind is missing or unknown, may be the
-        # Settings: its own problem is the one to fix.
-        problems.append(
-            ManifestProblem(str(base), 0, 0, None, None, "no Settings manifest found; exactly one is required")
+            return
+        seen[resource.name] = resource
+
+    def _settings(self, settings: Settings) -> Settings:
+        """The Settings as this account has them: its id, and its region over the Settings' one."""
+        account = self.account
+        source = settings.source
+        assert source is not None
+        if account is None:
+            return settings
+        if settings.account_id and settings.account_id != account.account_id:
+            pos = source.at("spec", "accountId")
+            self.problems.append(
+                ManifestProblem(
+                    source.file,
+                    pos.line,
+                    pos.col,
+                    settings.ref,
+                    "spec.accountId",
+                    f"{settings.account_id} is not the id of {account.ref} ({account.account_id}); leave accountId "
+                    "out, or write ${account.id}",
+                )
+            )
+        return dataclasses.replace(settings, account_id=account.account_id, region=account.region or settings.region)
+
+    def finish(
+        self, kinds: Mapping[str, KindSpec], *, unparsed_files: bool, base: Path, empty: bool
+    ) -> list[ManifestProblem]:
+        """The problems across this account's documents: references, and exactly one Settings."""
+        problems = self.problems
+        failed = self.failed
+
+        def hidden(kind: str, name: str) -> bool:
+            # A file that cannot be read or is not even YAML hides its names entirely.
+            return unparsed_files or bool({(kind, name), ("*", name), (kind, "*"), ("*", "*")} & failed)
+
+        def report(res: Resource, path: tuple[str | int, ...], message: str, target: tuple[str, str]) -> None:
+            assert res.source is not None
+            if hidden(*target):
+                return
+            pos = res.source.at(*path)
+            problems.append(ManifestProblem(res.source.file, pos.line, pos.col, res.ref, _field(path), message))
+
+        self.resources = {kind: self.resources.get(kind, {}) for kind in kinds}
+        check_references(self.resources, kinds, report)
+        settings = self.settings
+        if empty:
+            problems.append(ManifestProblem(str(base), 0, 0, None, None, "no *.yaml or *.yml manifest found"))
+        elif len(settings) > 1:
+            first = settings[0]
+            for extra in settings[1:]:
+                assert extra.source is not None and first.source is not None
+                problems.append(
+                    ManifestProblem(
+                        extra.source.file,
+                        extra.source.line,
+                        1,
+                        extra.ref,
+                        None,
+                        f"more than one Settings manifest; the first is at {first.source.file}:{first.source.line}",
+                    )
+                )
+        elif self.settings_documents == 0 and not unparsed_files and not any(kind == "*" for kind, _ in failed):
+            # A file that could not be parsed, or a document whose kind is missing or unknown, may be the
+            # Settings: its own problem is the one to fix.
+            what = "" if self.account is None else f" for {self.account.ref}"
+            problems.append(
+                ManifestProblem(
+                    str(base), 0, 0, None, None, f"no Settings manifest found{what}; exactly one is required"
+                )
+            )
+        return problems
+
+    def desired(self, root: str, fingerprint: str) -> DesiredState:
+        return DesiredState(
+            settings=self.settings[0],
+            resources=self.resources,
+            account=self.account,
+            root=root,
+            fingerprint=fingerprint,
         )
-    if problems:
-        raise ManifestError([_one_line(p) for p in problems])
-    # The resources are built: their documents keep positions (for findings), not the raw data.
-    for resource in (settings[0], *(r for by_name in resources.values() for r in by_name.values())):
-        if resource.source is not None:
-            resource.source.document.data = None
-    return DesiredState(
-        settings=settings[0], resources=resources, root=str(root), fingerprint="sha256:" + fingerprint.hexdigest()
-    )
 
 
 def _one_line(problem: ManifestProblem) -> ManifestProblem:

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 from reconciler.manifests.yamlsource import Document, Pos
 
 SETTINGS = "Settings"
+ACCOUNT = "Account"
 SETTINGS_SCHEMA = "settings.schema.json"
 
 POLICY_ARN_PREFIX = "arn:aws"
@@ -92,7 +93,7 @@ def build_settings(name: str, spec: Mapping[str, Any], document: Document) -> Se
     return Settings(
         name,
         source,
-        account_id=spec["accountId"],
+        account_id=spec.get("accountId", ""),
         region=spec.get("region"),
         ownership_tag=OwnershipTag(tag["key"], tag["value"]),
         prune=spec["prune"],
@@ -103,11 +104,37 @@ def build_settings(name: str, spec: Mapping[str, Any], document: Document) -> Se
 
 
 @dataclass(frozen=True)
+class Account(Resource):
+    """One AWS account of the fleet, as its manifest declares it."""
+
+    kind: ClassVar[str] = ACCOUNT
+    account_id: str = ""
+    region: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict, compare=False)
+    variables: Mapping[str, str] = field(default_factory=dict, compare=False)
+    # Hub and spoke: the role the reconciler's own identity assumes in the account to change it, and the
+    # role it assumes to read it (plan, audit, import); both None: the credentials are the account's own.
+    role_arn: str | None = None
+    read_role_arn: str | None = None
+    external_id: str | None = None
+
+    def role_for(self, *, read_only: bool) -> str | None:
+        """The role to assume: for reading, ``readRoleArn`` when there is one, else ``roleArn``."""
+        return (self.read_role_arn or self.role_arn) if read_only else self.role_arn
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.account_id}{', ' + self.region if self.region else ''})"
+
+
+@dataclass(frozen=True)
 class DesiredState:
     """Every manifest of a directory, validated: one Settings and the resources by kind and name."""
 
     settings: Settings
     resources: Mapping[str, Mapping[str, Resource]]
+    # The fleet's account this state is for (its Settings carry the account's id and region); None in a
+    # directory without Account manifests.
+    account: Account | None = None
     root: str = ""
     # sha256 over every manifest file's path and text, as loaded (a saved plan records what it came from).
     fingerprint: str = ""

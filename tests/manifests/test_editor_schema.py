@@ -21,7 +21,7 @@ def test_the_editor_schema_file_is_the_registrys() -> None:
 
 def test_it_names_every_kind_and_dispatches_to_an_existing_schema() -> None:
     schema = editor_schema()
-    assert schema["properties"]["kind"]["enum"] == ["Settings", *REGISTRY]
+    assert schema["properties"]["kind"]["enum"] == ["Settings", "Account", *REGISTRY]
     for branch in schema["allOf"]:
         assert (SCHEMAS / branch["then"]["$ref"]).is_file()
     jsonschema.Draft202012Validator.check_schema(json.loads(editor_schema_text()))
