@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import json
 import re
 from pathlib import Path
 from typing import TextIO
 
+from reconciler.commands.accounts import (
+    account_factory,
+    accounts_argument,
+    for_each_account,
+    load_selected,
+    shard_arguments,
+)
 from reconciler.commands.common import (
     Exit,
     Subcommands,
@@ -19,7 +27,9 @@ from reconciler.commands.common import (
     region_of,
 )
 from reconciler.errors import ManifestError
-from reconciler.kinds import KIND_ORDER, load_directory
+from reconciler.kinds import KIND_ORDER
+from reconciler.manifests import DesiredState
+from reconciler.manifests.fleet import Fleet
 from reconciler.rules import Report, render_findings_json, render_findings_text
 
 
@@ -27,6 +37,7 @@ def register(commands: Subcommands) -> None:
     """The ``validate``, ``audit`` and ``import`` commands and their arguments."""
     validate = commands.add_parser("validate", help="check the manifests (schemas and references)")
     directory_argument(validate)
+    accounts_argument(validate)
     validate.set_defaults(handler=cmd_validate)
 
     audit = commands.add_parser("audit", help="check the live account's security (read-only); exit 3 on errors")
@@ -37,6 +48,8 @@ def register(commands: Subcommands) -> None:
         help="manifest directory (optional): adds drift, its ownership tag and its exceptions",
     )
     aws_arguments(audit)
+    accounts_argument(audit)
+    shard_arguments(audit)
     audit.add_argument("--output", choices=("text", "json"), default="text")
     audit.set_defaults(handler=cmd_audit)
     _import_parser(commands)
@@ -85,6 +98,15 @@ def _import_parser(commands: Subcommands) -> None:
     parser.add_argument(
         "--account-id", default=None, help="refuse to read unless the credentials belong to this 12-digit account"
     )
+    parser.add_argument(
+        "--fleet",
+        metavar="DIR",
+        default=None,
+        help="import the accounts of this fleet's Account manifests (their read roles), each into OUT/NAME/ as a "
+        "directory of one account (with --accounts: only those)",
+    )
+    accounts_argument(parser)
+    shard_arguments(parser)
     aws_arguments(parser)
     parser.set_defaults(handler=cmd_import)
 
@@ -106,10 +128,22 @@ def _tag_filter(text: str) -> tuple[str, str | None]:
     return (key, value if sep else None)
 
 
-def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
-    state = load_directory(Path(args.directory), display_root=args.directory)
+def _counts(state: DesiredState) -> str:
     counts = ", ".join(f"{len(state.of(kind))} {kind}" for kind in sorted(state.resources) if state.of(kind))
-    out.write(f"{args.directory}: valid: 1 Settings, {counts} ({state.count()} resources)\n")
+    return f"1 Settings, {counts} ({state.count()} resources)"
+
+
+def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
+    fleet = load_selected(args, args.directory)
+    if not fleet.is_fleet:
+        out.write(f"{args.directory}: valid: {_counts(fleet.states[0])}\n")
+        return Exit.OK
+    selected = f", {len(fleet.states)} selected" if len(fleet.states) != len(fleet.accounts) else ""
+    out.write(f"{args.directory}: valid: a fleet of {len(fleet.accounts)} account(s){selected}\n")
+    for state in fleet.states:
+        assert state.account is not None
+        region = state.settings.region or "-"
+        out.write(f"  {state.account.name} ({state.account.account_id}, {region}): {_counts(state)}\n")
     return Exit.OK
 
 
@@ -117,6 +151,10 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
     from reconciler.importer import Filters, ImportOptions, import_account  # noqa: PLC0415
     from reconciler.importer.report import render_import  # noqa: PLC0415
 
+    if args.fleet is not None:
+        return _import_fleet(args, out)
+    if args.accounts:
+        raise UsageError("--accounts selects accounts of a fleet: give the fleet's directory with --fleet DIR")
     region = cli_region(args)
     if not region:
         raise UsageError("no region: give --region or set AWS_REGION")
@@ -150,10 +188,59 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit.OK
 
 
+def _import_fleet(args: argparse.Namespace, out: TextIO) -> Exit:
+    """Each selected account of a fleet into OUT/NAME/, read with its read role; one failing never stops the others."""
+    from reconciler.importer import Filters, ImportOptions, import_account  # noqa: PLC0415
+    from reconciler.importer.report import render_import  # noqa: PLC0415
+
+    if args.account_id is not None:
+        raise UsageError("--account-id is for one account; with --fleet, each Account's id is checked")
+    fleet = load_selected(args, args.fleet)
+    if not fleet.is_fleet:
+        raise UsageError(f"--fleet {args.fleet} has no Account manifests")
+
+    def one(desired: DesiredState) -> str:
+        assert desired.account is not None
+        region = desired.settings.region or cli_region(args)
+        if not region:
+            raise UsageError(f"no region for {desired.account.ref}: set its spec.region, Settings.region or --region")
+        target = Path(args.out) / desired.account.name
+        options = ImportOptions(
+            out=target,
+            display=str(target),
+            filters=Filters(
+                kinds=args.kinds,
+                include=tuple(args.include),
+                exclude=tuple(args.exclude),
+                exclude_tags=tuple(args.exclude_tag),
+            ),
+            force=args.force,
+            name=desired.account.name,
+            account_id=desired.account.account_id,
+        )
+        reader = account_factory(args, desired.account, region, read_only=True, mode="import")
+        return render_import(import_account(reader, region, options), str(target), color=False)
+
+    with maybe_sandbox(args):
+        outcomes = for_each_account(fleet, one, workers=1)
+    for outcome in outcomes:
+        out.write(f"=== Account {outcome.name} ({outcome.account_id}) ===\n")
+        out.write(outcome.result if outcome.result is not None else f"error: {outcome.error}\n")
+    return Exit.ERROR if any(o.error is not None for o in outcomes) else Exit.OK
+
+
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
     from reconciler.audit import audit  # noqa: PLC0415
 
-    desired = load_directory(Path(args.directory), display_root=args.directory) if args.directory else None
+    if args.directory is None and (args.accounts or args.shard_count > 1):
+        raise UsageError("--accounts and the shard flags select accounts of a fleet: give its manifest directory")
+    fleet = load_selected(args, args.directory) if args.directory else None
+    if fleet is not None and fleet.is_fleet:
+        return _audit_fleet(args, fleet, out)
+    if fleet is not None and not fleet.states:
+        out.write(f"{args.directory}: its account is another shard's; nothing to audit\n")
+        return Exit.OK
+    desired = fleet.states[0] if fleet is not None else None
     if desired is not None:
         region = region_of(args, desired)
     else:
@@ -167,3 +254,38 @@ def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
     else:
         out.write(render_findings_text(report, color=out.isatty()) + "\n")
     return Exit.REFUSED if report.refuses else Exit.OK
+
+
+def _audit_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
+    """Audit each selected account (its read role); a failure in one never stops the others. Exit 3 when any
+    account has error findings, 1 when any failed."""
+    from reconciler.audit import audit  # noqa: PLC0415
+
+    def one(desired: DesiredState) -> Report:
+        region = region_of(args, desired)
+        return audit(account_factory(args, desired.account, region, read_only=True, mode="audit"), desired, region)
+
+    with maybe_sandbox(args):
+        outcomes = for_each_account(fleet, one, workers=1)
+    if args.output == "json":
+        entries = [
+            {
+                "name": o.name,
+                "accountId": o.account_id,
+                "region": o.region,
+                "error": o.error,
+                "findings": None if o.result is None else json.loads(render_findings_json(o.result)),
+            }
+            for o in outcomes
+        ]
+        out.write(json.dumps({"accounts": entries}, indent=2) + "\n")
+    else:
+        for o in outcomes:
+            out.write(f"=== Account {o.name} ({o.account_id}, {o.region or '-'}) ===\n")
+            if o.result is None:
+                out.write(f"error: {o.error}\n\n")
+            else:
+                out.write(render_findings_text(o.result, color=out.isatty()) + "\n\n")
+    if any(o.error is not None for o in outcomes):
+        return Exit.ERROR
+    return Exit.REFUSED if any(o.result is not None and o.result.refuses for o in outcomes) else Exit.OK

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import TextIO
 
 import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from reconciler.aws.account import check_account
 from reconciler.aws.lease import Lease, StateTable
+from reconciler.commands.accounts import account_factory, accounts_argument, for_each_account, load_selected
 from reconciler.commands.common import (
     DEFAULT_DIR,
     Exit,
@@ -26,6 +29,7 @@ from reconciler.commands.common import (
     UsageError,
     allow_deletes_argument,
     aws_arguments,
+    cli_region,
     directory_argument,
     factory,
     lease_arguments,
@@ -38,8 +42,18 @@ from reconciler.engine.converge import PlanRefused, PlanStale, apply_saved, make
 from reconciler.engine.executor import ApplyResult, Outcome, Status
 from reconciler.engine.planfile import SavedPlan, load_plan_file, write_plan_file
 from reconciler.engine.render import SYMBOLS, render_json, render_text, render_verdict
+from reconciler.engine.render_fleet import (
+    AccountPlan,
+    plan_section,
+    render_fleet_json,
+    render_fleet_markdown,
+    render_fleet_text,
+    worst,
+)
 from reconciler.engine.render_markdown import render_markdown
-from reconciler.kinds import load_directory
+from reconciler.errors import ReconcilerError
+from reconciler.manifests import DesiredState
+from reconciler.manifests.fleet import Fleet
 
 log = structlog.get_logger(__name__)
 
@@ -63,6 +77,8 @@ def register(commands: Subcommands) -> None:
         "over; says which of them get only the ownership mark and which also change",
     )
     allow_deletes_argument(plan)
+    accounts_argument(plan)
+    account_workers_argument(plan)
     plan.add_argument(
         "--out",
         metavar="FILE",
@@ -96,6 +112,8 @@ def register(commands: Subcommands) -> None:
         help="apply the plan without asking for 'yes' (required off a terminal, e.g. in CI)",
     )
     apply.add_argument("--workers", type=int, default=8, help="changes run in parallel (default 8)")
+    accounts_argument(apply)
+    account_workers_argument(apply)
     lease_arguments(apply)
     apply.add_argument(
         "--no-lease",
@@ -106,8 +124,81 @@ def register(commands: Subcommands) -> None:
     apply.set_defaults(handler=cmd_apply)
 
 
+def account_workers_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--account-workers",
+        type=int,
+        default=4,
+        metavar="N",
+        help="a fleet: accounts read at the same time (default 4)",
+    )
+
+
+def _plan_one(args: argparse.Namespace, desired: DesiredState, directory: str) -> SavedPlan:
+    region = region_of(args, desired)
+    reader = account_factory(args, desired.account, region, read_only=True, mode="plan")
+    planned = make_plan(
+        desired, reader, region, adopt=args.adopt, allow_deletes=args.allow_deletes, display_root=directory
+    )
+    return planned.saved
+
+
+def _plan_status(saved: SavedPlan) -> Exit:
+    if saved.verdict.refused:
+        return Exit.REFUSED
+    return Exit.OK if saved.plan.empty else Exit.CHANGES
+
+
+def _plan_fleet(args: argparse.Namespace, fleet: Fleet, directory: str) -> list[AccountPlan]:
+    outcomes = for_each_account(fleet, lambda d: _plan_one(args, d, directory), workers=max(1, args.account_workers))
+    return [
+        AccountPlan(
+            o.name,
+            o.account_id,
+            o.region,
+            Exit.ERROR if o.result is None else _plan_status(o.result),
+            o.result,
+            o.error,
+        )
+        for o in outcomes
+    ]
+
+
+def _fleet_plan_command(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
+    if args.out and len(fleet.states) != 1:
+        raise UsageError(
+            f"a saved plan is for one account, and {len(fleet.states)} are selected: plan each with "
+            "--accounts NAME --out FILE"
+        )
+    with maybe_sandbox(args):
+        accounts = _plan_fleet(args, fleet, args.directory)
+    digest = None
+    if args.out and accounts[0].saved is not None:
+        digest = write_plan_file(Path(args.out), accounts[0].saved)
+        log.info("plan saved", path=args.out, digest=digest, account=accounts[0].name)
+    if args.output == "json":
+        out.write(render_fleet_json(accounts))
+    elif args.output == "markdown":
+        text = render_fleet_markdown(accounts, adopt=args.adopt)
+        out.write(text + (f"\nPlan file digest: `{digest}`\n" if digest else "") + "\n")
+    else:
+        tty = out.isatty()
+        out.write(
+            render_fleet_text(accounts, section=lambda a: plan_section(a, color=tty, adopt=args.adopt), color=tty)
+        )
+        if digest:
+            out.write(f"Saved the plan to {args.out} ({digest}). Apply exactly it with: reconciler apply {args.out}\n")
+    return Exit(worst([a.status for a in accounts]))
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
-    desired = load_directory(Path(args.directory), display_root=args.directory)
+    fleet = load_selected(args, args.directory)
+    if fleet.is_fleet:
+        return _fleet_plan_command(args, fleet, out)
+    if not fleet.states:
+        out.write(f"{args.directory}: its account is another shard's (--shard-index/--shard-count); nothing to plan\n")
+        return Exit.OK
+    desired = fleet.states[0]
     region = region_of(args, desired)
     with maybe_sandbox(args):
         planned = make_plan(
@@ -175,7 +266,13 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
             "the plan shows, or save a plan with 'reconciler plan --out FILE' and apply it with "
             "'reconciler apply FILE'. Nothing was changed."
         )
-    desired = load_directory(target, display_root=args.target)
+    fleet = load_selected(args, args.target)
+    if fleet.is_fleet:
+        return _apply_fleet(args, fleet, out)
+    if not fleet.states:
+        out.write(f"{args.target}: its account is another shard's (--shard-index/--shard-count); nothing to apply\n")
+        return Exit.OK
+    desired = fleet.states[0]
     region = region_of(args, desired)
     with maybe_sandbox(args):
         planned = make_plan(
@@ -199,6 +296,53 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
         return _execute(args, saved, out, verify=not args.no_lease)
 
 
+def _apply_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
+    """Plan every selected account, show the fleet's plan, ask once, then apply each account's plan under its own
+    lease; a refusal or a failure in one account never stops the others. The exit status is the worst."""
+    with maybe_sandbox(args):
+        accounts = _plan_fleet(args, fleet, args.target)
+        tty = out.isatty()
+        out.write(render_fleet_text(accounts, section=lambda a: plan_section(a, color=tty, adopt=args.adopt)))
+        statuses: dict[str, Exit] = {}
+        ready: list[AccountPlan] = []
+        for a in accounts:
+            if a.saved is None:
+                statuses[a.name] = Exit.ERROR
+            elif a.saved.verdict.refused:
+                statuses[a.name] = Exit.REFUSED if a.saved.verdict.by_invariants else Exit.ERROR
+            elif a.saved.plan.empty:
+                statuses[a.name] = Exit.OK
+            else:
+                ready.append(a)
+        if ready and not args.auto_approve and not _confirm(out):
+            out.write("Apply cancelled: nothing was changed.\n")
+            return Exit.ERROR
+        for a in ready:
+            assert a.saved is not None
+            out.write(f"\n=== Applying account {a.name} ({a.account_id}) ===\n")
+            statuses[a.name] = _execute_isolated(args, a.saved, out, verify=not args.no_lease)
+    refused = [n for n, s in statuses.items() if s == Exit.REFUSED]
+    failed = [n for n, s in statuses.items() if s == Exit.ERROR]
+    out.write(
+        f"\nFleet: {len(ready)} account(s) applied, {len(refused)} refused, {len(failed)} failed"
+        + (f" (refused: {', '.join(refused)})" if refused else "")
+        + (f" (failed: {', '.join(failed)})" if failed else "")
+        + ".\n"
+    )
+    return Exit(worst(list(statuses.values())))
+
+
+def _execute_isolated(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify: bool) -> Exit:
+    """One account's apply; its error is reported and returned, never raised to stop the others."""
+    try:
+        return _execute(args, saved, out, verify=verify)
+    except ReconcilerError as exc:
+        out.write(f"error: {exc}\n")
+    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+        out.write(f"error: AWS failed after retries: {exc}\n")
+    return Exit.ERROR
+
+
 def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
     if args.adopt or args.allow_deletes is not None:
         raise UsageError(
@@ -210,7 +354,10 @@ def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
     if args.region and args.region != saved.target.region:
         raise UsageError(f"--region {args.region} conflicts with the plan's region {saved.target.region}")
     args.region = saved.target.region
-    check_account(factory(args, saved.target.region, read_only=True), saved.target.account_id)
+    reader = account_factory(
+        args, saved.account, saved.target.region, read_only=True, mode="apply", commit=saved.commit
+    )
+    check_account(reader, saved.target.account_id)
     commit = f", commit {saved.commit[:12]}" if saved.commit else ""
     out.write(
         f"Applying the saved plan {path} ({saved.digest}), made from {saved.directory}{commit} "
@@ -224,11 +371,14 @@ def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify:
     tty = out.isatty()
     region = saved.target.region
     stop = stop_on_signals()
-    writer = factory(args, region, read_only=False)
+    account, commit = saved.account, saved.commit
+    writer = account_factory(args, account, region, read_only=False, mode="apply", commit=commit)
     lease = None
     if not args.no_lease:
+        # The state table is the command's own account's (the hub's, in a fleet): one lease item per account.
+        table_region = region if account is None else (cli_region(args) or region)
         table = StateTable(
-            factory(args, region, read_only=False), args.state_table, account_id=saved.target.account_id
+            factory(args, table_region, read_only=False), args.state_table, account_id=saved.target.account_id
         )  # its own clients: the writer's are guarded
         holder = Lease(table, ttl=args.lease_ttl)
         lease = lambda: holder.held(timeout=args.lease_timeout, stop=stop)  # noqa: E731
@@ -244,7 +394,7 @@ def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify:
     try:
         result = apply_saved(
             saved,
-            reader=factory(args, region, read_only=True),
+            reader=account_factory(args, account, region, read_only=True, mode="apply", commit=commit),
             writer=writer,
             lease=lease,
             workers=args.workers,

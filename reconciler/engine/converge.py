@@ -107,6 +107,7 @@ def make_plan(
         manifests=desired.fingerprint,
         directory=display_root or desired.root,
         commit=commit,
+        account=desired.account,
         report=report,
     )
     return Planned(saved, current)

@@ -30,6 +30,7 @@ from reconciler.engine.render import plan_to_dict
 from reconciler.engine.verdict import Refusal, Verdict
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.context import Target
+from reconciler.manifests.model import Account
 from reconciler.policydoc import StatementDiff
 from reconciler.rules import Report, findings_to_dict, render_findings_text
 from reconciler.values import thaw
@@ -59,6 +60,8 @@ class SavedPlan:
     manifests: str = ""  # fingerprint of the manifest files
     directory: str = ""  # where they were (for display)
     commit: str | None = None  # the git commit they came from, when known (the controller)
+    # The fleet's account the plan is for (its spoke roles: apply assumes them); None for a directory of one account.
+    account: Account | None = None
     # The findings: the report when the plan was just made (rendered only when asked for: a large account
     # has thousands), or their JSON and text as a plan file holds them.
     report: Report | None = field(default=None, compare=False, repr=False)
@@ -86,7 +89,7 @@ class SavedPlan:
         document["verdict"] = self.verdict.to_dict()
         if self.findings:
             document["invariants"] = thaw(self.findings)
-        return {
+        data: dict[str, Any] = {
             "reconcilerPlanFile": PLAN_FILE_FORMAT,
             "reconcilerVersion": self.version,
             "plan": document,
@@ -110,6 +113,15 @@ class SavedPlan:
             },
             "findingsText": self.findings_text,
         }
+        if self.account is not None:
+            a = self.account
+            data["computedFrom"]["account"] = {
+                "name": a.name,
+                "roleArn": a.role_arn,
+                "readRoleArn": a.read_role_arn,
+                "externalId": a.external_id,
+            }
+        return data
 
     @cached_property
     def digest(self) -> str:
@@ -227,6 +239,18 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
     )
     tag = source["ownershipTag"]
     options, settings, manifests = source["options"], source["settings"], source["manifests"]
+    account = None
+    if "account" in source:
+        a = source["account"]
+        account = Account(
+            str(a["name"]),
+            None,
+            account_id=plan.account_id,
+            region=plan.region,
+            role_arn=a["roleArn"],
+            read_role_arn=a["readRoleArn"],
+            external_id=a["externalId"],
+        )
     return SavedPlan(
         plan=plan,
         verdict=verdict,
@@ -238,6 +262,7 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         manifests=str(manifests["fingerprint"]),
         directory=str(manifests["directory"]),
         commit=manifests["commit"],
+        account=account,
         saved_findings=document.get("invariants") or {},
         saved_findings_text=str(data.get("findingsText", "")),
         version=str(data["reconcilerVersion"]),
