@@ -30,6 +30,7 @@ __all__ = [
     "account_factory",
     "accounts_argument",
     "aws_config",
+    "check_shards",
     "for_each_account",
     "load_selected",
     "shard_arguments",
@@ -103,7 +104,7 @@ def shard_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _check_shards(args: argparse.Namespace) -> tuple[int, int]:
+def check_shards(args: argparse.Namespace) -> tuple[int, int]:
     index, count = getattr(args, "shard_index", 0), getattr(args, "shard_count", 1)
     try:
         shard_defaults()
@@ -117,7 +118,7 @@ def _check_shards(args: argparse.Namespace) -> tuple[int, int]:
 def selection(args: argparse.Namespace) -> Callable[[Account], bool] | None:
     """What ``--accounts`` and the shard flags keep (None: every account)."""
     selectors: Sequence[AccountSelector] = getattr(args, "accounts", None) or ()
-    index, count = _check_shards(args)
+    index, count = check_shards(args)
     if not selectors and count == 1:
         return None
 
@@ -140,7 +141,7 @@ def load_selected(args: argparse.Namespace, directory: str) -> Fleet:
     if not fleet.is_fleet:
         if selectors:
             raise UsageError(f"--accounts selects Account manifests, and {directory} has none (it is one account)")
-        index, count = _check_shards(args)
+        index, count = check_shards(args)
         if count > 1 and shard_of(fleet.states[0].settings.account_id, count) != index:
             return Fleet(states=(), accounts=(), root=fleet.root, fingerprint=fleet.fingerprint)
         return fleet

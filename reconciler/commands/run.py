@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from reconciler.aws.clients import AwsConfig
+from reconciler.commands.accounts import check_shards, shard_arguments
 from reconciler.commands.common import (
     DEFAULT_DIR,
     Exit,
@@ -75,6 +76,7 @@ def register(commands: Subcommands) -> None:
     run.add_argument("--adopt", action="store_true", help="take over unowned resources named in git")
     allow_deletes_argument(run)
     lease_arguments(run)
+    shard_arguments(run)
     aws_arguments(run, sandbox=False)
     run.set_defaults(handler=cmd_run)
 
@@ -90,6 +92,7 @@ def _webhook(args: argparse.Namespace) -> WebhookConfig | None:
 
 
 def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
+    check_shards(args)
     try:
         interval = parse_interval(args.interval)
         stale_after = parse_interval(args.health_stale_after)
@@ -112,6 +115,8 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
         lease_ttl=args.lease_ttl,
         region=args.region,
         options=ApplyOptions(adopt=args.adopt, allow_deletes=args.allow_deletes),
+        shard_index=args.shard_index,
+        shard_count=args.shard_count,
     )
     aws = AwsConfig(endpoint_url=args.endpoint_url, region=args.region, profile=args.profile)
     stop = stop_on_signals()

@@ -167,6 +167,15 @@ class GitSource:
             return False
         return self._git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
 
+    def parents(self, sha: str, count: int) -> list[str]:
+        """Up to ``count`` commits before ``sha`` on its first-parent line, newest first."""
+        if not _SHA.fullmatch(sha):
+            return []
+        found = self._git("rev-list", "--first-parent", f"--max-count={count + 1}", sha, check=False)
+        if found.returncode != 0:
+            return []
+        return found.stdout.decode().split()[1:]
+
     def close(self) -> None:
         """Remove the files of the last fetch."""
         if self._current is not None:

@@ -7,6 +7,12 @@ Whatever is wrong with the head, self-healing does not stop: the controller plan
 applied successfully and reverts drift to it, every interval, while the head's problem is reported on
 every cycle (logs, metrics, /readyz) until a new commit fixes it.
 
+A directory with Account manifests is a fleet: each account of this process's shard
+(``shard_index`` of ``shard_count``, by rendezvous hashing of the account id) is judged, planned,
+applied and healed on its own (:mod:`reconciler.controller.account`), with its own lease and last
+applied commit; a refused or failing account never stops the others. The cycle's status is the worst
+of its accounts'.
+
 Exit statuses of one reconcile follow plan/apply: 0 in sync or converged, 2 changes found (plan mode),
 1 error (git, AWS, an invalid head, a refused rewind, a failed change), 3 the head is refused by the
 invariants.
@@ -19,34 +25,36 @@ import re
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from enum import StrEnum
-from functools import partial
 from pathlib import Path
 
 import structlog
 
 from reconciler.aws.clients import AwsConfig, ClientFactory, translate_errors
-from reconciler.aws.lease import DEFAULT_TABLE, Lease, StateTable, default_owner
+from reconciler.aws.lease import DEFAULT_TABLE, default_owner
+from reconciler.controller.account import AccountReconcile, HeadProblem, HeadStatus, Shared
 from reconciler.controller.gitsource import GitSource
 from reconciler.controller.metrics import Metrics
-from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
-from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
+from reconciler.engine.executor import ApplyOptions, Outcome
 from reconciler.engine.plan import Plan
+from reconciler.engine.render_fleet import worst
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.kinds import KIND_ORDER, load_directory
+from reconciler.kinds import load_fleet
 from reconciler.manifests import DesiredState
+from reconciler.manifests.fleet import Fleet, shard_of
+from reconciler.manifests.model import Account
+
+__all__ = ["Controller", "ControllerConfig", "HeadProblem", "HeadStatus", "parse_interval"]
 
 log = structlog.get_logger(__name__)
 
 OK, ERROR, CHANGES, REFUSED = 0, 1, 2, 3
-#: Plans made for one commit in one cycle when the account keeps moving under the lease.
-MAX_PLAN_ATTEMPTS = 3
 #: The most git commands one step of the loop runs (each bounded by GitSource.timeout).
 GIT_COMMANDS = 4
+#: How many commits before an invalid head are tried for the fleet's accounts, on a start with an invalid head.
+HISTORY_FOR_ACCOUNTS = 20
 
 
 def parse_interval(text: str) -> float:
@@ -59,22 +67,6 @@ def parse_interval(text: str) -> float:
     if total <= 0:
         raise ValueError(f"interval must be positive: {text!r}")
     return float(total)
-
-
-class HeadStatus(StrEnum):
-    VALID = "valid"
-    INVALID = "invalid"
-    REFUSED = "refused"
-    REWIND = "rewind"
-
-
-@dataclass(frozen=True)
-class HeadProblem:
-    """Why the head commit cannot be applied; reported on every cycle until a commit fixes it."""
-
-    status: HeadStatus
-    reason: str  # one line
-    exit_status: int
 
 
 @dataclass
@@ -93,6 +85,9 @@ class ControllerConfig:
     max_backoff: float = 600.0
     region: str | None = None
     options: ApplyOptions = field(default_factory=ApplyOptions)
+    # This process's shard of a fleet: the accounts whose rendezvous hash of the id picks ``shard_index``.
+    shard_index: int = 0
+    shard_count: int = 1
 
 
 class Controller:
@@ -107,19 +102,38 @@ class Controller:
         on_plan: Callable[[Plan], None] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
     ) -> None:
+        if config.shard_count < 1 or not 0 <= config.shard_index < config.shard_count:
+            count = config.shard_count
+            raise ReconcilerError(f"shard index {config.shard_index} is not in 0..{count - 1} (shard count {count})")
         self.config = config
         self.aws = aws
         self.metrics = metrics or Metrics()
         self.stop = stop or threading.Event()
         # Set (by the webhook) to reconcile now; a wake during a reconcile gives exactly one more.
         self.wake = wake or threading.Event()
-        self.on_plan = on_plan
-        self.on_outcome = on_outcome
         self.git = GitSource(config.source, branch=config.branch, path=config.path, cache_dir=config.cache_dir)
         self.last_retryable = False
         self.owner = default_owner()
-        self._logged_findings: set[tuple[str, str, str | None, str]] = set()
-        self._account: str | None = None
+        self.shared = Shared(
+            aws=aws,
+            metrics=self.metrics,
+            owner=self.owner,
+            mode=config.mode,
+            state_table=config.state_table,
+            lease_ttl=config.lease_ttl,
+            lease_timeout=config.lease_timeout,
+            allow_rewind=config.allow_rewind,
+            options=config.options,
+            display_root=config.path,
+            stop_event=self.stop,
+            on_plan=on_plan,
+            on_outcome=on_outcome,
+        )
+        self._account: str | None = None  # the credentials' own account id
+        # This shard's accounts at the last commit whose manifests loaded (None: not known yet, or a directory of
+        # one account): what to keep healing while the head does not load.
+        self._known: tuple[Account, ...] | None = None
+        self._loaded: dict[str, Fleet] = {}  # this cycle's loads, by commit
         self.metrics.interval.set(config.interval)
 
     # ------------------------------------------------------------------ one reconcile
@@ -131,7 +145,7 @@ class Controller:
         structlog.contextvars.bind_contextvars(run_id=run_id)
         started = time.monotonic()
         self.last_retryable = False
-        self._logged_findings = set()
+        self._loaded = {}
         status = ERROR
         try:
             status = self._cycle()
@@ -142,6 +156,7 @@ class Controller:
             self.metrics.failures.labels(type(exc).__name__).inc()
             return ERROR
         finally:
+            self._loaded = {}
             self.metrics.duration.labels(self.config.mode).observe(time.monotonic() - started)
             self.metrics.reconcile_completed(status in (OK, CHANGES))
             self.metrics.beat()
@@ -156,234 +171,136 @@ class Controller:
         with self._git():
             head = self.git.resolve()
         structlog.contextvars.bind_contextvars(commit=head)
-        table = self._table(read_only=self.config.mode == "plan")
-        last = table.last_applied()
-        problem: HeadProblem | None = None
-        planned: Planned | None = None
-        with self._git():
-            rewound = bool(last) and not self.config.allow_rewind and not self.git.is_ancestor(str(last), head)
-        if rewound:
-            assert last is not None
-            problem = HeadProblem(
-                HeadStatus.REWIND,
-                f"it is not a descendant of the last applied commit {last[:12]} (a force push or a "
-                "rollback?); run with --allow-rewind to apply it",
-                ERROR,
-            )
-        else:
-            try:
-                desired = self._load(head)
-            except ManifestError as exc:
-                for problem_line in exc.problems:
-                    log.error("invalid manifest", problem=str(problem_line))
-                problem = HeadProblem(
-                    HeadStatus.INVALID, f"{len(exc.problems)} manifest problem(s): {exc.problems[0]}", ERROR
-                )
-            else:
-                planned = self._plan(desired, head)
-                verdict = planned.saved.verdict
-                if verdict.refused:
-                    problem = HeadProblem(
-                        HeadStatus.REFUSED, "; ".join(verdict.lines()), REFUSED if verdict.by_invariants else ERROR
-                    )
-        if problem is None:
-            assert planned is not None
-            self.metrics.set_head(HeadStatus.VALID.value, head=head, applied=last, reason=None)
-            return self._converge(planned, head, last, table)
-        log.error(
-            "head commit cannot be applied",
-            status=problem.status.value,
-            reason=problem.reason,
-            head=head,
-            last_applied=last,
-        )
-        self.metrics.failures.labels(problem.status.value).inc()
-        self.metrics.set_head(problem.status.value, head=head, applied=last, reason=problem.reason)
-        self.metrics.set_synced(False)
-        self._heal_from(last, head)
-        return problem.exit_status
-
-    def _heal_from(self, last: str | None, head: str) -> None:
-        """Keep reverting drift to the last commit applied successfully while the head cannot be applied."""
-        if last is None or last == head:
-            log.warning("no earlier applied commit to keep the account at; waiting for a commit that fixes the head")
-            return
-        structlog.contextvars.bind_contextvars(commit=last)
+        fleet: Fleet | None = None
+        invalid: HeadProblem | None = None
         try:
-            planned = self._plan(self._load(last), last)
-            if planned.saved.verdict.refused:
-                log.error(
-                    "the last applied commit is refused now too; nothing is changed",
-                    reason=planned.saved.verdict.headline(),
-                )
-                return
-            if self.config.mode == "plan":
-                log.info("planned the last applied commit", summary=planned.saved.plan.summary())
-                return
-            result = self._apply(planned, last)
-            self._count_repairs(result)
-            log.info(
-                "kept the account at the last applied commit",
-                last_applied=last,
-                summary=result.summary() if result else "in sync",
+            fleet = self._fleet(head)
+        except ManifestError as exc:
+            for problem_line in exc.problems:
+                log.error("invalid manifest", problem=str(problem_line))
+            invalid = HeadProblem(
+                HeadStatus.INVALID, f"{len(exc.problems)} manifest problem(s): {exc.problems[0]}", ERROR
             )
-        finally:
-            structlog.contextvars.bind_contextvars(commit=head)
+        targets = self._targets(fleet, head)
+        self.metrics.set_shard(self.config.shard_index, self.config.shard_count, [label for label, *_ in targets])
+        if not targets:
+            log.info("no account of the fleet is this shard's", shard=self.config.shard_index)
+            return OK
+        logged: set[tuple[str, str, str | None, str]] = set()
+        statuses = []
+        for label, account, account_id, desired in targets:
+            reconcile = AccountReconcile(
+                self.shared,
+                self,
+                account=account,
+                account_id=account_id,
+                table_region=self.config.region or self.aws.region,
+                logged=logged,
+            )
+            if account is None:  # a directory of one account: its failure is the reconcile's
+                statuses.append(reconcile.reconcile(head, desired, invalid))
+                self.last_retryable = self.last_retryable or reconcile.last_retryable
+                continue
+            statuses.append(self._isolated(reconcile, label, head, desired, invalid))
+        return worst(statuses)
 
-    def _converge(self, planned: Planned, head: str, last: str | None, table: StateTable) -> int:
-        saved = planned.saved
-        if self.config.mode == "plan":
-            self.metrics.set_synced(head == last and saved.plan.empty)
-            self._succeeded()
-            digest = {} if saved.plan.empty else {"digest": saved.digest}
-            log.info("planned", summary=saved.plan.summary(), **digest)
-            return OK if saved.plan.empty else CHANGES
-        result = self._apply(planned, head)
-        if result is not None and not result.ok:
-            log.error("reconcile incomplete", summary=result.summary())
-            self.metrics.failures.labels("changes").inc()
-            self.metrics.set_synced(False)
-            self.last_retryable = True
-            return ERROR
-        if head == last:
-            self._count_repairs(result)
-        else:
-            table.record_applied(head, owner=self.owner)
-            self.metrics.set_head(HeadStatus.VALID.value, head=head, applied=head, reason=None)
-        self.metrics.commit.info({"sha": head})
-        self.metrics.set_synced(result is None or not result.of(Status.PENDING))
-        self._succeeded()
-        log.info("reconciled", applied_commit=head, summary=result.summary() if result else "in sync")
-        return OK
+    def _isolated(
+        self,
+        reconcile: AccountReconcile,
+        label: str,
+        head: str,
+        desired: DesiredState | None,
+        invalid: HeadProblem | None,
+    ) -> int:
+        """One account of a fleet: whatever fails in it is its own failure, and the next account goes on."""
+        with structlog.contextvars.bound_contextvars(account=label):
+            try:
+                status = reconcile.reconcile(head, desired, invalid)
+            except ReconcilerError as exc:
+                log.error("account reconcile failed", error=str(exc), retryable=exc.retryable)
+                self.metrics.account_failed(label, type(exc).__name__)
+                self.metrics.set_account_synced(label, False)
+                self.last_retryable = self.last_retryable or exc.retryable
+                return ERROR
+            self.last_retryable = self.last_retryable or reconcile.last_retryable
+            return status
 
-    # ------------------------------------------------------------------ plan and apply
+    def _targets(self, fleet: Fleet | None, head: str) -> list[tuple[str, Account | None, str, DesiredState | None]]:
+        """(label, account, account id, desired state at the head or None) of each account this cycle reconciles."""
+        if fleet is None:  # the head does not load: the accounts of the last commit that did
+            accounts = self._known if self._known is not None else self._accounts_before(head)
+            if accounts is None:  # a directory of one account (or nothing loads): the credentials' own
+                return [self._own_account(None)]
+            return [(a.name, a, a.account_id, None) for a in accounts]
+        if not fleet.is_fleet:
+            self._known = None
+            target = self._own_account(fleet.states[0])
+            if self.config.shard_count > 1 and shard_of(target[2], self.config.shard_count) != self.config.shard_index:
+                return []
+            return [target]
+        self._known = tuple(state.account for state in fleet.states if state.account is not None)
+        return [(s.account.name, s.account, s.account.account_id, s) for s in fleet.states if s.account is not None]
 
-    def _load(self, sha: str) -> DesiredState:
-        with self._git(), self.git.files(sha) as root:
-            return load_directory(root, display_root=self.config.path)
-
-    def _region(self, desired: DesiredState) -> str:
-        region = desired.settings.region or self.config.region or self.aws.region
-        if not region:
-            raise ReconcilerError("no region: set Settings.region or --region")
-        return region
-
-    def _factory(self, region: str | None, *, read_only: bool) -> ClientFactory:
-        aws = AwsConfig(
-            endpoint_url=self.aws.endpoint_url,
-            region=region,
-            profile=self.aws.profile,
-            max_attempts=self.aws.max_attempts,
-            retry_mode=self.aws.retry_mode,
-        )
-        return ClientFactory(aws, read_only=read_only, on_send=self.metrics.beat_hook)
-
-    def _table(self, *, read_only: bool) -> StateTable:
-        """The state table (the lease, the last applied commit) of the credentials' account, in the region of
-        --region or the AWS configuration: known before the head commit's manifests are (they may be invalid)."""
-        factory = self._factory(self.config.region or self.aws.region, read_only=read_only)
+    def _own_account(self, desired: DesiredState | None) -> tuple[str, None, str, DesiredState | None]:
+        """The one account of a directory without Account manifests: the credentials' own (known before the head
+        commit's manifests are: they may be invalid)."""
         if self._account is None:
+            factory = ClientFactory(
+                AwsConfig(
+                    endpoint_url=self.aws.endpoint_url,
+                    region=self.config.region or self.aws.region,
+                    profile=self.aws.profile,
+                    max_attempts=self.aws.max_attempts,
+                    retry_mode=self.aws.retry_mode,
+                ),
+                read_only=True,
+                on_send=self.metrics.beat_hook,
+            )
             with translate_errors("checking the account (sts:GetCallerIdentity)"):
                 self._account = str(factory.client("sts").get_caller_identity()["Account"])
-        return StateTable(factory, self.config.state_table, account_id=self._account)
+        return (self._account, None, self._account, desired)
 
-    def _plan(self, desired: DesiredState, sha: str) -> Planned:
-        region = self._region(desired)
-        options = self.config.options
-        planned = make_plan(
-            desired,
-            self._factory(region, read_only=True),
-            region,
-            adopt=options.adopt,
-            allow_deletes=options.allow_deletes,
-            commit=sha,
-            display_root=self.config.path,
-        )
-        self._observe(planned)
-        return planned
-
-    def _apply(self, planned: Planned, sha: str) -> ApplyResult | None:
-        """Apply exactly ``planned`` under the lease; when what it touches moved, plan again (logged)."""
-        for attempt in range(1, MAX_PLAN_ATTEMPTS + 1):
-            saved = planned.saved
-            if saved.verdict.refused or saved.plan.empty:
-                return None
-            region = saved.target.region
-            writer = self._factory(region, read_only=False)
-            table = StateTable(
-                self._factory(region, read_only=False), self.config.state_table, account_id=saved.target.account_id
-            )  # its own clients: the writer's are guarded
-            lease = Lease(table, owner=self.owner, ttl=self.config.lease_ttl, on_wait=self.metrics.lease_waited)
-            log.info("applying the plan", digest=saved.digest, summary=saved.plan.summary(), attempt=attempt)
+    def _accounts_before(self, head: str) -> tuple[Account, ...] | None:
+        """This shard's accounts at the newest of the last few commits before ``head`` whose manifests load (None
+        for a directory of one account, or when none loads)."""
+        with self._git():
+            earlier = self.git.parents(head, HISTORY_FOR_ACCOUNTS)
+        for sha in earlier:
             try:
-                return apply_saved(
-                    saved,
-                    reader=self._factory(region, read_only=True),
-                    writer=writer,
-                    lease=partial(lease.held, timeout=self.config.lease_timeout, stop=self.stop),
-                    workers=self.config.options.max_workers,
-                    on_outcome=self._observe_outcome,
-                    stop=self.stop.is_set,
-                )
-            except PlanStale as exc:
-                log.warning("the account moved since the plan was made; planning again", moved=list(exc.moved))
-                if attempt == MAX_PLAN_ATTEMPTS:
-                    raise
-                desired_again = self._load(sha)
-                planned = self._plan(desired_again, sha)
+                fleet = self._fleet(sha)
+            except ManifestError:
+                continue
+            if not fleet.is_fleet:
+                return None
+            self._known = tuple(s.account for s in fleet.states if s.account is not None)
+            return self._known
         return None
 
-    # ------------------------------------------------------------------ observing
+    # ------------------------------------------------------------------ the desired state of a commit
 
-    def _observe(self, planned: Planned) -> None:
-        saved, report = planned.saved, planned.preview.report
-        plan = saved.plan
-        if report is not None:
-            self.metrics.findings.labels("error").set(len(report.errors))
-            self.metrics.findings.labels("warning").set(len(report.warnings))
-            for finding in report.findings:
-                key = (finding.rule, finding.resource, finding.location, finding.message)
-                if key in self._logged_findings:
-                    continue  # once per cycle, even when the plan is made again
-                self._logged_findings.add(key)
-                emit = log.error if finding.severity.value == "error" else log.warning
-                emit(
-                    "invariant finding",
-                    rule=finding.rule,
-                    severity=finding.severity.value,
-                    resource=finding.resource,
-                    location=finding.location,
-                    message=finding.message,
-                )
-        self.metrics.observe_plan(Counter(c.kind for c in plan), KIND_ORDER)
-        if saved.verdict.refused:
-            log.error("plan refused", reason=saved.verdict.headline(), refusals=saved.verdict.lines())
-        if not plan.empty:
-            log.info(
-                "drift or changes found",
-                summary=plan.summary(),
-                digest=saved.digest,
-                resources=[f"{c.action.value} {c.ref}" for c in plan][:50],
-            )
-        if self.on_plan is not None:
-            self.on_plan(plan)
+    def _select(self, account: Account) -> bool:
+        count = self.config.shard_count
+        return count == 1 or shard_of(account.account_id, count) == self.config.shard_index
 
-    def _observe_outcome(self, outcome: Outcome) -> None:
-        change = outcome.change
-        self.metrics.changes.labels(change.kind, change.action.value, outcome.status.value).inc()
-        self.metrics.beat()
-        if self.on_outcome is not None:
-            self.on_outcome(outcome)
+    def _fleet(self, sha: str) -> Fleet:
+        """The desired state of this shard's accounts at commit ``sha`` (loaded once per cycle)."""
+        fleet = self._loaded.get(sha)
+        if fleet is None:
+            with self._git(), self.git.files(sha) as root:
+                fleet = load_fleet(root, display_root=self.config.path, select=self._select)
+            self._loaded[sha] = fleet
+        return fleet
 
-    def _count_repairs(self, result: ApplyResult | None) -> None:
-        """Changes made while git did not change: someone changed the account by hand."""
-        if result is None:
-            return
-        for kind, count in Counter(o.change.kind for o in result.of(Status.DONE)).items():
-            self.metrics.drift_repaired(kind, count)
+    def load(self, sha: str, account: Account | None) -> DesiredState | None:
+        """:class:`~reconciler.controller.account.Source`: ``account``'s desired state at ``sha``."""
+        fleet = self._fleet(sha)
+        if account is None:
+            return fleet.states[0] if not fleet.is_fleet else None
+        return next((s for s in fleet.states if s.account is not None and s.account.name == account.name), None)
 
-    def _succeeded(self) -> None:
-        self.metrics.last_success.set(time.time())
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        with self._git():
+            return self.git.is_ancestor(older, newer)
 
     # ------------------------------------------------------------------ the loop
 

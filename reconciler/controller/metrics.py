@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import Counter as Counter_
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -54,6 +55,13 @@ HEAD_STATUSES: Final = ("valid", "invalid", "refused", "rewind", "unknown")
 FAILING_STATUSES: Final = frozenset({"invalid", "refused", "rewind"})
 _PHRASES: Final = {"invalid": "is invalid", "refused": "is refused", "rewind": "is a refused rewind"}
 _MAX_REASON: Final = 300
+#: Which head status is worse, for the process's status over its accounts.
+_HEAD_SEVERITY: Final = {"unknown": 0, "valid": 1, "refused": 2, "rewind": 3, "invalid": 4}
+
+
+def _remove(metric: Any, *labels: str) -> None:
+    with suppress(KeyError):
+        metric.remove(*labels)
 
 
 def _one_line(text: str) -> str:
@@ -148,6 +156,57 @@ class Metrics:
             registry=r,
         )
 
+        # Per account (the account's name in a fleet, its id for a directory of one account).
+        self.account_head_status = Gauge(
+            "reconciler_account_head_status",
+            "Status of the head commit for each account, one-hot (as reconciler_head_status)",
+            ["account", "status"],
+            registry=r,
+        )
+        self.account_synced = Gauge(
+            "reconciler_account_synced",
+            "1 when the account is at the head commit with no drift left",
+            ["account"],
+            registry=r,
+        )
+        self.account_last_success = Gauge(
+            "reconciler_account_last_success_timestamp_seconds",
+            "Unix time of the account's last successful reconcile",
+            ["account"],
+            registry=r,
+        )
+        self.account_failures = Counter(
+            "reconciler_account_failures_total",
+            "The account's failed reconciles, by reason",
+            ["account", "reason"],
+            registry=r,
+        )
+        self.account_changes = Counter(
+            "reconciler_account_changes_total",
+            "Changes executed in the account, by action and status",
+            ["account", "action", "status"],
+            registry=r,
+        )
+        self.account_drift = Gauge(
+            "reconciler_account_drift_resources",
+            "Resources with a change in the account's last plan",
+            ["account"],
+            registry=r,
+        )
+        self.account_findings = Gauge(
+            "reconciler_account_invariant_findings",
+            "Invariant findings at the account's last plan",
+            ["account", "severity"],
+            registry=r,
+        )
+        self.account_commit = Info(
+            "reconciler_account_applied_commit", "The last commit applied to the account", ["account"], registry=r
+        )
+        self.shard_accounts = Gauge(
+            "reconciler_shard_accounts", "Accounts this process reconciles (its shard of the fleet)", registry=r
+        )
+        self.shard = Info("reconciler_shard", "This process's shard: index and count", registry=r)
+
         self.start_time.set(time.time())
         if interval is not None:
             self.set_interval(interval)
@@ -158,6 +217,11 @@ class Metrics:
         self._applied: str | None = None
         self._reason: str | None = None
         self._completed = False
+        # account -> (status, head, applied, reason); the process's head status is the worst of them.
+        self._heads: dict[str, tuple[str, str | None, str | None, str | None]] = {}
+        self._synced: dict[str, bool] = {}
+        self._findings: dict[str, tuple[int, int]] = {}
+        self._drift: dict[str, Counter_[str]] = {}
         self._last_beat = time.monotonic()
         self._blocking: dict[int, float] = {}
         self._next_token = 0
@@ -215,12 +279,14 @@ class Metrics:
         for kind in every:
             self.drift.labels(kind).set(counts.get(kind, 0))
 
-    def drift_repaired(self, kind: str, n: int = 1) -> None:
+    def drift_repaired(self, kind: str, n: int = 1, *, account: str | None = None) -> None:
         """``n`` resources of ``kind`` were changed although git did not change (hand-made drift)."""
         if n < 0:
             raise ValueError(f"a repaired count cannot be negative: {n}")
         if n:
             self.drift_repaired_total.labels(kind).inc(n)
+            if account is not None:
+                self.account_changes.labels(account, "repair", "done").inc(n)
 
     def lease_waited(self, seconds: float, contended: bool) -> None:
         """The lease was waited for ``seconds``; ``contended``: another writer held it meanwhile."""
@@ -229,6 +295,93 @@ class Metrics:
         if contended:
             self.lease_contention.inc()
         self.beat()
+
+    # ---------------------------------------------------------------------------------------------
+    # per account: each account's series, and the process's own as their sum or their worst
+    # ---------------------------------------------------------------------------------------------
+
+    def set_account_head(
+        self, account: str, status: str, *, head: str | None, applied: str | None, reason: str | None = None
+    ) -> None:
+        """The head commit's status for ``account``; the process's status is the worst of its accounts' (with the
+        account named in the reason when there are several)."""
+        if status not in HEAD_STATUSES:
+            raise ValueError(f"unknown head status {status!r}; one of {', '.join(HEAD_STATUSES)}")
+        for name in HEAD_STATUSES:
+            self.account_head_status.labels(account, name).set(1 if name == status else 0)
+        with self._lock:
+            self._heads[account] = (status, head, applied, reason)
+            heads = dict(self._heads)
+        name, (worst, worst_head, worst_applied, worst_reason) = max(
+            heads.items(), key=lambda item: _HEAD_SEVERITY.get(item[1][0], 0)
+        )
+        if len(heads) > 1 and worst_reason:
+            worst_reason = f"account {name}: {worst_reason}"
+        self.set_head(worst, head=worst_head, applied=worst_applied, reason=worst_reason)
+
+    def set_account_synced(self, account: str, synced: bool) -> None:
+        self.account_synced.labels(account).set(1 if synced else 0)
+        with self._lock:
+            self._synced[account] = synced
+            every = all(self._synced.values())
+        self.set_synced(every)
+
+    def account_failed(self, account: str, reason: str) -> None:
+        self.account_failures.labels(account, reason).inc()
+        self.failures.labels(reason).inc()
+
+    def account_succeeded(self, account: str) -> None:
+        now = time.time()
+        self.account_last_success.labels(account).set(now)
+        self.last_success.set(now)
+
+    def set_account_applied(self, account: str, sha: str) -> None:
+        self.account_commit.labels(account).info({"sha": sha})
+        self.commit.info({"sha": sha})
+
+    def set_account_findings(self, account: str, errors: int, warnings: int) -> None:
+        self.account_findings.labels(account, "error").set(errors)
+        self.account_findings.labels(account, "warning").set(warnings)
+        with self._lock:
+            self._findings[account] = (errors, warnings)
+            found = list(self._findings.values())
+        self.findings.labels("error").set(sum(e for e, _ in found))
+        self.findings.labels("warning").set(sum(w for _, w in found))
+
+    def observe_account_plan(self, account: str, counts: Mapping[str, int], kinds: Iterable[str]) -> None:
+        """The changes of the account's last plan; the process's drift by kind is the sum over its accounts."""
+        self.account_drift.labels(account).set(sum(counts.values()))
+        with self._lock:
+            self._drift[account] = Counter_(counts)
+            total: Counter_[str] = Counter_()
+            for each in self._drift.values():
+                total.update(each)
+        self.observe_plan(total, kinds)
+
+    def count_change(self, account: str, kind: str, action: str, status: str) -> None:
+        self.changes.labels(kind, action, status).inc()
+        self.account_changes.labels(account, action, status).inc()
+
+    def set_shard(self, index: int, count: int, accounts: Iterable[str]) -> None:
+        """This process's shard and its accounts; the series of accounts it no longer has are removed."""
+        keep = set(accounts)
+        self.shard.info({"index": str(index), "count": str(count)})
+        self.shard_accounts.set(len(keep))
+        with self._lock:
+            gone = [a for a in set(self._heads) | set(self._synced) | set(self._drift) if a not in keep]
+            for account in gone:
+                self._heads.pop(account, None)
+                self._synced.pop(account, None)
+                self._findings.pop(account, None)
+                self._drift.pop(account, None)
+        for account in gone:
+            for gauge in (self.account_synced, self.account_last_success, self.account_drift):
+                _remove(gauge, account)
+            for name in HEAD_STATUSES:
+                _remove(self.account_head_status, account, name)
+            for severity in ("error", "warning"):
+                _remove(self.account_findings, account, severity)
+            _remove(self.account_commit, account)
 
     # ---------------------------------------------------------------------------------------------
     # the heartbeat

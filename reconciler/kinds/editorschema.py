@@ -18,7 +18,11 @@ __all__ = ["editor_schema", "editor_schema_text"]
 
 
 def editor_schema() -> dict[str, Any]:
-    schemas = {SETTINGS: SETTINGS_SCHEMA, ACCOUNT: ACCOUNT_SCHEMA, **{kind.name: kind.schema for kind in REGISTRY.values()}}
+    schemas = {
+        SETTINGS: SETTINGS_SCHEMA,
+        ACCOUNT: ACCOUNT_SCHEMA,
+        **{kind.name: kind.schema for kind in REGISTRY.values()},
+    }
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "title": "reconciler manifest (any kind)",

@@ -1,0 +1,349 @@
+"""One account's part of a reconcile: judge the head commit for it, plan, apply that very plan under the account's
+lease, record the account's last applied commit, and keep healing from that commit while the head cannot be
+applied. The loop (:mod:`reconciler.controller.loop`) runs this for the one account of a directory, or for each
+account of its shard of a fleet; nothing one account does (a refusal, a failure) stops another.
+
+Every account has its own lease and its own last applied commit: items keyed by the account id in the state
+table. In a fleet the table is the controller's own account's (the hub's); each account is read and changed
+through its spoke role (``Account.spec.roleArn``, ``readRoleArn``).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import partial
+from typing import Protocol
+
+import structlog
+
+from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
+from reconciler.aws.lease import Lease, StateTable
+from reconciler.controller.metrics import Metrics
+from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
+from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
+from reconciler.engine.plan import Plan
+from reconciler.errors import ReconcilerError
+from reconciler.kinds import KIND_ORDER
+from reconciler.manifests import DesiredState
+from reconciler.manifests.model import Account
+
+log = structlog.get_logger(__name__)
+
+OK, ERROR, CHANGES, REFUSED = 0, 1, 2, 3
+#: Plans made for one commit in one cycle when the account keeps moving under the lease.
+MAX_PLAN_ATTEMPTS = 3
+
+
+class HeadStatus(StrEnum):
+    VALID = "valid"
+    INVALID = "invalid"
+    REFUSED = "refused"
+    REWIND = "rewind"
+
+
+@dataclass(frozen=True)
+class HeadProblem:
+    """Why the head commit cannot be applied; reported on every cycle until a commit fixes it."""
+
+    status: HeadStatus
+    reason: str  # one line
+    exit_status: int
+
+
+class Source(Protocol):
+    """What an account's reconcile needs of the loop: the desired state of a commit, and git ancestry."""
+
+    def load(self, sha: str, account: Account | None) -> DesiredState | None:
+        """The desired state of ``account`` (None: the one account of the directory) at commit ``sha``; None when
+        the account is not in that commit's fleet."""
+
+    def is_ancestor(self, older: str, newer: str) -> bool: ...
+
+
+@dataclass
+class Shared:
+    """What every account's reconcile of one controller shares."""
+
+    aws: AwsConfig
+    metrics: Metrics
+    owner: str
+    mode: str
+    state_table: str
+    lease_ttl: float
+    lease_timeout: float
+    allow_rewind: bool
+    options: ApplyOptions
+    display_root: str
+    stop_event: threading.Event
+    on_plan: Callable[[Plan], None] | None = None
+    on_outcome: Callable[[Outcome], None] | None = None
+
+
+class AccountReconcile:
+    """One account's reconcile of one commit (a new one per account and cycle)."""
+
+    def __init__(
+        self,
+        shared: Shared,
+        source: Source,
+        *,
+        account: Account | None,
+        account_id: str,
+        table_region: str | None,
+        logged: set[tuple[str, str, str | None, str]],
+    ) -> None:
+        self.shared = shared
+        self.source = source
+        self.account = account
+        self.account_id = account_id
+        self.label = account.name if account is not None else account_id
+        self.table_region = table_region
+        self.metrics = shared.metrics
+        self.last_retryable = False
+        # Findings already logged in this cycle (once per cycle, even when the plan is made again).
+        self._logged_findings = logged
+
+    # ------------------------------------------------------------------ clients
+
+    def factory(self, region: str | None, *, read_only: bool, commit: str | None = None) -> ClientFactory:
+        """Clients for this account: through its spoke role (the read one when ``read_only``) in a fleet."""
+        aws = self.shared.aws
+        role = self.account.role_for(read_only=read_only) if self.account is not None else None
+        assume = None
+        if role is not None:
+            assert self.account is not None
+            mode = "plan" if read_only and self.shared.mode == "plan" else self.shared.mode
+            assume = AssumedRole(role, AssumedRole.session_name_for(mode, commit), self.account.external_id)
+        config = AwsConfig(
+            endpoint_url=aws.endpoint_url,
+            region=region,
+            profile=aws.profile,
+            max_attempts=aws.max_attempts,
+            retry_mode=aws.retry_mode,
+            assume=assume,
+        )
+        return ClientFactory(config, read_only=read_only, on_send=self.metrics.beat_hook)
+
+    def table(self, *, read_only: bool) -> StateTable:
+        """The state table (the lease, the last applied commit) of the controller's own credentials' account, with
+        this account's items."""
+        aws = self.shared.aws
+        config = AwsConfig(
+            endpoint_url=aws.endpoint_url,
+            region=self.table_region,
+            profile=aws.profile,
+            max_attempts=aws.max_attempts,
+            retry_mode=aws.retry_mode,
+        )
+        factory = ClientFactory(config, read_only=read_only, on_send=self.metrics.beat_hook)
+        return StateTable(factory, self.shared.state_table, account_id=self.account_id)
+
+    # ------------------------------------------------------------------ one reconcile
+
+    def reconcile(self, head: str, desired: DesiredState | None, invalid: HeadProblem | None) -> int:
+        """Judge ``head`` for this account (``desired``: its state there; ``invalid``: the head does not load),
+        then converge to it, or heal from the last applied commit."""
+        shared = self.shared
+        table = self.table(read_only=shared.mode == "plan")
+        last = table.last_applied()
+        problem: HeadProblem | None = None
+        planned: Planned | None = None
+        rewound = bool(last) and not shared.allow_rewind and not self.source.is_ancestor(str(last), head)
+        if rewound:
+            assert last is not None
+            problem = HeadProblem(
+                HeadStatus.REWIND,
+                f"it is not a descendant of the last applied commit {last[:12]} (a force push or a "
+                "rollback?); run with --allow-rewind to apply it",
+                ERROR,
+            )
+        elif invalid is not None:
+            problem = invalid
+        else:
+            assert desired is not None
+            planned = self.plan(desired, head)
+            verdict = planned.saved.verdict
+            if verdict.refused:
+                problem = HeadProblem(
+                    HeadStatus.REFUSED, "; ".join(verdict.lines()), REFUSED if verdict.by_invariants else ERROR
+                )
+        if problem is None:
+            assert planned is not None
+            self.metrics.set_account_head(self.label, HeadStatus.VALID.value, head=head, applied=last)
+            return self.converge(planned, head, last, table)
+        log.error(
+            "head commit cannot be applied",
+            status=problem.status.value,
+            reason=problem.reason,
+            head=head,
+            last_applied=last,
+        )
+        self.metrics.account_failed(self.label, problem.status.value)
+        self.metrics.set_account_head(self.label, problem.status.value, head=head, applied=last, reason=problem.reason)
+        self.metrics.set_account_synced(self.label, False)
+        self.heal_from(last, head)
+        return problem.exit_status
+
+    def heal_from(self, last: str | None, head: str) -> None:
+        """Keep reverting drift to the last commit applied successfully while the head cannot be applied."""
+        if last is None or last == head:
+            log.warning("no earlier applied commit to keep the account at; waiting for a commit that fixes the head")
+            return
+        structlog.contextvars.bind_contextvars(commit=last)
+        try:
+            desired = self.source.load(last, self.account)
+            if desired is None:
+                log.warning("the account is not in the last applied commit's fleet; nothing to keep it at")
+                return
+            planned = self.plan(desired, last)
+            if planned.saved.verdict.refused:
+                log.error(
+                    "the last applied commit is refused now too; nothing is changed",
+                    reason=planned.saved.verdict.headline(),
+                )
+                return
+            if self.shared.mode == "plan":
+                log.info("planned the last applied commit", summary=planned.saved.plan.summary())
+                return
+            result = self.apply(planned, last)
+            self.count_repairs(result)
+            log.info(
+                "kept the account at the last applied commit",
+                last_applied=last,
+                summary=result.summary() if result else "in sync",
+            )
+        finally:
+            structlog.contextvars.bind_contextvars(commit=head)
+
+    def converge(self, planned: Planned, head: str, last: str | None, table: StateTable) -> int:
+        saved = planned.saved
+        if self.shared.mode == "plan":
+            self.metrics.set_account_synced(self.label, head == last and saved.plan.empty)
+            self.metrics.account_succeeded(self.label)
+            digest = {} if saved.plan.empty else {"digest": saved.digest}
+            log.info("planned", summary=saved.plan.summary(), **digest)
+            return OK if saved.plan.empty else CHANGES
+        result = self.apply(planned, head)
+        if result is not None and not result.ok:
+            log.error("reconcile incomplete", summary=result.summary())
+            self.metrics.account_failed(self.label, "changes")
+            self.metrics.set_account_synced(self.label, False)
+            self.last_retryable = True
+            return ERROR
+        if head == last:
+            self.count_repairs(result)
+        else:
+            table.record_applied(head, owner=self.shared.owner)
+            self.metrics.set_account_head(self.label, HeadStatus.VALID.value, head=head, applied=head)
+        self.metrics.set_account_applied(self.label, head)
+        self.metrics.set_account_synced(self.label, result is None or not result.of(Status.PENDING))
+        self.metrics.account_succeeded(self.label)
+        log.info("reconciled", applied_commit=head, summary=result.summary() if result else "in sync")
+        return OK
+
+    # ------------------------------------------------------------------ plan and apply
+
+    def region(self, desired: DesiredState) -> str:
+        region = desired.settings.region or self.table_region or self.shared.aws.region
+        if not region:
+            raise ReconcilerError("no region: set Settings.region or --region")
+        return region
+
+    def plan(self, desired: DesiredState, sha: str) -> Planned:
+        region = self.region(desired)
+        options = self.shared.options
+        planned = make_plan(
+            desired,
+            self.factory(region, read_only=True, commit=sha),
+            region,
+            adopt=options.adopt,
+            allow_deletes=options.allow_deletes,
+            commit=sha,
+            display_root=self.shared.display_root,
+        )
+        self.observe(planned)
+        return planned
+
+    def apply(self, planned: Planned, sha: str) -> ApplyResult | None:
+        """Apply exactly ``planned`` under the account's lease; when what it touches moved, plan again (logged)."""
+        shared = self.shared
+        for attempt in range(1, MAX_PLAN_ATTEMPTS + 1):
+            saved = planned.saved
+            if saved.verdict.refused or saved.plan.empty:
+                return None
+            region = saved.target.region
+            writer = self.factory(region, read_only=False, commit=sha)
+            table = self.table(read_only=False)  # its own clients: the writer's are guarded
+            lease = Lease(table, owner=shared.owner, ttl=shared.lease_ttl, on_wait=self.metrics.lease_waited)
+            log.info("applying the plan", digest=saved.digest, summary=saved.plan.summary(), attempt=attempt)
+            try:
+                return apply_saved(
+                    saved,
+                    reader=self.factory(region, read_only=True, commit=sha),
+                    writer=writer,
+                    lease=partial(lease.held, timeout=shared.lease_timeout, stop=shared.stop_event),
+                    workers=shared.options.max_workers,
+                    on_outcome=self.observe_outcome,
+                    stop=shared.stop_event.is_set,
+                )
+            except PlanStale as exc:
+                log.warning("the account moved since the plan was made; planning again", moved=list(exc.moved))
+                if attempt == MAX_PLAN_ATTEMPTS:
+                    raise
+                desired_again = self.source.load(sha, self.account)
+                if desired_again is None:
+                    return None
+                planned = self.plan(desired_again, sha)
+        return None
+
+    # ------------------------------------------------------------------ observing
+
+    def observe(self, planned: Planned) -> None:
+        saved, report = planned.saved, planned.preview.report
+        plan = saved.plan
+        if report is not None:
+            self.metrics.set_account_findings(self.label, len(report.errors), len(report.warnings))
+            for finding in report.findings:
+                key = (finding.rule, finding.resource, finding.location, finding.message)
+                if key in self._logged_findings:
+                    continue  # once per cycle, even when the plan is made again
+                self._logged_findings.add(key)
+                emit = log.error if finding.severity.value == "error" else log.warning
+                emit(
+                    "invariant finding",
+                    rule=finding.rule,
+                    severity=finding.severity.value,
+                    resource=finding.resource,
+                    location=finding.location,
+                    message=finding.message,
+                )
+        self.metrics.observe_account_plan(self.label, Counter(c.kind for c in plan), KIND_ORDER)
+        if saved.verdict.refused:
+            log.error("plan refused", reason=saved.verdict.headline(), refusals=saved.verdict.lines())
+        if not plan.empty:
+            log.info(
+                "drift or changes found",
+                summary=plan.summary(),
+                digest=saved.digest,
+                resources=[f"{c.action.value} {c.ref}" for c in plan][:50],
+            )
+        if self.shared.on_plan is not None:
+            self.shared.on_plan(plan)
+
+    def observe_outcome(self, outcome: Outcome) -> None:
+        change = outcome.change
+        self.metrics.count_change(self.label, change.kind, change.action.value, outcome.status.value)
+        self.metrics.beat()
+        if self.shared.on_outcome is not None:
+            self.shared.on_outcome(outcome)
+
+    def count_repairs(self, result: ApplyResult | None) -> None:
+        """Changes made while git did not change: someone changed the account by hand."""
+        if result is None:
+            return
+        for kind, count in Counter(o.change.kind for o in result.of(Status.DONE)).items():
+            self.metrics.drift_repaired(kind, count, account=self.label)
