@@ -199,14 +199,19 @@ def variables_of(account: Account) -> dict[str, str]:
     return found
 
 
-def _expand(text: str, values: Mapping[str, str], account: Account) -> str:
+def _expand(text: str, values: Mapping[str, str]) -> str:
     def replace(match: re.Match[str]) -> str:
         if match.group(0).startswith("$$"):
             return match.group(0)[1:]  # $${account.x} -> the literal ${account.x}
         name = match.group(1)
         if name not in values:
-            known = ", ".join(sorted(f"${{account.{k}}}" for k in values))
-            raise VariableError(f"unknown variable ${{account.{name}}} for Account/{account.name}; it has {known}")
+            group, dot, _ = name.partition(".")
+            if dot and group in ("vars", "labels"):
+                have = sorted(k.split(".", 1)[1] for k in values if k.startswith(group + "."))
+                known = f"the account's {group}: {', '.join(have) or 'none'}"
+            else:
+                known = "use ${account.name}, .id, .region, .labels.KEY or .vars.KEY"
+            raise VariableError(f"unknown variable ${{account.{name}}} ({known})")
         return values[name]
 
     return _VARIABLE.sub(replace, text)
@@ -253,7 +258,7 @@ def _substitute(
         if _MARK not in data:
             return data
         try:
-            return _expand(data, values, account)
+            return _expand(data, values)
         except VariableError as exc:
             problem(path, str(exc))
             return data

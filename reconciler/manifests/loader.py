@@ -219,7 +219,8 @@ def load_fleet(
             assert target is not None
             found = []
             expanded = _expanded(doc, target, found)
-            resource = _check_document(expanded, found, kinds, single=False)
+            # An unknown variable is the problem to fix; the text it left would only fail the schema again.
+            resource = None if found else _check_document(expanded, found, kinds, single=False)
             problems.add(found, target.name)
             states[id(target)].add(expanded, resource, kinds)
     for state in states.values():

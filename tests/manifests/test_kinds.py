@@ -47,7 +47,9 @@ SERVICE_RE = r"^[a-z0-9.-]+\.amazonaws\.com(\.cn)?$"
 TAG_KEY_RE = r"^[\w .:/=+@-]+$"
 BUCKET_RE = r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"
 NOTEBOOK_RE = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$"
-KINDS_TEXT = "Settings, Account, Policy, Role, Group, User, KmsKey, Bucket, NotebookInstance, StudioDomain, StudioUserProfile"
+KINDS_TEXT = (
+    "Settings, Account, Policy, Role, Group, User, KmsKey, Bucket, NotebookInstance, StudioDomain, StudioUserProfile"
+)
 QUOTE_HINT = "(quote it: YAML reads yes/no/on/off/true/false as booleans)"
 NUMBER_HINT = "(quote it: YAML reads unquoted digits as a number)"
 STATEMENT_ONE_OF = "a statement needs exactly one of Action or NotAction"
