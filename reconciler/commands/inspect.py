@@ -38,6 +38,7 @@ def register(commands: Subcommands) -> None:
     validate = commands.add_parser("validate", help="check the manifests (schemas and references)")
     directory_argument(validate)
     accounts_argument(validate)
+    shard_arguments(validate)
     validate.set_defaults(handler=cmd_validate)
 
     audit = commands.add_parser("audit", help="check the live account's security (read-only); exit 3 on errors")

@@ -21,7 +21,13 @@ from botocore.parsers import ResponseParserError
 
 from reconciler.aws.account import check_account
 from reconciler.aws.lease import Lease, StateTable
-from reconciler.commands.accounts import account_factory, accounts_argument, for_each_account, load_selected
+from reconciler.commands.accounts import (
+    account_factory,
+    accounts_argument,
+    for_each_account,
+    load_selected,
+    shard_arguments,
+)
 from reconciler.commands.common import (
     DEFAULT_DIR,
     Exit,
@@ -79,6 +85,7 @@ def register(commands: Subcommands) -> None:
     allow_deletes_argument(plan)
     accounts_argument(plan)
     account_workers_argument(plan)
+    shard_arguments(plan)
     plan.add_argument(
         "--out",
         metavar="FILE",
@@ -114,6 +121,7 @@ def register(commands: Subcommands) -> None:
     apply.add_argument("--workers", type=int, default=8, help="changes run in parallel (default 8)")
     accounts_argument(apply)
     account_workers_argument(apply)
+    shard_arguments(apply)
     lease_arguments(apply)
     apply.add_argument(
         "--no-lease",
@@ -135,12 +143,17 @@ def account_workers_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _plan_one(args: argparse.Namespace, desired: DesiredState, directory: str) -> SavedPlan:
+    """One account's plan of a fleet, keeping only what is shown and applied: the findings as text and JSON, not
+    the report and the facts behind it (a fleet's memory stays that of the accounts being read)."""
     region = region_of(args, desired)
     reader = account_factory(args, desired.account, region, read_only=True, mode="plan")
     planned = make_plan(
         desired, reader, region, adopt=args.adopt, allow_deletes=args.allow_deletes, display_root=directory
     )
-    return planned.saved
+    saved = planned.saved
+    return dataclasses.replace(
+        saved, report=None, saved_findings=saved.findings, saved_findings_text=saved.findings_text
+    )
 
 
 def _plan_status(saved: SavedPlan) -> Exit:
