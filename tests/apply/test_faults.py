@@ -354,16 +354,16 @@ def test_without_retries_failures_are_failed_outcomes_and_the_next_run_converges
     assert faults.total() >= len(failed)
 
     # The CLI: the same faults on its writable clients, no retries: exit status 1, no exception.
-    real_factory = planapply.factory
+    real_factory = planapply.account_factory
     cli_faults = Faults(seed=4, share=0.25)
 
-    def factory(args: Any, region: str, *, read_only: bool) -> ClientFactory:
-        made = real_factory(args, region, read_only=read_only)
+    def factory(args: Any, account: Any, region: str, *, read_only: bool, **how: Any) -> ClientFactory:
+        made = real_factory(args, account, region, read_only=read_only, **how)
         if read_only:
             return made
         return faulty(env.aws, cli_faults, read_only=False, max_attempts=1)
 
-    monkeypatch.setattr(planapply, "factory", factory)
+    monkeypatch.setattr(planapply, "account_factory", factory)
     out = _Out()
     status = cli.run(
         ["--log-format", "json", "apply", "--auto-approve", str(env.root), "--endpoint-url", str(env.aws.endpoint_url)],
@@ -372,7 +372,7 @@ def test_without_retries_failures_are_failed_outcomes_and_the_next_run_converges
     assert status == 1 and "failed:" in out.text, out.text
     assert cli_faults.total() > 0
 
-    monkeypatch.setattr(planapply, "factory", real_factory)
+    monkeypatch.setattr(planapply, "account_factory", real_factory)
     assert env.apply().ok
     assert refs(env.plan()) == []
 
