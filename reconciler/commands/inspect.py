@@ -6,7 +6,7 @@ import argparse
 import json
 import re
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from reconciler.commands.accounts import (
     account_factory,
@@ -31,6 +31,9 @@ from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import DesiredState
 from reconciler.manifests.fleet import Fleet
 from reconciler.rules import Report, render_findings_json, render_findings_text
+
+if TYPE_CHECKING:
+    from reconciler.importer import Filters
 
 
 def register(commands: Subcommands) -> None:
@@ -149,7 +152,7 @@ def cmd_validate(args: argparse.Namespace, out: TextIO) -> Exit:
 
 
 def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
-    from reconciler.importer import Filters, ImportOptions, import_account  # noqa: PLC0415
+    from reconciler.importer import ImportOptions, import_account  # noqa: PLC0415
     from reconciler.importer.report import render_import  # noqa: PLC0415
 
     if args.fleet is not None:
@@ -164,12 +167,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
     options = ImportOptions(
         out=Path(args.out),
         display=args.out,
-        filters=Filters(
-            kinds=args.kinds,
-            include=tuple(args.include),
-            exclude=tuple(args.exclude),
-            exclude_tags=tuple(args.exclude_tag),
-        ),
+        filters=_filters(args),
         force=args.force,
         name=args.name,
         account_id=args.account_id,
@@ -189,9 +187,20 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
     return Exit.OK
 
 
+def _filters(args: argparse.Namespace) -> Filters:
+    from reconciler.importer import Filters  # noqa: PLC0415
+
+    return Filters(
+        kinds=args.kinds,
+        include=tuple(args.include),
+        exclude=tuple(args.exclude),
+        exclude_tags=tuple(args.exclude_tag),
+    )
+
+
 def _import_fleet(args: argparse.Namespace, out: TextIO) -> Exit:
     """Each selected account of a fleet into OUT/NAME/, read with its read role; one failing never stops the others."""
-    from reconciler.importer import Filters, ImportOptions, import_account  # noqa: PLC0415
+    from reconciler.importer import ImportOptions, import_account  # noqa: PLC0415
     from reconciler.importer.report import render_import  # noqa: PLC0415
 
     if args.account_id is not None:
@@ -209,12 +218,7 @@ def _import_fleet(args: argparse.Namespace, out: TextIO) -> Exit:
         options = ImportOptions(
             out=target,
             display=str(target),
-            filters=Filters(
-                kinds=args.kinds,
-                include=tuple(args.include),
-                exclude=tuple(args.exclude),
-                exclude_tags=tuple(args.exclude_tag),
-            ),
+            filters=_filters(args),
             force=args.force,
             name=desired.account.name,
             account_id=desired.account.account_id,

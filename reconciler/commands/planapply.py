@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import threading
 from pathlib import Path
 from typing import TextIO
 
@@ -204,14 +205,21 @@ def _fleet_plan_command(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> 
     return Exit(worst([a.status for a in accounts]))
 
 
+def _one_account(fleet: Fleet, directory: str, out: TextIO) -> DesiredState | None:
+    """The account of a directory of one account; None (said) when it is another shard's."""
+    if not fleet.states:
+        out.write(f"{directory}: its account is another shard's (--shard-index/--shard-count); nothing to do\n")
+        return None
+    return fleet.states[0]
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
     fleet = load_selected(args, args.directory)
     if fleet.is_fleet:
         return _fleet_plan_command(args, fleet, out)
-    if not fleet.states:
-        out.write(f"{args.directory}: its account is another shard's (--shard-index/--shard-count); nothing to plan\n")
+    desired = _one_account(fleet, args.directory, out)
+    if desired is None:
         return Exit.OK
-    desired = fleet.states[0]
     region = region_of(args, desired)
     with maybe_sandbox(args):
         planned = make_plan(
@@ -282,10 +290,9 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
     fleet = load_selected(args, args.target)
     if fleet.is_fleet:
         return _apply_fleet(args, fleet, out)
-    if not fleet.states:
-        out.write(f"{args.target}: its account is another shard's (--shard-index/--shard-count); nothing to apply\n")
+    desired = _one_account(fleet, args.target, out)
+    if desired is None:
         return Exit.OK
-    desired = fleet.states[0]
     region = region_of(args, desired)
     with maybe_sandbox(args):
         planned = make_plan(
@@ -330,10 +337,15 @@ def _apply_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
         if ready and not args.auto_approve and not _confirm(out):
             out.write("Apply cancelled: nothing was changed.\n")
             return Exit.ERROR
+        stop = stop_on_signals()
         for a in ready:
             assert a.saved is not None
+            if stop.is_set():
+                out.write(f"\nstopped: account {a.name} was not applied\n")
+                statuses[a.name] = Exit.ERROR
+                continue
             out.write(f"\n=== Applying account {a.name} ({a.account_id}) ===\n")
-            statuses[a.name] = _execute_isolated(args, a.saved, out, verify=not args.no_lease)
+            statuses[a.name] = _execute_isolated(args, a.saved, out, verify=not args.no_lease, stop=stop)
     refused = [n for n, s in statuses.items() if s == Exit.REFUSED]
     failed = [n for n, s in statuses.items() if s == Exit.ERROR]
     out.write(
@@ -345,10 +357,12 @@ def _apply_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
     return Exit(worst(list(statuses.values())))
 
 
-def _execute_isolated(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify: bool) -> Exit:
+def _execute_isolated(
+    args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify: bool, stop: threading.Event
+) -> Exit:
     """One account's apply; its error is reported and returned, never raised to stop the others."""
     try:
-        return _execute(args, saved, out, verify=verify)
+        return _execute(args, saved, out, verify=verify, stop=stop)
     except ReconcilerError as exc:
         out.write(f"error: {exc}\n")
     except (ClientError, BotoCoreError, ResponseParserError) as exc:
@@ -380,10 +394,12 @@ def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
     return _execute(args, saved, out, verify=True)
 
 
-def _execute(args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify: bool) -> Exit:
+def _execute(
+    args: argparse.Namespace, saved: SavedPlan, out: TextIO, *, verify: bool, stop: threading.Event | None = None
+) -> Exit:
     tty = out.isatty()
     region = saved.target.region
-    stop = stop_on_signals()
+    stop = stop if stop is not None else stop_on_signals()
     account, commit = saved.account, saved.commit
     writer = account_factory(args, account, region, read_only=False, mode="apply", commit=commit)
     lease = None
