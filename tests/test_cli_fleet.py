@@ -7,6 +7,7 @@ from pathlib import Path
 
 import boto3
 import jsonschema
+from referencing import Registry, Resource
 import pytest
 from clirun import cli_here
 from fleetdir import ACCOUNTS, example_fleet, role_names, small_fleet
@@ -137,8 +138,12 @@ def test_an_unreachable_account_never_stops_the_others(aws: AwsConfig, tmp_path:
         "byStatus": {"in sync": 0, "changes": 1, "refused": 0, "error": 1},
         "exitStatus": 1,
     }
-    plan_schema = json.loads((SCHEMAS / "plan.schema.json").read_text(encoding="utf-8"))
-    jsonschema.validate(by_name["dev"]["plan"], plan_schema)
+    registry = Registry().with_resources(
+        (path.name, Resource.from_contents(json.loads(path.read_text(encoding="utf-8"))))
+        for path in SCHEMAS.glob("*.schema.json")
+    )
+    schema = json.loads((SCHEMAS / "fleetplan.schema.json").read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator(schema, registry=registry).validate(fleet)
 
 
 def test_a_saved_plan_is_for_one_account_and_applies_through_its_role(aws: AwsConfig, tmp_path: Path) -> None:
