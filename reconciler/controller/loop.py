@@ -133,6 +133,7 @@ class Controller:
         # This shard's accounts at the last commit whose manifests loaded (None: not known yet, or a directory of
         # one account): what to keep healing while the head does not load.
         self._known: tuple[Account, ...] | None = None
+        self._single: bool | None = None  # whether the last commit that loaded was a directory of one account
         self._loaded: dict[str, Fleet] = {}  # this cycle's loads, by commit
         self.metrics.interval.set(config.interval)
 
@@ -228,10 +229,13 @@ class Controller:
     def _targets(self, fleet: Fleet | None, head: str) -> list[tuple[str, Account | None, str, DesiredState | None]]:
         """(label, account, account id, desired state at the head or None) of each account this cycle reconciles."""
         if fleet is None:  # the head does not load: the accounts of the last commit that did
-            accounts = self._known if self._known is not None else self._accounts_before(head)
+            accounts = self._known
+            if accounts is None and self._single is not True:
+                accounts = self._accounts_before(head)
             if accounts is None:  # a directory of one account (or nothing loads): the credentials' own
                 return [self._own_account(None)]
             return [(a.name, a, a.account_id, None) for a in accounts]
+        self._single = not fleet.is_fleet
         if not fleet.is_fleet:
             self._known = None
             target = self._own_account(fleet.states[0])
@@ -270,6 +274,7 @@ class Controller:
                 fleet = self._fleet(sha)
             except ManifestError:
                 continue
+            self._single = not fleet.is_fleet
             if not fleet.is_fleet:
                 return None
             self._known = tuple(s.account for s in fleet.states if s.account is not None)
@@ -296,7 +301,10 @@ class Controller:
         fleet = self._fleet(sha)
         if account is None:
             return fleet.states[0] if not fleet.is_fleet else None
-        return next((s for s in fleet.states if s.account is not None and s.account.name == account.name), None)
+        # By id: an account renamed since keeps its last applied commit (the state table is keyed by id).
+        return next(
+            (s for s in fleet.states if s.account is not None and s.account.account_id == account.account_id), None
+        )
 
     def is_ancestor(self, older: str, newer: str) -> bool:
         with self._git():
