@@ -187,9 +187,12 @@ def _account_parts(result: CheckResult, account: AccountCheck, level: str) -> li
     if base is not None and base.error is not None:
         parts.append((f"> Not compared with {_md_code(base.ref)}: {_md(base.error)}\n\n", False))
     if comparison is not None:
-        note = f" ({_md(comparison.note)})" if comparison.note else ""
-        compared = f"Compared with {_md_code(comparison.base)}: {_md(comparison.summary())}{note}.\n\n"
-        parts.append((compared, False))
+        if result.fleet:  # one account: the heading says it
+            note = f" ({_md(comparison.note)})" if comparison.note else ""
+            compared = f"Compared with {_md_code(comparison.base)}: {_md(comparison.summary())}{note}.\n\n"
+            parts.append((compared, False))
+        elif comparison.note:
+            parts.append((f"> {_md(comparison.note)}\n\n", False))
         rows = [(f, "🆕 new") for f in comparison.new] + [(f, "unchanged") for f in comparison.unchanged]
         parts += _table(f"{level} Findings", rows, marks=True)
         parts += _table(
@@ -228,7 +231,8 @@ def _markdown_head(result: CheckResult) -> str:
         new = sum(len(c.new) for c in comparisons)
         fixed = sum(len(c.fixed) for c in comparisons)
         head += f"Compared with {_md_code(result.base.ref)} ({_md_code(result.base.commit[:12])}): "
-        head += f"**{new:,} new**, {fixed:,} fixed.\n\n"
+        unchanged = sum(len(c.unchanged) for c in comparisons)
+        head += f"**{new:,} new**, {fixed:,} fixed, {unchanged:,} unchanged.\n\n"
     return head
 
 

@@ -98,7 +98,7 @@ def test_base_in_every_output(repo: Path, monkeypatch: pytest.MonkeyPatch) -> No
     assert "  fixed  error   CHK001  Role/notebook-for-engineer-role  manifests/roles/notebook-roles.yaml:" in text
     assert "(at main)" in text
     _, md = cli_here("check", "manifests", "--base", "main", "--output", "markdown")
-    assert f"Compared with `main` (`{main[:12]}`): **3 new**, 1 fixed." in md
+    assert f"Compared with `main` (`{main[:12]}`): **3 new**, 1 fixed, 1 unchanged." in md
     assert "| 🆕 new | error | `LP002` |" in md and "| unchanged | error | `CHK001` |" in md
     assert "### Fixed since `main`" in md and "| ✔ fixed | error | `CHK001` |" in md
     _, out = cli_here("check", "manifests", "--base", "main", "--output", "sarif")
