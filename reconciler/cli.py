@@ -4,7 +4,7 @@ Exit statuses (stable, scripts rely on them):
   0  success, nothing to change
   1  error: invalid manifests, AWS unreachable, wrong account, a failed change
   2  plan: changes are present
-  3  refused by the invariants
+  3  refused by the invariants (check, audit: error findings)
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from reconciler import __version__
-from reconciler.commands import inspect, planapply
+from reconciler.commands import check, inspect, planapply
 from reconciler.commands import run as run_command
 from reconciler.commands.common import Exit, UsageError
 from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
@@ -43,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     inspect.register(commands)
+    check.register(commands)
     planapply.register(commands)
     run_command.register(commands)
     commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute").set_defaults(

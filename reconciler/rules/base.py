@@ -30,7 +30,8 @@ class Rule:
     title: str
     rationale: str
     check: Check
-    # Where the rule runs: on the manifests ("desired"), on the account ("live"), or both.
+    # Where the rule runs: on the manifests ("desired"), on the account ("live"), or both; "check": only in
+    # ``reconciler check``, which evaluates it itself (it needs what only the check has: the offline snapshot).
     applies_to: frozenset[str] = frozenset({"desired", "live"})
 
     def __call__(self, model: Model) -> Iterator[Finding]:
@@ -43,3 +44,4 @@ class Rule:
 DESIRED = frozenset({"desired"})
 LIVE = frozenset({"live"})
 BOTH = frozenset({"desired", "live"})
+CHECK = frozenset({"check"})

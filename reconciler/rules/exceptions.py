@@ -10,12 +10,15 @@ from reconciler.rules.findings import ExceptedFinding, ExceptionUse, Finding, Re
 from reconciler.rules.registry import BY_ID
 
 
-def apply_exceptions(findings: Iterable[Finding], settings: Settings | None, *, origin: str, subject: str) -> Report:
+def apply_exceptions(
+    findings: Iterable[Finding], settings: Settings | None, *, origin: str | frozenset[str], subject: str
+) -> Report:
     """Split findings into standing and excepted; an exception that matches nothing is EXC001.
 
     An exception for a rule that does not run on ``origin`` (an AUD rule during plan, say) is neither used
-    nor reported unused there.
+    nor reported unused there. ``reconciler check`` gives two origins: its rules are the plan's and its own.
     """
+    origins = frozenset({origin}) if isinstance(origin, str) else origin
     exceptions: Sequence[PolicyException] = settings.exceptions if settings is not None else ()
     standing: list[Finding] = []
     excepted: list[ExceptedFinding] = []
@@ -36,7 +39,7 @@ def apply_exceptions(findings: Iterable[Finding], settings: Settings | None, *, 
             used.append(ExceptionUse(exc.rule, exc.resource, exc.reason, location, matched[index]))
             continue
         rule = BY_ID.get(exc.rule)
-        if rule is not None and origin not in rule.applies_to:
+        if rule is not None and not origins & rule.applies_to:
             continue
         why = f"there is no rule {exc.rule}" if rule is None else f"no {exc.rule} finding on {exc.resource}"
         standing.append(

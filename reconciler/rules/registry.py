@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.facts.model import Model
-from reconciler.rules import auditrules, buckets, credentials, data, keys, mfa, notebooks, privilege, studio, trust
+from reconciler.rules import (
+    auditrules,
+    awsmanaged,
+    buckets,
+    credentials,
+    data,
+    keys,
+    mfa,
+    notebooks,
+    privilege,
+    studio,
+    trust,
+)
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Finding, Severity
 
@@ -34,6 +46,7 @@ RULES: tuple[Rule, ...] = (
     *keys.RULES,
     *credentials.RULES,
     *auditrules.RULES,
+    *awsmanaged.RULES,
     EXC001,
 )
 
