@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from reconciler.facts.model import Model
-from reconciler.rules import auditrules, buckets, credentials, data, keys, mfa, notebooks, privilege, studio, trust
+from reconciler.rules import (
+    auditrules,
+    buckets,
+    credentials,
+    data,
+    keys,
+    language,
+    mfa,
+    notebooks,
+    privilege,
+    studio,
+    trust,
+)
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.findings import Finding, Severity
 
@@ -25,6 +37,7 @@ EXC001 = Rule(
 
 RULES: tuple[Rule, ...] = (
     *mfa.RULES,
+    *language.RULES,
     *privilege.RULES,
     *trust.RULES,
     *data.RULES,
