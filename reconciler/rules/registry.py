@@ -16,6 +16,7 @@ from reconciler.rules import (
     notebooks,
     privesc,
     privilege,
+    quotas,
     studio,
     trust,
 )
@@ -41,6 +42,7 @@ RULES: tuple[Rule, ...] = (
     *language.RULES,
     *privilege.RULES,
     *privesc.RULES,
+    *quotas.RULES,
     *trust.RULES,
     *data.RULES,
     *buckets.RULES,
