@@ -280,7 +280,11 @@ def _lp010(model: Model) -> Iterator[Hit]:
                 continue  # LP002, or not one service
             if action_matches(pattern, "iam:PassRole") and passes_any_role(s, model.account_id) is not None:
                 continue  # LP003
-            found = [a for a in cat.expand(pattern) if a.resource_types and any(cat.applies(a, r) for r in wide)]
+            found = [
+                a
+                for a in cat.expand(pattern)
+                if a.resource_types and a.access_level != "List" and any(cat.applies(a, r) for r in wide)
+            ]
             if found:
                 patterns.append(pattern)
                 scoped.update((a.full, a) for a in found)

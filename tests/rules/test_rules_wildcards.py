@@ -33,6 +33,7 @@ def test_lp010_not_reported(check: Evaluator) -> None:
     )
     report = check(
         policy("list", allow(["sagemaker:ListNotebookInstances", "s3:ListAllMyBuckets"], "*")),
+        policy("describe", allow(["ec2:Describe*", "sagemaker:List*"], "*")),  # List actions, some with types
         policy("named", allow("sagemaker:StopNotebookInstance", f"{NB}/nb")),
         policy("prefix", allow("sagemaker:StopNotebookInstance", f"{NB}/team-a-*")),
         policy("abac", abac),
