@@ -31,6 +31,7 @@ __all__ = [
     "close_operator",
     "global_key_known",
     "parse_operator",
+    "true_without_key",
     "value_problem",
 ]
 
@@ -181,6 +182,30 @@ def close_operator(written: str) -> str | None:
     if not close:
         return None
     return (op.set_prefix or "") + _BY_LOWER[close[0]] + (IF_EXISTS if op.if_exists else "")
+
+
+#: The operators that hold when the value does not match (and so, as IAM evaluates them, when the key is absent).
+NEGATED_OPERATORS: Final = frozenset(
+    {
+        "StringNotEquals",
+        "StringNotEqualsIgnoreCase",
+        "StringNotLike",
+        "ArnNotEquals",
+        "ArnNotLike",
+        "NotIpAddress",
+        "NumericNotEquals",
+        "DateNotEquals",
+    }
+)
+
+
+def true_without_key(operator: str, values: tuple[str, ...]) -> bool:
+    """Whether a condition holds for a request that does not carry its key, by IAM's rules: a negated operator,
+    ``...IfExists`` and ``ForAllValues:`` hold; ``Null`` holds when it tests for ``true``; the others do not."""
+    op = parse_operator(operator)
+    if op.base == "Null":
+        return any(v.lower() == "true" for v in values)
+    return op.if_exists or op.set_prefix == "ForAllValues:" or op.base in NEGATED_OPERATORS
 
 
 # ------------------------------------------------------------------------------------------ values

@@ -16,7 +16,7 @@ from reconciler.facts.model import Model, PolicyDoc, Statement
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.catalog import ActionInfo, catalog
-from reconciler.rules.conditions import close_global_key, global_key_known, parse_operator
+from reconciler.rules.conditions import close_global_key, global_key_known, true_without_key
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import has_wildcard, split_arn
 
@@ -207,17 +207,6 @@ def _lp007(model: Model) -> Iterator[Hit]:
 # ---------------------------------------------------------------------------------------------- LP009
 
 
-_NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike")
-
-
-def _true_without_key(operator: str, values: tuple[str, ...]) -> bool:
-    """Whether the condition holds for a request that does not carry the key (IAM's rules for absent keys)."""
-    op = parse_operator(operator)
-    if op.base == "Null":
-        return any(v.lower() == "true" for v in values)
-    return op.if_exists or op.set_prefix == "ForAllValues:" or op.base in (*_NEGATED, "NotIpAddress")
-
-
 def _unknown_key(key: str) -> tuple[str, str] | None:
     """(what the key is not, a hint) when no request carries ``key``; None when it is known or cannot be told."""
     cat = catalog()
@@ -247,7 +236,7 @@ def _lp009(model: Model) -> Iterator[Hit]:
                 unknown = _unknown_key(key)
                 if unknown is None:
                     continue
-                holds = _true_without_key(operator, values)
+                holds = true_without_key(operator, values)
                 opens = holds if s.allow else not holds
                 verb = "Allow" if s.allow else "Deny"
                 effect = f"the {verb} {'applies without the condition' if holds else 'never applies'}"

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from reconciler.facts.model import Model, PolicyDoc, Principal, Statement, where
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
-from reconciler.rules.conditions import parse_operator
+from reconciler.rules.conditions import NEGATED_OPERATORS, parse_operator, true_without_key
 from reconciler.rules.findings import Severity
 
 # Without these a user who has no device yet cannot enrol one (console or CLI).
@@ -132,44 +132,43 @@ def _mfa003(model: Model) -> Iterator[Hit]:
 def _fails_open(s: Statement) -> Iterator[tuple[str, str, str]]:
     """(condition as written, why it fails open, the fixed condition) for each MFA test a request signed
     with a long-term access key (which carries neither aws:MultiFactorAuthPresent nor aws:MultiFactorAuthAge)
-    slips through."""
+    slips through: a Deny meant for requests without MFA that is false when the key is absent, an Allow meant
+    for requests with MFA that is true when it is absent."""
     for written, block in s.condition.items():
         op = parse_operator(written)
-        if op.base is None or op.set_prefix:
+        if op.base is None or op.base == "Null":
             continue
         for key, raw in block.items():
             values = tuple(v.lower() for v in raw)
             shown = f"{written} {key}: {', '.join(repr(v) for v in raw)}"
-            if key.lower() == PRESENT.lower() and op.base != "Null":
-                if s.deny and "false" in values and not op.if_exists:
-                    yield (
-                        shown,
-                        "a request signed with an access key carries no aws:MultiFactorAuthPresent, so the "
-                        "condition is false and the Deny does not apply: an access key alone bypasses MFA",
-                        f'{{"BoolIfExists": {{"{PRESENT}": "false"}}}}',
-                    )
-                elif s.allow and "true" in values and op.if_exists:
-                    yield (
-                        shown,
-                        "IfExists is true when the key is absent, so a request signed with an access key "
-                        "(no aws:MultiFactorAuthPresent) is allowed without MFA",
-                        f'{{"Bool": {{"{PRESENT}": "true"}}}}',
-                    )
+            holds = true_without_key(written, raw)
+            if key.lower() == PRESENT.lower():
+                negated = op.base in NEGATED_OPERATORS
+                without_mfa = ("true" if negated else "false") in values  # the test matches requests without MFA
+                fixed_deny, fixed_allow = (
+                    f'{{"BoolIfExists": {{"{PRESENT}": "false"}}}}',
+                    f'{{"Bool": {{"{PRESENT}": "true"}}}}',
+                )
             elif key.lower() == AGE.lower() and op.base.startswith("Numeric"):
-                if s.deny and "GreaterThan" in op.base and not op.if_exists:
-                    yield (
-                        shown,
-                        "a request signed with an access key carries no aws:MultiFactorAuthAge, so the "
-                        "condition is false and the Deny does not apply: an access key alone bypasses MFA",
-                        f'{{"{op.base}IfExists": {{"{AGE}": "{raw[0]}"}}}}',
-                    )
-                elif s.allow and "LessThan" in op.base and op.if_exists:
-                    yield (
-                        shown,
-                        "IfExists is true when the key is absent, so a request signed with an access key "
-                        "(no aws:MultiFactorAuthAge) is allowed without MFA",
-                        f'{{"{op.base}": {{"{AGE}": "{raw[0]}"}}}}',
-                    )
+                without_mfa = "GreaterThan" in op.base  # the test matches old (or no) MFA
+                fixed_deny = f'{{"{op.base}IfExists": {{"{AGE}": "{raw[0]}"}}}}'
+                fixed_allow = f'{{"{op.base}": {{"{AGE}": "{raw[0]}"}}}}'
+            else:
+                continue
+            if s.deny and without_mfa and not holds:
+                yield (
+                    shown,
+                    f"a request signed with an access key carries no {key}, so the condition is false and the Deny "
+                    "does not apply: an access key alone bypasses MFA",
+                    fixed_deny,
+                )
+            elif s.allow and not without_mfa and holds:
+                yield (
+                    shown,
+                    f"the condition is true when the request carries no {key}, so a request signed with an access "
+                    "key is allowed without MFA",
+                    fixed_allow,
+                )
 
 
 def _mfa004(model: Model) -> Iterator[Hit]:

@@ -26,17 +26,20 @@ def test_mfa004_the_forms_that_fail_open(check: Evaluator) -> None:
         policy("age", _deny({"NumericGreaterThan": {"aws:MultiFactorAuthAge": "3600"}})),
         policy("allow-ifexists", _allow({"BoolIfExists": {"aws:MultiFactorAuthPresent": "true"}})),
         policy("allow-age", _allow({"NumericLessThanIfExists": {"aws:MultiFactorAuthAge": "3600"}})),
+        policy("any-value", _deny({"ForAnyValue:StringEquals": {"aws:MultiFactorAuthPresent": "false"}})),
         # and the forms that hold for access keys too
         policy("ok-ifexists", _deny({"BoolIfExists": {"aws:MultiFactorAuthPresent": "false"}})),
         policy("ok-null", _deny({"Null": {"aws:MultiFactorAuthAge": "true"}})),
         policy("ok-age", _deny({"NumericGreaterThanIfExists": {"aws:MultiFactorAuthAge": "3600"}})),
         policy("ok-allow", _allow({"Bool": {"aws:MultiFactorAuthPresent": "true"}})),
         policy("ok-negated", _deny({"StringNotEquals": {"aws:MultiFactorAuthPresent": "true"}})),
+        policy("ok-all-values", _deny({"ForAllValues:StringEquals": {"aws:MultiFactorAuthPresent": "false"}})),
     )
     assert hits(report, "MFA004") == [
         "Policy/age",
         "Policy/allow-age",
         "Policy/allow-ifexists",
+        "Policy/any-value",
         "Policy/bool",
         "Policy/string",
     ]
