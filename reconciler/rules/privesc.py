@@ -36,6 +36,7 @@ from reconciler.facts.model import ADMIN_POLICY_ARNS, Model, PolicyDoc, Principa
 from reconciler.rules.analysis import Grant, GrantFinder, allows_everything
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.catalog import catalog
+from reconciler.rules.conditions import NEGATED_OPERATORS, parse_operator
 from reconciler.rules.escalation import ESCALATION_PATHS, EscalationPath
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import glob_match, has_wildcard, patterns_intersect, split_arn
@@ -70,26 +71,29 @@ def _reached(s: Statement, target: str) -> list[str]:
 
 
 def _bounded(s: Statement, action: str) -> bool:
-    """A write statement whose condition caps what can be written."""
-    keys = s.condition_keys()
-    if "iam:permissionsboundary" in keys and action.lower() != "iam:addusertogroup":
-        return True
-    if not action.lower().startswith("iam:attach"):
-        return False
+    """A write statement whose condition caps what can be written: a permissions boundary that must be set, or
+    (attachments) literal policy ARNs none of which is an administrator policy."""
     for operator, block in s.condition.items():
-        if operator.lower().removeprefix("forallvalues:") not in _BOUNDING_OPERATORS:
-            continue
+        if operator.lower() not in _BOUNDING_OPERATORS:
+            continue  # IfExists, negated and set operators do not require anything
         for key, values in block.items():
-            if key.lower() == "iam:policyarn" and values:
+            if key.lower() == "iam:permissionsboundary" and values and action.lower() != "iam:addusertogroup":
+                return True
+            if key.lower() == "iam:policyarn" and values and action.lower().startswith("iam:attach"):
                 return all(not has_wildcard(v) and v not in ADMIN_POLICY_ARNS for v in values)
     return False
 
 
 def _passes_to(s: Statement, service: str) -> bool:
-    for block in s.condition.values():
+    """Whether the statement's iam:PassedToService conditions (if any) let the role go to ``service``."""
+    for operator, block in s.condition.items():
+        op = parse_operator(operator)
         for key, values in block.items():
-            if key.lower() == "iam:passedtoservice":
-                return any(glob_match(v, service) for v in values)
+            if key.lower() != "iam:passedtoservice":
+                continue
+            matches = any(glob_match(v, service) for v in values)
+            if matches == (op.base in NEGATED_OPERATORS):
+                return False
     return True
 
 

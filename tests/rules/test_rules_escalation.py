@@ -40,8 +40,15 @@ def test_esc001_writing_permissions(check: Evaluator) -> None:
         f"{ROLES}/app-*",
         Condition={"ArnEquals": {"iam:PolicyARN": "arn:aws:iam::aws:policy/AdministratorAccess"}},
     )
+    not_bounded = allow(
+        "iam:PutRolePolicy",
+        f"{ROLES}/app-*",
+        Condition={"StringNotEquals": {"iam:PermissionsBoundary": f"arn:aws:iam::{ACCOUNT}:policy/boundary"}},
+    )
     report = check(
         policy("attach", allow("iam:AttachRolePolicy", f"{ROLES}/*")),
+        policy("not-bounded", not_bounded),
+        role("nb", "not-bounded"),
         policy("version", allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/mine")),
         policy("bounded", bounded),
         policy("listed", listed),
@@ -52,7 +59,7 @@ def test_esc001_writing_permissions(check: Evaluator) -> None:
         role("l", "listed"),
         role("x", "admin"),
     )
-    assert hits(report, "ESC001") == ["Role/a", "Role/v", "Role/x"]
+    assert hits(report, "ESC001") == ["Role/a", "Role/nb", "Role/v", "Role/x"]
     finding = next(f for f in report.of("ESC001") if f.resource == "Role/a")
     assert (
         "Policy/attach, statement 1 allows iam:AttachRolePolicy on arn:aws:iam::123456789012:role/*" in finding.message
@@ -82,8 +89,13 @@ def test_esc001_passing_roles(check: Evaluator) -> None:
     lambda_only = allow(
         "iam:PassRole", f"{ROLES}/*", Condition={"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
     )
+    not_lambda = allow(
+        "iam:PassRole", f"{ROLES}/*", Condition={"StringNotEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+    )
     train = allow("sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:ap-northeast-1:{ACCOUNT}:training-job/*")
     report = check(
+        policy("not-lambda", not_lambda, train),
+        role("anything-but-lambda", "not-lambda"),
         policy("own", own, train),
         policy("other", other, train),
         policy("lambda", lambda_only, train),
@@ -93,9 +105,10 @@ def test_esc001_passing_roles(check: Evaluator) -> None:
         role("lambdas", "lambda"),
         role("star", "star"),
     )
-    assert hits(report, "ESC001") == ["Role/sneaky"]
+    assert hits(report, "ESC001") == ["Role/anything-but-lambda", "Role/sneaky"]
     assert hits(report, "LP003") == ["Policy/star"]  # iam:PassRole on every role: LP003's, not repeated
-    assert "with sagemaker:CreateTrainingJob from Policy/other, statement 2" in report.of("ESC001")[0].message
+    sneaky = next(f for f in report.of("ESC001") if f.resource == "Role/sneaky")
+    assert "with sagemaker:CreateTrainingJob from Policy/other, statement 2" in sneaky.message
 
 
 def test_esc001_the_role_of_the_notebook_a_group_opens_is_its_own(check: Evaluator) -> None:
