@@ -1,10 +1,10 @@
 """Policy language (POL001-POL005): documents IAM rejects, or reads otherwise than they are written.
 
 They run on every document people write (customer managed and inline policies, trust policies, bucket
-policies), on the manifests and in the account; statements the product generates are not judged, but a
-statement people add to a generated document (a bucket policy's extras) is judged against the whole
-document (its Version, the Sids already there). Unknown condition keys, global ``aws:`` ones included,
-are LP009's (:mod:`reconciler.rules.ineffective`).
+policies, and KMS key policies), on the manifests and in the account; statements the product generates are
+not judged, but a statement people add to a generated document (a bucket policy's extras) is judged against
+the whole document (its Version, the Sids already there). Unknown condition keys, global ``aws:`` ones
+included, are LP009's (:mod:`reconciler.rules.ineffective`).
 """
 
 from __future__ import annotations
@@ -46,6 +46,23 @@ def _variables(doc: PolicyDoc) -> list[str]:
     return list(found)
 
 
+def _documents(model: Model) -> Iterator[PolicyDoc]:
+    """The documents people write (:meth:`Model.authored_documents`), and the KMS key policies: the other rules
+    leave key policies to the KMS rules, but their language is the same."""
+    yield from model.authored_documents()
+    for name in sorted(model.keys):
+        policy = model.keys[name].policy
+        if policy is not None:
+            yield policy
+
+
+def _statements(model: Model) -> Iterator[tuple[PolicyDoc, Statement]]:
+    for doc in _documents(model):
+        for s in doc.statements:
+            if not s.generated:
+                yield doc, s
+
+
 def _people_wrote(doc: PolicyDoc) -> bool:
     return any(not s.generated for s in doc.statements)
 
@@ -54,7 +71,7 @@ def _people_wrote(doc: PolicyDoc) -> bool:
 
 
 def _pol001(model: Model) -> Iterator[Hit]:
-    for doc in model.authored_documents():
+    for doc in _documents(model):
         if doc.version == CURRENT_VERSION or not _people_wrote(doc) or _variables(doc):
             continue  # POL002 reports a document with policy variables
         said = "has no Version" if doc.version is None else f"has Version {doc.version}"
@@ -71,7 +88,7 @@ def _pol001(model: Model) -> Iterator[Hit]:
 
 
 def _pol002(model: Model) -> Iterator[Hit]:
-    for doc in model.authored_documents():
+    for doc in _documents(model):
         if doc.version == CURRENT_VERSION:
             continue
         variables = _variables(doc)
@@ -92,7 +109,7 @@ def _pol002(model: Model) -> Iterator[Hit]:
 
 
 def _pol003(model: Model) -> Iterator[Hit]:
-    for doc in model.authored_documents():
+    for doc in _documents(model):
         first: dict[str, Statement] = {}
         for s in doc.statements:
             if s.sid is None:
@@ -166,7 +183,7 @@ def _operator_hits(doc: PolicyDoc, s: Statement) -> Iterator[Hit]:
 
 
 def _pol004(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in _statements(model):
         yield from _operator_hits(doc, s)
 
 
@@ -174,7 +191,7 @@ def _pol004(model: Model) -> Iterator[Hit]:
 
 
 def _pol005(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in _statements(model):
         for written, block in s.condition.items():
             op = parse_operator(written)
             if op.value_type is None:

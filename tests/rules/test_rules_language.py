@@ -131,8 +131,17 @@ def test_pol003_duplicate_sids_in_policies_trusts_and_bucket_extras(check: Evalu
         manifest("Policy", "once", {"document": _doc(read, {"Sid": "Write", **allow("s3:PutObject", OBJECTS)})}),
         role("r", trust=trust),
         bucket("data", policy=[reuse]),
+        manifest(
+            "KmsKey",
+            "k",
+            {
+                "policy": _doc(
+                    *[{"Sid": "Use", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}] * 2
+                )
+            },
+        ),
     )
-    assert hits(report, "POL003") == ["Bucket/data", "Policy/twice", "Role/r"]
+    assert hits(report, "POL003") == ["Bucket/data", "KmsKey/k", "Policy/twice", "Role/r"]
     on_bucket = next(f for f in report.of("POL003") if f.resource == "Bucket/data")
     assert on_bucket.location is not None  # the extra statement people wrote, not the generated one
     assert "DenyInsecureTransport" in on_bucket.message
