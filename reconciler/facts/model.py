@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from reconciler.manifests.model import Source
 from reconciler.policydoc import PolicyDocumentError, PolicyStatement, parse_policy, render_statement
+from reconciler.policydoc.measure import document_size, written_version
 
 __all__ = [
     "ADMIN_POLICY_ARNS",
@@ -98,6 +99,10 @@ class PolicyDoc:
     location: str | None
     statements: tuple[Statement, ...]
     arn: str | None = None
+    # As written, for the policy-language rules and IAM's quotas: the Version it declares (None: none, so
+    # IAM applies 2008-10-17), and its size in the characters IAM counts (no whitespace).
+    version: str | None = None
+    size: int = 0
 
     @property
     def authored(self) -> bool:
@@ -438,7 +443,17 @@ class DocBuilder:
         except PolicyDocumentError as exc:
             self.unreadable.append((owner, label, location, str(exc)))
             return None
-        return PolicyDoc(kind, name, label, owner, location, statements, arn)
+        return PolicyDoc(
+            kind,
+            name,
+            label,
+            owner,
+            location,
+            statements,
+            arn,
+            version=written_version(document),
+            size=document_size(document),
+        )
 
 
 def policy_name_from_arn(arn: str) -> str:

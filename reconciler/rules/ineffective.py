@@ -16,6 +16,7 @@ from reconciler.facts.model import Model, PolicyDoc, Statement
 from reconciler.policydoc import action_matches
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.catalog import ActionInfo, catalog
+from reconciler.rules.conditions import close_global_key, global_key_known, true_without_key
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import has_wildcard, split_arn
 
@@ -206,23 +207,47 @@ def _lp007(model: Model) -> Iterator[Hit]:
 # ---------------------------------------------------------------------------------------------- LP009
 
 
-def _lp009(model: Model) -> Iterator[Hit]:
+def _unknown_key(key: str) -> tuple[str, str] | None:
+    """(what the key is not, a hint) when no request carries ``key``; None when it is known or cannot be told."""
     cat = catalog()
+    if key.lower().startswith("aws:"):
+        if global_key_known(key):
+            return None
+        global_close = close_global_key(key)
+        return (
+            "a global condition key (IAM User Guide, AWS global condition context keys)",
+            f"did you mean {global_close}?" if global_close else "check the key name",
+        )
+    if cat.condition_key_known(key) is not False:
+        return None
+    service = key.split(":", 1)[0]
+    names = [k for k in cat.condition_keys(service) if "$" not in k and "<" not in k]
+    close = difflib.get_close_matches(key, names, n=2)
+    return (
+        f"a {service} condition key in the IAM catalog of {cat.updated_at}",
+        f"did you mean {', '.join(close)}?" if close else "check the key name",
+    )
+
+
+def _lp009(model: Model) -> Iterator[Hit]:
     for doc, s in model.authored_statements():
-        for block in s.condition.values():
-            for key in block:  # as written
-                if cat.condition_key_known(key) is False:
-                    service = key.split(":", 1)[0]
-                    names = [k for k in cat.condition_keys(service) if "$" not in k and "<" not in k]
-                    close = difflib.get_close_matches(key, names, n=2)
-                    yield Hit(
-                        doc.owner,
-                        s.location,
-                        f"{doc.label}: condition key {key} is not a {service} condition key in the IAM catalog "
-                        f"of {cat.updated_at}: requests never carry it, so the condition does not test what "
-                        "it says",
-                        f"did you mean {', '.join(close)}?" if close else "check the key name",
-                    )
+        for operator, block in s.condition.items():
+            for key, values in block.items():  # as written
+                unknown = _unknown_key(key)
+                if unknown is None:
+                    continue
+                holds = true_without_key(operator, values)
+                opens = holds if s.allow else not holds
+                verb = "Allow" if s.allow else "Deny"
+                effect = f"the {verb} {'applies without the condition' if holds else 'never applies'}"
+                yield Hit(
+                    doc.owner,
+                    s.location,
+                    f"{doc.label}: condition key {key} is not {unknown[0]}: requests never carry it, so the "
+                    f"condition does not test what it says (under {operator}, {effect})",
+                    unknown[1],
+                    Severity.ERROR if opens else Severity.WARNING,
+                )
 
 
 RULES: tuple[Rule, ...] = (
@@ -256,10 +281,11 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "LP009",
         Severity.WARNING,
-        "Unknown service condition key",
-        "A condition on a key the service never sends is never true (or, with ...IfExists, always true). "
-        "Service keys (s3:prefix, iam:PassedToService...) are checked against the catalog; global aws: keys "
-        "are not in it.",
+        "Unknown condition key",
+        "A condition on a key no request carries is never true (or, with ...IfExists or a negated operator, "
+        "always true). Service keys (s3:prefix, iam:PassedToService...) are checked against the catalog, global "
+        "aws: keys against the IAM User Guide's list. An error when it opens access (an Allow that always "
+        "applies, a Deny that never does), a warning otherwise.",
         _lp009,
         BOTH,
     ),

@@ -1,13 +1,13 @@
-"""Least privilege (LP001-LP009): what a policy allows, checked against the IAM catalog.
+"""Least privilege (LP001-LP010): what a policy allows, checked against the IAM catalog.
 
 Content rules run on the documents people write (Policy manifests / customer managed policies, inline
 policies, trust and bucket policies), never on statements the product generates. AWS managed policies
 attached to a principal are checked for the broad grants only (LP001-LP003), reported on the principal
 that attaches them: their other details are AWS's to fix.
 
-Here: the broad grants (LP001-LP004) and the documents that could not be checked (LP008). The statements
-that do not do what they say (LP005-LP007, LP009) are in :mod:`reconciler.rules.ineffective`; ``RULES``
-lists all nine.
+Here: the broad grants (LP001-LP004, LP010) and the documents that could not be checked (LP008). The
+statements that do not do what they say (LP005-LP007, LP009) are in :mod:`reconciler.rules.ineffective`;
+``RULES`` lists all ten.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from reconciler.rules.analysis import allows_everything, service_wide
 from reconciler.rules.base import BOTH, Hit, Rule
 from reconciler.rules.catalog import ActionInfo, catalog
 from reconciler.rules.findings import Severity
-from reconciler.rules.patterns import covers
+from reconciler.rules.patterns import covers, has_wildcard, split_arn
 
 
 def _notable(actions: tuple[ActionInfo, ...], limit: int = 5) -> list[str]:
@@ -147,7 +147,7 @@ def _lp002(model: Model) -> Iterator[Hit]:
 # ---------------------------------------------------------------------------------------------- LP003
 
 
-def _passes_any_role(s: Statement, account: str) -> str | None:
+def passes_any_role(s: Statement, account: str) -> str | None:
     if not s.allow or s.action is None or "*" in s.action:
         return None
     if not any(action_matches(p, "iam:PassRole") for p in s.action):
@@ -165,7 +165,7 @@ def _lp003(model: Model) -> Iterator[Hit]:
         "name the roles it may pass, and add Condition StringEquals iam:PassedToService (e.g. sagemaker.amazonaws.com)"
     )
     for doc, s in model.authored_statements():
-        resource = _passes_any_role(s, model.account_id)
+        resource = passes_any_role(s, model.account_id)
         if resource is not None:
             yield Hit(
                 doc.owner,
@@ -176,7 +176,7 @@ def _lp003(model: Model) -> Iterator[Hit]:
             )
     for principal, doc in _aws_managed(model):
         for s in doc.statements:
-            resource = _passes_any_role(s, model.account_id)
+            resource = passes_any_role(s, model.account_id)
             if resource is not None:
                 yield Hit(
                     principal.ref,
@@ -234,6 +234,80 @@ def _lp008(model: Model) -> Iterator[Hit]:
         yield Hit(owner, location, f"{label} could not be read ({why}): it was not checked", "fix the document")
 
 
+# ---------------------------------------------------------------------------------------------- LP010
+
+_SCOPING_KEYS = frozenset({"aws:resourceaccount", "aws:resourceorgid", "aws:resourceorgpaths"})
+
+
+def _every_resource(pattern: str) -> bool:
+    """``*``, or an ARN whose resource part is only wildcards (``arn:aws:s3:::*``, ``arn:aws:s3:::*/*``)."""
+    if pattern == "*":
+        return True
+    parts = split_arn(pattern)
+    return parts is not None and "*" in parts[5] and set(parts[5]) <= {"*", "/"}
+
+
+def _scoped_by_condition(s: Statement) -> bool:
+    """A condition on the resource's tags or account narrows a wildcard resource (attribute-based access)."""
+    return any(k in _SCOPING_KEYS or "resourcetag/" in k for k in s.condition_keys())
+
+
+def _template(action: ActionInfo, model: Model) -> str:
+    cat = catalog()
+    rtype = cat.resource_type(action.service, action.resource_types[0])
+    if rtype is None:
+        return action.resource_types[0]
+    values = {"${Partition}": "aws", "${Region}": model.region or "REGION", "${Account}": model.account_id}
+    out = rtype.template
+    for variable, value in values.items():
+        out = out.replace(variable, value)
+    return out
+
+
+def _lp010(model: Model) -> Iterator[Hit]:
+    cat = catalog()
+    for doc, s in model.authored_statements():
+        if not s.allow or s.action is None or s.resource is None or allows_everything(s) or _scoped_by_condition(s):
+            continue
+        wide = [r for r in s.resource if _every_resource(r)]
+        if not wide:
+            continue
+        patterns: list[str] = []
+        scoped: dict[str, ActionInfo] = {}
+        for pattern in s.action:
+            service = pattern.partition(":")[0]
+            if service_wide(pattern) or has_wildcard(service) or not cat.has_service(service):
+                continue  # LP002, or not one service
+            if action_matches(pattern, "iam:PassRole") and passes_any_role(s, model.account_id) is not None:
+                continue  # LP003
+            found = [
+                a
+                for a in cat.expand(pattern)
+                if a.resource_types and a.access_level != "List" and any(cat.applies(a, r) for r in wide)
+            ]
+            if found:
+                patterns.append(pattern)
+                scoped.update((a.full, a) for a in found)
+        if not scoped:
+            continue
+        writes = [a for a in scoped.values() if a.access_level in ("Write", "Permissions management")]
+        shown = ", ".join(a.full for a in (writes or list(scoped.values()))[:4])
+        what = (
+            f"{shown} takes resource-level permissions"
+            if len(scoped) == 1
+            else f"{len(scoped)} actions take resource-level permissions ({shown}{', ...' if len(scoped) > 4 else ''})"
+        )
+        reach = "write to or change any of them" if writes else "read any of them"
+        yield Hit(
+            doc.owner,
+            s.location,
+            f"{doc.label} allows {', '.join(patterns)} on {', '.join(wide)}, every such resource of the account, "
+            f"although {what}: the holder can {reach}, present or future",
+            f"name the resources it needs, e.g. {_template((writes or list(scoped.values()))[0], model)}",
+            Severity.ERROR if writes else Severity.WARNING,
+        )
+
+
 _OWN: tuple[Rule, ...] = (
     Rule(
         "LP001",
@@ -268,6 +342,17 @@ _OWN: tuple[Rule, ...] = (
         "NotAction / NotResource / NotPrincipal with Allow",
         "Allow with a Not* element allows everything that is not listed, including what AWS adds later.",
         _lp004,
+        BOTH,
+    ),
+    Rule(
+        "LP010",
+        Severity.ERROR,
+        "Wildcard resource on an action that takes resource-level permissions",
+        'Resource "*" on an action that can be limited to named resources (the catalog lists its resource '
+        "types) reaches every such resource of the account: an error for actions that write or change "
+        'permissions, a warning for reads. Actions without resource types need "*" and are not reported, nor '
+        "statements narrowed by a condition on the resource's tags or account.",
+        _lp010,
         BOTH,
     ),
     Rule(

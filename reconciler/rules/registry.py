@@ -12,9 +12,12 @@ from reconciler.rules import (
     credentials,
     data,
     keys,
+    language,
     mfa,
     notebooks,
+    privesc,
     privilege,
+    quotas,
     studio,
     trust,
 )
@@ -37,7 +40,10 @@ EXC001 = Rule(
 
 RULES: tuple[Rule, ...] = (
     *mfa.RULES,
+    *language.RULES,
     *privilege.RULES,
+    *privesc.RULES,
+    *quotas.RULES,
     *trust.RULES,
     *data.RULES,
     *buckets.RULES,

@@ -169,7 +169,7 @@ def test_the_seed_is_refused_from_what_plan_reads_and_nothing_is_written(aws: Aw
     result = preview(seed, ClientFactory(aws, read_only=True, recorder=recorder), REGION)
     assert sorted(result.live.aws_policies) == ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]
     report = evaluate(seed, result.live.aws_policies, region=REGION)
-    assert report.refuses and len(report.errors) == 21
+    assert report.refuses and len(report.errors) == 23  # the seed's 21 mistakes and 2 escalation paths (ESC001)
     assert recorder.mutating() == []
     assert boto3.client("iam").list_roles()["Roles"] == []
 

@@ -24,7 +24,7 @@ EXAMPLES = sorted(rule for rule, text in SECTIONS.items() if _example(text, "Fai
 
 
 def test_the_documented_rules_with_yaml_examples() -> None:
-    assert len(EXAMPLES) == 32, EXAMPLES  # the others are about the account (audit) or Settings
+    assert len(EXAMPLES) == 44, EXAMPLES  # the others are about the account (audit) or Settings
 
 
 @pytest.mark.parametrize("rule", EXAMPLES)

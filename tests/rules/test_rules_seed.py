@@ -55,6 +55,9 @@ EXPECTED: list[tuple[Severity, str, str]] = sorted(
         (E, "DATA002", ENGINEER_ROLE),
         (E, "LP002", ADMIN_ROLE),
         (E, "LP002", ENGINEER_ROLE),
+        #    ...and iam:PassRole on any role passed to SageMaker, with sagemaker:CreateNotebookInstance: escalation.
+        (E, "ESC001", ADMIN_ROLE),
+        (E, "ESC001", ENGINEER_ROLE),
         # 8. Buckets: no versioning, no declared writers; notebooks: API defaults.
         (W, "BKT003", "Bucket/sagemaker-rawdata"),
         (W, "BKT003", "Bucket/sagemaker-result"),
@@ -128,6 +131,9 @@ def test_mistake_7_sagemaker_full_access(seed: Report) -> None:
     assert "Bucket/sagemaker-rawdata" in text and "AmazonSageMakerFullAccess (arn:aws:s3:::*sagemaker*)" in text
     assert "s3:DeleteObject" in text and "s3:PutObject" in text
     assert "sagemaker:*" in _one(seed, "LP002", ENGINEER_ROLE)
+    text = _one(seed, "ESC001", ENGINEER_ROLE)
+    assert "iam:PassRole on arn:aws:iam::*:role/*" in text and "pass-role-notebook" in text
+    assert "sagemaker:CreateNotebookInstance" in text
 
 
 def test_mistake_8_buckets_and_notebook_defaults(seed: Report) -> None:

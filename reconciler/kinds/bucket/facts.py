@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from reconciler.facts.builder import Facts
-from reconciler.facts.model import BucketView, DocKind, PolicyDoc, fixed_locator, where
+from reconciler.facts.model import BucketView, DocKind, fixed_locator, where
 from reconciler.kinds.bucket import (
     PUBLIC_ACCESS_BLOCK_ON,
     Bucket,
@@ -41,14 +41,9 @@ def desired(bucket: Bucket, facts: Facts, ctx: Context) -> None:
     )
     if policy is not None:
         # The statements the product generates are marked as such (they are not the user's to fix).
-        policy = PolicyDoc(
-            policy.kind,
-            policy.name,
-            policy.label,
-            policy.owner,
-            policy.location,
-            tuple(s if s.index >= generated else replace(s, generated=True) for s in policy.statements),
-            policy.arn,
+        policy = replace(
+            policy,
+            statements=tuple(s if s.index >= generated else replace(s, generated=True) for s in policy.statements),
         )
     facts.buckets[bucket.name] = BucketView(
         bucket.name,
