@@ -68,6 +68,7 @@ def test_new_fixed_and_unchanged_against_a_revision(repo: Path) -> None:
     comparison = data["accounts"][0]["comparison"]
     assert _rules(comparison["new"]) == [
         ("DATA001", "Role/notebook-for-engineer-role"),
+        ("ESC001", "Role/notebook-for-engineer-role"),  # it may pass any role to a notebook it creates
         ("LP002", "Role/notebook-for-engineer-role"),
         ("SM003", "Role/notebook-for-engineer-role"),
     ]
@@ -76,7 +77,7 @@ def test_new_fixed_and_unchanged_against_a_revision(repo: Path) -> None:
     assert unchanged["rule"] == "CHK001" and UNKNOWN_BOUNDARY in unchanged["message"]
     main = git(repo, "rev-parse", "main")
     assert data["base"] == {"ref": "main", "commit": main, "error": None, "note": None}
-    assert data["summary"]["new"] == 3 and data["summary"]["fixed"] == 1 and data["summary"]["unchanged"] == 1
+    assert data["summary"]["new"] == 4 and data["summary"]["fixed"] == 1 and data["summary"]["unchanged"] == 1
     # located in each revision's own file: the fixed one where it was at main, the unchanged one where it is now
     fixed_line = int(comparison["fixed"][0]["location"].rsplit(":", 2)[1])
     now_line = int(unchanged["location"].rsplit(":", 2)[1])
@@ -93,18 +94,24 @@ def test_base_in_every_output(repo: Path, monkeypatch: pytest.MonkeyPatch) -> No
     status, text = cli_here("check", "manifests", "--base", "main")
     assert status == 3
     main = git(repo, "rev-parse", "main")
-    assert f"Compared with main ({main[:12]}): 3 new, 1 fixed, 1 unchanged." in text
+    assert f"Compared with main ({main[:12]}): 4 new, 1 fixed, 1 unchanged." in text
     assert "  new    error   LP002   Role/notebook-for-engineer-role  manifests/roles/notebook-roles.yaml:" in text
     assert "  fixed  error   CHK001  Role/notebook-for-engineer-role  manifests/roles/notebook-roles.yaml:" in text
     assert "(at main)" in text
     _, md = cli_here("check", "manifests", "--base", "main", "--output", "markdown")
-    assert f"Compared with `main` (`{main[:12]}`): **3 new**, 1 fixed, 1 unchanged." in md
+    assert f"Compared with `main` (`{main[:12]}`): **4 new**, 1 fixed, 1 unchanged." in md
     assert "| 🆕 new | error | `LP002` |" in md and "| unchanged | error | `CHK001` |" in md
     assert "### Fixed since `main`" in md and "| ✔ fixed | error | `CHK001` |" in md
     _, out = cli_here("check", "manifests", "--base", "main", "--output", "sarif")
     results = json.loads(out)["runs"][0]["results"]
     states = sorted((r["ruleId"], r["baselineState"]) for r in results)
-    assert states == [("CHK001", "unchanged"), ("DATA001", "new"), ("LP002", "new"), ("SM003", "new")]
+    assert states == [
+        ("CHK001", "unchanged"),
+        ("DATA001", "new"),
+        ("ESC001", "new"),
+        ("LP002", "new"),
+        ("SM003", "new"),
+    ]
     uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results}
     assert uris == {"manifests/roles/notebook-roles.yaml"}  # relative to the repository's root
 

@@ -35,7 +35,7 @@ def test_exit_0_when_clean_3_on_error_findings_1_on_invalid_manifests(tmp_path: 
     assert "no AWS account" in text and "snapshot of " in text
     status, text = cli_here("check", str(SEED))
     assert status == 3
-    assert "Invariants refused: 21 error(s), 8 warning(s)." in text
+    assert "Invariants refused: 23 error(s), 8 warning(s)." in text
     bad = example(tmp_path / "bad")
     attach(bad, "notebook-no-such-policy")
     status, text = cli_here("check", str(bad))
@@ -97,7 +97,7 @@ def test_json_follows_its_schema(tmp_path: Path) -> None:
     assert seed["summary"] == {
         "accounts": 1,
         "refused": 1,
-        "errors": 21,
+        "errors": 23,
         "warnings": 8,
         "new": None,
         "fixed": None,
@@ -118,7 +118,7 @@ def test_invalid_manifests_in_json_are_the_usual_errors_object(tmp_path: Path) -
 def test_markdown_for_a_pull_request_comment(tmp_path: Path) -> None:
     status, md = cli_here("check", str(SEED), "--output", "markdown")
     assert status == 3
-    assert md.startswith("## ⛔ Reconciler check: 21 error finding(s), 8 warning(s)\n")
+    assert md.startswith("## ⛔ Reconciler check: 23 error finding(s), 8 warning(s)\n")
     assert "| Severity | Rule | Resource | Where | Finding |" in md
     assert "`NB001`" in md and "roles.yaml:17:7`" in md
     assert len(md) < 65_000

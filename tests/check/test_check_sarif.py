@@ -52,7 +52,7 @@ def test_valid_sarif_with_every_finding_at_its_manifest_line() -> None:
     assert status == 3
     (run,) = data["runs"]
     results = run["results"]
-    assert len(results) == 29  # 21 errors, 8 warnings
+    assert len(results) == 31  # 23 errors, 8 warnings
     assert {r["level"] for r in results} == {"error", "warning"}
     for result in results:
         artifact = result["locations"][0]["physicalLocation"]["artifactLocation"]
