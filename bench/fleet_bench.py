@@ -264,6 +264,11 @@ def moved(ids: list[str], before: int = 4, after: int = 5) -> dict[str, Any]:
 
 def measure(args: argparse.Namespace, root: Path, log: TextIO) -> dict[str, Any]:
     results: dict[str, Any] = {"machine": machine(), "args": {k: str(v) for k, v in vars(args).items()}}
+
+    def checkpoint() -> None:  # what is measured so far survives a run that is stopped
+        if args.out:
+            args.out.write_text(json.dumps(results, indent=1))
+
     results["loadBefore"] = load3()
     accounts = fleet_accounts(args.accounts)
     directory = root / "fleet"
@@ -293,9 +298,12 @@ def measure(args: argparse.Namespace, root: Path, log: TextIO) -> dict[str, Any]
                         file=log,
                         flush=True,
                     )
+                    results["runs"] = {p: {str(n): r for n, r in by.items()} for p, by in runs.items()}
+                    checkpoint()
         results["runs"] = {p: {str(n): r for n, r in by.items()} for p, by in runs.items()}
         print("[calls] counting one plan of the fleet, and the floor...", file=log, flush=True)
         results["calls"] = count_calls(directory, emulator, root / "calls", accounts[0].name)
+        checkpoint()
         results["memory"], more = memory_runs(
             args.memory_accounts, args.accounts, emulator=emulator, work=root, args=args, log=log
         )

@@ -22,9 +22,10 @@ def shard_table(results: dict[str, Any]) -> list[str]:
     lines = [
         "| program | shards | fleet wall s, median (range) | speed-up over 1 shard | wall / (1-shard wall / N) "
         "| accounts per shard | CPU s per shard, median (max) | CPU s, all shards | peak RSS MB per shard, max "
-        "| emulator CPU s | load before -> after |",
-        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---|",
+        "| emulator CPU s | CPU-bound wall s here | load before -> after |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
     ]
+    cores = results["machine"].get("schedAffinity") or results["machine"]["cpuCount"] or 1
     for program, by_count in results["runs"].items():
         one = statistics.median(r["wallSeconds"] for r in by_count.get("1", [])) if "1" in by_count else None
         for count in sorted(by_count, key=int):
@@ -37,19 +38,32 @@ def shard_table(results: dict[str, Any]) -> list[str]:
             peak = max(s["peakRssMb"] for r in runs for s in r["perShard"])
             accounts = "/".join(str(s["accounts"]) for s in runs[0]["perShard"])
             emulator = statistics.median(r["emulatorCpuSeconds"] for r in runs)
+            # the least wall time the work's CPU (shards and emulator) needs on this machine's cores, alone on it
+            bound = statistics.median(
+                (sum(s["cpuSeconds"] for s in r["perShard"]) + r["emulatorCpuSeconds"]) / cores for r in runs
+            )
             loads = f"{runs[0]['loadBefore'][0]:.1f} -> {runs[-1]['loadAfter'][0]:.1f}"
             speedup = f"{one / wall:.2f}x" if one else "n/a"
             ideal = f"{wall / (one / n):.2f}" if one else "n/a"
             lines.append(
                 f"| {program} | {n} | {_mr(walls)} | {speedup} | {ideal} | {accounts} "
                 f"| {statistics.median(cpus):.1f} ({max(cpus):.1f}) | {total_cpu:.1f} | {peak:.0f} "
-                f"| {emulator:.0f} | {loads} |"
+                f"| {emulator:.0f} | {bound:.0f} | {loads} |"
             )
     return lines
 
 
 def target_lines(results: dict[str, Any]) -> list[str]:
     out = []
+    for count, runs in results["runs"].get("plan", {}).items():
+        sizes = [s["accounts"] for s in runs[0]["perShard"]]
+        if int(count) > 1 and sum(sizes):
+            bound = max(sizes) / (sum(sizes) / len(sizes))
+            out.append(
+                f"- {count} shards: the largest holds {max(sizes)} of {sum(sizes)} accounts, {bound:.2f}x its even "
+                f"share: with a core per shard and a free emulator, the fleet's wall time is at best {bound:.2f}x "
+                f"(one shard's / {count})"
+            )
     for program, by_count in results["runs"].items():
         if "1" in by_count and "4" in by_count:
             one = statistics.median(r["wallSeconds"] for r in by_count["1"])
