@@ -133,37 +133,37 @@ def tables(results: dict[str, Any]) -> str:
     lines = [
         f"Machine: os.cpu_count() = {m['cpuCount']}, sched_getaffinity = {m['schedAffinity']} cores; "
         f"Python {m['python']}; load average (1/5/15 min) {results['loadBefore']} before, "
-        f"{results['loadAfter']} after. Fleet: {args['accounts']} accounts, {args['extra_roles']} extra roles each; "
+        f"{results.get('loadAfter', 'n/a')} after. "
+        f"Fleet: {args['accounts']} accounts, {args['extra_roles']} extra roles each; "
         f"{args['repeat']} run(s) of each shard count.",
-        "",
-        "Plan and no-op apply, the shard processes started at once (every process exited 0):",
-        "",
-        *shard_table(results),
-        "",
-        *target_lines(results),
-        "",
-        "Calls per account (one plan of the whole fleet, every account's calls counted; the floor of the "
-        "first account):",
-        "",
-        *calls_table(results["calls"]),
     ]
+    if results.get("runs"):
+        lines += ["", "Plan and no-op apply, the shard processes started at once (every process exited 0):", ""]
+        lines += [*shard_table(results), "", *target_lines(results)]
+    if results.get("calls"):
+        lines += ["", "Calls per account (one plan of the whole fleet, every account's calls counted; the floor of "]
+        lines[-1] += "the first account):"
+        lines += ["", *calls_table(results["calls"])]
     if results.get("memory"):
         lines += ["", "Peak memory of one shard as the fleet grows (plan, shard 0 of 4, alone):", ""]
         lines += memory_table(results["memory"])
-    lines += ["", "Accounts that move to another shard when the shard count changes:", ""]
-    lines += ["| accounts | shards | moved | share | expected |", "|---:|---|---:|---:|---:|"]
-    for mv in results["moved"]:
+    if results.get("moved"):
+        lines += ["", "Accounts that move to another shard when the shard count changes:", ""]
+        lines += ["| accounts | shards | moved | share | expected |", "|---:|---|---:|---:|---:|"]
+    for mv in results.get("moved", []):
         lines.append(
             f"| {mv['accounts']} | {mv['from']} -> {mv['to']} | {mv['moved']} | {mv['share']:.1%} "
             f"| {1 / mv['to']:.1%} |"
         )
     lines += ["", "Seeding (not measured against any target):", ""]
-    for s in results["seed"]:
+    for s in results.get("seed", []):
         lines.append(
             f"- {s['accounts']} accounts: the example applied by `reconciler apply` ({s['applyShards']} shard "
-            f"processes) in {s['applySeconds']:.0f}s, then {s['extraRoles']} extra roles each "
+            f"processes, {s.get('applyRuns', 1)} run(s)) in {s['applySeconds']:.0f}s, "
+            f"then {s['extraRoles']} extra roles each "
             f"({s['extraRoleCalls']:,} calls) in {s['extraRoleSeconds']:.0f}s; emulator RSS afterwards "
             f"{s['emulatorRssMb']:.0f} MB"
         )
-    lines.append(f"- emulator RSS at the end: {results.get('emulatorRssMb', float('nan')):.0f} MB")
+    if "emulatorRssMb" in results:
+        lines.append(f"- emulator RSS at the end: {results['emulatorRssMb']:.0f} MB")
     return "\n".join(lines)
