@@ -176,7 +176,12 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
             tags = [calls.submit(lambda k=key: kms.list_resource_tags(KeyId=k)["Tags"]) for _, key in aliases]
             described = [calls.submit(lambda k=key: kms.describe_key(KeyId=k)) for _, key in aliases]
             details = [
-                calls.submit(lambda k=key: (kms.get_key_policy(KeyId=k), kms.get_key_rotation_status(KeyId=k)))
+                calls.submit(
+                    lambda k=key: (
+                        kms.get_key_policy(KeyId=k, PolicyName="default"),
+                        kms.get_key_rotation_status(KeyId=k),
+                    )
+                )
                 for (name, key), future in zip(aliases, tags, strict=True)
                 if name in named.get("KmsKey", ())
                 or owned([{"Key": t["TagKey"], "Value": t["TagValue"]} for t in future.result()])

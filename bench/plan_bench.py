@@ -90,10 +90,10 @@ def loadavg() -> float:
 class EmulatorProcess:
     """``python -m bench.emulator`` as a child process: its URL, its CPU time, and a bounded stop."""
 
-    def __init__(self, log: Path) -> None:
+    def __init__(self, log: Path, args: tuple[str, ...] = ()) -> None:
         self._log = log.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.emulator"],
+            [sys.executable, "-m", "bench.emulator", *args],
             cwd=REPO,
             env=child_env(),
             stdin=subprocess.PIPE,
