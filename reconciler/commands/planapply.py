@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import io
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TextIO
 
@@ -338,16 +340,28 @@ def _apply_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
             out.write("Apply cancelled: nothing was changed.\n")
             return Exit.ERROR
         stop = stop_on_signals()
-        for a in ready:
+        written = threading.Lock()
+
+        def apply_one(a: AccountPlan) -> None:
+            # Each account under its own lease, --account-workers at a time; its report is written whole when
+            # it is done, so that the accounts' lines never interleave.
             assert a.saved is not None
+            block = io.StringIO()
             if stop.is_set():
-                out.write(f"\nstopped: account {a.name} was not applied\n")
-                statuses[a.name] = Exit.ERROR
-                continue
-            out.write(f"\n=== Applying account {a.name} ({a.account_id}) ===\n")
-            statuses[a.name] = _execute_isolated(args, a.saved, out, verify=not args.no_lease, stop=stop)
-    refused = [n for n, s in statuses.items() if s == Exit.REFUSED]
-    failed = [n for n, s in statuses.items() if s == Exit.ERROR]
+                block.write(f"\nstopped: account {a.name} was not applied\n")
+                status = Exit.ERROR
+            else:
+                block.write(f"\n=== Applying account {a.name} ({a.account_id}) ===\n")
+                status = _execute_isolated(args, a.saved, block, verify=not args.no_lease, stop=stop)
+            with written:
+                statuses[a.name] = status
+                out.write(block.getvalue())
+                out.flush()
+
+        with ThreadPoolExecutor(max_workers=max(1, args.account_workers), thread_name_prefix="apply") as pool:
+            list(pool.map(apply_one, ready))
+    refused = sorted(n for n, s in statuses.items() if s == Exit.REFUSED)
+    failed = sorted(n for n, s in statuses.items() if s == Exit.ERROR)
     out.write(
         f"\nFleet: {len(ready)} account(s) applied, {len(refused)} refused, {len(failed)} failed"
         + (f" (refused: {', '.join(refused)})" if refused else "")
