@@ -13,11 +13,15 @@ from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy
 from reconciler.engine.differ import build_plan, read_scope
-from reconciler.engine.plan import Plan
+from reconciler.engine.plan import Action, Plan
+from reconciler.facts.model import Model
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
 from reconciler.manifests.model import DesiredState
-from reconciler.rules import Finding, Report, desired_findings, finish
+from reconciler.rules import Finding, Report, desired_evaluation, finish
+from reconciler.rules.access import access_of, after_apply
+from reconciler.rules.accessdiff import AccessDiff, diff_access
+from reconciler.rules.fromlive import from_live
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +33,17 @@ class Preview:
     seconds: float
     # The invariant rules on the desired state, when asked for (``preview(..., invariants=True)``).
     report: Report | None = None
+    # With the invariants: the change in effective access, the account now -> the account after apply.
+    access: AccessDiff | None = None
+
+
+def plan_access(desired: DesiredState, model: Model, live: LiveState, plan: Plan) -> AccessDiff:
+    """The access diff of a plan: the account's model (built from what the plan read, AWS managed documents
+    included, with no further read) against the account as apply leaves it."""
+    tag = desired.settings.ownership_tag
+    before = from_live(live, ownership=(tag.key, tag.value))
+    after = after_apply(model, before, plan.refs(Action.DELETE))
+    return diff_access(access_of(before), access_of(after))
 
 
 def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invariants: bool = False) -> Preview:
@@ -36,30 +51,38 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
 
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
     that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
-    waits on AWS, so the rules cost little wall time (``Preview.report``).
+    waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
+    then, from the rules' model of ``desired`` and the account as read (``Preview.access``).
     """
     started = time.monotonic()
-    rules: list[Future[list[Finding]]] = []
+    rules: list[Future[tuple[Model, list[Finding]]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
         def start_rules(aws_policies: Mapping[str, AwsPolicy]) -> None:
-            rules.append(pool.submit(desired_findings, desired, aws_policies, region=region))
+            rules.append(pool.submit(desired_evaluation, desired, aws_policies, region=region))
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
         plan = build_plan(desired, live)
         report: Report | None = None
+        access: AccessDiff | None = None
+        access_seconds: dict[str, float] = {}
         if rules:
             users = live_users(live)
             keys = {name: users[name].access_keys or () for name in desired.of("User") if name in users}
-            report = finish(desired, rules[0].result(), keys)
+            model, found = rules[0].result()
+            report = finish(desired, found, keys)
+            access_started = time.monotonic()
+            access = plan_access(desired, model, live, plan)
+            access_seconds["access_seconds"] = round(time.monotonic() - access_started, 3)
     elapsed = time.monotonic() - started
     log.info(
         "plan computed",
         read_seconds=round(read_seconds, 3),
         seconds=round(elapsed, 3),
         changes=len(plan.changes),
+        **access_seconds,
         account_id=plan.account_id,
         region=region,
     )
-    return Preview(plan, live, elapsed, report)
+    return Preview(plan, live, elapsed, report, access)
