@@ -88,6 +88,7 @@ class Access:
     origin: str
     entries: Entries
     protected: frozenset[str]  # the protected buckets' names
+    buckets: frozenset[str] = frozenset()  # every bucket's name
     # role ref -> the workloads running as it (NotebookInstance/..., StudioDomain/...), for the reader.
     workloads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # (Kind/name, policy ARN) of attachments whose document is not known: not counted, but for admin.
@@ -273,6 +274,7 @@ def access_of(model: Model) -> Access:
         model.origin,
         out.frozen(),
         protected,
+        frozenset(model.buckets),
         workloads={ref: tuple(sorted(set(w))) for ref, w in sorted(workloads.items())},
         unread=_unread(model),
         bucket_writes=lambda name: _writes_of(model, index, name),

@@ -183,9 +183,14 @@ def _lines(
 
 
 def _notes(before: Access, after: Access) -> list[str]:
-    newly = sorted(after.protected - before.protected)
-    notes = [f"Bucket/{b} is newly protected (declares access.write)" for b in newly]
-    notes += [f"Bucket/{b} is no longer protected" for b in sorted(before.protected - after.protected)]
+    notes = [
+        f"Bucket/{b} {'becomes protected' if b in before.buckets else 'is new and protected'} (declares access.write)"
+        for b in sorted(after.protected - before.protected)
+    ]
+    notes += [
+        f"Bucket/{b} {'is no longer protected' if b in after.buckets else 'was protected and is gone'}"
+        for b in sorted(before.protected - after.protected)
+    ]
     for side, only in (("before", before.unread - after.unread), ("after", after.unread - before.unread)):
         for ref, arn in sorted(only):
             counted = "only the administrator access it names is counted" if arn in ADMIN_POLICY_ARNS else "not counted"
