@@ -7,10 +7,10 @@ from pathlib import Path
 
 import boto3
 import jsonschema
-from referencing import Registry, Resource
 import pytest
 from clirun import cli_here
 from fleetdir import ACCOUNTS, example_fleet, role_names, small_fleet
+from referencing import Registry, Resource
 
 from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
 from reconciler.cli import _parser
