@@ -246,7 +246,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
                 plan, notes=(*plan.notes, adoption_note(adoption_report(plan, tag.key, tag.value)))
             )
         text = render_markdown(
-            plan, findings=saved.findings_text, adopt=args.adopt, verdict=saved.verdict, access=saved.access
+            plan, findings=saved.findings_text, adopt=args.adopt, verdict=saved.verdict, access=saved.shown_access
         )
         out.write(text + (f"\nPlan file digest: `{digest}`\n" if digest else "") + "\n")
     else:
@@ -269,7 +269,7 @@ def _show(out: TextIO, saved: SavedPlan, *, color: bool) -> None:
         out.write(verdict + "\n")
     if saved.findings_text:
         out.write(saved.findings_text + "\n\n")
-    access = render_access_text(saved.access, color=color)
+    access = render_access_text(saved.shown_access, color=color)
     if access:
         out.write(access + "\n")
     out.write(render_text(saved.plan, color=color, adopt=saved.adopt) + "\n")

@@ -79,6 +79,15 @@ class SavedPlan:
             return findings_to_dict(self.report)
         return self.saved_findings or {}
 
+    @property
+    def shown_access(self) -> AccessDiff | None:
+        """The access diff as text and Markdown show it: None (no section) when neither the plan nor access
+        changes, so an in-sync plan says only that; otherwise the diff (one line when access does not change)."""
+        access = self.access
+        if access is None or (self.plan.empty and access.empty and not access.notes):
+            return None
+        return access
+
     @cached_property
     def findings_text(self) -> str:
         """The findings as plan prints them (no colour); empty when there is nothing to say."""

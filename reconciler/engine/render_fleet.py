@@ -124,7 +124,7 @@ def plan_section(account: AccountPlan, *, color: bool, adopt: bool) -> str:
         parts.append(verdict)
     if saved.findings_text:
         parts.append(saved.findings_text + "\n")
-    access = render_access_text(saved.access, color=color)
+    access = render_access_text(saved.shown_access, color=color)
     if access:
         parts.append(access)
     parts.append(render_text(saved.plan, color=color, adopt=adopt))
@@ -197,7 +197,7 @@ def render_fleet_markdown(accounts: Sequence[AccountPlan], *, adopt: bool = Fals
                 findings=a.saved.findings_text,
                 adopt=adopt,
                 verdict=a.saved.verdict,
-                access=a.saved.access,
+                access=a.saved.shown_access,
             )
         else:
             body = ""
