@@ -19,8 +19,9 @@ from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import Finding, Report, desired_evaluation, finish
-from reconciler.rules.access import access_of, after_apply
+from reconciler.rules.access import access_of
 from reconciler.rules.accessdiff import AccessDiff, diff_access
+from reconciler.rules.afterapply import after_apply
 from reconciler.rules.fromlive import from_live
 
 log = structlog.get_logger(__name__)

@@ -1,8 +1,7 @@
 """Effective access to what matters, from one evaluation model: the access diff's facts.
 
-:func:`access_of` reduces a :class:`~reconciler.facts.model.Model` (the manifests, or the account) to the
-entitlements a reviewer cares about; :func:`reconciler.rules.accessdiff.diff_access` compares two of them.
-Four categories, each computed with the rules' own analysis (:mod:`reconciler.rules.analysis`), so the
+:func:`access_of` wraps a :class:`~reconciler.facts.model.Model` (the manifests, or the account) as an
+:class:`Access`, which answers, with the rules' own analysis (:mod:`reconciler.rules.analysis`), so that the
 access diff and the rules never disagree on what a policy allows:
 
 - **data**: who may write, delete or re-open the objects of each protected bucket (a bucket that declares
@@ -18,29 +17,36 @@ access diff and the rules never disagree on what a policy allows:
 
 The approximations are the rules' (``docs/rules.md``): a conditional Allow counts as granting, only an
 unconditional Deny takes away, permissions boundaries and SCPs are not considered. Pure: nothing here
-reads AWS. The cost is linear in the model: every statement's answers are computed once
-(:class:`~reconciler.rules.analysis.GrantFinder`), and buckets only look at the principals whose
-statements can reach them (DATA001's index).
+reads AWS, and the answers are computed when asked for, so that :func:`~reconciler.rules.accessdiff.
+diff_access` analyses only the principals whose documents differ between its two sides
+(:meth:`Access.actor_key`); every statement's answers are computed once
+(:class:`~reconciler.rules.analysis.GrantFinder`).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+import re
+from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
+from typing import Any
 
-from reconciler.facts.model import ADMIN_POLICY_ARNS, BucketView, Model, Principal
-from reconciler.rules.analysis import S3_ARN_PREFIX, Grant, GrantFinder, action_in, allows_everything, resource_reaching
-from reconciler.rules.data import WriterIndex, wanted
+from reconciler.facts.model import ADMIN_POLICY_ARNS, BucketView, Model, PolicyDoc, Principal, Statement
+from reconciler.kinds.bucket import OBJECT_WRITE_ACTIONS
+from reconciler.rules.analysis import AnyBucket, Grant, GrantFinder, action_in, allows_everything, resource_reaching
+from reconciler.rules.data import BUCKET_CONTROL_ACTIONS, wanted
 from reconciler.rules.escalation import ESCALATION_PATHS
 
-__all__ = ["ASSUME_ACTIONS", "Access", "Category", "Entitlement", "Via", "access_of", "after_apply"]
+__all__ = ["ASSUME_ACTIONS", "Access", "Category", "Entitlement", "Via", "access_of", "principal_ref"]
 
 #: The actions a trust policy lets a principal assume a role with.
 ASSUME_ACTIONS: tuple[str, ...] = ("sts:AssumeRole", "sts:AssumeRoleWithSAML", "sts:AssumeRoleWithWebIdentity")
-ADMIN = "*"  # the "what" of an administrator entitlement
+ADMIN = "*"  # the "what" and "on" of an administrator entitlement
 _SELF = ("${aws:username}", "${aws:userid}")  # a user pattern with these reaches only the principal's own user
+_WRITES = (*OBJECT_WRITE_ACTIONS, *BUCKET_CONTROL_ACTIONS)
+_NEEDS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys(need for path in ESCALATION_PATHS for need in path.needs))
+_NEED_ACTIONS = tuple(dict.fromkeys(action for action, _ in _NEEDS))
 
 
 class Category(StrEnum):
@@ -56,9 +62,9 @@ class Category(StrEnum):
 class Entitlement:
     """One thing a principal may do: the unit the access diff compares.
 
-    ``who``: ``Kind/name`` of a principal of the model, or an identifier outside it (an ARN of another
+    ``who``: ``Kind/name`` of a role or user of the account, or an identifier outside it (an ARN of another
     account, ``*``, a service or identity provider). ``what``: an action (data, assume), ``*`` (admin) or
-    an escalation path's id. ``on``: an ARN pattern (data), ``Role/name`` (assume), ``*`` or ``""``.
+    an escalation path's id. ``on``: an ARN pattern (data), ``Role/name`` (assume), ``*`` (admin) or ``""``.
     """
 
     category: Category
@@ -78,53 +84,26 @@ class Via:
     detail: str = ""
 
 
-Entries = Mapping[Entitlement, frozenset[Via]]
+Found = list[tuple[Entitlement, Via]]
+_ARN = re.compile(r"arn:aws[\w-]*:iam::(\d{12}):(role|user)/(?:[^*?]*/)?([^/*?]+)")
 
 
-@dataclass(frozen=True)
-class Access:
-    """The entitlements of one model (:func:`access_of`), with what the diff needs to name principals."""
-
-    origin: str
-    entries: Entries
-    protected: frozenset[str]  # the protected buckets' names
-    buckets: frozenset[str] = frozenset()  # every bucket's name
-    # role ref -> the workloads running as it (NotebookInstance/..., StudioDomain/...), for the reader.
-    workloads: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    # (Kind/name, policy ARN) of attachments whose document is not known: not counted, but for admin.
-    unread: frozenset[tuple[str, str]] = frozenset()
-    # The write entitlements of a bucket this model does not protect (the other side of a diff may).
-    bucket_writes: Callable[[str], Entries] | None = field(default=None, compare=False, repr=False)
-
-    def data_entries(self, buckets: Iterable[str]) -> dict[Entitlement, frozenset[Via]]:
-        """The data entitlements on ``buckets``: this model's, whether or not it protects them."""
-        wanted_ = set(buckets)
-        out = {e: v for e, v in self.entries.items() if e.category is Category.DATA and bucket_of(e) in wanted_}
-        if self.bucket_writes is not None:
-            for name in sorted(wanted_ - self.protected):
-                out.update(self.bucket_writes(name))
-        return out
+def principal_ref(value: str, account_id: str) -> str:
+    """``Role/name`` or ``User/name`` for the ARN of a role or user of ``account_id``; anything else as is."""
+    match = _ARN.fullmatch(value)
+    if match is None or match.group(1) != account_id:
+        return value
+    return f"{match.group(2).capitalize()}/{match.group(3)}"
 
 
 def bucket_of(entitlement: Entitlement) -> str:
     """The bucket a data entitlement is about."""
-    return entitlement.on.removeprefix(S3_ARN_PREFIX).split("/", 1)[0]
+    return entitlement.on.removeprefix("arn:aws:s3:::").split("/", 1)[0]
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.entries: dict[Entitlement, set[Via]] = defaultdict(set)
-
-    def add(self, entitlement: Entitlement, via: Via) -> None:
-        self.entries[entitlement].add(via)
-
-    def frozen(self) -> dict[Entitlement, frozenset[Via]]:
-        return {e: frozenset(self.entries[e]) for e in sorted(self.entries)}
-
-
-def _actors(model: Model) -> list[Principal]:
-    """The principals that act: roles and users (a group's documents act through its members)."""
-    return [*(model.roles[n] for n in sorted(model.roles)), *(model.users[n] for n in sorted(model.users))]
+def _statement_key(s: Statement) -> tuple[Any, ...]:
+    """A statement as written, without where it is: equal on both sides of a diff when it grants the same."""
+    return (s.effect, s.action, s.not_action, s.resource, s.not_resource, s.principal, s.not_principal, s.condition)
 
 
 def _holders(model: Model, principal: Principal) -> list[Principal]:
@@ -132,199 +111,231 @@ def _holders(model: Model, principal: Principal) -> list[Principal]:
 
 
 def _via(grant: Grant) -> Via:
-    return Via(grant.holder.ref, grant.document.label)
+    detail = "" if grant.pattern == grant.target else grant.pattern
+    return Via(grant.holder.ref, grant.document.label, detail)
 
 
-# --------------------------------------------------------------------------------------------------
-# The four categories
-# --------------------------------------------------------------------------------------------------
+class Access:
+    """The entitlements of one model (:func:`access_of`), computed when asked for.
 
+    The entitlements of a role or user (data, admin, escalation, and assuming roles that trust the account)
+    depend only on its effective documents, summed up by :meth:`actor_key`; those of trust and bucket
+    policies only on these documents. ``entries`` holds them all.
+    """
 
-def _admins(model: Model, finder: GrantFinder, out: _Collector) -> None:
-    for principal in _actors(model):
-        docs = list(model.effective_with_holders(principal))
-        if any(finder.deny_covers(s, ADMIN, ADMIN) for _, doc in docs for s in doc.statements):
-            continue  # an unconditional Deny of everything
-        vias = [Via(h.ref, d.label) for h, d in docs if any(allows_everything(s) for s in d.statements)]
-        for holder in _holders(model, principal):
-            vias += [
-                Via(holder.ref, f"AWS managed policy {a.arn.rsplit('/', 1)[-1]}")
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self.origin = model.origin
+        ordered = [*(model.roles[n] for n in sorted(model.roles)), *(model.users[n] for n in sorted(model.users))]
+        self.actors: dict[str, Principal] = {p.ref: p for p in ordered}
+        self.buckets = frozenset(model.buckets)
+        self.protected = frozenset(name for name, bucket in model.buckets.items() if bucket.protected)
+        self.finder = GrantFinder(model)
+        self._doc_keys: dict[int, tuple[Any, ...]] = {}
+        self._reach: dict[str, tuple[bool, frozenset[str]]] = {}
+        self.trusts, self.root_arns = self._trusts()
+
+    # --- what the diff compares -------------------------------------------------------------------
+
+    def actor_key(self, ref: str) -> tuple[Any, ...] | None:
+        """Everything an actor's entitlements depend on (None: no such role or user): its effective documents'
+        statements with their holders, and its attachments that count by name (admin) or are not known."""
+        principal = self.actors.get(ref)
+        if principal is None:
+            return None
+        docs = tuple((holder.ref, self._doc_key(doc)) for holder, doc in self.model.effective_with_holders(principal))
+        by_name = tuple(
+            sorted(
+                (holder.ref, a.arn)
+                for holder in _holders(self.model, principal)
                 for a in holder.attachments
-                if a.arn in ADMIN_POLICY_ARNS
-            ]
-        for via in vias:
-            out.add(Entitlement(Category.ADMIN, principal.ref, ADMIN, ADMIN), via)
+                if a.document is None or a.arn in ADMIN_POLICY_ARNS
+            )
+        )
+        return (principal.arn, docs, by_name)
 
+    def may_assume(self, ref: str) -> bool:
+        """Whether some Allow of the actor covers ``sts:AssumeRole`` (on any resource)."""
+        return any(self.finder.covered(s, ("sts:AssumeRole",)) for s in self._allows(self.actors[ref]))
 
-_NEEDS: tuple[tuple[str, str], ...] = tuple(dict.fromkeys(need for path in ESCALATION_PATHS for need in path.needs))
+    @cached_property
+    def unread(self) -> frozenset[tuple[str, str]]:
+        """(Kind/name, policy ARN) of attachments whose document is not known: not counted, but for admin."""
+        return frozenset((p.ref, a.arn) for p in self.model.principals for a in p.attachments if a.document is None)
 
+    @cached_property
+    def workloads(self) -> dict[str, tuple[str, ...]]:
+        """Role ref -> the workloads running as it (NotebookInstance/..., StudioDomain/...), for the reader."""
+        found: dict[str, set[str]] = {}
+        for workload in self.model.execution_roles():
+            if workload.role_name is not None and workload.role_name in self.model.roles:
+                found.setdefault(f"Role/{workload.role_name}", set()).add(workload.ref)
+        return {ref: tuple(sorted(refs)) for ref, refs in sorted(found.items())}
 
-def _escalations(model: Model, finder: GrantFinder, out: _Collector) -> None:
-    actions = tuple(dict.fromkeys(action for action, _ in _NEEDS))
-    for principal in _actors(model):
-        statements = [s for _, doc in model.effective_with_holders(principal) for s in doc.statements if s.allow]
-        if not any(finder.covered(s, actions) for s in statements):
-            continue  # nothing of any path: the common case, decided without resource matching
-        granted: dict[tuple[str, str], list[Grant]] = defaultdict(list)
-        for grant in finder(principal, _NEEDS):
-            if not any(variable in grant.pattern for variable in _SELF):
-                granted[(grant.action, grant.target)].append(grant)
-        for path in ESCALATION_PATHS:
-            if all(need in granted for need in path.needs):
-                for need in path.needs:
-                    for grant in granted[need]:
-                        out.add(Entitlement(Category.ESCALATION, principal.ref, path.id, ""), _via(grant))
+    @cached_property
+    def entries(self) -> dict[Entitlement, frozenset[Via]]:
+        """Every entitlement of the model (its own protected buckets), sorted."""
+        return _collect(self.everything(self.protected, self.root_arns))
 
+    def everything(self, buckets: Collection[str], roots: Mapping[str, str]) -> Found:
+        """All entitlements, on ``buckets`` (protected on either side of a diff) and with the roles trusting their
+        account given by ``roots`` (role ref -> ARN, of either side; only those of this side count)."""
+        found = self.shared(buckets)
+        for ref in self.actors:
+            found += self.actor_entries(ref, buckets, roots)
+        return found
 
-def _assumers(model: Model, finder: GrantFinder, out: _Collector) -> None:
-    refs = {p.arn: p.ref for p in _actors(model)}
-    root = f"arn:aws:iam::{model.account_id}:root"
-    trusting_root: list[Principal] = []
-    for name in sorted(model.roles):
-        role = model.roles[name]
-        trust = role.trust
-        if trust is None:
-            continue
-        denied = {
-            value
-            for s in trust.statements
-            if s.deny and not s.condition and s.principal and any(action_in(s, a) for a in ASSUME_ACTIONS)
-            for values in s.principal.values()
-            for value in values
-        }
-        for s in trust.statements:
+    # --- trust and bucket policies (cheap: computed whole) ----------------------------------------
+
+    def _trusts(self) -> tuple[Found, dict[str, str]]:
+        model, found, roots = self.model, [], {}
+        root = f"arn:aws:iam::{model.account_id}:root"
+        for name in sorted(model.roles):
+            role = model.roles[name]
+            trust = role.trust
+            if trust is None:
+                continue
+            denied = {
+                value
+                for s in trust.statements
+                if s.deny and not s.condition and s.principal and any(action_in(s, a) for a in ASSUME_ACTIONS)
+                for values in s.principal.values()
+                for value in values
+            }
+            for s in trust.statements:
+                if not s.allow or not s.principal:
+                    continue
+                for action in (a for a in ASSUME_ACTIONS if action_in(s, a)):
+                    for value in (v for values in s.principal.values() for v in values):
+                        if value in denied or "*" in denied:
+                            continue
+                        who = principal_ref(value, model.account_id)
+                        found.append((Entitlement(Category.ASSUME, who, action, role.ref), Via(who, trust.label)))
+                        if value == root and action == "sts:AssumeRole":
+                            roots[role.ref] = role.arn
+        return found, roots
+
+    def shared(self, buckets: Collection[str]) -> Found:
+        """The entitlements trust policies and the bucket policies of ``buckets`` grant."""
+        found = list(self.trusts)
+        for name in sorted(buckets):
+            bucket = self.model.buckets.get(name)
+            if bucket is not None and bucket.policy is not None:
+                found += self._bucket_policy(bucket, bucket.policy)
+        return found
+
+    def _bucket_policy(self, bucket: BucketView, policy: PolicyDoc) -> Found:
+        found = []
+        for s in policy.statements:
             if not s.allow or not s.principal:
                 continue
-            for action in (a for a in ASSUME_ACTIONS if action_in(s, a)):
-                for value in (v for values in s.principal.values() for v in values):
-                    if value in denied or "*" in denied:
-                        continue
-                    who = refs.get(value, value)
-                    out.add(Entitlement(Category.ASSUME, who, action, role.ref), Via(who, trust.label))
-                    if value == root and action == "sts:AssumeRole" and role not in trusting_root:
-                        trusting_root.append(role)
-    if not trusting_root:
-        return
-    # A role that trusts its own account: who the account's policies allow to assume it.
-    wanted_ = [("sts:AssumeRole", role.arn) for role in trusting_root]
-    by_arn = {role.arn: role for role in trusting_root}
-    for principal in _actors(model):
-        statements = [s for _, doc in model.effective_with_holders(principal) for s in doc.statements if s.allow]
-        if not any(finder.covered(s, ("sts:AssumeRole",)) for s in statements):
-            continue
-        for grant in finder(principal, wanted_):
-            role = by_arn[grant.target]
-            if role is not principal:
-                out.add(Entitlement(Category.ASSUME, principal.ref, grant.action, role.ref), _via(grant))
-
-
-def bucket_writes(model: Model, index: WriterIndex, bucket: BucketView) -> Iterator[tuple[Entitlement, Via]]:
-    """Who may write, delete or re-open ``bucket``'s data: DATA001's grants, and its bucket policy's Allows."""
-    for principal in index.candidates(bucket):
-        for grant in index.grants(principal, wanted(bucket)):
-            detail = "" if grant.pattern == grant.target else grant.pattern
-            via = Via(grant.holder.ref, grant.document.label, detail)
-            yield Entitlement(Category.DATA, principal.ref, grant.action, grant.target), via
-    policy = bucket.policy
-    if policy is None:
-        return
-    refs = {p.arn: p.ref for p in _actors(model)}
-    for s in policy.statements:
-        if not s.allow or not s.principal:
-            continue
-        for action, target in wanted(bucket):
-            pattern = resource_reaching(s, target) if action_in(s, action) else None
-            if pattern is None:
-                continue
-            for value in (v for values in s.principal.values() for v in values):
-                who = refs.get(value, value)
+            for action, target in wanted(bucket):
+                pattern = resource_reaching(s, target) if action_in(s, action) else None
+                if pattern is None:
+                    continue
                 detail = "" if pattern == target else pattern
-                yield Entitlement(Category.DATA, who, action, target), Via(who, policy.label, detail)
+                for value in (v for values in s.principal.values() for v in values):
+                    who = principal_ref(value, self.model.account_id)
+                    found.append((Entitlement(Category.DATA, who, action, target), Via(who, policy.label, detail)))
+        return found
+
+    def bucket_policy_key(self, name: str) -> tuple[Any, ...] | None:
+        bucket = self.model.buckets.get(name)
+        return None if bucket is None or bucket.policy is None else self._doc_key(bucket.policy)
+
+    # --- one actor (the expensive part: only for actors that differ) ------------------------------
+
+    def actor_entries(self, ref: str, buckets: Collection[str], roots: Mapping[str, str]) -> Found:
+        """The actor's entitlements: writes to ``buckets``, admin, escalation paths, and assuming the roles of
+        ``roots`` that trust the account on this side."""
+        principal = self.actors.get(ref)
+        if principal is None:
+            return []
+        found: Found = []
+        found += self._writes(principal, buckets)
+        found += self._admin(principal)
+        found += self._escalations(principal)
+        found += self._assumes(principal, roots)
+        return found
+
+    def _allows(self, principal: Principal) -> Iterator[Statement]:
+        for _, doc in self.model.effective_with_holders(principal):
+            yield from (s for s in doc.statements if s.allow)
+
+    def _reaches(self, principal: Principal) -> tuple[bool, frozenset[str]]:
+        """(reaches any bucket, the buckets it names) through statements that allow a write: DATA001's pruning."""
+        found = self._reach.get(principal.ref)
+        if found is None:
+            anywhere, names = False, set[str]()
+            for s in self._allows(principal):
+                if self.finder.covered(s, _WRITES):
+                    reach = self.finder.s3_buckets_reached(s)
+                    if isinstance(reach, AnyBucket):
+                        anywhere = True
+                        break
+                    names |= reach
+            found = self._reach[principal.ref] = (anywhere, frozenset(names))
+        return found
+
+    def _writes(self, principal: Principal, buckets: Collection[str]) -> Found:
+        anywhere, names = self._reaches(principal)
+        targets = sorted(buckets) if anywhere else sorted(names.intersection(buckets))
+        pairs = [pair for name in targets for pair in wanted(BucketView(name, False, None))]
+        if not pairs:
+            return []
+        grants = self.finder(principal, pairs)
+        return [(Entitlement(Category.DATA, principal.ref, g.action, g.target), _via(g)) for g in grants]
+
+    def _admin(self, principal: Principal) -> Found:
+        docs = list(self.model.effective_with_holders(principal))
+        if any(self.finder.deny_covers(s, ADMIN, ADMIN) for _, doc in docs for s in doc.statements):
+            return []  # an unconditional Deny of everything
+        vias = [Via(h.ref, d.label) for h, d in docs if any(allows_everything(s) for s in d.statements if s.allow)]
+        for holder in _holders(self.model, principal):
+            for a in holder.attachments:
+                if a.arn in ADMIN_POLICY_ARNS:
+                    vias.append(Via(holder.ref, f"AWS managed policy {a.arn.rsplit('/', 1)[-1]}"))
+        return [(Entitlement(Category.ADMIN, principal.ref, ADMIN, ADMIN), via) for via in vias]
+
+    def _escalations(self, principal: Principal) -> Found:
+        if not any(self.finder.covered(s, _NEED_ACTIONS) for s in self._allows(principal)):
+            return []  # nothing of any path: the common case, decided without resource matching
+        granted: dict[tuple[str, str], list[Grant]] = {}
+        for grant in self.finder(principal, _NEEDS):
+            if not any(variable in grant.pattern for variable in _SELF):
+                granted.setdefault((grant.action, grant.target), []).append(grant)
+        found: Found = []
+        for path in ESCALATION_PATHS:
+            if all(need in granted for need in path.needs):
+                entitlement = Entitlement(Category.ESCALATION, principal.ref, path.id, "")
+                found += [
+                    (entitlement, Via(g.holder.ref, g.document.label)) for need in path.needs for g in granted[need]
+                ]
+        return found
+
+    def _assumes(self, principal: Principal, roots: Mapping[str, str]) -> Found:
+        """Roles that trust the account (on this side) whose ARN the actor's policies allow it to assume."""
+        mine = {ref: arn for ref, arn in roots.items() if ref in self.root_arns and ref != principal.ref}
+        if not mine or not self.may_assume(principal.ref):
+            return []
+        by_arn = {arn: ref for ref, arn in mine.items()}
+        grants = self.finder(principal, [("sts:AssumeRole", arn) for arn in sorted(by_arn)])
+        return [(Entitlement(Category.ASSUME, principal.ref, g.action, by_arn[g.target]), _via(g)) for g in grants]
+
+    def _doc_key(self, doc: PolicyDoc) -> tuple[Any, ...]:
+        key = self._doc_keys.get(id(doc))
+        if key is None:
+            key = self._doc_keys[id(doc)] = tuple(_statement_key(s) for s in doc.statements)
+        return key
 
 
-def _writes_of(model: Model, index: WriterIndex, name: str) -> dict[Entitlement, frozenset[Via]]:
-    out = _Collector()
-    bucket = model.buckets.get(name) or BucketView(name, False, None)
-    for entitlement, via in bucket_writes(model, index, bucket):
-        out.add(entitlement, via)
-    return out.frozen()
-
-
-def _unread(model: Model) -> frozenset[tuple[str, str]]:
-    return frozenset((p.ref, a.arn) for p in model.principals for a in p.attachments if a.document is None)
+def _collect(found: Found) -> dict[Entitlement, frozenset[Via]]:
+    out: dict[Entitlement, set[Via]] = {}
+    for entitlement, via in found:
+        out.setdefault(entitlement, set()).add(via)
+    return {e: frozenset(out[e]) for e in sorted(out)}
 
 
 def access_of(model: Model) -> Access:
-    """The entitlements of ``model``: see the module's documentation. Deterministic (entries are sorted)."""
-    index = WriterIndex(model)
-    finder = index.grants  # one finder: every statement's answers are shared by the four categories
-    out = _Collector()
-    protected = frozenset(name for name, bucket in model.buckets.items() if bucket.protected)
-    for name in sorted(protected):
-        for entitlement, via in bucket_writes(model, index, model.buckets[name]):
-            out.add(entitlement, via)
-    _admins(model, finder, out)
-    _assumers(model, finder, out)
-    _escalations(model, finder, out)
-    workloads: dict[str, list[str]] = defaultdict(list)
-    for workload in model.execution_roles():
-        if workload.role_name is not None and workload.role_name in model.roles:
-            workloads[f"Role/{workload.role_name}"].append(workload.ref)
-    return Access(
-        model.origin,
-        out.frozen(),
-        protected,
-        frozenset(model.buckets),
-        workloads={ref: tuple(sorted(set(w))) for ref, w in sorted(workloads.items())},
-        unread=_unread(model),
-        bucket_writes=lambda name: _writes_of(model, index, name),
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# The account after apply
-# --------------------------------------------------------------------------------------------------
-
-
-def after_apply(desired: Model, live: Model, deleted: Iterable[str]) -> Model:
-    """The account as apply leaves it, for ``plan``'s access diff: the manifests' resources, plus the
-    account's other principals, policies and buckets that the plan does not delete (``deleted``: the
-    ``Kind/name`` it deletes), which apply leaves as they are. A kept principal sees the groups and
-    customer managed policies as the manifests make them (its attachments are rebound by ARN)."""
-    gone = frozenset(deleted)
-    policies = dict(desired.policies)
-    policies.update({n: d for n, d in live.policies.items() if n not in policies and f"Policy/{n}" not in gone})
-    by_arn = {d.arn: d for d in policies.values() if d.arn}
-    # A customer managed policy the plan deletes is no longer there to grant anything.
-    gone_arns = {d.arn for n, d in live.policies.items() if d.arn and f"Policy/{n}" in gone}
-
-    def kept(principals: Mapping[str, Principal], own: Mapping[str, Principal]) -> dict[str, Principal]:
-        out = dict(own)
-        for name, p in principals.items():
-            if name in out or p.ref in gone:
-                continue
-            attachments = tuple(
-                replace(a, document=by_arn.get(a.arn)) if a.arn in by_arn or a.arn in gone_arns else a
-                for a in p.attachments
-            )
-            out[name] = replace(p, attachments=attachments)
-        return out
-
-    buckets = dict(desired.buckets)
-    buckets.update({n: b for n, b in live.buckets.items() if n not in buckets and b.ref not in gone})
-    return Model(
-        "desired",
-        desired.account_id,
-        policies,
-        kept(live.roles, desired.roles),
-        kept(live.groups, desired.groups),
-        kept(live.users, desired.users),
-        buckets,
-        desired.notebooks,
-        desired.unreadable,
-        desired.account,
-        region=desired.region,
-        keys=desired.keys,
-        domains=desired.domains,
-        profiles=desired.profiles,
-    )
+    """The entitlements of ``model``, computed when asked for (see :class:`Access`). Pure and deterministic."""
+    return Access(model)

@@ -88,10 +88,6 @@ class _WriterIndex:
         return [self.order[i] for i in positions]
 
 
-#: DATA001's index, for the access diff (:mod:`reconciler.rules.access`), which asks the same question.
-WriterIndex = _WriterIndex
-
-
 def _writers(index: _WriterIndex, model: Model, bucket: BucketView) -> dict[str, _Holder]:
     """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
     holders: dict[str, _Holder] = {}

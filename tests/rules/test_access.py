@@ -13,7 +13,7 @@ from reconciler.aws.live import LiveState
 from reconciler.facts.model import Model
 from reconciler.kinds.group import LiveGroup
 from reconciler.kinds.user import LiveUser
-from reconciler.rules.access import Access, Category, Entitlement, access_of, after_apply
+from reconciler.rules.access import Access, Category, Entitlement, access_of
 from reconciler.rules.accessdiff import (
     NO_CHANGE,
     AccessDiff,
@@ -23,6 +23,7 @@ from reconciler.rules.accessdiff import (
     render_access_markdown,
     render_access_text,
 )
+from reconciler.rules.afterapply import after_apply
 from reconciler.rules.fromdesired import from_desired
 from reconciler.rules.fromlive import from_live
 
@@ -338,3 +339,26 @@ def test_entries_are_sorted(access: Any) -> None:
 
 def test_an_empty_model_has_no_access() -> None:
     assert access_of(Model("desired", ACCOUNT)).entries == {}
+
+
+# --- the incremental diff -------------------------------------------------------------------------
+
+
+def test_a_grant_that_repeats_what_a_principal_could_already_do_changes_nothing(access: Any) -> None:
+    """Only the bucket policy and the trust policy change: the role and the user, whose own policies already
+    allow what the new statements grant, are analysed all the same (and nothing changes)."""
+    etl_arn = f"arn:aws:iam::{ACCOUNT}:role/etl"
+    hanako_arn = f"arn:aws:iam::{ACCOUNT}:user/hanako"
+    grant = {"Effect": "Allow", "Principal": {"AWS": etl_arn}, "Action": "s3:PutObject", "Resource": RAW_OBJECTS}
+    docs = [
+        role("etl", "w"),
+        policy("w", allow("s3:PutObject", RAW_OBJECTS), allow("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/t")),
+        group("G", "w"),
+        user("hanako", "G"),
+    ]
+    before = access(*docs, bucket(RAW, access={"write": ["Role/etl"]}), role("t", trust=_trust(ACCOUNT)))
+    after = access(
+        *docs, bucket(RAW, access={"write": ["Role/etl"]}, policy=[grant]), role("t", trust=_trust(ACCOUNT, hanako_arn))
+    )
+    assert diff_access(before, after) == diff_access(before, after, incremental=False)
+    assert texts(diff_access(before, after)) == []
