@@ -143,7 +143,9 @@ class Access:
         principal = self.actors.get(ref)
         if principal is None:
             return None
-        docs = tuple((holder.ref, self._doc_key(doc)) for holder, doc in self.model.effective_with_holders(principal))
+        # In a stable order: the account lists attachments by ARN, the manifests as written.
+        held = sorted(self.model.effective_with_holders(principal), key=lambda hd: (hd[0].ref, hd[1].kind, hd[1].name))
+        docs = tuple((holder.ref, self._doc_key(doc)) for holder, doc in held)
         by_name = tuple(
             sorted(
                 (holder.ref, a.arn)
