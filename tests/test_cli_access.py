@@ -114,3 +114,16 @@ def test_plan_shows_the_access_diff_in_every_format_and_apply_file_shows_the_sam
 
     code, again = cli_here("plan", "ds")
     assert code == 0 and again.startswith("No changes.")
+
+
+def test_a_failing_access_diff_never_stops_the_plan(aws: AwsConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from reconciler.engine import preview
+
+    def broken(*_args: object) -> None:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(preview, "plan_access", broken)
+    code, text = cli_here("plan", str(REPO / "desired-state"))
+    assert code == 2 and "Access changes" not in text and "Plan: 22 to create" in text
+    code, raw = cli_here("plan", str(REPO / "desired-state"), "--output", "json")
+    assert code == 2 and "access" not in json.loads(raw)

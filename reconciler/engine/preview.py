@@ -74,7 +74,10 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
             model, found = rules[0].result()
             report = finish(desired, found, keys)
             access_started = time.monotonic()
-            access = plan_access(desired, model, live, plan)
+            try:
+                access = plan_access(desired, model, live, plan)
+            except Exception:  # a report about the plan never stops the plan itself (logged with its traceback)
+                log.exception("the access diff could not be computed; the plan shows none")
             access_seconds["access_seconds"] = round(time.monotonic() - access_started, 3)
     elapsed = time.monotonic() - started
     log.info(
