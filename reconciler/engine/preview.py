@@ -21,8 +21,7 @@ from reconciler.manifests.model import DesiredState
 from reconciler.rules import Finding, Report, desired_evaluation, finish
 from reconciler.rules.access import access_of
 from reconciler.rules.accessdiff import AccessDiff, diff_access
-from reconciler.rules.afterapply import after_apply
-from reconciler.rules.fromlive import from_live
+from reconciler.rules.planmodels import account_model, after_apply
 
 log = structlog.get_logger(__name__)
 
@@ -40,9 +39,10 @@ class Preview:
 
 def plan_access(desired: DesiredState, model: Model, live: LiveState, plan: Plan) -> AccessDiff:
     """The access diff of a plan: the account's model (built from what the plan read, AWS managed documents
-    included, with no further read) against the account as apply leaves it."""
+    included, with no further read; what the plan leaves unchanged shared with ``model``, the manifests')
+    against the account as apply leaves it."""
     tag = desired.settings.ownership_tag
-    before = from_live(live, ownership=(tag.key, tag.value))
+    before = account_model(model, live, plan.refs(), ownership=(tag.key, tag.value))
     after = after_apply(model, before, plan.refs(Action.DELETE))
     return diff_access(access_of(before), access_of(after))
 

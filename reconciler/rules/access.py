@@ -137,15 +137,19 @@ class Access:
 
     # --- what the diff compares -------------------------------------------------------------------
 
-    def actor_key(self, ref: str) -> tuple[Any, ...] | None:
+    def actor_key(self, ref: str, *, identity: bool = False) -> tuple[Any, ...] | None:
         """Everything an actor's entitlements depend on (None: no such role or user): its effective documents'
-        statements with their holders, and its attachments that count by name (admin) or are not known."""
+        statements with their holders, and its attachments that count by name (admin) or are not known.
+
+        ``identity``: the documents by identity instead (cheap): equal for two models that share them, as the
+        account's and the manifests' models of a plan do for what the plan leaves unchanged.
+        """
         principal = self.actors.get(ref)
         if principal is None:
             return None
         # In a stable order: the account lists attachments by ARN, the manifests as written.
         held = sorted(self.model.effective_with_holders(principal), key=lambda hd: (hd[0].ref, hd[1].kind, hd[1].name))
-        docs = tuple((holder.ref, self._doc_key(doc)) for holder, doc in held)
+        docs = tuple((holder.ref, id(doc) if identity else self._doc_key(doc)) for holder, doc in held)
         by_name = tuple(
             sorted(
                 (holder.ref, a.arn)

@@ -216,7 +216,12 @@ def diff_access(before: Access, after: Access, *, incremental: bool = True) -> A
         _add(new, after.everything(buckets, roots))
         return _diff(before, after, old, new)
     actors = sorted(set(before.actors) | set(after.actors))
-    todo = {ref for ref in actors if before.actor_key(ref) != after.actor_key(ref)}
+    todo = {
+        ref
+        for ref in actors
+        if before.actor_key(ref, identity=True) != after.actor_key(ref, identity=True)
+        and before.actor_key(ref) != after.actor_key(ref)
+    }
     if set(before.root_arns) != set(after.root_arns):  # a role trusts the account on one side only
         todo |= {
             ref

@@ -12,6 +12,8 @@ from rules_support import ACCOUNT, Loader, allow, bucket, group, notebook, polic
 from reconciler.aws.live import LiveState
 from reconciler.facts.model import Model
 from reconciler.kinds.group import LiveGroup
+from reconciler.kinds.policy import LivePolicy
+from reconciler.kinds.role import LiveRole
 from reconciler.kinds.user import LiveUser
 from reconciler.rules.access import Access, Category, Entitlement, access_of
 from reconciler.rules.accessdiff import (
@@ -23,11 +25,22 @@ from reconciler.rules.accessdiff import (
     render_access_markdown,
     render_access_text,
 )
-from reconciler.rules.afterapply import after_apply
 from reconciler.rules.fromdesired import from_desired
-from reconciler.rules.fromlive import from_live
+from reconciler.rules.planmodels import account_model, after_apply
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
+OWNERSHIP = ("managed-by", "reconciler")
+SAGEMAKER_TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "sagemaker.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}},
+        }
+    ],
+}
 RAW = "sagemaker-rawdata"
 RAW_OBJECTS = f"arn:aws:s3:::{RAW}/*"
 
@@ -258,36 +271,36 @@ def _live_user(name: str, *groups: str) -> LiveUser:
 
 
 def test_after_apply_keeps_the_accounts_other_principals(load: Loader) -> None:
+    """mallory was made by hand, and added by hand to a managed group and to a group of her own: apply keeps
+    her and her group, and takes her out of the managed one (it converges its members)."""
     desired = from_desired(load(*engineers("raw-write"), RAW_WRITE), seed_aws_policies())
     guard = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "iam:DeleteGroup", "Resource": "*"}]}
-    live = LiveState(
-        ACCOUNT,
-        "ap-northeast-1",
-        {
-            "Group": {
-                "SageMakerEngineer": LiveGroup(
-                    "SageMakerEngineer",
-                    f"arn:aws:iam::{ACCOUNT}:group/SageMakerEngineer",
-                    "/",
-                    attached=(ADMIN,),
-                    inline={"reconciler-group-guard": guard},
-                )
-            },
-            "User": {
-                "hanako": _live_user("hanako", "SageMakerEngineer"),
-                "mallory": _live_user("mallory", "SageMakerEngineer"),  # made by hand: apply keeps her
-                "gone": _live_user("gone"),
-            },
-        },
-    )
-    before = from_live(live)
+    groups = {
+        "SageMakerEngineer": LiveGroup(
+            "SageMakerEngineer",
+            f"arn:aws:iam::{ACCOUNT}:group/SageMakerEngineer",
+            "/",
+            attached=(ADMIN,),
+            inline={"reconciler-group-guard": guard},
+        ),
+        "Ops": LiveGroup("Ops", f"arn:aws:iam::{ACCOUNT}:group/Ops", "/", attached=(ADMIN,)),
+    }
+    users = {
+        "hanako": _live_user("hanako", "SageMakerEngineer"),
+        "mallory": _live_user("mallory", "Ops", "SageMakerEngineer"),
+        "gone": _live_user("gone"),
+    }
+    live = LiveState(ACCOUNT, "ap-northeast-1", {"Group": groups, "User": users})
+    changed = {"Group/SageMakerEngineer", "Policy/raw-write", "Role/admin-notebook", "User/jiro", "User/gone"}
+    before = account_model(desired, live, changed | {"Bucket/sagemaker-rawdata"}, ownership=OWNERSHIP)
     after = after_apply(desired, before, {"User/gone"})
     assert sorted(after.users) == ["hanako", "jiro", "mallory"]
+    assert after.users["mallory"].groups == ("Ops",) and "Ops" in after.groups
     diff = diff_access(access_of(before), access_of(after))
     assert texts(diff) == [
-        "+ members of Group/SageMakerEngineer (hanako, jiro, mallory) gain s3:PutObject on sagemaker-rawdata/* via "
+        "+ members of Group/SageMakerEngineer (hanako, jiro) gain s3:PutObject on sagemaker-rawdata/* via "
         "Policy/raw-write",
-        "- members of Group/SageMakerEngineer (hanako, mallory) lose administrator access via AWS managed policy "
+        "- members of Group/SageMakerEngineer (hanako) lose administrator access via AWS managed policy "
         "AdministratorAccess",
         "+ service sagemaker.amazonaws.com can newly assume Role/admin-notebook",  # a role the plan creates
     ]
@@ -296,6 +309,35 @@ def test_after_apply_keeps_the_accounts_other_principals(load: Loader) -> None:
         "Group/SageMakerEngineer attaches arn:aws:iam::aws:policy/AdministratorAccess (before only), whose "
         "document was not read: only the administrator access it names is counted",
     )
+
+
+def test_the_account_model_shares_what_the_plan_leaves_unchanged(load: Loader) -> None:
+    """Policy/w changes (git adds s3:PutObject); role etl attaches it and is itself unchanged, as is role ro."""
+    read = allow("s3:GetObject", RAW_OBJECTS)
+    docs = [role("etl", "w"), role("ro", "r"), policy("r", read), bucket(RAW, access={"write": ["Role/etl"]})]
+    desired = from_desired(load(*docs, policy("w", allow("s3:PutObject", RAW_OBJECTS))), seed_aws_policies())
+
+    def live_policy(name: str) -> LivePolicy:
+        document = {"Version": "2012-10-17", "Statement": [read]}
+        return LivePolicy(name, f"arn:aws:iam::{ACCOUNT}:policy/{name}", "/", document, "v1")
+
+    def live_role(name: str, policy_name: str) -> LiveRole:
+        arn = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        return LiveRole(name, arn, "/", SAGEMAKER_TRUST, attached=(f"arn:aws:iam::{ACCOUNT}:policy/{policy_name}",))
+
+    live = LiveState(
+        ACCOUNT,
+        "ap-northeast-1",
+        {
+            "Policy": {n: live_policy(n) for n in ("r", "w")},
+            "Role": {"etl": live_role("etl", "w"), "ro": live_role("ro", "r")},
+        },
+    )
+    before = account_model(desired, live, {"Policy/w"}, ownership=OWNERSHIP)
+    assert before.roles["ro"] is desired.roles["ro"] and before.policies["r"] is desired.policies["r"]
+    assert before.roles["etl"].attachments[0].document is before.policies["w"] is not desired.policies["w"]
+    diff = diff_access(access_of(before), access_of(after_apply(desired, before, ())))
+    assert texts(diff) == ["+ Role/etl gains s3:PutObject on sagemaker-rawdata/* via Policy/w"]
 
 
 # --- rendering, JSON, determinism -----------------------------------------------------------------
