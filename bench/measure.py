@@ -70,7 +70,7 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     # time the diff inside preview() (it logs the read time but returns only the total), the invariant
     # rules, which preview() runs on a thread of their own alongside the read, and the access diff after it
     diff_seconds = _time_calls(preview_module, "build_plan")
-    rules_seconds = _time_calls(preview_module, "desired_evaluation")
+    rules_seconds = _time_calls(preview_module, "desired_findings")
     access_seconds = _time_calls(preview_module, "plan_access")
 
     recorder = CallRecorder()

@@ -14,13 +14,13 @@ from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy
 from reconciler.engine.differ import build_plan, read_scope
 from reconciler.engine.plan import Action, Plan
-from reconciler.facts.model import Model
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
 from reconciler.manifests.model import DesiredState
-from reconciler.rules import Finding, Report, desired_evaluation, finish
+from reconciler.rules import Finding, Report, desired_findings, finish
 from reconciler.rules.access import access_of
 from reconciler.rules.accessdiff import AccessDiff, diff_access
+from reconciler.rules.fromdesired import from_desired
 from reconciler.rules.planmodels import account_model, after_apply
 
 log = structlog.get_logger(__name__)
@@ -37,10 +37,19 @@ class Preview:
     access: AccessDiff | None = None
 
 
-def plan_access(desired: DesiredState, model: Model, live: LiveState, plan: Plan) -> AccessDiff:
+def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str) -> AccessDiff:
     """The access diff of a plan: the account's model (built from what the plan read, AWS managed documents
-    included, with no further read; what the plan leaves unchanged shared with ``model``, the manifests')
-    against the account as apply leaves it."""
+    included, with no further read; what the plan leaves unchanged shared with the manifests' model) against
+    the account as apply leaves it.
+
+    A plan that changes nothing changes no access: apply leaves the account as it is (every field the
+    models read is one the plan compares), so nothing is computed. Otherwise the manifests' model is built
+    again here rather than kept from the invariant rules: held through the rest of the read, it would add
+    its size to plan's peak memory.
+    """
+    if plan.empty:
+        return AccessDiff()
+    model = from_desired(desired, live.aws_policies, region)
     tag = desired.settings.ownership_tag
     before = account_model(model, live, plan.refs(), ownership=(tag.key, tag.value))
     after = after_apply(model, before, plan.refs(Action.DELETE))
@@ -53,14 +62,14 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
     that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
     waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
-    then, from the rules' model of ``desired`` and the account as read (``Preview.access``).
+    then, from the models of ``desired`` and of the account as read (``Preview.access``).
     """
     started = time.monotonic()
-    rules: list[Future[tuple[Model, list[Finding]]]] = []
+    rules: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
         def start_rules(aws_policies: Mapping[str, AwsPolicy]) -> None:
-            rules.append(pool.submit(desired_evaluation, desired, aws_policies, region=region))
+            rules.append(pool.submit(desired_findings, desired, aws_policies, region=region))
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
@@ -71,11 +80,10 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
         if rules:
             users = live_users(live)
             keys = {name: users[name].access_keys or () for name in desired.of("User") if name in users}
-            model, found = rules[0].result()
-            report = finish(desired, found, keys)
+            report = finish(desired, rules[0].result(), keys)
             access_started = time.monotonic()
             try:
-                access = plan_access(desired, model, live, plan)
+                access = plan_access(desired, live, plan, region)
             except Exception:  # a report about the plan never stops the plan itself (logged with its traceback)
                 log.exception("the access diff could not be computed; the plan shows none")
             access_seconds["access_seconds"] = round(time.monotonic() - access_started, 3)

@@ -40,7 +40,6 @@ __all__ = [
     "Finding",
     "Report",
     "Severity",
-    "desired_evaluation",
     "desired_findings",
     "evaluate",
     "evaluate_model",
@@ -78,15 +77,7 @@ def desired_findings(
 ) -> list[Finding]:
     """Every finding of the rules on the manifests, before exceptions (the part of :func:`evaluate` that
     needs only the AWS managed policies, so plan runs it while the rest of the account is read)."""
-    return desired_evaluation(desired, aws_policies, region=region)[1]
-
-
-def desired_evaluation(
-    desired: DesiredState, aws_policies: Mapping[str, Any] | None = None, *, region: str | None = None
-) -> tuple[Model, list[Finding]]:
-    """:func:`desired_findings` with the model they were found on (plan's access diff reads it too)."""
-    model = from_desired(desired, aws_policies, region)
-    return model, run(model)
+    return run(from_desired(desired, aws_policies, region))
 
 
 def finish(desired: DesiredState, findings: list[Finding], user_keys: Mapping[str, tuple[str, ...]]) -> Report:

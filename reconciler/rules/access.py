@@ -119,8 +119,8 @@ class Access:
     """The entitlements of one model (:func:`access_of`), computed when asked for.
 
     The entitlements of a role or user (data, admin, escalation, and assuming roles that trust the account)
-    depend only on its effective documents, summed up by :meth:`actor_key`; those of trust and bucket
-    policies only on these documents. ``entries`` holds them all.
+    depend only on its effective documents, summed up by :meth:`actor_key`; those a trust or bucket policy
+    grants only on that policy (:meth:`trust_key`, :meth:`policy_key`). ``entries`` holds them all.
     """
 
     def __init__(self, model: Model) -> None:
@@ -133,7 +133,6 @@ class Access:
         self.finder = GrantFinder(model)
         self._doc_keys: dict[int, tuple[Any, ...]] = {}
         self._reach: dict[str, tuple[bool, frozenset[str]]] = {}
-        self.trusts, self.root_arns = self._trusts()
 
     # --- what the diff compares -------------------------------------------------------------------
 
@@ -186,52 +185,72 @@ class Access:
     def everything(self, buckets: Collection[str], roots: Mapping[str, str]) -> Found:
         """All entitlements, on ``buckets`` (protected on either side of a diff) and with the roles trusting their
         account given by ``roots`` (role ref -> ARN, of either side; only those of this side count)."""
-        found = self.shared(buckets)
+        found: Found = []
+        for name in sorted(self.model.roles):
+            found += self.trust_entries(f"Role/{name}")
+        for name in sorted(buckets):
+            found += self.policy_entries(name)
         for ref in self.actors:
             found += self.actor_entries(ref, buckets, roots)
         return found
 
-    # --- trust and bucket policies (cheap: computed whole) ----------------------------------------
+    # --- trust and bucket policies ------------------------------------------------------------------
 
-    def _trusts(self) -> tuple[Found, dict[str, str]]:
-        model, found, roots = self.model, [], {}
-        root = f"arn:aws:iam::{model.account_id}:root"
-        for name in sorted(model.roles):
-            role = model.roles[name]
-            trust = role.trust
-            if trust is None:
+    def trust_key(self, ref: str, *, identity: bool = False) -> Any:
+        """What a role's trust entitlements depend on: its trust policy (by identity, or its statements)."""
+        role = self.model.roles.get(ref.removeprefix("Role/"))
+        if role is None or role.trust is None:
+            return None
+        return (role.arn, id(role.trust) if identity else self._doc_key(role.trust))
+
+    def trust_entries(self, ref: str) -> Found:
+        """Who the trust policy of the role ``ref`` lets assume it."""
+        role = self.model.roles.get(ref.removeprefix("Role/"))
+        trust = role.trust if role is not None else None
+        if role is None or trust is None:
+            return []
+        denied = {
+            value
+            for s in trust.statements
+            if s.deny and not s.condition and s.principal and any(action_in(s, a) for a in ASSUME_ACTIONS)
+            for values in s.principal.values()
+            for value in values
+        }
+        found: Found = []
+        for s in trust.statements:
+            if not s.allow or not s.principal:
                 continue
-            denied = {
-                value
-                for s in trust.statements
-                if s.deny and not s.condition and s.principal and any(action_in(s, a) for a in ASSUME_ACTIONS)
-                for values in s.principal.values()
-                for value in values
-            }
-            for s in trust.statements:
-                if not s.allow or not s.principal:
-                    continue
-                for action in (a for a in ASSUME_ACTIONS if action_in(s, a)):
-                    for value in (v for values in s.principal.values() for v in values):
-                        if value in denied or "*" in denied:
-                            continue
-                        who = principal_ref(value, model.account_id)
+            for action in (a for a in ASSUME_ACTIONS if action_in(s, a)):
+                for value in (v for values in s.principal.values() for v in values):
+                    if value not in denied and "*" not in denied:
+                        who = principal_ref(value, self.model.account_id)
                         found.append((Entitlement(Category.ASSUME, who, action, role.ref), Via(who, trust.label)))
-                        if value == root and action == "sts:AssumeRole":
-                            roots[role.ref] = role.arn
-        return found, roots
-
-    def shared(self, buckets: Collection[str]) -> Found:
-        """The entitlements trust policies and the bucket policies of ``buckets`` grant."""
-        found = list(self.trusts)
-        for name in sorted(buckets):
-            bucket = self.model.buckets.get(name)
-            if bucket is not None and bucket.policy is not None:
-                found += self._bucket_policy(bucket, bucket.policy)
         return found
 
-    def _bucket_policy(self, bucket: BucketView, policy: PolicyDoc) -> Found:
-        found = []
+    @cached_property
+    def root_arns(self) -> dict[str, str]:
+        """Role ref -> ARN of the roles that trust their own account (its principals allowed to may assume them)."""
+        root = f"arn:aws:iam::{self.model.account_id}:root"
+        return {
+            f"Role/{name}": role.arn
+            for name, role in sorted(self.model.roles.items())
+            if any(e.who == root and e.what == "sts:AssumeRole" for e, _ in self.trust_entries(f"Role/{name}"))
+        }
+
+    def policy_key(self, name: str, *, identity: bool = False) -> Any:
+        """What the entitlements a bucket's policy grants depend on: the policy (by identity, or its statements)."""
+        bucket = self.model.buckets.get(name)
+        if bucket is None or bucket.policy is None:
+            return None
+        return id(bucket.policy) if identity else self._doc_key(bucket.policy)
+
+    def policy_entries(self, name: str) -> Found:
+        """Who the policy of the bucket ``name`` lets write, delete or re-open its data."""
+        bucket = self.model.buckets.get(name)
+        policy = bucket.policy if bucket is not None else None
+        if bucket is None or policy is None:
+            return []
+        found: Found = []
         for s in policy.statements:
             if not s.allow or not s.principal:
                 continue
@@ -244,10 +263,6 @@ class Access:
                     who = principal_ref(value, self.model.account_id)
                     found.append((Entitlement(Category.DATA, who, action, target), Via(who, policy.label, detail)))
         return found
-
-    def bucket_policy_key(self, name: str) -> tuple[Any, ...] | None:
-        bucket = self.model.buckets.get(name)
-        return None if bucket is None or bucket.policy is None else self._doc_key(bucket.policy)
 
     # --- one actor (the expensive part: only for actors that differ) ------------------------------
 

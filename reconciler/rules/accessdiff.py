@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from reconciler.facts.model import ADMIN_POLICY_ARNS
 from reconciler.manifests.yamlsource import printable
-from reconciler.rules.access import Access, Category, Entitlement, Found, Via
+from reconciler.rules.access import Access, Category, Entitlement, Found, Via, bucket_of
 from reconciler.rules.analysis import S3_ARN_PREFIX
 from reconciler.rules.escalation import ESCALATION_PATHS
 
@@ -203,45 +203,74 @@ def diff_access(before: Access, after: Access, *, incremental: bool = True) -> A
     Protected buckets are those of either side: a bucket protected on one side only is compared on both
     (the other side's writers are computed for it), so protecting a bucket never shows its writers as new.
 
-    Only the roles and users whose documents differ (:meth:`Access.actor_key`) are analysed, and those an
-    entitlement that differs names: the same answer as comparing everything (``incremental=False``), at the
-    cost of the change rather than of the account.
+    Only what differs is analysed: the roles and users whose documents differ (:meth:`Access.actor_key`), the
+    trust and bucket policies that differ, and then whatever else could grant an entitlement found to differ
+    (its holder's documents, the role's trust, the bucket's policy). The answer is the same as comparing
+    everything (``incremental=False``), at the cost of the change rather than of the account.
     """
     buckets = before.protected | after.protected
     roots = {**before.root_arns, **after.root_arns}
+    old: dict[Entitlement, set[Via]] = {}
+    new: dict[Entitlement, set[Via]] = {}
     if not incremental:
-        old: dict[Entitlement, set[Via]] = {}
-        new: dict[Entitlement, set[Via]] = {}
         _add(old, before.everything(buckets, roots))
         _add(new, after.everything(buckets, roots))
         return _diff(before, after, old, new)
-    actors = sorted(set(before.actors) | set(after.actors))
-    todo = {
-        ref
-        for ref in actors
-        if before.actor_key(ref, identity=True) != after.actor_key(ref, identity=True)
-        and before.actor_key(ref) != after.actor_key(ref)
-    }
-    if set(before.root_arns) != set(after.root_arns):  # a role trusts the account on one side only
-        todo |= {
-            ref
-            for ref in actors
-            if (ref in before.actors and before.may_assume(ref)) or (ref in after.actors and after.may_assume(ref))
-        }
-    old, new = {}, {}
-    _add(old, before.shared(buckets))
-    _add(new, after.shared(buckets))
-    done: set[str] = set()
-    while True:
-        for ref in sorted(todo):
-            _add(old, before.actor_entries(ref, buckets, roots))
-            _add(new, after.actor_entries(ref, buckets, roots))
+    todo = _differing(before, after, buckets)
+    done: set[_Part] = set()
+    while todo:
+        for part in sorted(todo):
+            _add(old, _entries(before, part, buckets, roots))
+            _add(new, _entries(after, part, buckets, roots))
         done |= todo
-        # An entitlement that differs, held by an actor not analysed: analyse it (its own documents may grant it).
-        differ = {e.who for e in old.keys() ^ new.keys()} - done
-        todo = {ref for ref in differ if ref in before.actors or ref in after.actors}
-        if not todo:
-            return _diff(before, after, old, new)
+        todo = {part for e in old.keys() ^ new.keys() for part in _sources(e, before, after)} - done
+    return _diff(before, after, old, new)
+
+
+_Part = tuple[str, str]  # ("actor", Kind/name) | ("trust", Role/name) | ("policy", bucket name)
+
+
+def _differing(before: Access, after: Access, buckets: Collection[str]) -> set[_Part]:
+    """The parts whose documents differ: compared by identity first (cheap, and enough for what two models
+    share), then by content."""
+
+    def differ(key: Callable[..., Any], name: str) -> bool:
+        return bool(
+            key(before, name, identity=True) != key(after, name, identity=True)
+            and key(before, name) != key(after, name)
+        )
+
+    actors = sorted(set(before.actors) | set(after.actors))
+    roles = sorted({f"Role/{n}" for n in before.model.roles} | {f"Role/{n}" for n in after.model.roles})
+    parts = {("actor", ref) for ref in actors if differ(Access.actor_key, ref)}
+    parts |= {("trust", ref) for ref in roles if differ(Access.trust_key, ref)}
+    parts |= {("policy", name) for name in buckets if differ(Access.policy_key, name)}
+    if set(before.root_arns) != set(after.root_arns):  # a role trusts its account on one side only
+        parts |= {("actor", ref) for ref in actors if _may_assume(before, ref) or _may_assume(after, ref)}
+    return parts
+
+
+def _may_assume(access: Access, ref: str) -> bool:
+    return ref in access.actors and access.may_assume(ref)
+
+
+def _entries(access: Access, part: _Part, buckets: Collection[str], roots: Mapping[str, str]) -> Found:
+    kind, name = part
+    if kind == "actor":
+        return access.actor_entries(name, buckets, roots)
+    return access.trust_entries(name) if kind == "trust" else access.policy_entries(name)
+
+
+def _sources(e: Entitlement, before: Access, after: Access) -> list[_Part]:
+    """Every part that can grant ``e``: its holder's documents, and the role's trust or the bucket's policy."""
+    parts: list[_Part] = []
+    if e.who in before.actors or e.who in after.actors:
+        parts.append(("actor", e.who))
+    if e.category is Category.ASSUME:
+        parts.append(("trust", e.on))
+    elif e.category is Category.DATA:
+        parts.append(("policy", bucket_of(e)))
+    return parts
 
 
 def _diff(

@@ -404,3 +404,31 @@ def test_a_grant_that_repeats_what_a_principal_could_already_do_changes_nothing(
     )
     assert diff_access(before, after) == diff_access(before, after, incremental=False)
     assert texts(diff_access(before, after)) == []
+
+
+def test_what_a_principal_gains_that_a_policy_of_the_resource_already_granted_is_no_change(access: Any) -> None:
+    """etl's and hanako's own policies change; what they gain, the bucket's policy and the role's trust (which
+    do not change) already granted them: no change (the unchanged policies are analysed all the same)."""
+    etl_arn, hanako_arn = f"arn:aws:iam::{ACCOUNT}:role/etl", f"arn:aws:iam::{ACCOUNT}:user/hanako"
+    grant = {"Effect": "Allow", "Principal": {"AWS": [etl_arn, hanako_arn]}, "Action": "s3:PutObject"}
+    docs = [
+        role("etl", "we"),
+        group("G", "wh"),
+        user("hanako", "G"),
+        bucket(RAW, access={"write": ["Role/etl"]}, policy=[{**grant, "Resource": RAW_OBJECTS}]),
+        role("t", trust=_trust(ACCOUNT, hanako_arn)),
+    ]
+    read = allow("s3:GetObject", RAW_OBJECTS)
+    before = access(*docs, policy("we", read), policy("wh", read))
+    write = allow("s3:PutObject", RAW_OBJECTS)
+    after = access(*docs, policy("we", write), policy("wh", write, allow("sts:AssumeRole", "arn:aws:iam::*:role/t")))
+    assert diff_access(before, after) == diff_access(before, after, incremental=False)
+    assert [line for line in texts(diff_access(before, after)) if "privilege escalation" not in line] == []
+
+
+def test_a_role_that_comes_to_trust_its_account_is_assumable_by_whom_its_policies_allow(access: Any) -> None:
+    docs = [policy("assume", allow("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/t")), role("ops", "assume")]
+    before = access(*docs, role("t"))
+    after = access(*docs, role("t", trust=_trust(ACCOUNT)))
+    assert diff_access(before, after) == diff_access(before, after, incremental=False)
+    assert "+ Role/ops can newly assume Role/t via Policy/assume" in texts(diff_access(before, after))
