@@ -67,10 +67,11 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     from reconciler.engine.render import render_text
     from reconciler.kinds import load_directory
 
-    # time the diff inside preview() (it logs the read time but returns only the total), and the
-    # invariant rules, which preview() runs on a thread of their own alongside the read
+    # time the diff inside preview() (it logs the read time but returns only the total), the invariant
+    # rules, which preview() runs on a thread of their own alongside the read, and the access diff after it
     diff_seconds = _time_calls(preview_module, "build_plan")
     rules_seconds = _time_calls(preview_module, "desired_findings")
+    access_seconds = _time_calls(preview_module, "plan_access")
 
     recorder = CallRecorder()
     started = time.perf_counter()
@@ -90,6 +91,7 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
         "previewSeconds": result.seconds,
         "diffSeconds": diff_seconds[0],
         "rulesSeconds": rules_seconds[0],
+        "accessSeconds": access_seconds[0],
         "findings": len(report.findings),
         "changes": len(result.plan.changes),
         "changesByAction": _count(c.action.value for c in result.plan.changes),

@@ -302,18 +302,20 @@ def tables(results: list[ScaleResult]) -> str:
         "",
         "Where plan's time goes (medians; CPU seconds are the client's own, and the emulator's while it ran):",
         "",
-        "| scale | load manifests s | read s | diff s | invariants s (alongside the read) | preview/floor "
+        "| scale | load manifests s | read s | diff s | access diff s | invariants s (alongside the read) "
+        "| preview/floor "
         "| plan CPU s | floor CPU s "
         "| emulator CPU s (plan / floor) | RSS after imports MB | plan ru_maxrss MB "
         "| tracemalloc peak MB (plan / floor) | load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in results:
         rules = r.median("plan", "rulesSeconds")
-        load, preview, diff = (
+        load, preview, diff, access = (
             r.median("plan", "loadSeconds"),
             r.median("plan", "previewSeconds"),
             r.median("plan", "diffSeconds"),
+            r.median("plan", "accessSeconds"),
         )
         traced = (
             f"{r.traced['plan']['tracemallocPeakMb']:.0f} / {r.traced['floor']['tracemallocPeakMb']:.0f}"
@@ -322,7 +324,7 @@ def tables(results: list[ScaleResult]) -> str:
         )
         loads = [x for p in ("plan", "floor") for run in r.runs[p] for x in run["loadavg"]]
         lines.append(
-            f"| {r.scale:g} | {load:.2f} | {preview - diff:.2f} | {diff:.2f} | {rules:.2f} | "
+            f"| {r.scale:g} | {load:.2f} | {preview - diff - access:.2f} | {diff:.2f} | {access:.2f} | {rules:.2f} | "
             f"{_ratio(preview, r.median('floor'))} | {r.median('plan', 'cpuSeconds'):.1f} | "
             f"{r.median('floor', 'cpuSeconds'):.1f} | {r.median('plan', 'emulatorCpuSeconds'):.1f} / "
             f"{r.median('floor', 'emulatorCpuSeconds'):.1f} | {r.median('plan', 'baselineRssMb'):.0f} | "

@@ -63,6 +63,7 @@ from reconciler.engine.render_markdown import render_markdown
 from reconciler.errors import ReconcilerError
 from reconciler.manifests import DesiredState
 from reconciler.manifests.fleet import Fleet
+from reconciler.rules.accessdiff import render_access_text
 
 log = structlog.get_logger(__name__)
 
@@ -239,14 +240,16 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
         log.info("plan saved", path=args.out, digest=digest)
     plan = saved.plan
     if args.output == "json":
-        out.write(render_json(plan, invariants=dict(saved.findings), verdict=saved.verdict))
+        out.write(render_json(plan, invariants=dict(saved.findings), verdict=saved.verdict, access=saved.access))
     elif args.output == "markdown":
         if args.adopt:
             tag = desired.settings.ownership_tag
             plan = dataclasses.replace(
                 plan, notes=(*plan.notes, adoption_note(adoption_report(plan, tag.key, tag.value)))
             )
-        text = render_markdown(plan, findings=saved.findings_text, adopt=args.adopt, verdict=saved.verdict)
+        text = render_markdown(
+            plan, findings=saved.findings_text, adopt=args.adopt, verdict=saved.verdict, access=saved.shown_access
+        )
         out.write(text + (f"\nPlan file digest: `{digest}`\n" if digest else "") + "\n")
     else:
         tty = out.isatty()
@@ -268,6 +271,9 @@ def _show(out: TextIO, saved: SavedPlan, *, color: bool) -> None:
         out.write(verdict + "\n")
     if saved.findings_text:
         out.write(saved.findings_text + "\n\n")
+    access = render_access_text(saved.shown_access, color=color)
+    if access:
+        out.write(access + "\n")
     out.write(render_text(saved.plan, color=color, adopt=saved.adopt) + "\n")
     out.flush()
 

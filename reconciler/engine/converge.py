@@ -109,6 +109,7 @@ def make_plan(
         commit=commit,
         account=desired.account,
         report=report,
+        access=current.access,
     )
     return Planned(saved, current)
 

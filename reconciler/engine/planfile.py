@@ -33,6 +33,7 @@ from reconciler.kinds.context import Target
 from reconciler.manifests.model import Account
 from reconciler.policydoc import StatementDiff
 from reconciler.rules import Report, findings_to_dict, render_findings_text
+from reconciler.rules.accessdiff import AccessDiff, access_from_dict, access_to_dict
 from reconciler.values import thaw
 
 __all__ = ["PLAN_FILE_FORMAT", "PlanFileError", "SavedPlan", "load_plan_file", "write_plan_file"]
@@ -67,6 +68,8 @@ class SavedPlan:
     report: Report | None = field(default=None, compare=False, repr=False)
     saved_findings: Mapping[str, Any] | None = None
     saved_findings_text: str | None = None
+    # The change in effective access the plan makes (None: not computed); a plan file holds its JSON.
+    access: AccessDiff | None = None
     version: str = __version__
 
     @cached_property
@@ -75,6 +78,15 @@ class SavedPlan:
         if self.report is not None:
             return findings_to_dict(self.report)
         return self.saved_findings or {}
+
+    @property
+    def shown_access(self) -> AccessDiff | None:
+        """The access diff as text and Markdown show it: None (no section) when neither the plan nor access
+        changes, so an in-sync plan says only that; otherwise the diff (one line when access does not change)."""
+        access = self.access
+        if access is None or (self.plan.empty and access.empty and not access.notes):
+            return None
+        return access
 
     @cached_property
     def findings_text(self) -> str:
@@ -89,6 +101,8 @@ class SavedPlan:
         document["verdict"] = self.verdict.to_dict()
         if self.findings:
             document["invariants"] = thaw(self.findings)
+        if self.access is not None:
+            document["access"] = access_to_dict(self.access)
         data: dict[str, Any] = {
             "reconcilerPlanFile": PLAN_FILE_FORMAT,
             "reconcilerVersion": self.version,
@@ -265,5 +279,6 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         account=account,
         saved_findings=document.get("invariants") or {},
         saved_findings_text=str(data.get("findingsText", "")),
+        access=access_from_dict(document["access"]) if "access" in document else None,
         version=str(data["reconcilerVersion"]),
     )

@@ -13,11 +13,15 @@ from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy
 from reconciler.engine.differ import build_plan, read_scope
-from reconciler.engine.plan import Plan
+from reconciler.engine.plan import Action, Plan
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import Finding, Report, desired_findings, finish
+from reconciler.rules.access import access_of
+from reconciler.rules.accessdiff import AccessDiff, diff_access
+from reconciler.rules.fromdesired import from_desired
+from reconciler.rules.planmodels import account_model, after_apply
 
 log = structlog.get_logger(__name__)
 
@@ -29,6 +33,27 @@ class Preview:
     seconds: float
     # The invariant rules on the desired state, when asked for (``preview(..., invariants=True)``).
     report: Report | None = None
+    # With the invariants: the change in effective access, the account now -> the account after apply.
+    access: AccessDiff | None = None
+
+
+def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str) -> AccessDiff:
+    """The access diff of a plan: the account's model (built from what the plan read, AWS managed documents
+    included, with no further read; what the plan leaves unchanged shared with the manifests' model) against
+    the account as apply leaves it.
+
+    A plan that changes nothing changes no access: apply leaves the account as it is (every field the
+    models read is one the plan compares), so nothing is computed. Otherwise the manifests' model is built
+    again here rather than kept from the invariant rules: held through the rest of the read, it would add
+    its size to plan's peak memory.
+    """
+    if plan.empty:
+        return AccessDiff()
+    model = from_desired(desired, live.aws_policies, region)
+    tag = desired.settings.ownership_tag
+    before = account_model(model, live, plan.refs(), ownership=(tag.key, tag.value))
+    after = after_apply(model, before, plan.refs(Action.DELETE))
+    return diff_access(access_of(before), access_of(after))
 
 
 def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invariants: bool = False) -> Preview:
@@ -36,7 +61,8 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
 
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
     that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
-    waits on AWS, so the rules cost little wall time (``Preview.report``).
+    waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
+    then, from the models of ``desired`` and of the account as read (``Preview.access``).
     """
     started = time.monotonic()
     rules: list[Future[list[Finding]]] = []
@@ -49,17 +75,26 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
         read_seconds = time.monotonic() - started
         plan = build_plan(desired, live)
         report: Report | None = None
+        access: AccessDiff | None = None
+        access_seconds: dict[str, float] = {}
         if rules:
             users = live_users(live)
             keys = {name: users[name].access_keys or () for name in desired.of("User") if name in users}
             report = finish(desired, rules[0].result(), keys)
+            access_started = time.monotonic()
+            try:
+                access = plan_access(desired, live, plan, region)
+            except Exception:  # a report about the plan never stops the plan itself (logged with its traceback)
+                log.exception("the access diff could not be computed; the plan shows none")
+            access_seconds["access_seconds"] = round(time.monotonic() - access_started, 3)
     elapsed = time.monotonic() - started
     log.info(
         "plan computed",
         read_seconds=round(read_seconds, 3),
         seconds=round(elapsed, 3),
         changes=len(plan.changes),
+        **access_seconds,
         account_id=plan.account_id,
         region=region,
     )
-    return Preview(plan, live, elapsed, report)
+    return Preview(plan, live, elapsed, report, access)

@@ -32,6 +32,7 @@ from typing import Any, Final
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.engine.verdict import Verdict
 from reconciler.policydoc import PolicyDocumentError, normalise, render_statement, statements
+from reconciler.rules.accessdiff import AccessDiff, access_to_dict
 from reconciler.values import thaw
 
 __all__ = [
@@ -414,14 +415,23 @@ def _sorted_keys(value: Any) -> Any:
     return value
 
 
-def render_json(plan: Plan, *, invariants: dict[str, Any] | None = None, verdict: Verdict | None = None) -> str:
+def render_json(
+    plan: Plan,
+    *,
+    invariants: dict[str, Any] | None = None,
+    verdict: Verdict | None = None,
+    access: AccessDiff | None = None,
+) -> str:
     """:func:`plan_to_dict` as JSON: ``verdict`` first, then every other key sorted; 2-space indent,
     ASCII only, final newline.
 
-    ``invariants``: the security findings (``schemas/findings.schema.json``), added as is.
+    ``invariants``: the security findings (``schemas/findings.schema.json``), added as is. ``access``: the
+    change in effective access (``access`` in the schema).
     """
     data = plan_to_dict(plan)
     if invariants is not None:
         data["invariants"] = invariants
+    if access is not None:
+        data["access"] = access_to_dict(access)
     head = {"verdict": _sorted_keys((verdict or Verdict()).to_dict())}
     return json.dumps({**head, **_sorted_keys(data)}, indent=2, allow_nan=False) + "\n"

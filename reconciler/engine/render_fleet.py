@@ -16,6 +16,7 @@ from reconciler.engine.plan import Action
 from reconciler.engine.planfile import SavedPlan
 from reconciler.engine.render import render_json, render_text, render_verdict
 from reconciler.engine.render_markdown import render_markdown
+from reconciler.rules.accessdiff import render_access_text
 
 __all__ = ["AccountPlan", "render_fleet_json", "render_fleet_markdown", "render_fleet_text", "worst"]
 
@@ -123,6 +124,9 @@ def plan_section(account: AccountPlan, *, color: bool, adopt: bool) -> str:
         parts.append(verdict)
     if saved.findings_text:
         parts.append(saved.findings_text + "\n")
+    access = render_access_text(saved.shown_access, color=color)
+    if access:
+        parts.append(access)
     parts.append(render_text(saved.plan, color=color, adopt=adopt))
     return "\n".join(parts)
 
@@ -134,7 +138,11 @@ def render_fleet_json(accounts: Sequence[AccountPlan]) -> str:
     for a in accounts:
         plan = None
         if a.saved is not None:
-            plan = json.loads(render_json(a.saved.plan, invariants=dict(a.saved.findings), verdict=a.saved.verdict))
+            plan = json.loads(
+                render_json(
+                    a.saved.plan, invariants=dict(a.saved.findings), verdict=a.saved.verdict, access=a.saved.access
+                )
+            )
         entries.append(
             {
                 "name": a.name,
@@ -189,6 +197,7 @@ def render_fleet_markdown(accounts: Sequence[AccountPlan], *, adopt: bool = Fals
                 findings=a.saved.findings_text,
                 adopt=adopt,
                 verdict=a.saved.verdict,
+                access=a.saved.shown_access,
             )
         else:
             body = ""

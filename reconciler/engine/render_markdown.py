@@ -12,6 +12,7 @@ from typing import Final
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.engine.render import NO_CHANGES, SYMBOLS, _change_lines, _clean
 from reconciler.engine.verdict import Verdict
+from reconciler.rules.accessdiff import AccessDiff, render_access_markdown
 
 __all__ = ["GITHUB_COMMENT_LIMIT", "render_markdown"]
 
@@ -95,11 +96,18 @@ def _markdown_verdict(verdict: Verdict) -> str:
 
 
 def render_markdown(
-    plan: Plan, *, limit: int = 65_000, findings: str = "", adopt: bool = False, verdict: Verdict | None = None
+    plan: Plan,
+    *,
+    limit: int = 65_000,
+    findings: str = "",
+    adopt: bool = False,
+    verdict: Verdict | None = None,
+    access: AccessDiff | None = None,
 ) -> str:
     """The plan as a pull-request comment of at most ``limit`` characters.
 
-    A heading and a summary table (action | count), the plan's notes, a table of changes (action,
+    A heading and a summary table (action | count), the findings, the access changes, the plan's notes,
+    a table of changes (action,
     resource, source), then one collapsed ``<details>`` block per resource with its text diff in a
     ```diff block. When everything does not fit, details are dropped from the end (then, if need
     be, rows of the change table) and a notice near the top says how many were left out; the
@@ -120,6 +128,7 @@ def render_markdown(
         shown = findings if len(findings) <= cap else findings[:cap] + "\n... (findings shortened)"
         fence = "`" * 3
         head += f"### Security invariants\n\n{fence}\n{shown.replace(fence, '~~~')}\n{fence}\n\n"
+    head += render_access_markdown(access, limit=limit // 4)
     notes = "".join(
         f"> **Note:** {_md(note if len(note) <= _NOTE_CHARS else note[:_NOTE_CHARS] + ' ... (shortened)')}\n\n"
         for note in plan.notes

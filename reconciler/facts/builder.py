@@ -8,7 +8,7 @@ a role's attachments find the customer managed policies added before it, a noteb
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from reconciler.facts.model import (
@@ -54,6 +54,7 @@ class Facts:
     keys: dict[str, KeyView] = field(default_factory=dict)
     domains: dict[str, StudioDomainView] = field(default_factory=dict)
     profiles: dict[str, StudioProfileView] = field(default_factory=dict)
+    _aws_docs: dict[tuple[str, str | None], PolicyDoc] = field(default_factory=dict, repr=False)
 
     def role_named(self, arn: str | None) -> str | None:
         """The name of the Role (among those added) whose ARN is ``arn``."""
@@ -71,19 +72,26 @@ class Facts:
 
     def attachment(self, ref: str, arn: str, owner: str, location: str | None) -> Attachment:
         """An attached policy (``ref`` as the manifest says it): a customer managed one added before, or an AWS
-        managed one among the documents the reader read."""
+        managed one among the documents the reader read (read once per place: an account attaches the same
+        AWS managed policy to many principals)."""
         document = self.policy_by_arn.get(arn)
         if document is None and arn in self.aws_documents:
+            label = f"AWS managed policy {policy_name_from_arn(arn)}"
+            known = self._aws_docs.get((arn, location))
+            if known is not None:
+                return Attachment(ref, arn, location, replace(known, owner=owner))
             document = self.docs.build(
                 DocKind.AWS_MANAGED,
                 arn,
-                f"AWS managed policy {policy_name_from_arn(arn)}",
+                label,
                 owner,
                 location,
                 self.aws_documents[arn],
                 fixed_locator(location),
                 arn=arn,
             )
+            if document is not None:
+                self._aws_docs[(arn, location)] = document
         return Attachment(ref, arn, location, document)
 
     def model(self, account: AccountFacts | None = None) -> Model:
