@@ -20,8 +20,17 @@ from typing import Any, Final, Protocol
 
 from reconciler.manifests import DesiredState
 from reconciler.rules import Finding, Report, desired_findings
+from reconciler.rules.access import access_of
+from reconciler.rules.accessdiff import (
+    AccessDiff,
+    access_to_dict,
+    diff_access,
+    render_access_markdown,
+    render_access_text,
+)
 from reconciler.rules.awsmanaged import Snapshot, referenced, snapshot, unknown_aws_policies
 from reconciler.rules.exceptions import apply_exceptions
+from reconciler.rules.fromdesired import from_desired
 
 __all__ = [
     "AccessDiffFunction",
@@ -43,11 +52,11 @@ OK, REFUSED = 0, 3
 
 # ---------------------------------------------------------------------------------------------- the access diff
 #
-# THE SEAM for the access diff (issue 13, built separately): how a change moves effective access (who gains or
-# loses writes and deletes on protected buckets, administrator-equivalent permissions, which roles they can
-# assume, escalation paths). ``run_check`` calls ``access_diff(before, after)`` for every account when ``--base``
-# is given; what it returns is ``AccountCheck.access_diff``, and every renderer prints it as its own section
-# (text: ``render_text``, Markdown: ``render_markdown``, JSON: ``accessDiff`` = ``to_dict()``), nothing when None.
+# How a change moves effective access (who gains or loses writes and deletes on protected buckets,
+# administrator-equivalent permissions, which roles they can assume, escalation paths): the rules' access diff
+# (reconciler.rules.accessdiff, the one plan shows). ``run_check`` calls ``access_diff(before, after)`` for every
+# account when ``--base`` is given; what it returns is ``AccountCheck.access_diff``, and every renderer prints it
+# as its own section (text: ``render_text``, Markdown: ``render_markdown``, JSON: ``accessDiff`` = ``to_dict()``).
 
 
 class AccessDiffSection(Protocol):
@@ -69,11 +78,39 @@ class AccessDiffSection(Protocol):
 AccessDiffFunction = Callable[[DesiredState | None, DesiredState], AccessDiffSection | None]
 
 
+@dataclass(frozen=True)
+class _AccessSection:
+    """The access diff of the rules (:mod:`reconciler.rules.accessdiff`), as the check's renderers show it."""
+
+    diff: AccessDiff
+
+    def to_dict(self) -> dict[str, Any]:
+        return access_to_dict(self.diff)
+
+    def render_text(self, *, color: bool = False) -> str:
+        return render_access_text(self.diff, color=color)
+
+    def render_markdown(self) -> str:
+        return render_access_markdown(self.diff, limit=ACCESS_MARKDOWN_LIMIT)
+
+
+#: The most characters of the access section in a check's Markdown (the findings need room too).
+ACCESS_MARKDOWN_LIMIT: Final = 20_000
+
+
+def _model(desired: DesiredState, known: Snapshot) -> Any:
+    return from_desired(desired, known.documents(referenced(desired)))
+
+
 def access_diff(before: DesiredState | None, after: DesiredState) -> AccessDiffSection | None:
     """The change in effective access from ``before`` (the manifests at the base revision; None when the account
-    is not there) to ``after`` (the manifests now). Not built yet: None, and the renderers print no section."""
-    del before, after
-    return None
+    is not there: everything it grants is new) to ``after`` (the manifests now), by the same evaluator as plan's
+    access diff, with the AWS managed policies of the offline snapshot."""
+    known = snapshot()
+    empty = DesiredState(settings=after.settings, resources={}, account=after.account)
+    was = access_of(_model(before if before is not None else empty, known))
+    now = access_of(_model(after, known))
+    return _AccessSection(diff_access(was, now))
 
 
 # ---------------------------------------------------------------------------------------------- the check

@@ -1,5 +1,5 @@
 """``reconciler check --base REF`` on real git repositories: which findings are new, fixed or unchanged, and the
-seam where the access diff's section goes."""
+access diff's section (the seam, with a stand-in, and the real one)."""
 
 from __future__ import annotations
 
@@ -219,8 +219,42 @@ def test_the_access_diff_section_goes_in_every_output(repo: Path) -> None:
     data = json.loads(render_check_json(result))
     jsonschema.Draft202012Validator({"type": "object"}).validate(data["accounts"][0]["accessDiff"])
     assert data["accounts"][0]["accessDiff"]["gains"] == ["secure-sagemaker gains s3:PutObject"]
-    # the default (not built yet) adds no section, and without --base the diff is not computed at all
+    # the default is the rules' access diff (nothing changed here: an empty one); without --base it is not
+    # computed at all
     plain = run_check(now.states, directory="manifests", fleet=False, base=base)
-    assert plain.accounts[0].access_diff is None
-    assert json.loads(render_check_json(plain))["accounts"][0]["accessDiff"] is None
+    assert plain.accounts[0].access_diff is not None
+    assert json.loads(render_check_json(plain))["accounts"][0]["accessDiff"]["changes"] == []
+    assert run_check(now.states, directory="manifests", fleet=False).accounts[0].access_diff is None
     assert run_check(now.states, directory="manifests", fleet=False, diff=_fake).accounts[0].access_diff is None
+
+
+def test_check_base_shows_the_real_access_diff(repo: Path) -> None:
+    """The engineers' policy gains s3:PutObject on raw data, and the raw-data bucket lets them write: the check
+    says who gains what, by the same evaluator as plan's access diff."""
+    _change(repo)
+    manifests = repo / "manifests"
+    policy = manifests / "policies" / "notebook-data.yaml"
+    text = policy.read_text(encoding="utf-8")
+    old = "        Action: s3:GetObject\n        Resource: arn:aws:s3:::sagemaker-rawdata/*"
+    assert old in text
+    policy.write_text(text.replace(old, old.replace("s3:GetObject", "[s3:GetObject, s3:PutObject]")), "utf-8")
+    buckets = manifests / "buckets" / "buckets.yaml"
+    text = buckets.read_text(encoding="utf-8")
+    writers = "    write:\n      - Role/notebook-for-administrator-role\n"
+    assert writers in text
+    buckets.write_text(text.replace(writers, writers + "      - Role/notebook-for-engineer-role\n", 1), "utf-8")
+    _, out = cli_here("check", str(manifests), "--base", "main", "--output", "json")
+    access = json.loads(out)["accounts"][0]["accessDiff"]
+    gains = [c for c in access["changes"] if c["change"] == "gain" and c["category"] == "data"]
+    assert any(
+        c["subject"] == "Role/notebook-for-engineer-role"
+        and "s3:PutObject" in c["what"]
+        and "sagemaker-rawdata" in c["on"]
+        for c in gains
+    ), access
+    _, text_out = cli_here("check", str(manifests), "--base", "main")
+    assert "Access changes:" in text_out
+    assert "Role/notebook-for-engineer-role" in text_out.split("Access changes:", 1)[1]
+    # without --base there is nothing to compare with: no section
+    _, plain = cli_here("check", str(manifests))
+    assert "Access changes" not in plain
