@@ -54,6 +54,8 @@ if TYPE_CHECKING:
     from mypy_boto3_sagemaker import SageMakerClient
     from mypy_boto3_sts import STSClient
 
+    from reconciler.manifests.model import Account
+
 __all__ = [
     "AUTH_ERROR_CODES",
     "FORBIDDEN_OPERATIONS",
@@ -128,6 +130,17 @@ class AssumedRole:
         """``reconciler-<mode>[-<commit12>]``, e.g. ``reconciler-apply-0a1b2c3d4e5f``."""
         name = f"reconciler-{mode}" + (f"-{commit[:12]}" if commit else "")
         return _SESSION_NAME.sub("-", name)[:64]
+
+    @classmethod
+    def for_account(
+        cls, account: Account | None, *, read_only: bool, mode: str, commit: str | None = None
+    ) -> AssumedRole | None:
+        """The role to reach ``account`` with: its read role (or its role) when ``read_only``, else its role;
+        None when there is no Account or it names no role (the credentials are the account's own)."""
+        role = account.role_for(read_only=read_only) if account is not None else None
+        if account is None or role is None:
+            return None
+        return cls(role, cls.session_name_for(mode, commit), account.external_id)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -157,11 +157,7 @@ def aws_config(
 ) -> AwsConfig:
     """How to reach an account: its spoke role (the read or the write one) assumed with the command's own
     credentials when its Account names one; else the command's credentials themselves."""
-    role = account.role_for(read_only=read_only) if account is not None else None
-    assume = None
-    if role is not None:
-        assert account is not None
-        assume = AssumedRole(role, AssumedRole.session_name_for(mode, commit), account.external_id)
+    assume = AssumedRole.for_account(account, read_only=read_only, mode=mode, commit=commit)
     return AwsConfig(endpoint_url=args.endpoint_url, region=region, profile=args.profile, assume=assume)
 
 

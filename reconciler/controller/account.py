@@ -10,6 +10,7 @@ through its spoke role (``Account.spec.roleArn``, ``readRoleArn``).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import Counter
 from collections.abc import Callable
@@ -111,34 +112,14 @@ class AccountReconcile:
 
     def factory(self, region: str | None, *, read_only: bool, commit: str | None = None) -> ClientFactory:
         """Clients for this account: through its spoke role (the read one when ``read_only``) in a fleet."""
-        aws = self.shared.aws
-        role = self.account.role_for(read_only=read_only) if self.account is not None else None
-        assume = None
-        if role is not None:
-            assert self.account is not None
-            mode = "plan" if read_only and self.shared.mode == "plan" else self.shared.mode
-            assume = AssumedRole(role, AssumedRole.session_name_for(mode, commit), self.account.external_id)
-        config = AwsConfig(
-            endpoint_url=aws.endpoint_url,
-            region=region,
-            profile=aws.profile,
-            max_attempts=aws.max_attempts,
-            retry_mode=aws.retry_mode,
-            assume=assume,
-        )
+        assume = AssumedRole.for_account(self.account, read_only=read_only, mode=self.shared.mode, commit=commit)
+        config = dataclasses.replace(self.shared.aws, region=region, assume=assume)
         return ClientFactory(config, read_only=read_only, on_send=self.metrics.beat_hook)
 
     def table(self, *, read_only: bool) -> StateTable:
         """The state table (the lease, the last applied commit) of the controller's own credentials' account, with
         this account's items."""
-        aws = self.shared.aws
-        config = AwsConfig(
-            endpoint_url=aws.endpoint_url,
-            region=self.table_region,
-            profile=aws.profile,
-            max_attempts=aws.max_attempts,
-            retry_mode=aws.retry_mode,
-        )
+        config = dataclasses.replace(self.shared.aws, region=self.table_region, assume=None)
         factory = ClientFactory(config, read_only=read_only, on_send=self.metrics.beat_hook)
         return StateTable(factory, self.shared.state_table, account_id=self.account_id)
 

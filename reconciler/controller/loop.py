@@ -20,6 +20,7 @@ invariants.
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 import threading
@@ -250,13 +251,7 @@ class Controller:
         commit's manifests are: they may be invalid)."""
         if self._account is None:
             factory = ClientFactory(
-                AwsConfig(
-                    endpoint_url=self.aws.endpoint_url,
-                    region=self.config.region or self.aws.region,
-                    profile=self.aws.profile,
-                    max_attempts=self.aws.max_attempts,
-                    retry_mode=self.aws.retry_mode,
-                ),
+                dataclasses.replace(self.aws, region=self.config.region or self.aws.region, assume=None),
                 read_only=True,
                 on_send=self.metrics.beat_hook,
             )

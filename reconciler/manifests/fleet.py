@@ -21,7 +21,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,26 +217,22 @@ def _expand(text: str, values: Mapping[str, str]) -> str:
     return _VARIABLE.sub(replace, text)
 
 
+def variable_paths(data: Any, path: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
+    """The paths of the string values of ``data`` that mention ``${account.``, in document order."""
+    if isinstance(data, str):
+        if _MARK in data:
+            yield path
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield from variable_paths(value, (*path, key))
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            yield from variable_paths(value, (*path, index))
+
+
 def uses_variables(data: Any) -> bool:
-    """Whether any string value of ``data`` mentions ``${account.``."""
-    if isinstance(data, str):
-        return _MARK in data
-    if isinstance(data, dict):
-        return any(uses_variables(v) for v in data.values())
-    if isinstance(data, list):
-        return any(uses_variables(v) for v in data)
-    return False
-
-
-def variable_paths(data: Any, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
-    """The paths of the string values of ``data`` that mention ``${account.``."""
-    if isinstance(data, str):
-        return [path] if _MARK in data else []
-    if isinstance(data, dict):
-        return [p for k, v in data.items() for p in variable_paths(v, (*path, k))]
-    if isinstance(data, list):
-        return [p for i, v in enumerate(data) for p in variable_paths(v, (*path, i))]
-    return []
+    """Whether any string value of ``data`` mentions ``${account.`` (stops at the first)."""
+    return next(variable_paths(data), None) is not None
 
 
 def substitute(
