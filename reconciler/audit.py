@@ -192,4 +192,6 @@ def audit(factory: ClientFactory, desired: DesiredState | None, region: str, *, 
         ),
         public_acl_buckets=facts.public_acl_buckets,
     )
-    return evaluate_model(model, desired.settings if desired is not None else None)
+    if desired is None:
+        return evaluate_model(model)
+    return evaluate_model(model, desired.settings, observed=desired.observed)

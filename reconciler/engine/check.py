@@ -128,7 +128,11 @@ def check_state(desired: DesiredState, *, region: str | None = None, known: Snap
         if not (f.rule == "LP008" and any(f" attaches {arn}," in f.message for arn in unknown))
     ]
     return apply_exceptions(
-        [*findings, *unknown_aws_policies(desired, known)], desired.settings, origin=CHECK_ORIGINS, subject="manifests"
+        [*findings, *unknown_aws_policies(desired, known)],
+        desired.settings,
+        origin=CHECK_ORIGINS,
+        subject="manifests",
+        observed=desired.observed,
     )
 
 

@@ -39,7 +39,7 @@ from reconciler.manifests.model import (
     Source,
     build_settings,
 )
-from reconciler.manifests.semantics import ReferenceChecker, check_references
+from reconciler.manifests.semantics import ReferenceChecker, check_references, exception_problems
 from reconciler.manifests.yamlsource import (
     EMPTY_FILE,
     MAX_FILE_BYTES,
@@ -132,10 +132,14 @@ def _check_document(
                     ("spec", "exceptions", index, "resource"),
                     f"unknown kind {_repr(named)}; expected one of {', '.join(known)}",
                 )
+            for path, message in exception_problems(exception):
+                problem(("spec", "exceptions", index, *path), message)
         if len(problems) > before:
             return None
         return build_settings(name, spec, doc)
-    return kinds[kind].build(name, spec, Source(doc))
+    resource = kinds[kind].build(name, spec, Source(doc))
+    management = data["metadata"].get("management")
+    return dataclasses.replace(resource, management=management) if management else resource
 
 
 def _repr(value: Any, limit: int = 60) -> str:

@@ -7,10 +7,14 @@ rules) can name ``file:line`` for any field.
 
 from __future__ import annotations
 
+import datetime
+import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, ClassVar
 
+from reconciler.clock import expiry_instant
 from reconciler.manifests.yamlsource import Document, Pos
 
 SETTINGS = "Settings"
@@ -55,6 +59,9 @@ class Resource:
     # What removing the manifest does: "Delete" the resource, or "Retain" it (release: the ownership
     # mark is removed, the resource stays). Each kind's schema gives its default.
     deletion_policy: str = "Delete"
+    # ``metadata.management`` as written: "enforce", "observe", or None (Settings.defaultManagement decides:
+    # ask ``DesiredState.observed``).
+    management: str | None = None
 
     @property
     def ref(self) -> str:
@@ -67,11 +74,34 @@ class OwnershipTag:
     value: str
 
 
+ENFORCE = "enforce"
+OBSERVE = "observe"
+
+
 @dataclass(frozen=True)
 class PolicyException:
+    """A deliberate exception to ``rule`` on ``resource``: an exact ``Kind/name``, or a glob of them
+    (``Policy/legacy-*``, which the loader accepts only with an owner and an expiry at most 90 days ahead)."""
+
     rule: str
     resource: str
     reason: str
+    owner: str = ""
+    # When the exception stops excusing anything (``expiresAt`` as written; None: it does not expire).
+    expires_at: str | None = None
+
+    @property
+    def is_glob(self) -> bool:
+        return any(c in self.resource for c in "*?[")
+
+    def matches(self, resource: str) -> bool:
+        """Whether the exception names ``resource`` (``Kind/name``): exactly, or by its glob."""
+        if not self.is_glob:
+            return resource == self.resource
+        return fnmatch.fnmatchcase(resource, self.resource)
+
+    def expired(self, now: datetime.datetime) -> bool:
+        return self.expires_at is not None and expiry_instant(self.expires_at) <= now
 
 
 @dataclass(frozen=True)
@@ -84,6 +114,8 @@ class Settings(Resource):
     max_deletes: int = 10
     notebook_updates: str = "when-stopped"
     exceptions: tuple[PolicyException, ...] = ()
+    # The management of resources whose manifest does not say (metadata.management).
+    default_management: str = ENFORCE
 
 
 def build_settings(name: str, spec: Mapping[str, Any], document: Document) -> Settings:
@@ -99,7 +131,11 @@ def build_settings(name: str, spec: Mapping[str, Any], document: Document) -> Se
         prune=spec["prune"],
         max_deletes=spec["maxDeletes"],
         notebook_updates=spec["notebookUpdates"],
-        exceptions=tuple(PolicyException(e["rule"], e["resource"], e["reason"]) for e in spec["exceptions"]),
+        exceptions=tuple(
+            PolicyException(e["rule"], e["resource"], e["reason"], e["owner"], e.get("expiresAt"))
+            for e in spec["exceptions"]
+        ),
+        default_management=spec["defaultManagement"],
     )
 
 
@@ -152,3 +188,13 @@ class DesiredState:
 
     def count(self) -> int:
         return sum(len(v) for v in self.resources.values())
+
+    def management(self, resource: Resource) -> str:
+        """How the reconciler treats ``resource``: "enforce" (converge it) or "observe" (read, diff and
+        check it; never write to it): its ``metadata.management``, else ``Settings.defaultManagement``."""
+        return resource.management or self.settings.default_management
+
+    @cached_property
+    def observed(self) -> frozenset[str]:
+        """``Kind/name`` of every resource under ``management: observe``."""
+        return frozenset(r.ref for r in self if self.management(r) == OBSERVE)

@@ -50,10 +50,11 @@ __all__ = [
 ]
 
 
-def evaluate_model(model: Model, settings: Settings | None = None) -> Report:
-    """Run every rule that applies to the model's origin and apply ``settings.exceptions``."""
+def evaluate_model(model: Model, settings: Settings | None = None, *, observed: frozenset[str] = frozenset()) -> Report:
+    """Run every rule that applies to the model's origin and apply ``settings.exceptions``; the findings on
+    ``observed`` resources (``Kind/name``) do not refuse."""
     subject = "manifests" if model.origin == "desired" else "account"
-    return apply_exceptions(run(model), settings, origin=model.origin, subject=subject)
+    return apply_exceptions(run(model), settings, origin=model.origin, subject=subject, observed=observed)
 
 
 def evaluate(
@@ -84,4 +85,4 @@ def finish(desired: DesiredState, findings: list[Finding], user_keys: Mapping[st
     """The plan's report: ``findings``, what the account adds about managed users (KEY001), exceptions applied."""
     locations = {name: user.source.where() if user.source else None for name, user in desired.of("User").items()}
     found = [*findings, *managed_user_keys(user_keys, locations)]
-    return apply_exceptions(found, desired.settings, origin="desired", subject="manifests")
+    return apply_exceptions(found, desired.settings, origin="desired", subject="manifests", observed=desired.observed)

@@ -69,12 +69,16 @@ class ExceptionUse:
     reason: str
     location: str | None
     matched: int
+    owner: str = ""
+    expires_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "rule": self.rule,
             "resource": self.resource,
             "reason": self.reason,
+            "owner": self.owner,
+            "expiresAt": self.expires_at,
             "location": self.location,
             "matched": self.matched,
         }
@@ -180,7 +184,11 @@ def render_findings_text(report: Report, color: bool = False, *, quiet_when_clea
         lines.append("Exceptions in use (Settings.exceptions):")
         for use in report.exceptions_used:
             where = f"  {use.location}" if use.location else ""
-            lines.append(f"  {use.rule} {use.resource}: {use.reason} ({use.matched} finding(s) excepted){where}")
+            until = f", until {use.expires_at}" if use.expires_at else ""
+            lines.append(
+                f"  {use.rule} {use.resource}: {use.reason} ({use.matched} finding(s) excepted; "
+                f"owner {use.owner}{until}){where}"
+            )
         for excepted in report.excepted:
             f = excepted.finding
             lines.append(paint(f"    excepted {f.severity.value} {f.rule} {f.resource}: {f.message}", _DIM))

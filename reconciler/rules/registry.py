@@ -26,7 +26,7 @@ from reconciler.rules.findings import Finding, Severity
 
 
 def _exc001(_model: Model) -> Iterator[Hit]:
-    return iter(())  # evaluated by reconciler.rules.exceptions, which knows the findings
+    return iter(())  # EXC001 and EXC002 are evaluated by reconciler.rules.exceptions, which knows the findings
 
 
 EXC001 = Rule(
@@ -34,6 +34,16 @@ EXC001 = Rule(
     Severity.WARNING,
     "Exception that matches nothing",
     "An exception that no longer matches a finding hides nothing today but would hide a future one; remove it.",
+    _exc001,
+    BOTH,
+)
+
+EXC002 = Rule(
+    "EXC002",
+    Severity.WARNING,
+    "Exception that expired",
+    "An exception past its expiresAt excuses nothing: the finding it excused stands again until someone reviews "
+    "the exception and renews it, or fixes what it excused.",
     _exc001,
     BOTH,
 )
@@ -54,6 +64,7 @@ RULES: tuple[Rule, ...] = (
     *auditrules.RULES,
     *awsmanaged.RULES,
     EXC001,
+    EXC002,
 )
 
 BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}

@@ -240,9 +240,9 @@ def change_manifests(env: Env) -> None:
 
 INVARIANT_EXCEPTIONS = """\
   exceptions:
-    - {rule: BKT003, resource: Bucket/sagemaker-rawdata, reason: "the fault test turns versioning off"}
-    - {rule: MFA001, resource: User/bob, reason: "the fault test turns requireMFA off on his group"}
-    - {rule: MFA001, resource: User/dave, reason: "the fault test turns requireMFA off on his group"}
+    - {rule: BKT003, resource: Bucket/sagemaker-rawdata, reason: "the fault test turns versioning off", owner: sre}
+    - {rule: MFA001, resource: User/bob, reason: "the fault test turns requireMFA off on his group", owner: sre}
+    - {rule: MFA001, resource: User/dave, reason: "the fault test turns requireMFA off on his group", owner: sre}
 """
 
 

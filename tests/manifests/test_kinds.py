@@ -16,6 +16,7 @@ position or of a message wording shows up here.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from pathlib import Path
@@ -130,6 +131,11 @@ def file_of(kind: str) -> str:
     return f"{kind.lower()}.yaml"
 
 
+EXPIRES_PATTERN = json.loads((Path(__file__).parents[2] / "schemas/common.schema.json").read_text())["$defs"][
+    "expiresAt"
+]["pattern"]
+
+
 def spec_case(kind: str, spec: str, *expected: str, name: str | None = None, id: str) -> Any:
     return pytest.param(kind, spec, name, list(expected), id=id)
 
@@ -207,6 +213,9 @@ VALID = [
           - rule: LP003
             resource: Role/notebook-for-administrator-role
             reason: the administrators' notebook writes raw data on purpose
+            owner: ml-platform@example.com
+            expiresAt: 2026-12-31
+        defaultManagement: observe
         """,
         {
             "account_id": "000000000000",
@@ -220,8 +229,11 @@ VALID = [
                     "LP003",
                     "Role/notebook-for-administrator-role",
                     "the administrators' notebook writes raw data on purpose",
+                    "ml-platform@example.com",
+                    "2026-12-31",
                 ),
             ),
+            "default_management": "observe",
         },
         id="settings-every-field",
     ),
@@ -661,6 +673,7 @@ EXCEPTION_OK = """
       - rule: {rule}
         resource: {resource}
         reason: {reason}
+        owner: ml-platform
 """
 
 
@@ -828,19 +841,19 @@ SETTINGS_CASES = [
     ),
     spec_case(
         "Settings",
-        'accountId: "123456789012"\nexceptions:\n  - rule: LP003\n    resource: Role/x',
+        'accountId: "123456789012"\nexceptions:\n  - rule: LP003\n    resource: Role/x\n    owner: me',
         f"{S}:8:7: Settings/env: spec.exceptions[0]: missing required field 'reason'",
         id="exception-reason-missing",
     ),
     spec_case(
         "Settings",
-        'accountId: "123456789012"\nexceptions:\n  - resource: Role/x\n    reason: ok',
+        'accountId: "123456789012"\nexceptions:\n  - resource: Role/x\n    reason: ok\n    owner: me',
         f"{S}:8:7: Settings/env: spec.exceptions[0]: missing required field 'rule'",
         id="exception-rule-missing",
     ),
     spec_case(
         "Settings",
-        'accountId: "123456789012"\nexceptions:\n  - rule: LP003\n    reason: ok',
+        'accountId: "123456789012"\nexceptions:\n  - rule: LP003\n    reason: ok\n    owner: me',
         f"{S}:8:7: Settings/env: spec.exceptions[0]: missing required field 'resource'",
         id="exception-resource-missing",
     ),
@@ -866,6 +879,32 @@ SETTINGS_CASES = [
     ),
     spec_case(
         "Settings",
+        'accountId: "123456789012"\nexceptions:\n  - rule: LP003\n    resource: Role/x\n    reason: ok',
+        f"{S}:8:7: Settings/env: spec.exceptions[0]: missing required field 'owner'",
+        id="exception-owner-missing",
+    ),
+    spec_case(
+        "Settings",
+        exception_spec(resource="Policy/legacy-*"),
+        f"{S}:9:17: Settings/env: spec.exceptions[0].resource: an exception for a glob of resources "
+        "(Policy/legacy-*) needs an expiresAt at most 90 days ahead (exact names need none)",
+        id="exception-glob-without-expiry",
+    ),
+    spec_case(
+        "Settings",
+        exception_spec(extra="expiresAt: 2026-02-30"),
+        f"{S}:12:18: Settings/env: spec.exceptions[0].expiresAt: '2026-02-30' is not an RFC 3339 date",
+        id="exception-expiry-not-a-date",
+    ),
+    spec_case(
+        "Settings",
+        exception_spec(extra="expiresAt: next week"),
+        f'{S}:12:18: Settings/env: spec.exceptions[0].expiresAt: "next week" does not match the expected format '
+        + EXPIRES_PATTERN,
+        id="exception-expiry-pattern",
+    ),
+    spec_case(
+        "Settings",
         exception_spec(reason='""'),
         f"{S}:10:15: Settings/env: spec.exceptions[0].reason: string must not be empty",
         id="exception-reason-empty",
@@ -873,7 +912,7 @@ SETTINGS_CASES = [
     spec_case(
         "Settings",
         exception_spec(extra="ticket: X-1"),
-        f"{S}:11:7: Settings/env: spec.exceptions[0].ticket: unknown field 'ticket'; allowed: reason, resource, rule",
+        f"{S}:12:7: Settings/env: spec.exceptions[0].ticket: unknown field 'ticket'; allowed: expiresAt, owner, reason, resource, rule",
         id="exception-unknown-field",
     ),
     spec_case(
@@ -2357,7 +2396,7 @@ ENVELOPE_CASES = [
     ),
     pytest.param(
         "apiVersion: reconciler/v1\nkind: Group\nmetadata:\n  name: g\n  labels: {}\nspec: {}\n",
-        [f"{X}:5:3: Group/g: metadata.labels: unknown field 'labels'; allowed: accounts, name"],
+        [f"{X}:5:3: Group/g: metadata.labels: unknown field 'labels'; allowed: accounts, management, name"],
         id="metadata-unknown-field",
     ),
     pytest.param(

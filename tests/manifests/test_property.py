@@ -47,7 +47,7 @@ SETTINGS = _doc(
         "accountId": "123456789012",
         "region": "ap-northeast-1",
         "ownershipTag": {"key": "managed-by", "value": "reconciler"},
-        "exceptions": [{"rule": "LP003", "resource": "Role/r", "reason": "ok"}],
+        "exceptions": [{"rule": "LP003", "resource": "Role/r", "reason": "ok", "owner": "ml-platform"}],
     },
 )
 POLICY = _doc(

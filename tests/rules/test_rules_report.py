@@ -27,7 +27,7 @@ PASS_ANY = allow("iam:PassRole", "*")
 
 
 def test_an_exception_turns_an_error_off_and_is_reported(check: Evaluator) -> None:
-    exceptions = [{"rule": "LP003", "resource": "Policy/pass", "reason": "the CI role passes many roles"}]
+    exceptions = [{"rule": "LP003", "resource": "Policy/pass", "reason": "the CI role passes many roles", "owner": "ml-platform"}]
     report = check(policy("pass", PASS_ANY), exceptions=exceptions)
     assert report.findings == ()
     assert not report.refuses
@@ -43,9 +43,9 @@ def test_an_exception_turns_an_error_off_and_is_reported(check: Evaluator) -> No
 
 def test_an_exception_that_matches_nothing_is_exc001(check: Evaluator) -> None:
     exceptions = [
-        {"rule": "LP003", "resource": "Policy/other", "reason": "old"},
-        {"rule": "ZZZ999", "resource": "Policy/pass", "reason": "typo"},
-        {"rule": "AUD003", "resource": "User/breakglass", "reason": "audit only: not judged by plan"},
+        {"rule": "LP003", "resource": "Policy/other", "reason": "old", "owner": "ml-platform"},
+        {"rule": "ZZZ999", "resource": "Policy/pass", "reason": "typo", "owner": "ml-platform"},
+        {"rule": "AUD003", "resource": "User/breakglass", "reason": "audit only: not judged by plan", "owner": "ml-platform"},
     ]
     report = check(policy("pass", PASS_ANY), exceptions=exceptions)
     assert hits(report, "LP003") == ["Policy/pass"]
@@ -93,8 +93,8 @@ def test_json_matches_its_schema_and_is_stable() -> None:
 
 def test_json_with_exceptions_matches_its_schema(check: Evaluator) -> None:
     exceptions = [
-        {"rule": "LP003", "resource": "Policy/pass", "reason": "reviewed"},
-        {"rule": "LP001", "resource": "Policy/nothing", "reason": "stale"},
+        {"rule": "LP003", "resource": "Policy/pass", "reason": "reviewed", "owner": "ml-platform"},
+        {"rule": "LP001", "resource": "Policy/nothing", "reason": "stale", "owner": "ml-platform"},
     ]
     data = findings_to_dict(check(policy("pass", PASS_ANY), exceptions=exceptions))
     Draft202012Validator(SCHEMA).validate(data)

@@ -56,7 +56,7 @@ def test_a_managed_users_access_keys_are_a_finding_of_plan_and_audit(aws: AwsCon
     settings = tmp_path / "ds" / "settings.yaml"
     settings.write_text(
         settings.read_text() + "  exceptions:\n    - rule: KEY001\n      resource: User/bob\n"
-        "      reason: the nightly export runs as bob until ticket 42\n"
+        "      reason: the nightly export runs as bob until ticket 42\n      owner: data-eng\n"
     )
     code, text = cli_here("plan", str(tmp_path / "ds"))
     assert "KEY001" in text and "the nightly export runs as bob until ticket 42" in text
