@@ -65,9 +65,9 @@ CASES: list[tuple[str, Callable[[Path], None], str, str, str]] = [
     (
         "replacement",
         move_subnet,
-        "NotebookInstance/notebook-for-administrator: AWS cannot change subnetId in place, and apply never replaces a "
-        "resource",
-        "save that work, stop and delete the notebook by hand",
+        "NotebookInstance/notebook-for-administrator: AWS cannot change subnetId in place, and apply replaces a "
+        "resource only when asked",
+        "rerun with --replace NotebookInstance/notebook-for-administrator to delete and recreate it",
         "replacement",
     ),
     (

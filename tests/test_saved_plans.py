@@ -102,7 +102,7 @@ def test_a_refused_plan_is_saved_as_refused_and_apply_of_it_writes_nothing(
     assert "REFUSED: apply would write nothing" in out and "Refused: nothing was changed." in out
     assert users() == ["alice"]
     assert cli_here("apply", str(plan_file), "--adopt")[1].startswith(
-        "error: a saved plan was made with its own --adopt and --allow-deletes"
+        "error: a saved plan was made with its own --adopt, --allow-deletes, --replace and --allow-destroy-retained"
     )
 
 

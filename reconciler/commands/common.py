@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import structlog
 
@@ -118,6 +118,33 @@ def allow_deletes_argument(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="allow up to N deletions (overrides Settings.maxDeletes and the broken-checkout rail)",
     )
+
+
+def replace_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--replace",
+        action="append",
+        default=[],
+        metavar="KIND/NAME",
+        help="delete and recreate this resource (repeatable): for a change AWS cannot make in place (a notebook's "
+        "network settings, a role's or policy's path); the plan shows what the replacement destroys, and it "
+        "counts against the deletion rails",
+    )
+    parser.add_argument(
+        "--allow-destroy-retained",
+        action="store_true",
+        help="allow --replace of resources whose deletionPolicy is Retain (a notebook: its volume is destroyed)",
+    )
+
+
+def plan_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The options of ``plan``/``apply`` that change what is planned (``make_plan``'s keyword arguments)."""
+    return {
+        "adopt": args.adopt,
+        "allow_deletes": args.allow_deletes,
+        "replace": frozenset(args.replace),
+        "allow_destroy_retained": args.allow_destroy_retained,
+    }
 
 
 def lease_arguments(parser: argparse.ArgumentParser) -> None:

@@ -43,7 +43,9 @@ from reconciler.commands.common import (
     factory,
     lease_arguments,
     maybe_sandbox,
+    plan_options,
     region_of,
+    replace_arguments,
     stop_on_signals,
 )
 from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
@@ -87,6 +89,7 @@ def register(commands: Subcommands) -> None:
         "over; says which of them get only the ownership mark and which also change",
     )
     allow_deletes_argument(plan)
+    replace_arguments(plan)
     accounts_argument(plan)
     account_workers_argument(plan)
     shard_arguments(plan)
@@ -117,6 +120,7 @@ def register(commands: Subcommands) -> None:
         "--adopt", action="store_true", help="take over resources named in git that exist without the ownership tag"
     )
     allow_deletes_argument(apply)
+    replace_arguments(apply)
     apply.add_argument(
         "--auto-approve",
         action="store_true",
@@ -151,9 +155,7 @@ def _plan_one(args: argparse.Namespace, desired: DesiredState, directory: str) -
     the report and the facts behind it (a fleet's memory stays that of the accounts being read)."""
     region = region_of(args, desired)
     reader = account_factory(args, desired.account, region, read_only=True, mode="plan")
-    planned = make_plan(
-        desired, reader, region, adopt=args.adopt, allow_deletes=args.allow_deletes, display_root=directory
-    )
+    planned = make_plan(desired, reader, region, **plan_options(args), display_root=directory)
     saved = planned.saved
     return dataclasses.replace(
         saved, report=None, saved_findings=saved.findings, saved_findings_text=saved.findings_text
@@ -229,8 +231,7 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
             desired,
             factory(args, region, read_only=True),
             region,
-            adopt=args.adopt,
-            allow_deletes=args.allow_deletes,
+            **plan_options(args),
             display_root=args.directory,
         )
     saved, report = planned.saved, planned.preview.report
@@ -307,8 +308,7 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
             desired,
             factory(args, region, read_only=True),
             region,
-            adopt=args.adopt,
-            allow_deletes=args.allow_deletes,
+            **plan_options(args),
             display_root=args.target,
         )
         saved = planned.saved
@@ -391,9 +391,10 @@ def _execute_isolated(
 
 
 def _apply_file(args: argparse.Namespace, path: Path, out: TextIO) -> Exit:
-    if args.adopt or args.allow_deletes is not None:
+    if args.adopt or args.allow_deletes is not None or args.replace or args.allow_destroy_retained:
         raise UsageError(
-            "a saved plan was made with its own --adopt and --allow-deletes; plan again with the options you want"
+            "a saved plan was made with its own --adopt, --allow-deletes, --replace and --allow-destroy-retained; "
+            "plan again with the options you want"
         )
     if getattr(args, "sandbox", False):
         raise UsageError("--sandbox starts an empty emulator, for which no saved plan can be current")

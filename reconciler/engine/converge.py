@@ -34,7 +34,16 @@ from reconciler.kinds.context import Target
 from reconciler.kinds.read import read_account
 from reconciler.manifests.model import DesiredState
 
-__all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources"]
+__all__ = [
+    "LeaseHandle",
+    "PlanRefused",
+    "PlanStale",
+    "ReplaceError",
+    "apply_saved",
+    "check_replace",
+    "make_plan",
+    "moved_resources",
+]
 
 log = structlog.get_logger(__name__)
 
@@ -73,6 +82,29 @@ class PlanStale(ReconcilerError):
         )
 
 
+class ReplaceError(ReconcilerError):
+    """``--replace`` names something that cannot be replaced. Nothing was read or written."""
+
+
+def check_replace(desired: DesiredState, refs: frozenset[str]) -> None:
+    """Refuse ``--replace`` of what is not a manifest, is observed, or is of a kind AWS can change in place
+    entirely (a replacement would only destroy: a bucket's objects, a user's credentials)."""
+    problems: list[str] = []
+    for ref in sorted(refs):
+        kind_name, _, name = ref.partition("/")
+        kind = REGISTRY.get(kind_name)
+        if kind is None or not name:
+            problems.append(f"{ref}: not Kind/name of a known kind ({', '.join(REGISTRY)})")
+        elif not kind.replace_fields:
+            problems.append(f"{ref}: {kind_name} is never replaced (AWS changes every field of it in place)")
+        elif desired.get(kind_name, name) is None:
+            problems.append(f"{ref}: no such manifest")
+        elif ref in desired.observed:
+            problems.append(f"{ref}: observed (metadata.management: observe): nothing is ever written to it")
+    if problems:
+        raise ReplaceError("--replace: " + "; ".join(problems))
+
+
 @dataclass(frozen=True)
 class Planned:
     saved: SavedPlan
@@ -86,15 +118,28 @@ def make_plan(
     *,
     adopt: bool = False,
     allow_deletes: int | None = None,
+    replace: frozenset[str] = frozenset(),
+    allow_destroy_retained: bool = False,
     commit: str | None = None,
     display_root: str = "",
 ) -> Planned:
-    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute."""
-    current = preview(desired, reader, region, invariants=True)
+    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute.
+
+    ``replace``: ``Kind/name`` of resources to delete and recreate (``--replace``; :func:`check_replace` says
+    which may be)."""
+    check_replace(desired, replace)
+    current = preview(desired, reader, region, invariants=True, replace=replace)
     report = current.report
     assert report is not None
     settings = desired.settings
-    verdict = judge(current.plan, report, max_deletes=settings.max_deletes, adopt=adopt, allow_deletes=allow_deletes)
+    verdict = judge(
+        current.plan,
+        report,
+        max_deletes=settings.max_deletes,
+        adopt=adopt,
+        allow_deletes=allow_deletes,
+        allow_destroy_retained=allow_destroy_retained,
+    )
     ctx = context(desired, region)
     saved = SavedPlan(
         plan=current.plan,
@@ -102,6 +147,8 @@ def make_plan(
         target=Target(ctx.account_id, region, ctx.ownership_key, ctx.ownership_value),
         adopt=adopt,
         allow_deletes=allow_deletes,
+        replace=replace,
+        allow_destroy_retained=allow_destroy_retained,
         max_deletes=settings.max_deletes,
         notebook_updates=settings.notebook_updates,
         manifests=desired.fingerprint,
@@ -188,6 +235,7 @@ def apply_saved(
         options = ApplyOptions(
             adopt=saved.adopt,
             allow_deletes=saved.allow_deletes,
+            allow_destroy_retained=saved.allow_destroy_retained,
             max_workers=workers,
             consistency_timeout=consistency_timeout,
             poll_interval=poll_interval,

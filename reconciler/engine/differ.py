@@ -9,8 +9,10 @@ from deepdiff import DeepDiff
 
 from reconciler.aws.live import LiveState, fingerprint
 from reconciler.aws.scope import ReadScope
+from reconciler.engine.adoption import is_ownership_mark
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.kinds import KIND_ORDER, REGISTRY, Context, Kind
+from reconciler.kinds.context import Blocker
 from reconciler.manifests.model import DesiredState, is_policy_arn
 from reconciler.policydoc import PolicyDocumentError, diff_documents, equivalent
 
@@ -115,10 +117,23 @@ def _change(
     have: Any = None,
     source: str | None = None,
     notes: tuple[str, ...] = (),
+    retain: bool = False,
 ) -> Change:
     """A change with what the kind says about it: why apply would refuse it, its notes, its side effects."""
     changed = list(dict.fromkeys(f.name for f in fields))
     replaced = [f.name for f in fields if f.replaces]
+    ref = f"{kind.name}/{name}"
+    blocker = None
+    if action is not Action.REPLACE:
+        blocker = kind.blocker(
+            action.value, changed=changed, replaced=replaced, live=current, desired=desired or {}, ctx=ctx
+        )
+    if blocker is not None and blocker.code == REPLACEMENT:
+        blocker = Blocker(
+            blocker.code,
+            blocker.message,
+            f"rerun with --replace {ref} to delete and recreate it, or: {blocker.unblock}",
+        )
     return Change(
         action,
         kind.name,
@@ -128,19 +143,37 @@ def _change(
         live=have,
         source=source,
         notes=notes + kind.plan_notes(action.value, changed, current, ctx),
-        destroys=kind.destroys(current, live) if action is Action.DELETE else (),
-        blocker=kind.blocker(
-            action.value, changed=changed, replaced=replaced, live=current, desired=desired or {}, ctx=ctx
-        ),
+        destroys=kind.destroys(current, live) if action in (Action.DELETE, Action.REPLACE) else (),
+        blocker=blocker,
         fingerprint=fingerprint(current),
+        retain=retain and action is Action.REPLACE,
+        adopting=action is Action.REPLACE and current is not None and not kind.owned(current, ctx),
     )
 
 
-def build_plan(desired: DesiredState, live: LiveState) -> Plan:
-    """Every change that makes ``live`` match ``desired``, ordered for execution."""
+REPLACEMENT = "replacement"
+OBSERVED_NOTE = "observed, not enforced (metadata.management: observe): reported only, nothing is written to it"
+
+
+def _converge_action(kind: Kind, current: Any, fields: list[FieldChange], ctx: Context, replace: bool) -> Action | None:
+    """What converging an existing resource to git takes: None when it already matches."""
+    if replace:
+        return Action.REPLACE
+    if not kind.owned(current, ctx) and not kind.empty_shell(current):
+        return Action.ADOPT
+    return Action.UPDATE if fields else None
+
+
+def build_plan(desired: DesiredState, live: LiveState, *, replace: frozenset[str] = frozenset()) -> Plan:
+    """Every change that makes ``live`` match ``desired``, ordered for execution.
+
+    ``replace``: ``Kind/name`` of existing resources to delete and recreate (``--replace``). Resources under
+    ``management: observe`` are compared like the others, but their differences go to ``Plan.observed``."""
     ctx = context(desired, live.region)
     settings = desired.settings
     changes: list[Change] = []
+    observed: list[Change] = []
+    observed_in_sync = 0
     unchanged: Counter[str] = Counter()
     kept: list[str] = []
     for kind_name in KIND_ORDER:
@@ -150,9 +183,12 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
             want = kind.desired_view(resource, ctx)
             source = resource.source.where() if resource.source else None
             current = live_items.get(name)
+            watched = resource.ref in desired.observed
+            into = observed if watched else changes
+            extra: tuple[str, ...] = (OBSERVED_NOTE,) if watched else ()
             if current is None:
                 shown = {k: v for k, v in want.items() if v not in (None, [], {})}
-                changes.append(
+                into.append(
                     _change(
                         kind,
                         Action.CREATE,
@@ -163,48 +199,46 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
                         ctx=ctx,
                         desired=want,
                         source=source,
+                        notes=extra,
                     )
                 )
                 continue
             have = kind.live_view(current, ctx)
             fields = diff_fields(kind, have, want)
-            if not kind.owned(current, ctx) and not kind.empty_shell(current):
-                note = (
+            if watched:
+                # Never written, so never marked: the missing mark is not a difference of an observed resource.
+                fields = [f for f in fields if not is_ownership_mark(f, ctx.ownership_key, ctx.ownership_value)]
+            action = _converge_action(kind, current, fields, ctx, resource.ref in replace and not watched)
+            if action is None or (watched and not fields):
+                if watched:
+                    observed_in_sync += 1
+                else:
+                    unchanged[kind_name] += 1
+                continue
+            if action is Action.ADOPT:
+                extra += (
                     f"exists without the ownership tag {ctx.ownership_key}={ctx.ownership_value}: "
-                    "converging it means taking it over (apply --adopt)"
+                    + ("enforcing it means taking it over" if watched else "converging it means taking it over")
+                    + " (apply --adopt)",
                 )
-                changes.append(
-                    _change(
-                        kind,
-                        Action.ADOPT,
-                        name,
-                        fields,
-                        current=current,
-                        live=live,
-                        ctx=ctx,
-                        desired=want,
-                        have=have,
-                        source=source,
-                        notes=(note,),
-                    )
+            if action is Action.REPLACE:
+                extra += ("replaced on request (--replace): deleted, then created as the manifest says",)
+            into.append(
+                _change(
+                    kind,
+                    action,
+                    name,
+                    fields,
+                    current=current,
+                    live=live,
+                    ctx=ctx,
+                    desired=want,
+                    have=have,
+                    source=source,
+                    notes=extra,
+                    retain=resource.deletion_policy == "Retain",
                 )
-            elif fields:
-                changes.append(
-                    _change(
-                        kind,
-                        Action.UPDATE,
-                        name,
-                        fields,
-                        current=current,
-                        live=live,
-                        ctx=ctx,
-                        desired=want,
-                        have=have,
-                        source=source,
-                    )
-                )
-            else:
-                unchanged[kind_name] += 1
+            )
         for name, current in sorted(live_items.items()):
             if name in desired.of(kind_name) or not kind.owned(current, ctx):
                 continue
@@ -254,4 +288,6 @@ def build_plan(desired: DesiredState, live: LiveState) -> Plan:
         changes=tuple(changes),
         unchanged=dict(unchanged),
         notes=notes,
+        observed=tuple(observed),
+        observed_in_sync=observed_in_sync,
     )

@@ -27,7 +27,7 @@ from reconciler.engine.plan import Action, Change, Plan
 from reconciler.errors import MutationRefused, ReconcilerError
 from reconciler.kinds import REGISTRY
 from reconciler.kinds.context import Target
-from reconciler.kinds.steps import Pending, StepContext, StepError, StepInput
+from reconciler.kinds.steps import Pending, Step, StepContext, StepError, StepInput
 from reconciler.values import thaw
 
 log = structlog.get_logger(__name__)
@@ -60,6 +60,7 @@ class Outcome:
 class ApplyOptions:
     adopt: bool = False
     allow_deletes: int | None = None
+    allow_destroy_retained: bool = False
     max_workers: int = 8
     consistency_timeout: float = 60.0
     poll_interval: float = 2.0
@@ -83,10 +84,12 @@ class ApplyResult:
 
     def summary(self) -> str:
         """One line, in the words of the plan's summary (an adoption counts as an adoption in both)."""
+        replaced = self.done(Action.REPLACE)
         return (
             f"Apply: {self.done(Action.CREATE)} created, {self.done(Action.UPDATE)} updated, "
             f"{self.done(Action.DELETE)} deleted, {self.done(Action.ADOPT)} adopted, "
-            f"{self.done(Action.RELEASE)} released, "
+            + (f"{replaced} replaced, " if replaced else "")
+            + f"{self.done(Action.RELEASE)} released, "
             f"{len(self.of(Status.PENDING))} pending, {len(self.of(Status.FAILED))} failed, "
             f"{len(self.of(Status.SKIPPED))} skipped."
         )
@@ -94,6 +97,19 @@ class ApplyResult:
     def not_made(self) -> list[Outcome]:
         """The changes that were not made (failed or skipped), in plan order."""
         return [o for o in self.outcomes if o.status in (Status.FAILED, Status.SKIPPED)]
+
+
+def _delete_then_create(delete: Step | None, create: Step | None) -> Step | None:
+    """A replacement made of the kind's own steps: delete what is live, then create what git says (a kind
+    whose name stays taken for a while after deletion defines its own ``replace`` step, which waits)."""
+    if delete is None or create is None:
+        return None
+
+    def replace(step: StepContext, change: StepInput) -> None:
+        delete(step, StepInput(change.name, change.live, {}, frozenset((f,) for f in change.live)))
+        create(step, StepInput(change.name, {}, change.desired, frozenset((f,) for f in change.desired)))
+
+    return replace
 
 
 class Executor:
@@ -133,7 +149,7 @@ class Executor:
         self.log_changes = log_changes
 
     def run(self, plan: Plan) -> ApplyResult:
-        converge = [c for c in plan if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT)]
+        converge = [c for c in plan if c.action in (Action.CREATE, Action.UPDATE, Action.ADOPT, Action.REPLACE)]
         remove = [c for c in plan if c.action in (Action.DELETE, Action.RELEASE)]
         outcomes: dict[str, Outcome] = {}
         self._run_graph(converge, self._forward_deps(converge), outcomes)
@@ -230,13 +246,17 @@ class Executor:
         action = change.action
         if change.blocker is not None:
             return Outcome(change, Status.FAILED, f"refused: {change.blocker.message}; {change.blocker.unblock}")
-        if action is Action.ADOPT and not self.options.adopt:
+        if (action is Action.ADOPT or change.adopting) and not self.options.adopt:
             return Outcome(
                 change,
                 Status.FAILED,
                 "exists without the ownership tag: refusing to take it over (rerun with --adopt to adopt it)",
             )
+        if change.retain and not self.options.allow_destroy_retained:
+            return Outcome(change, Status.FAILED, "deletionPolicy Retain: replacing it needs --allow-destroy-retained")
         step_fn = kind.step("update" if action is Action.ADOPT else action.value)
+        if step_fn is None and action is Action.REPLACE:
+            step_fn = _delete_then_create(kind.step("delete"), kind.step("create"))
         if step_fn is None:
             return Outcome(change, Status.FAILED, f"{action.value} is not supported for {change.kind}")
         step_input = StepInput(

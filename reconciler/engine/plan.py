@@ -31,6 +31,9 @@ class Action(StrEnum):
     # A resource named in git exists in the account without the ownership tag: converging it
     # means taking it over, which needs an explicit --adopt.
     ADOPT = "adopt"
+    # AWS cannot make the change in place, and ``--replace Kind/name`` asked for it: delete the resource,
+    # then create it as git says (what it destroys is listed; it counts against the deletion rails).
+    REPLACE = "replace"
     # An owned resource no longer in git that is kept rather than deleted (a Retain bucket):
     # the ownership tag is removed and it is reported.
     RELEASE = "release"
@@ -87,6 +90,10 @@ class Change:
     # A digest of the live resource the plan read ("absent" when it did not exist): apply re-reads the
     # resource and refuses to write when it moved since the plan was made.
     fingerprint: str = ""
+    # For a replacement: the manifest's deletionPolicy is Retain (replacing it needs --allow-destroy-retained),
+    # and the live resource lacks the ownership mark (replacing it takes it over: it needs --adopt).
+    retain: bool = False
+    adopting: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "desired", freeze(self.desired))
@@ -103,6 +110,12 @@ class Change:
             return (1, len(KIND_ORDER) - rank, self.name)
         return (0, rank, self.name)
 
+    @property
+    def removes(self) -> bool:
+        """Whether the change takes the resource out of the account (a deletion, or the deleting half of a
+        replacement): what the deletion rails count."""
+        return self.action in (Action.DELETE, Action.REPLACE)
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -115,10 +128,15 @@ class Plan:
     unchanged: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
     # Facts the reviewer should see that are not changes (e.g. prune is off).
     notes: tuple[str, ...] = ()
+    # Resources under ``management: observe`` that differ from git: what enforcing them would change. Reported,
+    # never applied (apply executes ``changes`` only); and how many observed resources match git.
+    observed: tuple[Change, ...] = ()
+    observed_in_sync: int = 0
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))
         object.__setattr__(self, "unchanged", MappingProxyType(dict(self.unchanged)))
+        object.__setattr__(self, "observed", tuple(sorted(self.observed, key=lambda c: c.sort_key)))
 
     def __iter__(self) -> Iterator[Change]:
         return iter(self.changes)
@@ -136,8 +154,14 @@ class Plan:
             f"Plan: {self.count(Action.CREATE)} to create, {self.count(Action.UPDATE)} to update, "
             f"{self.count(Action.DELETE)} to delete."
         )
-        extra = [f"{self.count(a)} to {a.value}" for a in (Action.ADOPT, Action.RELEASE) if self.count(a)]
-        return text + (f" ({', '.join(extra)})" if extra else "")
+        extra = [
+            f"{self.count(a)} to {a.value}" for a in (Action.ADOPT, Action.REPLACE, Action.RELEASE) if self.count(a)
+        ]
+        text += f" ({', '.join(extra)})" if extra else ""
+        if self.observed or self.observed_in_sync:
+            total = len(self.observed) + self.observed_in_sync
+            text += f" Observed, not enforced: {total} resource(s), {len(self.observed)} differ from git."
+        return text
 
     def refs(self, *actions: Action) -> frozenset[str]:
         """``Kind/name`` of the changes with one of ``actions`` (all changes when none is given)."""

@@ -38,7 +38,7 @@ from reconciler.values import thaw
 
 __all__ = ["PLAN_FILE_FORMAT", "PlanFileError", "SavedPlan", "load_plan_file", "write_plan_file"]
 
-PLAN_FILE_FORMAT = 2  # 2: the fields' paths are stored as lists
+PLAN_FILE_FORMAT = 3  # 2: the fields' paths are stored as lists; 3: replacements, observed resources
 #: The largest plan file apply reads (a plan of the whole benchmark account is a few MB).
 MAX_PLAN_FILE_BYTES = 256 * 1024 * 1024
 
@@ -56,6 +56,9 @@ class SavedPlan:
     target: Target
     adopt: bool = False
     allow_deletes: int | None = None
+    # ``--replace`` (``Kind/name``) and ``--allow-destroy-retained`` as the plan was made with them.
+    replace: frozenset[str] = frozenset()
+    allow_destroy_retained: bool = False
     max_deletes: int = 10
     notebook_updates: str = "when-stopped"
     manifests: str = ""  # fingerprint of the manifest files
@@ -112,18 +115,15 @@ class SavedPlan:
                 "region": self.target.region,
                 "ownershipTag": {"key": self.target.ownership_key, "value": self.target.ownership_value},
                 "manifests": {"fingerprint": self.manifests, "directory": self.directory, "commit": self.commit},
-                "options": {"adopt": self.adopt, "allowDeletes": self.allow_deletes},
-                "settings": {"maxDeletes": self.max_deletes, "notebookUpdates": self.notebook_updates},
-                "resources": {
-                    c.ref: {
-                        "fingerprint": c.fingerprint,
-                        "desired": thaw(c.desired),
-                        "live": thaw(c.live),
-                        # the fields' paths as lists (the JSON plan shows them as text, for people)
-                        "paths": [list(f.path) for f in c.fields],
-                    }
-                    for c in self.plan.changes
+                "options": {
+                    "adopt": self.adopt,
+                    "allowDeletes": self.allow_deletes,
+                    "replace": sorted(self.replace),
+                    "allowDestroyRetained": self.allow_destroy_retained,
                 },
+                "settings": {"maxDeletes": self.max_deletes, "notebookUpdates": self.notebook_updates},
+                "resources": {c.ref: _resource(c) for c in self.plan.changes},
+                "observedResources": {c.ref: _resource(c) for c in self.plan.observed},
             },
             "findingsText": self.findings_text,
         }
@@ -140,6 +140,19 @@ class SavedPlan:
     @cached_property
     def digest(self) -> str:
         return _digest(self.to_data())
+
+
+def _resource(c: Change) -> dict[str, Any]:
+    """What the JSON plan does not show of a change, and apply needs."""
+    return {
+        "fingerprint": c.fingerprint,
+        "desired": thaw(c.desired),
+        "live": thaw(c.live),
+        # the fields' paths as lists (the JSON plan shows them as text, for people)
+        "paths": [list(f.path) for f in c.fields],
+        "retain": c.retain,
+        "adopting": c.adopting,
+    }
 
 
 def _canonical(data: Any) -> bytes:
@@ -232,6 +245,8 @@ def _change(data: Mapping[str, Any], resources: Mapping[str, Any]) -> Change:
         destroys=tuple(data.get("destroys", ())),
         blocker=Blocker(blocker["code"], blocker["message"], blocker["unblock"]) if blocker else None,
         fingerprint=str(saved["fingerprint"]),
+        retain=bool(saved["retain"]),
+        adopting=bool(saved["adopting"]),
     )
 
 
@@ -244,6 +259,8 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         changes=tuple(_change(c, resources) for c in document["changes"]),
         unchanged=dict(document["summary"]["unchangedByKind"]),
         notes=tuple(document["notes"]),
+        observed=tuple(_change(c, source["observedResources"]) for c in document["observed"]),
+        observed_in_sync=int(document["observedInSync"]),
     )
     verdict = Verdict(
         tuple(
@@ -271,6 +288,8 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         target=Target(plan.account_id, plan.region, str(tag["key"]), str(tag["value"])),
         adopt=bool(options["adopt"]),
         allow_deletes=options["allowDeletes"],
+        replace=frozenset(str(r) for r in options["replace"]),
+        allow_destroy_retained=bool(options["allowDestroyRetained"]),
         max_deletes=int(settings["maxDeletes"]),
         notebook_updates=str(settings["notebookUpdates"]),
         manifests=str(manifests["fingerprint"]),

@@ -56,7 +56,14 @@ def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str)
     return diff_access(access_of(before), access_of(after))
 
 
-def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invariants: bool = False) -> Preview:
+def preview(
+    desired: DesiredState,
+    factory: ClientFactory,
+    region: str,
+    *,
+    invariants: bool = False,
+    replace: frozenset[str] = frozenset(),
+) -> Preview:
     """Read the account and diff it against ``desired``. Sends read operations only.
 
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
@@ -73,7 +80,7 @@ def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invar
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
-        plan = build_plan(desired, live)
+        plan = build_plan(desired, live, replace=replace)
         report: Report | None = None
         access: AccessDiff | None = None
         access_seconds: dict[str, float] = {}

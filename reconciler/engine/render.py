@@ -54,6 +54,7 @@ SYMBOLS: Final[Mapping[Action, str]] = {
     Action.UPDATE: "~",
     Action.DELETE: "-",
     Action.ADOPT: "!",
+    Action.REPLACE: "-/+",
     Action.RELEASE: "~",
 }
 WORDING: Final[Mapping[Action, str]] = {
@@ -61,6 +62,7 @@ WORDING: Final[Mapping[Action, str]] = {
     Action.UPDATE: "update in place",
     Action.DELETE: "delete",
     Action.ADOPT: "adopt (needs --adopt)",
+    Action.REPLACE: "replace: delete, then create as the manifest says (--replace)",
     Action.RELEASE: "release (kept, ownership tag removed)",
 }
 # ADOPT under ``plan --adopt``: what ``apply --adopt`` will do with it.
@@ -68,7 +70,8 @@ _ADOPT_WORDING: Final = "adopt: apply --adopt takes it over (adds the ownership 
 _REPLACE_WORDING: Final = "update: the resource must be replaced"
 _FORCES_REPLACEMENT: Final = "(forces replacement)"
 
-_COLOURS: Final[Mapping[str, str]] = {"+": "32", "~": "33", "-": "31", "!": "35"}
+_COLOURS: Final[Mapping[str, str]] = {"+": "32", "~": "33", "-": "31", "!": "35", "-/+": "31"}
+OBSERVED_HEADING: Final = "Observed, not enforced (metadata.management: observe): what enforcing them would change"
 _RED: Final = "31"
 
 # Columns of the text layout: change headers, fields, items within a field.
@@ -315,7 +318,8 @@ def _change_lines(change: Change, adopt: bool = False) -> list[_Line]:
             _Line(_FIELD_COL, "", "# REFUSED:", f"{_clean(change.blocker.message)}; {_clean(change.blocker.unblock)}")
         )
     if change.destroys:
-        lines.append(_Line(_FIELD_COL, "", "# deleting it also removes:"))
+        verb = "replacing" if change.action is Action.REPLACE else "deleting"
+        lines.append(_Line(_FIELD_COL, "", f"# {verb} it also removes:"))
         lines += [_Line(_ITEM_COL, "-", _clean(item)) for item in change.destroys]
     for fc in change.fields:
         lines += _field_lines(change, fc)
@@ -345,6 +349,11 @@ def render_text(plan: Plan, *, color: bool, adopt: bool = False) -> str:
     else:
         out.append(f"Planned changes in account {_clean(plan.account_id)} ({_clean(plan.region)}), in execution order:")
         for change in plan.changes:
+            out.append("")
+            out.extend(line.text_form(color=color) for line in _change_lines(change, adopt))
+    if plan.observed:
+        out += ["", OBSERVED_HEADING + ":"]
+        for change in plan.observed:
             out.append("")
             out.extend(line.text_form(color=color) for line in _change_lines(change, adopt))
     out.append("")
@@ -384,26 +393,29 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "unchanged": sum(plan.unchanged.values()),
             "unchangedByKind": {kind: plan.unchanged[kind] for kind in sorted(plan.unchanged)},
         },
-        "changes": [
-            {
-                "action": change.action.value,
-                "kind": change.kind,
-                "name": change.name,
-                "source": change.source,
-                "notes": list(change.notes),
-                "destroys": list(change.destroys),
-                "blocker": None
-                if change.blocker is None
-                else {
-                    "code": change.blocker.code,
-                    "message": change.blocker.message,
-                    "unblock": change.blocker.unblock,
-                },
-                "fields": [_field_dict(fc) for fc in change.fields],
-            }
-            for change in plan.changes
-        ],
+        "changes": [_change_dict(change) for change in plan.changes],
+        "observed": [_change_dict(change) for change in plan.observed],
+        "observedInSync": plan.observed_in_sync,
         "notes": list(plan.notes),
+    }
+
+
+def _change_dict(change: Change) -> dict[str, Any]:
+    return {
+        "action": change.action.value,
+        "kind": change.kind,
+        "name": change.name,
+        "source": change.source,
+        "notes": list(change.notes),
+        "destroys": list(change.destroys),
+        "blocker": None
+        if change.blocker is None
+        else {
+            "code": change.blocker.code,
+            "message": change.blocker.message,
+            "unblock": change.blocker.unblock,
+        },
+        "fields": [_field_dict(fc) for fc in change.fields],
     }
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Final
 
 from reconciler.engine.plan import Action, Change, Plan
-from reconciler.engine.render import NO_CHANGES, SYMBOLS, _change_lines, _clean
+from reconciler.engine.render import NO_CHANGES, OBSERVED_HEADING, SYMBOLS, _change_lines, _clean
 from reconciler.engine.verdict import Verdict
 from reconciler.rules.accessdiff import AccessDiff, render_access_markdown
 
@@ -95,6 +95,22 @@ def _markdown_verdict(verdict: Verdict) -> str:
     return f"## ⛔ Reconciler plan: refused, apply would write nothing\n\n{reasons}\n"
 
 
+def _observed_markdown(plan: Plan, cap: int) -> str:
+    """The observed resources that differ from git: one line each (what enforcing them would do, which
+    fields), within ``cap`` characters."""
+    if not plan.observed:
+        return ""
+    text = f"### {_md(OBSERVED_HEADING)}\n\n"
+    for i, c in enumerate(plan.observed):
+        fields = ", ".join(dict.fromkeys(f.name for f in c.fields)) or "(no field)"
+        line = f"- {_md(f'{SYMBOLS[c.action]} {c.action.value}')} {_md_code(c.ref)}: {_md(fields)}\n"
+        if len(text) + len(line) > cap:
+            text += f"- ... and {len(plan.observed) - i} more (the text plan lists them all)\n"
+            break
+        text += line
+    return text + "\n"
+
+
 def render_markdown(
     plan: Plan,
     *,
@@ -129,6 +145,7 @@ def render_markdown(
         fence = "`" * 3
         head += f"### Security invariants\n\n{fence}\n{shown.replace(fence, '~~~')}\n{fence}\n\n"
     head += render_access_markdown(access, limit=limit // 4)
+    head += _observed_markdown(plan, limit // 8)
     notes = "".join(
         f"> **Note:** {_md(note if len(note) <= _NOTE_CHARS else note[:_NOTE_CHARS] + ' ... (shortened)')}\n\n"
         for note in plan.notes

@@ -21,7 +21,7 @@ __all__ = ["Refusal", "Verdict", "judge", "owned_count", "rail_refusals"]
 class Refusal:
     """One reason apply refuses the whole plan."""
 
-    code: str  # invariants | max-deletes | most-deleted | adopt | a kind's blocker code (replacement, ...)
+    code: str  # invariants | max-deletes | most-deleted | adopt | retained | a kind's blocker (replacement, ...)
     message: str  # one line: what is refused
     unblock: str  # one line: the flag or edit that unblocks it
     resources: tuple[str, ...] = ()
@@ -73,7 +73,10 @@ def _some(refs: tuple[str, ...], shown: int = 5) -> str:
 
 def owned_count(plan: Plan) -> int:
     """Resources the reconciler owns in the account, as the plan saw them."""
-    return sum(plan.unchanged.values()) + sum(plan.count(a) for a in (Action.UPDATE, Action.DELETE, Action.RELEASE))
+    kept = (Action.UPDATE, Action.DELETE, Action.RELEASE)
+    return sum(plan.unchanged.values()) + sum(
+        1 for c in plan if c.action in kept or (c.action is Action.REPLACE and not c.adopting)
+    )
 
 
 def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) -> list[Refusal]:
@@ -82,7 +85,7 @@ def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) ->
     The second counts releases too: a resource whose deletion policy keeps it (``Retain``) is not destroyed
     when its manifest goes, but a checkout that lost most of its manifests must not hand most of the account
     back to nobody either, whatever the deletion policies say."""
-    deleted = tuple(c.ref for c in plan if c.action is Action.DELETE)
+    deleted = tuple(c.ref for c in plan if c.removes)
     released = tuple(c.ref for c in plan if c.action is Action.RELEASE)
     count = len(deleted)
     if not deleted and not released:
@@ -90,10 +93,12 @@ def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) ->
     allowed = allow_deletes if allow_deletes is not None else max_deletes
     unblock = f"review the deletions, then rerun with --allow-deletes {count}"
     if count > allowed:
+        replaced = plan.count(Action.REPLACE)
+        counted = f", {replaced} of them replacements" if replaced else ""
         return [
             Refusal(
                 "max-deletes",
-                f"the plan deletes {count} resources ({_some(deleted)}), more than the {allowed} allowed "
+                f"the plan deletes {count} resources ({_some(deleted)}{counted}), more than the {allowed} allowed "
                 f"(Settings.maxDeletes={max_deletes})",
                 unblock,
                 deleted,
@@ -115,6 +120,24 @@ def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) ->
     return []
 
 
+def _retained(plan: Plan) -> Iterable[Refusal]:
+    """Replacements of resources whose manifest says ``deletionPolicy: Retain``: what Retain protects (a
+    notebook's volume, a bucket's data) is destroyed by a replacement, so it takes a second, explicit flag."""
+    refs = tuple(c.ref for c in plan if c.action is Action.REPLACE and c.retain)
+    if not refs:
+        return ()
+    return (
+        Refusal(
+            "retained",
+            f"{len(refs)} replacement(s) of resources with deletionPolicy Retain ({_some(refs)}) destroy what "
+            "Retain keeps",
+            "save what they hold (the plan lists what each replacement destroys), then rerun with "
+            "--allow-destroy-retained",
+            refs,
+        ),
+    )
+
+
 def _invariants(report: Report | None) -> Iterable[Refusal]:
     if report is None or not report.refuses:
         return ()
@@ -132,11 +155,18 @@ def _invariants(report: Report | None) -> Iterable[Refusal]:
 
 
 def judge(
-    plan: Plan, report: Report | None, *, max_deletes: int, adopt: bool = False, allow_deletes: int | None = None
+    plan: Plan,
+    report: Report | None,
+    *,
+    max_deletes: int,
+    adopt: bool = False,
+    allow_deletes: int | None = None,
+    allow_destroy_retained: bool = False,
 ) -> Verdict:
-    """Everything apply would refuse in ``plan``, run with ``--adopt`` = ``adopt`` and ``--allow-deletes``."""
+    """Everything apply would refuse in ``plan``, run with ``--adopt`` = ``adopt``, ``--allow-deletes`` and
+    ``--allow-destroy-retained``."""
     refusals = list(_invariants(report))
-    adoptions = tuple(c.ref for c in plan if c.action is Action.ADOPT)
+    adoptions = tuple(c.ref for c in plan if c.action is Action.ADOPT or c.adopting)
     if adoptions and not adopt:
         refusals.append(
             Refusal(
@@ -151,5 +181,7 @@ def judge(
         for c in plan
         if c.blocker is not None
     ]
+    if not allow_destroy_retained:
+        refusals += _retained(plan)
     refusals += rail_refusals(plan, max_deletes=max_deletes, allow_deletes=allow_deletes)
     return Verdict(tuple(refusals))

@@ -57,7 +57,8 @@ class Kind:
     audit_reads: ClassVar[tuple[str, ...]] = ()
     # The fields whose drift ``reconciler audit`` reports as a security finding (AUD005).
     security_fields: ClassVar[frozenset[str]] = frozenset()
-    # What to do instead when a field in ``replace_fields`` changes (apply never replaces a resource).
+    # What else to do when a field in ``replace_fields`` changes (apply replaces a resource only when
+    # ``--replace Kind/name`` asks for it; the plan says so first).
     replace_hint: ClassVar[str] = "change the field back in the manifest, or give the resource a new name"
     # What removing the manifest does when the manifest does not say (its schema's default).
     default_deletion_policy: ClassVar[str] = "Delete"
@@ -132,7 +133,7 @@ class Kind:
         if action in ("update", "adopt") and replaced:
             return Blocker(
                 "replacement",
-                f"AWS cannot change {', '.join(replaced)} in place, and apply never replaces a resource",
+                f"AWS cannot change {', '.join(replaced)} in place, and apply replaces a resource only when asked",
                 self.replace_hint,
             )
         return None

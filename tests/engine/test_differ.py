@@ -528,11 +528,50 @@ def test_a_field_aws_cannot_change_in_place_is_a_blocker_apply_refuses(
     assert [(f.field, f.replaces) for f in change.fields] == [(field, True)]
     assert change.blocker is not None
     assert change.blocker.code == "replacement"
-    assert change.blocker.message == f"AWS cannot change {field} in place, and apply never replaces a resource"
-    assert change.blocker.unblock == REGISTRY[kind].replace_hint
+    assert change.blocker.message == f"AWS cannot change {field} in place, and apply replaces a resource only when asked"
+    # The plan names the flag that would make the change, before the kind's other way out.
+    assert change.blocker.unblock == (
+        f"rerun with --replace {kind}/{name} to delete and recreate it, or: {REGISTRY[kind].replace_hint}"
+    )
     verdict = judge(plan, None, max_deletes=10, adopt=True, allow_deletes=100)
     assert [(r.code, r.resources) for r in verdict.refusals] == [("replacement", (f"{kind}/{name}",))]
     assert verdict.headline().startswith("REFUSED: apply would write nothing: ")
+
+
+@pytest.mark.parametrize(("kind", "name", "drift", "field"), REPLACEMENTS, ids=[f"{r[0]}-{r[3]}" for r in REPLACEMENTS])
+def test_replace_asked_for_deletes_and_recreates_and_counts_as_a_deletion(
+    example: DesiredState, kind: str, name: str, drift: dict[str, Any], field: str
+) -> None:
+    ref = f"{kind}/{name}"
+    plan = build_plan(example, changed(in_sync(example), kind, name, **drift), replace=frozenset({ref}))
+    change = only(plan)
+    assert (change.action, change.ref, change.blocker) == (Action.REPLACE, ref, None)
+    assert [(f.field, f.replaces) for f in change.fields] == [(field, True)]
+    assert any("--replace" in note for note in change.notes)
+    retained = example.get(kind, name).deletion_policy == "Retain"  # type: ignore[union-attr]
+    assert change.retain is retained
+    assert change.adopting is False
+    if kind == "NotebookInstance":
+        assert change.destroys and "storage volume" in change.destroys[0]
+    # A replacement is a deletion for the rails: with maxDeletes 0 it is refused until --allow-deletes 1.
+    rails = judge(plan, None, max_deletes=0, allow_destroy_retained=True)
+    assert [(r.code, r.resources) for r in rails.refusals] == [("max-deletes", (ref,))]
+    verdict = judge(plan, None, max_deletes=10)
+    if retained:
+        assert [(r.code, r.resources) for r in verdict.refusals] == [("retained", (ref,))]
+        assert "--allow-destroy-retained" in verdict.refusals[0].unblock
+        verdict = judge(plan, None, max_deletes=10, allow_destroy_retained=True)
+    assert not verdict.refused
+
+
+def test_replacing_a_resource_without_the_ownership_mark_takes_it_over_and_needs_adopt(example: DesiredState) -> None:
+    live = changed(in_sync(example), "Role", "notebook-for-engineer-role", tags={}, path="/old/")
+    ref = "Role/notebook-for-engineer-role"
+    plan = build_plan(example, live, replace=frozenset({ref}))
+    change = only(plan)
+    assert (change.action, change.adopting) == (Action.REPLACE, True)
+    assert [r.code for r in judge(plan, None, max_deletes=10).refusals] == ["adopt"]
+    assert not judge(plan, None, max_deletes=10, adopt=True).refused
 
 
 def test_an_adoption_that_needs_a_replacement_is_refused_like_an_update(example: DesiredState) -> None:

@@ -454,6 +454,7 @@ def test_json_shape_and_summary() -> None:
         "update": 1,
         "delete": 1,
         "adopt": 1,
+        "replace": 0,
         "release": 1,
         "unchanged": 3,
         "unchangedByKind": {"Policy": 1, "Role": 2},
@@ -589,6 +590,7 @@ def test_markdown_huge_plan_stays_under_the_limit_with_a_notice() -> None:
         "| \\~ update | 1,500 |",
         "| - delete | 0 |",
         "| \\! adopt | 0 |",
+        "| -/\\+ replace | 0 |",
         "| \\~ release | 0 |",
         "| unchanged | 7 |",
     ]
@@ -612,7 +614,7 @@ def test_markdown_drops_details_from_the_end() -> None:
     plan = big_plan(200)
     out = render_markdown(plan)
     assert len(out) <= 65_000
-    assert len(summary_table(out)) == 6
+    assert len(summary_table(out)) == 7
     assert len(re.findall(r"^\| .* \| `Policy/policy-[0-9]+` \| .* \|$", out, flags=re.MULTILINE)) == 200
     omitted = re.search(r"> ⚠ Output truncated: details of ([0-9,]+) of 200 resources omitted", out)
     assert omitted is not None
@@ -627,7 +629,7 @@ def test_markdown_drops_details_from_the_end() -> None:
 def test_markdown_respects_a_smaller_limit() -> None:
     out = render_markdown(big_plan(200), limit=10_000)
     assert len(out) <= 10_000
-    assert len(summary_table(out)) == 6
+    assert len(summary_table(out)) == 7
     assert "Output truncated" in out
 
 

@@ -73,9 +73,9 @@ class NotebookKind(Kind):
 
     replace_fields = frozenset({"directInternetAccess", "subnetId", "securityGroupIds", "kmsKeyId"})
     replace_hint = (
-        "replacing a notebook deletes its storage volume and the work on it: save that work, stop and "
-        "delete the notebook by hand, and the next apply creates it as the manifest says; or change the "
-        "field back in the manifest"
+        "change the field back in the manifest (replacing a notebook deletes its storage volume and the work "
+        "on it: save that work first; with the default deletionPolicy Retain, --replace also needs "
+        "--allow-destroy-retained)"
     )
 
     def blocker(

@@ -153,9 +153,21 @@ def delete_notebook(step: StepContext, change: StepInput) -> None:
         _sm(step).delete_notebook_instance(NotebookInstanceName=name)
 
 
+def replace_notebook(step: StepContext, change: StepInput) -> None:
+    """Stop and delete the instance (its volume goes with it), wait until SageMaker has released the name, and
+    create it as the manifest says."""
+    delete_notebook(step, change)
+    _sm(step).get_waiter("notebook_instance_deleted").wait(
+        NotebookInstanceName=change.name,
+        WaiterConfig={"Delay": max(1, int(step.poll_interval)), "MaxAttempts": 120},
+    )
+    create_notebook(step, change)
+
+
 STEPS: dict[str, Step] = {
     "create": create_notebook,
     "update": update_notebook,
     "delete": delete_notebook,
+    "replace": replace_notebook,
     "release": release_notebook,
 }

@@ -52,21 +52,54 @@ def update_policy(step: StepContext, change: StepInput) -> None:
         iam.create_policy_version(PolicyArn=arn, PolicyDocument=doc(want["document"]), SetAsDefault=True)
 
 
-def delete_policy(step: StepContext, change: StepInput) -> None:
+Attached = tuple[list[str], list[str], list[str]]  # the roles, groups and users a policy is attached to
+
+
+def _detach_and_delete(step: StepContext, arn: str) -> Attached:
+    """Detach the policy everywhere, delete it; return where it was attached."""
     iam = step.aws.client("iam")
-    arn = _policy_arn(step, change.name, change.live.get("path", "/"))
+    roles: list[str] = []
+    groups: list[str] = []
+    users: list[str] = []
     paginator = iam.get_paginator("list_entities_for_policy")
     for page in paginator.paginate(PolicyArn=arn):
         for role in page.get("PolicyRoles", []):
+            roles.append(role["RoleName"])
             ignore(GONE, iam.detach_role_policy, RoleName=role["RoleName"], PolicyArn=arn)
         for group in page.get("PolicyGroups", []):
+            groups.append(group["GroupName"])
             ignore(GONE, iam.detach_group_policy, GroupName=group["GroupName"], PolicyArn=arn)
         for user in page.get("PolicyUsers", []):
+            users.append(user["UserName"])
             ignore(GONE, iam.detach_user_policy, UserName=user["UserName"], PolicyArn=arn)
     for version in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
         if not version["IsDefaultVersion"]:
             ignore(GONE, iam.delete_policy_version, PolicyArn=arn, VersionId=version["VersionId"])
     ignore(GONE, iam.delete_policy, PolicyArn=arn)
+    return roles, groups, users
+
+
+def delete_policy(step: StepContext, change: StepInput) -> None:
+    _detach_and_delete(step, _policy_arn(step, change.name, change.live.get("path", "/")))
+
+
+def replace_policy(step: StepContext, change: StepInput) -> None:
+    """Delete and recreate (a new path or description). With the same path the ARN is the same, and the roles,
+    groups and users that had it attached get it back: they do not change in the plan, so nothing else would
+    attach it again. With a new path the ARN is new: the roles and groups that name the policy are updates of
+    the plan, made after this step, that attach the new ARN."""
+    old = _policy_arn(step, change.name, change.live.get("path", "/"))
+    roles, groups, _users = _detach_and_delete(step, old)
+    create_policy(step, change)
+    new = _policy_arn(step, change.name, change.desired["path"])
+    if new != old:
+        return
+    iam = step.aws.client("iam")
+    for role in roles:
+        iam.attach_role_policy(RoleName=role, PolicyArn=new)
+    for group in groups:
+        iam.attach_group_policy(GroupName=group, PolicyArn=new)
+    # Not to users: users hold no policies of their own here (their permissions come from groups).
 
 
 def release_policy(step: StepContext, change: StepInput) -> None:
@@ -79,5 +112,6 @@ STEPS: dict[str, Step] = {
     "create": create_policy,
     "update": update_policy,
     "delete": delete_policy,
+    "replace": replace_policy,
     "release": release_policy,
 }

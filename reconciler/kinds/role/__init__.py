@@ -88,7 +88,7 @@ class RoleKind(Kind):
     document_fields = frozenset({"trust"})
     document_map_fields = frozenset({"inlinePolicies"})
     replace_fields = frozenset({"path"})
-    replace_hint = "give the role a new name, or delete it by hand and apply again"
+    replace_hint = "give the role a new name, or change the path back in the manifest"
     reads = ("iam:GetAccountAuthorizationDetails", "iam:ListRoles")
     writes = (
         "iam:CreateRole",
