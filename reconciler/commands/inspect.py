@@ -98,6 +98,13 @@ def _import_parser(commands: Subcommands) -> None:
         "another tool; groups cannot be tagged",
     )
     parser.add_argument("--force", action="store_true", help="overwrite files that already exist")
+    parser.add_argument(
+        "--observe",
+        action="store_true",
+        help="write metadata.management: observe in every manifest: apply then writes nothing to them, while "
+        "plan, audit and the controller report their drift and findings; switch them to enforce a few at a time "
+        "(docs/import.md)",
+    )
     parser.add_argument("--name", default="imported", help="metadata.name of the Settings manifest (default: imported)")
     parser.add_argument(
         "--account-id", default=None, help="refuse to read unless the credentials belong to this 12-digit account"
@@ -171,6 +178,7 @@ def cmd_import(args: argparse.Namespace, out: TextIO) -> Exit:
         force=args.force,
         name=args.name,
         account_id=args.account_id,
+        observe=args.observe,
     )
     with maybe_sandbox(args):
         try:
@@ -222,6 +230,7 @@ def _import_fleet(args: argparse.Namespace, out: TextIO) -> Exit:
             force=args.force,
             name=desired.account.name,
             account_id=desired.account.account_id,
+            observe=args.observe,
         )
         reader = account_factory(args, desired.account, region, read_only=True, mode="import")
         return render_import(import_account(reader, region, options), str(target), color=False)

@@ -78,7 +78,7 @@ def _headline(accounts: Sequence[AccountPlan]) -> str:
     return f"Fleet: {len(accounts)} account(s): {', '.join(parts) or 'none selected'}."
 
 
-_COLUMNS = ("account", "id", "region", "status", "create", "update", "delete", "adopt", "release", "findings")
+_COLUMNS = ("account", "id", "region", "status", *(a.value for a in Action), "findings")
 
 
 def _rows(accounts: Sequence[AccountPlan]) -> list[tuple[str, ...]]:

@@ -77,8 +77,11 @@ def _spec(kind: str, values: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _envelope(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": API_VERSION, "kind": kind, "metadata": {"name": name}, "spec": spec}
+def _envelope(kind: str, name: str, spec: dict[str, Any], management: str | None = None) -> dict[str, Any]:
+    metadata: dict[str, Any] = {"name": name}
+    if management:
+        metadata["management"] = management
+    return {"apiVersion": API_VERSION, "kind": kind, "metadata": metadata, "spec": spec}
 
 
 # ------------------------------------------------------------------------------ the converter
@@ -87,7 +90,10 @@ def _envelope(kind: str, name: str, spec: dict[str, Any]) -> dict[str, Any]:
 class _Converter:
     """The import in progress: what each kind's ``to_spec`` may ask (``ImportContext``)."""
 
-    def __init__(self, live: LiveState, selection: Selection, ownership: OwnershipTag) -> None:
+    def __init__(
+        self, live: LiveState, selection: Selection, ownership: OwnershipTag, management: str | None = None
+    ) -> None:
+        self.management = management
         self.live = live
         self.selection = selection
         self.done: dict[str, set[str]] = {kind: set() for kind in KIND_ORDER}
@@ -141,7 +147,7 @@ class _Converter:
                 if problem:
                     skipped.append(Skipped(f"{kind}/{name}", problem))
                     continue
-                manifests.append(Manifest(kind, name, _envelope(kind, name, spec)))
+                manifests.append(Manifest(kind, name, _envelope(kind, name, spec, self.management)))
                 self.done[kind].add(name)
         return manifests, skipped
 
@@ -156,9 +162,12 @@ def _invalid(kind: str, name: str, spec: dict[str, Any]) -> str | None:
     return f"cannot be written as a valid manifest: {where}: {first.message}"
 
 
-def convert(live: LiveState, selection: Selection, ownership: OwnershipTag) -> tuple[list[Manifest], list[Skipped]]:
-    """The manifests of the selected resources, and the ones that cannot be written (with why)."""
-    return _Converter(live, selection, ownership).convert()
+def convert(
+    live: LiveState, selection: Selection, ownership: OwnershipTag, management: str | None = None
+) -> tuple[list[Manifest], list[Skipped]]:
+    """The manifests of the selected resources, and the ones that cannot be written (with why); ``management``:
+    the ``metadata.management`` to write in each (``observe`` for ``import --observe``)."""
+    return _Converter(live, selection, ownership, management).convert()
 
 
 def settings_manifest(name: str, account_id: str, region: str, ownership: OwnershipTag) -> Manifest:

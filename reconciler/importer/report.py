@@ -16,6 +16,22 @@ def _reasons(kind: str, paths: tuple[FieldPath, ...]) -> list[str]:
     return sorted(r for r in reasons if r)
 
 
+def _observed(result: ImportResult) -> list[str]:
+    """What ``import --observe`` wrote means: apply writes nothing; what enforcing each resource would change."""
+    plan = result.plan
+    total = len(plan.observed) + plan.observed_in_sync
+    lines = [
+        f"Observed: the {total} manifest(s) say metadata.management: observe; apply writes nothing to them, and "
+        "plan, audit and the controller report their drift and findings.",
+        f"Switching one to enforce (remove the line) adopts it: {plan.observed_in_sync} would get only the "
+        "ownership mark" + (f"; {len(plan.observed)} would also change:" if plan.observed else "."),
+    ]
+    for change in plan.observed:
+        lines.append(f"  {change.ref}: {', '.join(f.field for f in change.fields)}")
+        lines.extend(f"    ({reason})" for reason in _reasons(change.kind, tuple(f.path for f in change.fields)))
+    return lines
+
+
 def render_import(result: ImportResult, display: str, *, color: bool = False) -> str:
     out: list[str] = []
     total = sum(result.counts.values())
@@ -39,7 +55,9 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
     adoption = result.adoption
     out.append("")
     adopted = len(adoption.mark_only) + len(adoption.also_changed)
-    if not adopted and adoption.adoption_only:
+    if result.observe:
+        out.extend(_observed(result))
+    elif not adopted and adoption.adoption_only:
         out.append("Round trip: nothing to adopt; the manifests match the account.")
     elif adoption.adoption_only:
         out.append(
@@ -64,6 +82,12 @@ def render_import(result: ImportResult, display: str, *, color: bool = False) ->
 
     out.append("")
     out.append(render_findings_text(result.findings, color=color))
+    if result.observe:
+        out.append(
+            "Next: commit the files as they are (apply writes nothing to observed resources), then switch resources "
+            "to enforce a few at a time, fixing or excepting their findings (docs/import.md)."
+        )
+        return "\n".join(out) + "\n"
     if result.findings.findings:
         out.append(
             "The findings do not fail the import: fix them in the manifests (or add Settings.exceptions) "

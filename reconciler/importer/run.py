@@ -30,7 +30,7 @@ from reconciler.importer.select import Filters, Selection, Skipped, select
 from reconciler.importer.writer import layout, write_files
 from reconciler.kinds import KIND_ORDER, load_directory
 from reconciler.kinds.read import read_account
-from reconciler.manifests.model import OwnershipTag
+from reconciler.manifests.model import OBSERVE, OwnershipTag
 from reconciler.rules import Report, evaluate
 
 __all__ = ["ImportOptions", "ImportResult", "import_account"]
@@ -47,6 +47,8 @@ class ImportOptions:
     name: str = "imported"
     account_id: str | None = None  # when given: refuse credentials of another account
     ownership: OwnershipTag = DEFAULT_OWNERSHIP
+    # Write ``metadata.management: observe`` in every manifest: the first commit changes nothing, shows everything.
+    observe: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,6 +63,7 @@ class ImportResult:
     findings: Report
     adoption: AdoptionReport
     plan: Plan
+    observe: bool = False
 
 
 @dataclass(frozen=True)
@@ -102,7 +105,7 @@ def import_account(factory: ClientFactory, region: str, options: ImportOptions) 
     """Read the account through ``factory`` (read-only), write the manifests, check them."""
     live = read_live(factory, region, options)
     selection: Selection = select(live, options.filters)
-    manifests, unwritable = convert(live, selection, options.ownership)
+    manifests, unwritable = convert(live, selection, options.ownership, OBSERVE if options.observe else None)
     settings = settings_manifest(options.name, live.account_id, region, options.ownership)
     files = layout(settings, manifests, _header(live))
     write_files(options.out, files, force=options.force, display=options.display)
@@ -121,4 +124,5 @@ def import_account(factory: ClientFactory, region: str, options: ImportOptions) 
         findings=findings,
         adoption=adoption_report(plan, options.ownership.key, options.ownership.value),
         plan=plan,
+        observe=options.observe,
     )

@@ -51,7 +51,9 @@ def exception_problems(exception: Mapping[str, Any]) -> list[tuple[tuple[str, ..
         except clock.ExpiryFormatError as exc:
             found.append((("expiresAt",), str(exc)))
     if any(c in exception["resource"] for c in "*?["):
-        limit = clock.now() + dt.timedelta(days=MAX_GLOB_EXCEPTION_DAYS)
+        # Through the end of the 90th day (UTC): a date written as the limit is accepted.
+        last_day = (clock.now() + dt.timedelta(days=MAX_GLOB_EXCEPTION_DAYS)).date()
+        limit = clock.expiry_instant(last_day.isoformat())
         if expires is None:
             found.append(
                 (
@@ -65,7 +67,7 @@ def exception_problems(exception: Mapping[str, Any]) -> list[tuple[tuple[str, ..
                 (
                     ("expiresAt",),
                     f"an exception for a glob of resources expires at most {MAX_GLOB_EXCEPTION_DAYS} days ahead "
-                    f"(by {limit.date().isoformat()}); {expires} is further",
+                    f"(by {last_day.isoformat()}); {expires} is further",
                 )
             )
     return found

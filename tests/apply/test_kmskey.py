@@ -116,7 +116,8 @@ def test_each_field_is_updated_in_place(kenv: Env) -> None:
         "settings.yaml",
         lambda t: (
             t.rstrip("\n")
-            + '\n  exceptions:\n    - {rule: KMS002, resource: KmsKey/data, reason: "the test turns rotation off", owner: ml-platform}\n'
+            + "\n  exceptions:\n    - {rule: KMS002, resource: KmsKey/data, owner: ml-platform,\n"
+            + '       reason: "the test turns rotation off"}\n'
         ),
     )
     (update,) = kenv.plan().changes

@@ -43,7 +43,8 @@ def boundary(root: Path, arn: str, role: str = "notebook-for-administrator-role"
 def except_rule(root: Path, rule: str, resource: str, reason: str = "reviewed in SEC-1") -> None:
     path = root / "settings.yaml"
     text = path.read_text(encoding="utf-8")
-    entry = f"  exceptions:\n    - rule: {rule}\n      resource: {resource}\n      reason: {reason}\n      owner: security\n"
+    entry = f"  exceptions:\n    - rule: {rule}\n      resource: {resource}\n      reason: {reason}\n"
+    entry += "      owner: security\n"
     path.write_text(text + entry, encoding="utf-8")
 
 

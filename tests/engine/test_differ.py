@@ -528,7 +528,9 @@ def test_a_field_aws_cannot_change_in_place_is_a_blocker_apply_refuses(
     assert [(f.field, f.replaces) for f in change.fields] == [(field, True)]
     assert change.blocker is not None
     assert change.blocker.code == "replacement"
-    assert change.blocker.message == f"AWS cannot change {field} in place, and apply replaces a resource only when asked"
+    assert (
+        change.blocker.message == f"AWS cannot change {field} in place, and apply replaces a resource only when asked"
+    )
     # The plan names the flag that would make the change, before the kind's other way out.
     assert change.blocker.unblock == (
         f"rerun with --replace {kind}/{name} to delete and recreate it, or: {REGISTRY[kind].replace_hint}"

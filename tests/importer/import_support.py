@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from reconciler.cli import run
+from reconciler.kinds import load_directory
 
 
 def run_cli(*argv: str) -> tuple[int, str]:
@@ -49,3 +50,15 @@ def except_errors(directory: Path, findings: dict[str, Any]) -> None:
         {"rule": r, "resource": res, "reason": "accepted in the test", "owner": "ml-platform"} for r, res in pairs
     ]
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+
+
+def seed_by_hand(seed_dir: Path, region: str) -> None:
+    """The seed's environment as the blog post built it in the console (buckets: a name and nothing else)."""
+    import boto3
+    from handmade import build
+
+    seed = load_directory(seed_dir)
+    build(seed, region, skip={f"Bucket/{b}" for b in seed.of("Bucket")}, tag=False)
+    s3 = boto3.client("s3")
+    for name in seed.of("Bucket"):
+        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})

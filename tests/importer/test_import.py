@@ -7,10 +7,9 @@ from pathlib import Path
 
 import boto3
 import pytest
-from handmade import build as build_from_manifests
 from import_accounts import PASSWORD, Account, GroupSpec
 from import_accounts import build as build_account
-from import_support import read_tree, run_cli
+from import_support import read_tree, run_cli, seed_by_hand
 
 from reconciler.aws.clients import AwsConfig
 from reconciler.engine.differ import context
@@ -35,12 +34,7 @@ def _seed_aws_policies() -> dict[str, object]:
 
 
 def _seed_by_hand() -> None:
-    """The seed's environment as the blog post built it in the console (buckets: a name and nothing else)."""
-    seed = load_directory(SEED_DIR)
-    build_from_manifests(seed, REGION, skip={f"Bucket/{b}" for b in seed.of("Bucket")}, tag=False)
-    s3 = boto3.client("s3")
-    for name in seed.of("Bucket"):
-        s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+    seed_by_hand(SEED_DIR, REGION)
 
 
 def test_the_seed_imports_as_written_and_its_mistakes_are_reported(aws: AwsConfig, tmp_path: Path) -> None:

@@ -54,7 +54,8 @@ def except_rule(env: Env, rule: str, resource: str, reason: str) -> None:
     env.edit(
         "settings.yaml",
         lambda t: (
-            t.rstrip("\n") + f"\n  exceptions:\n    - {{rule: {rule}, resource: {resource}, reason: {reason!r}, owner: ml-platform}}\n"
+            t.rstrip("\n")
+            + f"\n  exceptions:\n    - {{rule: {rule}, resource: {resource}, reason: {reason!r}, owner: ml-platform}}\n"
         ),
     )
 

@@ -912,7 +912,8 @@ SETTINGS_CASES = [
     spec_case(
         "Settings",
         exception_spec(extra="ticket: X-1"),
-        f"{S}:12:7: Settings/env: spec.exceptions[0].ticket: unknown field 'ticket'; allowed: expiresAt, owner, reason, resource, rule",
+        f"{S}:12:7: Settings/env: spec.exceptions[0].ticket: unknown field 'ticket'; allowed: expiresAt, owner, "
+        "reason, resource, rule",
         id="exception-unknown-field",
     ),
     spec_case(

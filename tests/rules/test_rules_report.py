@@ -27,7 +27,9 @@ PASS_ANY = allow("iam:PassRole", "*")
 
 
 def test_an_exception_turns_an_error_off_and_is_reported(check: Evaluator) -> None:
-    exceptions = [{"rule": "LP003", "resource": "Policy/pass", "reason": "the CI role passes many roles", "owner": "ml-platform"}]
+    exceptions = [
+        {"rule": "LP003", "resource": "Policy/pass", "reason": "the CI role passes many roles", "owner": "ml-platform"}
+    ]
     report = check(policy("pass", PASS_ANY), exceptions=exceptions)
     assert report.findings == ()
     assert not report.refuses
@@ -45,7 +47,12 @@ def test_an_exception_that_matches_nothing_is_exc001(check: Evaluator) -> None:
     exceptions = [
         {"rule": "LP003", "resource": "Policy/other", "reason": "old", "owner": "ml-platform"},
         {"rule": "ZZZ999", "resource": "Policy/pass", "reason": "typo", "owner": "ml-platform"},
-        {"rule": "AUD003", "resource": "User/breakglass", "reason": "audit only: not judged by plan", "owner": "ml-platform"},
+        {
+            "rule": "AUD003",
+            "resource": "User/breakglass",
+            "reason": "audit only: not judged by plan",
+            "owner": "ml-platform",
+        },
     ]
     report = check(policy("pass", PASS_ANY), exceptions=exceptions)
     assert hits(report, "LP003") == ["Policy/pass"]
