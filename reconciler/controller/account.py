@@ -303,6 +303,13 @@ class AccountReconcile:
                     message=finding.message,
                 )
         self.metrics.observe_account_plan(self.label, Counter(c.kind for c in plan), KIND_ORDER)
+        self.metrics.set_account_observed(self.label, plan.observed_in_sync, len(plan.observed))
+        if plan.observed:
+            log.warning(
+                "observed resources differ from git (management: observe: reported, not written)",
+                resources=[f"{c.action.value} {c.ref}" for c in plan.observed][:50],
+                count=len(plan.observed),
+            )
         if saved.verdict.refused:
             log.error("plan refused", reason=saved.verdict.headline(), refusals=saved.verdict.lines())
         if not plan.empty:

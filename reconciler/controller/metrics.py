@@ -193,6 +193,13 @@ class Metrics:
             ["account"],
             registry=r,
         )
+        self.account_observed = Gauge(
+            "reconciler_account_observed_resources",
+            "Resources under management: observe at the account's last plan: in_sync with git, or drifted (reported, "
+            "never written)",
+            ["account", "state"],
+            registry=r,
+        )
         self.account_findings = Gauge(
             "reconciler_account_invariant_findings",
             "Invariant findings at the account's last plan",
@@ -347,6 +354,10 @@ class Metrics:
             found = list(self._findings.values())
         self.findings.labels("error").set(sum(e for e, _ in found))
         self.findings.labels("warning").set(sum(w for _, w in found))
+
+    def set_account_observed(self, account: str, in_sync: int, drifted: int) -> None:
+        self.account_observed.labels(account, "in_sync").set(in_sync)
+        self.account_observed.labels(account, "drifted").set(drifted)
 
     def observe_account_plan(self, account: str, counts: Mapping[str, int], kinds: Iterable[str]) -> None:
         """The changes of the account's last plan; the process's drift by kind is the sum over its accounts."""
