@@ -137,20 +137,24 @@ def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: in
 
 
 def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
-    """Security-relevant UPDATE changes of owned resources, from the plan."""
+    """Security-relevant differences of owned resources (UPDATE changes), and of observed resources that exist
+    (their differences, which apply does not make), from the plan."""
     from reconciler.engine.differ import build_plan  # noqa: PLC0415 - the differ is needed only with manifests
     from reconciler.engine.plan import Action  # noqa: PLC0415
 
     out = []
-    for change in build_plan(desired, live):
-        if change.action is not Action.UPDATE:
+    plan = build_plan(desired, live)
+    for change in (*plan.changes, *plan.observed):
+        if change.action not in (Action.UPDATE, Action.ADOPT) or (
+            change.action is Action.ADOPT and change.ref not in desired.observed
+        ):
             continue
         relevant = REGISTRY[change.kind].security_fields
         fields = tuple(f.field for f in change.fields if f.name in relevant)
         if fields:
             resource = desired.get(change.kind, change.name)
             location = resource.source.where() if resource is not None and resource.source else change.source
-            out.append(Drift(change.kind, change.name, fields, location))
+            out.append(Drift(change.kind, change.name, fields, location, change.ref in desired.observed))
     return tuple(out)
 
 

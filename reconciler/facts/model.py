@@ -286,6 +286,8 @@ class Drift:
     name: str
     fields: tuple[str, ...]
     location: str | None = None
+    # Under ``management: observe``: reported, and apply does not restore it.
+    observed: bool = False
 
 
 @dataclass(frozen=True)

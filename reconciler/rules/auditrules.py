@@ -112,7 +112,10 @@ def _aud005(model: Model) -> Iterator[Hit]:
             drift.location,
             f"{drift.kind}/{drift.name} differs from the manifests in {', '.join(drift.fields)}: a security "
             "setting was changed outside git",
-            "review the change; apply restores the manifests",
+            "review the change; the resource is observed (management: observe), so apply does not restore it: "
+            "enforce it, or write the change into its manifest"
+            if drift.observed
+            else "review the change; apply restores the manifests",
         )
 
 

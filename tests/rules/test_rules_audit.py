@@ -155,6 +155,26 @@ def test_audit_of_the_example_as_built_then_changed_by_hand(aws: AwsConfig, exam
     assert report.exceptions_used[0].reason == reason
 
 
+def test_audit_reports_drift_and_findings_of_an_observed_group_without_refusing(
+    aws: AwsConfig, example: DesiredState
+) -> None:
+    build(example, REGION)
+    boto3.client("iam").attach_group_policy(GroupName="SageMakerEngineer", PolicyArn=ADMIN)
+    group = example.get("Group", "SageMakerEngineer")
+    assert group is not None
+    groups = {**example.of("Group"), group.name: replace(group, management="observe")}
+    watched = replace(example, resources={**example.resources, "Group": groups})
+    report, _ = run_audit(aws, watched)
+    on_group = {f.rule: f for f in report.findings if f.resource == "Group/SageMakerEngineer"}
+    assert {"AUD005", "LP001"} <= set(on_group)
+    for finding in on_group.values():
+        assert finding.severity.value == "warning"
+    assert on_group["AUD005"].message.startswith("observed, not enforced: ")
+    assert "apply does not restore it" in on_group["AUD005"].hint
+    enforced, _ = run_audit(aws, example)
+    assert ("error", "LP001", "Group/SageMakerEngineer") in found(enforced)
+
+
 def test_audit_refuses_another_account(aws: AwsConfig, example: DesiredState) -> None:
     other = replace(example, settings=replace(example.settings, account_id="999999999999"))
     with pytest.raises(AccountMismatchError):
