@@ -259,7 +259,7 @@ def except_refusing_findings(manifests: Path, emulator: EmulatorProcess, workdir
     findings = json.loads(done.stdout).get("invariants", {}).get("findings", [])
     refusing = sorted({(f["rule"], f["resource"]) for f in findings if f.get("severity") == "error"})
     exceptions = [
-        {"rule": rule, "resource": resource, "reason": "benchmark account: measured, not deployed", "owner": "ml-platform"}
+        {"rule": rule, "resource": resource, "reason": "measured, not deployed", "owner": "ml-platform"}
         for rule, resource in refusing
     ]
     if exceptions:

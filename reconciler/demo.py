@@ -196,6 +196,7 @@ def run_demo(out: TextIO, *, audit: Callable[[AwsConfig, Path], tuple[int, str]]
                 + (
                     "  exceptions:\n    - rule: AUD002\n      resource: Account/123456789012\n"
                     "      reason: the embedded emulator cannot enable MFA on a root account\n"
+                    "      owner: ml-platform\n"
                 )
             )
             _git(repo, "commit", "--quiet", "-am", "Record the emulator's root MFA exception")

@@ -64,6 +64,9 @@ class PolicyKind(Kind):
         "iam:ListPolicyVersions",
         "iam:ListEntitiesForPolicy",
         "iam:DeletePolicy",
+        # A replacement attaches the policy again where it was (same ARN): the roles and groups do not change.
+        "iam:AttachRolePolicy",
+        "iam:AttachGroupPolicy",
         "iam:TagPolicy",
         "iam:UntagPolicy",
     )
