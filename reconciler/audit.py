@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from reconciler import clock
 from reconciler.aws.account import READS as account_reads
 from reconciler.aws.account import check_account
 from reconciler.aws.answers import error_code
@@ -137,10 +138,13 @@ def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: in
 
 
 def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
-    """Security-relevant UPDATE changes of owned resources, from the plan."""
+    """Security-relevant UPDATE changes of owned resources, from the plan (of the manifests as in force now: access
+    whose expiresAt passed is not drift once removed)."""
     from reconciler.engine.differ import build_plan  # noqa: PLC0415 - the differ is needed only with manifests
+    from reconciler.engine.expiry import effective  # noqa: PLC0415
     from reconciler.engine.plan import Action  # noqa: PLC0415
 
+    desired = effective(desired, clock.now()).desired
     out = []
     for change in build_plan(desired, live):
         if change.action is not Action.UPDATE:
