@@ -52,7 +52,9 @@ def attachments(items: list[Any], source: Source) -> tuple[tuple[str, ...], dict
     for index, item in enumerate(items):
         ref = item if isinstance(item, str) else item["policy"]
         refs.append(ref)
-        expiry = expiry_at(None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "policies", index)
+        expiry = expiry_at(
+            None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "policies", index, "expiresAt"
+        )
         if expiry is not None:
             ends[ref] = expiry
     return tuple(refs), ends

@@ -146,7 +146,9 @@ class UserKind(Kind):
         for i, item in enumerate(spec["groups"]):
             group = item if isinstance(item, str) else item["name"]
             groups.append(group)
-            ends = expiry_at(None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "groups", i)
+            ends = expiry_at(
+                None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "groups", i, "expiresAt"
+            )
             if ends is not None:
                 group_expiry[group] = ends
         return User(
