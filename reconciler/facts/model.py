@@ -322,6 +322,8 @@ class Model:
     keys: Mapping[str, KeyView] = field(default_factory=dict)
     domains: Mapping[str, StudioDomainView] = field(default_factory=dict)
     profiles: Mapping[str, StudioProfileView] = field(default_factory=dict)
+    # Manifests only: how far ahead a human's write access to protected data may end (Settings.maxHumanWriteDays).
+    max_human_write_days: int = 14
 
     def key_named_by(self, key_id: str | None) -> KeyView | None:
         """The KmsKey a key setting designates, when it is one the rules see."""
