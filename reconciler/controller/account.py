@@ -21,12 +21,15 @@ from typing import Protocol
 
 import structlog
 
+from reconciler import clock
 from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
 from reconciler.aws.lease import Lease, StateTable
 from reconciler.controller.metrics import Metrics
+from reconciler.controller.schedule import CLOSED, OPEN, SUSPENDED, Gate, gate_of, warn_expiring
 from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
 from reconciler.engine.plan import Plan
+from reconciler.engine.urgent import urgent_saved
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import DesiredState
@@ -82,6 +85,13 @@ class Shared:
     stop_event: threading.Event
     on_plan: Callable[[Plan], None] | None = None
     on_outcome: Callable[[Outcome], None] | None = None
+
+
+def urgent(planned: Planned) -> Planned:
+    """The part of ``planned`` that always proceeds (:mod:`reconciler.engine.urgent`), logged."""
+    saved = urgent_saved(planned.saved, planned.preview)
+    log.info("what always proceeds", summary=saved.plan.summary(), resources=[c.ref for c in saved.plan][:50])
+    return Planned(saved, planned.preview)
 
 
 class AccountReconcile:
@@ -190,7 +200,11 @@ class AccountReconcile:
             if self.shared.mode == "plan":
                 log.info("planned the last applied commit", summary=planned.saved.plan.summary())
                 return
-            result = self.apply(planned, last)
+            gate = self.gate(planned)
+            if gate.state == SUSPENDED:
+                log.warning("changes held back by the schedule", reason=gate.reason, last_applied=last)
+                return
+            result = self.apply(planned, last, narrow=urgent if gate.state == CLOSED else None)
             self.count_repairs(result)
             log.info(
                 "kept the account at the last applied commit",
@@ -208,6 +222,9 @@ class AccountReconcile:
             digest = {} if saved.plan.empty else {"digest": saved.digest}
             log.info("planned", summary=saved.plan.summary(), **digest)
             return OK if saved.plan.empty else CHANGES
+        gate = self.gate(planned)
+        if gate.state != OPEN and not saved.plan.empty:
+            return self.held_back(planned, gate, head, last)
         result = self.apply(planned, head)
         if result is not None and not result.ok:
             log.error("reconcile incomplete", summary=result.summary())
@@ -225,6 +242,29 @@ class AccountReconcile:
         self.metrics.account_succeeded(self.label)
         log.info("reconciled", applied_commit=head, summary=result.summary() if result else "in sync")
         return OK
+
+    def held_back(self, planned: Planned, gate: Gate, sha: str, last: str | None) -> int:
+        """The schedule in git holds the plan back: apply only what always proceeds (nothing while suspended). The
+        commit is not recorded as applied; the changes wait for the schedule (exit status 2: changes present)."""
+        log.warning("changes held back by the schedule", reason=gate.reason, summary=planned.saved.plan.summary())
+        result = self.apply(planned, sha, narrow=urgent) if gate.state == CLOSED else None
+        if result is not None and not result.ok:
+            log.error("reconcile incomplete", summary=result.summary())
+            self.metrics.account_failed(self.label, "changes")
+            self.last_retryable = True
+        elif sha == last:
+            self.count_repairs(result)
+        self.metrics.set_account_synced(self.label, False)
+        self.metrics.account_succeeded(self.label)
+        return ERROR if result is not None and not result.ok else CHANGES
+
+    def gate(self, planned: Planned) -> Gate:
+        """What the schedule of the plan's manifests (Settings.suspend, Settings.syncWindows) lets apply now."""
+        current = planned.preview.current
+        assert current is not None
+        gate = gate_of(current.desired.settings, clock.now())
+        self.metrics.schedule.set_gate(self.label, gate)
+        return gate
 
     # ------------------------------------------------------------------ plan and apply
 
@@ -249,10 +289,15 @@ class AccountReconcile:
         self.observe(planned)
         return planned
 
-    def apply(self, planned: Planned, sha: str) -> ApplyResult | None:
-        """Apply exactly ``planned`` under the account's lease; when what it touches moved, plan again (logged)."""
+    def apply(
+        self, planned: Planned, sha: str, *, narrow: Callable[[Planned], Planned] | None = None
+    ) -> ApplyResult | None:
+        """Apply exactly ``planned`` (``narrow``ed: the part of it to apply) under the account's lease; when what it
+        touches moved, plan again (logged)."""
         shared = self.shared
         for attempt in range(1, MAX_PLAN_ATTEMPTS + 1):
+            if narrow is not None:
+                planned = narrow(planned)
             saved = planned.saved
             if saved.verdict.refused or saved.plan.empty:
                 return None
@@ -302,6 +347,9 @@ class AccountReconcile:
                     location=finding.location,
                     message=finding.message,
                 )
+        now = clock.now()
+        warn_expiring(plan.expiring, now, self._logged_findings)
+        self.metrics.schedule.set_expiring(self.label, plan.expiring, now)
         self.metrics.observe_account_plan(self.label, Counter(c.kind for c in plan), KIND_ORDER)
         if saved.verdict.refused:
             log.error("plan refused", reason=saved.verdict.headline(), refusals=saved.verdict.lines())
