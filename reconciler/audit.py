@@ -29,7 +29,7 @@ from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import READS as aws_policy_reads
-from reconciler.aws.policies import AwsPolicy, read_aws_policy
+from reconciler.aws.policies import AwsPolicy, attached_aws_policies, read_aws_policy
 from reconciler.aws.scope import ReadScope
 from reconciler.engine.differ import aws_policy_references
 from reconciler.facts.model import AccountFacts, Drift
@@ -45,7 +45,6 @@ from reconciler.rules.fromlive import from_live
 __all__ = ["AUDIT_READS", "audit", "read_audit_facts"]
 
 DEFAULT_OWNERSHIP = ("managed-by", "reconciler")
-AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 PUBLIC_GRANTEES = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -106,17 +105,6 @@ def _public_acl(factory: ClientFactory, bucket: str) -> bool:
             return False
         raise
     return any(g.get("Grantee", {}).get("URI") in PUBLIC_GRANTEES for g in grants)
-
-
-def attached_aws_policies(live: LiveState) -> list[str]:
-    arns = {
-        a
-        for principals in live.resources.values()
-        for p in principals.values()
-        for a in getattr(p, "attached", ())
-        if a.startswith(AWS_MANAGED_PREFIX)
-    }
-    return sorted(arns - set(live.aws_policies))
 
 
 def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: int = 16) -> AuditFacts:

@@ -1,5 +1,5 @@
-"""``reconciler expired [DIR] [--write]``: what ended and what ends soon; the expired entries cut out of git, the rest of
-every file byte for byte as it was. No AWS: it reads the manifests only."""
+"""``reconciler expired [DIR] [--write]``: what ended and what ends soon; the expired entries cut out of git, the rest
+of every file byte for byte as it was. No AWS: it reads the manifests only."""
 
 from __future__ import annotations
 

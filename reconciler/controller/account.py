@@ -87,13 +87,6 @@ class Shared:
     on_outcome: Callable[[Outcome], None] | None = None
 
 
-def urgent(planned: Planned) -> Planned:
-    """The part of ``planned`` that always proceeds (:mod:`reconciler.engine.urgent`), logged."""
-    saved = urgent_saved(planned.saved, planned.preview)
-    log.info("what always proceeds", summary=saved.plan.summary(), resources=[c.ref for c in saved.plan][:50])
-    return Planned(saved, planned.preview)
-
-
 class AccountReconcile:
     """One account's reconcile of one commit (a new one per account and cycle)."""
 
@@ -179,8 +172,9 @@ class AccountReconcile:
         self.heal_from(last, head)
         return problem.exit_status
 
-    def heal_from(self, last: str | None, head: str) -> None:
-        """Keep reverting drift to the last commit applied successfully while the head cannot be applied."""
+    def heal_from(self, last: str | None, head: str, gate: Gate | None = None) -> None:
+        """Keep reverting drift to the last commit applied successfully while the head cannot be applied (or, with
+        ``gate``, the head's closed schedule, while it must wait: only the part of that which always proceeds)."""
         if last is None or last == head:
             log.warning("no earlier applied commit to keep the account at; waiting for a commit that fixes the head")
             return
@@ -200,11 +194,11 @@ class AccountReconcile:
             if self.shared.mode == "plan":
                 log.info("planned the last applied commit", summary=planned.saved.plan.summary())
                 return
-            gate = self.gate(planned)
+            gate = gate or self.gate(planned)
             if gate.state == SUSPENDED:
                 log.warning("changes held back by the schedule", reason=gate.reason, last_applied=last)
                 return
-            result = self.apply(planned, last, narrow=urgent if gate.state == CLOSED else None)
+            result = self.apply(planned, last, narrow=self.urgent(last) if gate.state == CLOSED else None)
             self.count_repairs(result)
             log.info(
                 "kept the account at the last applied commit",
@@ -243,20 +237,39 @@ class AccountReconcile:
         log.info("reconciled", applied_commit=head, summary=result.summary() if result else "in sync")
         return OK
 
-    def held_back(self, planned: Planned, gate: Gate, sha: str, last: str | None) -> int:
-        """The schedule in git holds the plan back: apply only what always proceeds (nothing while suspended). The
-        commit is not recorded as applied; the changes wait for the schedule (exit status 2: changes present)."""
+    def held_back(self, planned: Planned, gate: Gate, head: str, last: str | None) -> int:
+        """The head's schedule holds its plan back: apply only what always proceeds (nothing while suspended), as
+        drift of the last applied commit (the head's own changes wait). The head is not recorded as applied; exit
+        status 2 (changes present) unless what was applied failed."""
         log.warning("changes held back by the schedule", reason=gate.reason, summary=planned.saved.plan.summary())
-        result = self.apply(planned, sha, narrow=urgent) if gate.state == CLOSED else None
+        self.metrics.set_account_synced(self.label, False)
+        if gate.state != CLOSED:
+            self.metrics.account_succeeded(self.label)
+            return CHANGES
+        if head != last:
+            self.heal_from(last, head, gate)
+            self.metrics.account_succeeded(self.label)
+            return CHANGES
+        result = self.apply(planned, head, narrow=self.urgent(head))
         if result is not None and not result.ok:
             log.error("reconcile incomplete", summary=result.summary())
             self.metrics.account_failed(self.label, "changes")
             self.last_retryable = True
-        elif sha == last:
-            self.count_repairs(result)
-        self.metrics.set_account_synced(self.label, False)
+            return ERROR
+        self.count_repairs(result)
         self.metrics.account_succeeded(self.label)
-        return ERROR if result is not None and not result.ok else CHANGES
+        return CHANGES
+
+    def urgent(self, sha: str) -> Callable[[Planned], Planned]:
+        """What narrows a plan of ``sha`` to the part that always proceeds (:mod:`reconciler.engine.urgent`)."""
+
+        def narrow(planned: Planned) -> Planned:
+            reader = self.factory(planned.saved.target.region, read_only=True, commit=sha)
+            saved = urgent_saved(planned.saved, planned.preview, reader)
+            log.info("what always proceeds", summary=saved.plan.summary(), resources=[c.ref for c in saved.plan][:50])
+            return Planned(saved, planned.preview)
+
+        return narrow
 
     def gate(self, planned: Planned) -> Gate:
         """What the schedule of the plan's manifests (Settings.suspend, Settings.syncWindows) lets apply now."""

@@ -19,6 +19,8 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterable
 
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.policies import attached_aws_policies, read_aws_policies
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.engine.planfile import SavedPlan
 from reconciler.engine.preview import Preview, plan_access
@@ -39,12 +41,16 @@ URGENT_NOTE = (
 )
 
 
-def invariant_breaking(preview: Preview, report: Report, desired: DesiredState) -> frozenset[str]:
-    # ``desired``: the manifests as in force (their Settings: the ownership tag, the exceptions).
+def invariant_breaking(
+    preview: Preview, report: Report, desired: DesiredState, reader: ClientFactory
+) -> frozenset[str]:
     """``Kind/name`` of the resources on which the account as read has an error finding, of a rule that judges the
-    manifests too, that the manifests as in force (``report``, exceptions applied the same way) do not have."""
+    manifests too, that the manifests as in force (``desired``; ``report``: their findings, exceptions applied the
+    same way) do not have. The documents of AWS managed policies attached in the account that the plan did not read
+    (attached by hand: AdministratorAccess on a group) are read with ``reader`` (read-only), so the rules see them."""
     tag = desired.settings.ownership_tag
-    model = from_live(preview.live, ownership=(tag.key, tag.value))
+    extra = read_aws_policies(reader, attached_aws_policies(preview.live))
+    model = from_live(preview.live, ownership=(tag.key, tag.value), aws_policies=extra)
     judged = [f for f in run(model) if "desired" in BY_ID[f.rule].applies_to]
     live = apply_exceptions(judged, desired.settings, origin="live", subject="account")
     known = {(f.rule, f.resource) for f in report.findings} | {
@@ -111,12 +117,12 @@ def urgent_plan(plan: Plan, breaking: frozenset[str]) -> Plan:
     )
 
 
-def urgent_saved(saved: SavedPlan, preview: Preview) -> SavedPlan:
+def urgent_saved(saved: SavedPlan, preview: Preview, reader: ClientFactory) -> SavedPlan:
     """``saved`` narrowed to what always proceeds, judged again (the same rails and findings), its access diff
-    computed again. ``preview``: what ``saved`` was made from."""
+    computed again. ``preview``: what ``saved`` was made from; ``reader``: read-only clients of its account."""
     assert saved.report is not None and preview.current is not None, "a plan just made carries its report and state"
     desired = preview.current.desired
-    plan = urgent_plan(saved.plan, invariant_breaking(preview, saved.report, desired))
+    plan = urgent_plan(saved.plan, invariant_breaking(preview, saved.report, desired, reader))
     verdict = judge(
         plan, saved.report, max_deletes=saved.max_deletes, adopt=saved.adopt, allow_deletes=saved.allow_deletes
     )
