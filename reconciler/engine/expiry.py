@@ -69,7 +69,8 @@ def effective(desired: DesiredState, at: dt.datetime) -> Effective:
                 kept[name] = now_in_force
         resources[kind] = kept
     expired = tuple(grant for grants in ended.values() for grant in grants)
-    return Effective(dataclasses.replace(desired, resources=resources), at, expired, tuple(expiring))
+    in_force = dataclasses.replace(desired, resources=resources, loaded=desired)
+    return Effective(in_force, at, expired, tuple(expiring))
 
 
 def left_text(left: dt.timedelta) -> str:
@@ -101,11 +102,13 @@ def _removes(change: Change, grant: Grant) -> bool:
 
 def _note(grant: Grant) -> str:
     where = f" ({grant.expiry.location})" if grant.expiry.location else ""
-    if grant.entry == grant.resource:
-        what = f"{grant.resource}: planned as if its manifest were gone"
-    else:
-        what = f"{grant.entry} of {grant.resource}"
+    what = f"{grant.resource}: planned as if its manifest were gone" if grant.entry == grant.resource else _what(grant)
     return f"expired {grant.expiry.text}: {what}{where}"
+
+
+def _what(grant: Grant) -> str:
+    """``User/bob's membership of Group/x``, or the resource itself when it is what ends."""
+    return grant.resource if grant.entry == grant.resource else f"{grant.resource}'s {grant.entry}"
 
 
 def annotate(plan: Plan, current: Effective) -> Plan:
@@ -134,8 +137,7 @@ def annotate(plan: Plan, current: Effective) -> Plan:
 
 def _described(grant: Grant) -> str:
     where = f" ({grant.expiry.location})" if grant.expiry.location else ""
-    what = grant.resource if grant.entry == grant.resource else f"{grant.entry} of {grant.resource}"
-    return what + where
+    return _what(grant) + where
 
 
 def refs_removed(plan: Plan, grants: Iterable[Grant]) -> frozenset[str]:

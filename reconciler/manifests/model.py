@@ -177,6 +177,14 @@ class DesiredState:
     root: str = ""
     # sha256 over every manifest file's path and text, as loaded (a saved plan records what it came from).
     fingerprint: str = ""
+    # When this is the state in force at an instant (engine/expiry.py: expired access taken out), the manifests as
+    # loaded, for what a plan says is or is not declared in git; None: this is the state as loaded.
+    loaded: DesiredState | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def written(self) -> DesiredState:
+        """The manifests as loaded (what git declares), expired entries included."""
+        return self.loaded or self
 
     def of(self, kind: str) -> Mapping[str, Resource]:
         return self.resources.get(kind, {})

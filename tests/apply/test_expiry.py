@@ -49,7 +49,7 @@ def test_expired_access_is_removed_on_the_next_plan_without_a_commit(env: Env, t
     text = render_text(plan, color=False)
     # a date ends at the end of its day: from 12:00 on the 30th, a day and a half
     assert (
-        "Note: expires in 1 d 12 h (2026-12-01): membership of Group/SageMakerAdministrator of User/bob "
+        "Note: expires in 1 d 12 h (2026-12-01): User/bob's membership of Group/SageMakerAdministrator "
         f"({env.root}/users/users.yaml:21:18)"
     ) in text
     assert members("SageMakerAdministrator") == ["alice", "bob"]
@@ -67,21 +67,20 @@ def test_expired_access_is_removed_on_the_next_plan_without_a_commit(env: Env, t
         ("delete", "User/carol"),
     ]
     notes = {c.ref: c.notes for c in saved.plan}
-    assert notes["Group/SageMakerAdministrator"][0] == (
-        "expired 2026-12-01: membership of Group/SageMakerAdministrator of User/bob "
-        f"({env.root}/users/users.yaml:21:18)"
-    )
+    assert notes["Group/SageMakerAdministrator"] == (
+        f"expired 2026-12-01: User/bob's membership of Group/SageMakerAdministrator ({env.root}/users/users.yaml:21:18)",
+    )  # and not "not declared in git": it is, with its end
     assert notes["User/carol"][0] == (
         f"expired 2026-12-01: User/carol: planned as if its manifest were gone ({env.root}/users/users.yaml:31:14)"
     )
     assert notes["Group/SageMakerEngineer"][0].startswith("expired 2026-12-01: User/carol: planned as if")
     assert notes["Role/notebook-for-engineer-role"][0].startswith(
-        "expired 2026-12-01: attachment of policy notebook-logs of Role/notebook-for-engineer-role ("
+        "expired 2026-12-01: Role/notebook-for-engineer-role's attachment of policy notebook-logs ("
     )
     (role,) = [c for c in saved.plan if c.kind == "Role"]
     assert [(f.field, f.old, f.new) for f in role.fields] == [("policies", (DATA, LOGS), (DATA,))]
     # Every output says why.
-    assert "# expired 2026-12-01: membership of Group/SageMakerAdministrator of User/bob" in render_text(
+    assert "# expired 2026-12-01: User/bob's membership of Group/SageMakerAdministrator" in render_text(
         saved.plan, color=False
     )
     data = json.loads(render_json(saved.plan))
@@ -91,7 +90,7 @@ def test_expired_access_is_removed_on_the_next_plan_without_a_commit(env: Env, t
         ("User/carol", "2026-12-01", "2026-12-02T00:00:00+00:00"),
     ]
     assert data["expiring"] == []
-    assert "expired 2026-12-01: membership of Group/SageMakerAdministrator" in render_markdown(saved.plan)
+    assert "expired 2026-12-01: User/bob's membership of Group/SageMakerAdministrator" in render_markdown(saved.plan)
 
     # A saved plan carries it, and apply makes exactly it.
     path = tmp_path / "reviewed.plan"

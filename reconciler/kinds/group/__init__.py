@@ -67,7 +67,7 @@ class GroupKind(Kind):
     def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
         if "members" not in changed or not isinstance(live, LiveGroup):
             return ()
-        declared = users(ctx.desired)
+        declared = users(ctx.desired.written)  # an expired membership is declared: its removal says so itself
         undeclared = sorted(m for m in live.members if m not in declared or live.name not in declared[m].groups)
         if not undeclared:
             return ()
