@@ -11,6 +11,9 @@ through the saved-plan path like any other:
 - **reverts of drift that breaks an invariant**: an update or deletion of a resource on which the account as read
   has an error finding of a rule that also judges the manifests (an invariant), that the manifests as in force
   have not (:func:`invariant_breaking`): the change makes the account true to git again there, whole.
+
+Drift is measured against the last applied commit: when a newer commit waits for the window, the controller narrows
+the plan of the last applied commit, not the head's (``controller/account.py``), so the head's changes wait.
 """
 
 from __future__ import annotations

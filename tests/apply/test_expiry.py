@@ -68,7 +68,8 @@ def test_expired_access_is_removed_on_the_next_plan_without_a_commit(env: Env, t
     ]
     notes = {c.ref: c.notes for c in saved.plan}
     assert notes["Group/SageMakerAdministrator"] == (
-        f"expired 2026-12-01: User/bob's membership of Group/SageMakerAdministrator ({env.root}/users/users.yaml:21:18)",
+        "expired 2026-12-01: User/bob's membership of Group/SageMakerAdministrator "
+        f"({env.root}/users/users.yaml:21:18)",
     )  # and not "not declared in git": it is, with its end
     assert notes["User/carol"][0] == (
         f"expired 2026-12-01: User/carol: planned as if its manifest were gone ({env.root}/users/users.yaml:31:14)"
