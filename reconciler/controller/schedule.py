@@ -67,9 +67,9 @@ class ScheduleMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
         self.paused = Gauge(
             "reconciler_sync_paused",
-            "1 while the controller holds the account's changes back: reason suspend (Settings.suspend: nothing is "
-            "applied) or window (outside its sync windows: only removals of expired access and reverts of drift "
-            "that breaks an invariant are)",
+            "1 while the schedule in git holds the account's changes back, whether or not the last plan had any: "
+            "reason suspend (Settings.suspend: nothing is applied) or window (outside its sync windows: only "
+            "removals of expired access and reverts of drift that breaks an invariant are)",
             ["account", "reason"],
             registry=registry,
         )
