@@ -247,7 +247,10 @@ class AccountReconcile:
             self.metrics.account_succeeded(self.label)
             return CHANGES
         if head != last:
-            self.heal_from(last, head, gate)
+            if last is None:
+                log.warning("no commit applied yet: the first apply waits for the schedule")
+            else:
+                self.heal_from(last, head, gate)
             self.metrics.account_succeeded(self.label)
             return CHANGES
         result = self.apply(planned, head, narrow=self.urgent(head))
@@ -267,6 +270,8 @@ class AccountReconcile:
             reader = self.factory(planned.saved.target.region, read_only=True, commit=sha)
             saved = urgent_saved(planned.saved, planned.preview, reader)
             log.info("what always proceeds", summary=saved.plan.summary(), resources=[c.ref for c in saved.plan][:50])
+            if saved.verdict.refused:
+                log.error("what always proceeds is refused; nothing is changed", reason=saved.verdict.headline())
             return Planned(saved, planned.preview)
 
         return narrow
