@@ -22,13 +22,14 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from reconciler import clock
 from reconciler.aws.account import READS as account_reads
 from reconciler.aws.account import check_account
 from reconciler.aws.answers import error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import READS as aws_policy_reads
-from reconciler.aws.policies import AwsPolicy, read_aws_policy
+from reconciler.aws.policies import AwsPolicy, attached_aws_policies, read_aws_policy
 from reconciler.aws.scope import ReadScope
 from reconciler.engine.differ import aws_policy_references
 from reconciler.facts.model import AccountFacts, Drift
@@ -44,7 +45,6 @@ from reconciler.rules.fromlive import from_live
 __all__ = ["AUDIT_READS", "audit", "read_audit_facts"]
 
 DEFAULT_OWNERSHIP = ("managed-by", "reconciler")
-AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 PUBLIC_GRANTEES = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -107,17 +107,6 @@ def _public_acl(factory: ClientFactory, bucket: str) -> bool:
     return any(g.get("Grantee", {}).get("URI") in PUBLIC_GRANTEES for g in grants)
 
 
-def attached_aws_policies(live: LiveState) -> list[str]:
-    arns = {
-        a
-        for principals in live.resources.values()
-        for p in principals.values()
-        for a in getattr(p, "attached", ())
-        if a.startswith(AWS_MANAGED_PREFIX)
-    }
-    return sorted(arns - set(live.aws_policies))
-
-
 def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: int = 16) -> AuditFacts:
     """The reads the audit needs beyond the ``LiveState``, fanned out over a thread pool."""
     console_users = sorted(n for n, u in live_users(live).items() if u.console_access)
@@ -138,10 +127,13 @@ def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: in
 
 def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
     """Security-relevant differences of owned resources (UPDATE changes), and of observed resources that exist
-    (their differences, which apply does not make), from the plan."""
+    (their differences, which apply does not make), from the plan (of the manifests as in force now: access
+    whose expiresAt passed is not drift once removed)."""
     from reconciler.engine.differ import build_plan  # noqa: PLC0415 - the differ is needed only with manifests
+    from reconciler.engine.expiry import effective  # noqa: PLC0415
     from reconciler.engine.plan import Action  # noqa: PLC0415
 
+    desired = effective(desired, clock.now()).desired
     out = []
     plan = build_plan(desired, live)
     for change in (*plan.changes, *plan.observed):

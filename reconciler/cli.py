@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from reconciler import __version__
-from reconciler.commands import check, inspect, planapply
+from reconciler.commands import check, expired, inspect, planapply
 from reconciler.commands import run as run_command
 from reconciler.commands.common import Exit, UsageError
 from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
@@ -44,6 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     inspect.register(commands)
     check.register(commands)
+    expired.register(commands)
     planapply.register(commands)
     run_command.register(commands)
     commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute").set_defaults(

@@ -3,6 +3,7 @@ AdministratorAccess to a group by hand, and git adds a writer to the raw data bu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from clirun import REPO, cli_here
 from jsonschema import Draft202012Validator
 
+from reconciler import clock
 from reconciler.aws.clients import AwsConfig
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -36,13 +38,15 @@ LOSE = (
 
 
 def _edit(ds: Path) -> None:
-    """Git: Group/SageMakerEngineer gets raw-write, and is declared a writer of the raw data bucket."""
+    """Git: Group/SageMakerEngineer gets raw-write for a week (a human's write access to protected data must end:
+    DATA003), and is declared a writer of the raw data bucket."""
     policies = ds / "policies" / "notebook-users.yaml"
     policies.write_text(policies.read_text() + RAW_WRITE)
     groups = ds / "groups" / "groups.yaml"
     text = groups.read_text()
     line = "    - use-notebook-for-engineer\n"
-    groups.write_text(text.replace(line, line + "    - raw-write\n"))
+    week = (clock.now() + dt.timedelta(days=7)).date().isoformat()
+    groups.write_text(text.replace(line, line + f"    - {{policy: raw-write, expiresAt: {week}}}\n"))
     buckets = ds / "buckets" / "buckets.yaml"
     text = buckets.read_text()
     old = "    write:\n      - Role/notebook-for-administrator-role\n  deletionPolicy"

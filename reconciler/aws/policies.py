@@ -11,8 +11,11 @@ from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import document, error_code
 from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.live import LiveState
 
-__all__ = ["READS", "AwsPolicy", "read_aws_policies", "read_aws_policy"]
+__all__ = ["AWS_MANAGED_PREFIX", "READS", "AwsPolicy", "attached_aws_policies", "read_aws_policies", "read_aws_policy"]
+
+AWS_MANAGED_PREFIX = "arn:aws:iam::aws:policy/"
 
 #: The IAM actions of reading an AWS managed policy.
 READS: tuple[str, ...] = ("iam:GetPolicy", "iam:GetPolicyVersion")
@@ -60,3 +63,15 @@ def read_aws_policies(factory: ClientFactory, arns: Iterable[str], *, max_worker
     with ThreadPoolExecutor(max_workers=min(max_workers, len(wanted)), thread_name_prefix="aws-policies") as pool:
         found = dict(zip(wanted, pool.map(lambda arn: read_aws_policy(factory, arn), wanted), strict=True))
     return {arn: policy for arn, policy in found.items() if policy is not None}
+
+
+def attached_aws_policies(live: LiveState) -> list[str]:
+    """The AWS managed policies attached to principals of the account whose documents ``live`` has not read."""
+    arns = {
+        a
+        for principals in live.resources.values()
+        for p in principals.values()
+        for a in getattr(p, "attached", ())
+        if a.startswith(AWS_MANAGED_PREFIX)
+    }
+    return sorted(arns - set(live.aws_policies))

@@ -21,12 +21,15 @@ from typing import Protocol
 
 import structlog
 
+from reconciler import clock
 from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
 from reconciler.aws.lease import Lease, StateTable
 from reconciler.controller.metrics import Metrics
+from reconciler.controller.schedule import CLOSED, OPEN, SUSPENDED, Gate, gate_of, warn_expiring
 from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
 from reconciler.engine.plan import Plan
+from reconciler.engine.urgent import urgent_saved
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import DesiredState
@@ -169,8 +172,9 @@ class AccountReconcile:
         self.heal_from(last, head)
         return problem.exit_status
 
-    def heal_from(self, last: str | None, head: str) -> None:
-        """Keep reverting drift to the last commit applied successfully while the head cannot be applied."""
+    def heal_from(self, last: str | None, head: str, gate: Gate | None = None) -> None:
+        """Keep reverting drift to the last commit applied successfully while the head cannot be applied (or, with
+        ``gate``, the head's closed schedule, while it must wait: only the part of that which always proceeds)."""
         if last is None or last == head:
             log.warning("no earlier applied commit to keep the account at; waiting for a commit that fixes the head")
             return
@@ -190,7 +194,11 @@ class AccountReconcile:
             if self.shared.mode == "plan":
                 log.info("planned the last applied commit", summary=planned.saved.plan.summary())
                 return
-            result = self.apply(planned, last)
+            gate = gate or self.gate(planned)
+            if gate.state == SUSPENDED:
+                log.warning("changes held back by the schedule", reason=gate.reason, last_applied=last)
+                return
+            result = self.apply(planned, last, narrow=self.urgent(last) if gate.state == CLOSED else None)
             self.count_repairs(result)
             log.info(
                 "kept the account at the last applied commit",
@@ -208,6 +216,9 @@ class AccountReconcile:
             digest = {} if saved.plan.empty else {"digest": saved.digest}
             log.info("planned", summary=saved.plan.summary(), **digest)
             return OK if saved.plan.empty else CHANGES
+        gate = self.gate(planned)
+        if gate.state != OPEN and not saved.plan.empty:
+            return self.held_back(planned, gate, head, last)
         result = self.apply(planned, head)
         if result is not None and not result.ok:
             log.error("reconcile incomplete", summary=result.summary())
@@ -225,6 +236,53 @@ class AccountReconcile:
         self.metrics.account_succeeded(self.label)
         log.info("reconciled", applied_commit=head, summary=result.summary() if result else "in sync")
         return OK
+
+    def held_back(self, planned: Planned, gate: Gate, head: str, last: str | None) -> int:
+        """The head's schedule holds its plan back: apply only what always proceeds (nothing while suspended), as
+        drift of the last applied commit (the head's own changes wait). The head is not recorded as applied; exit
+        status 2 (changes present) unless what was applied failed."""
+        log.warning("changes held back by the schedule", reason=gate.reason, summary=planned.saved.plan.summary())
+        self.metrics.set_account_synced(self.label, False)
+        if gate.state != CLOSED:
+            self.metrics.account_succeeded(self.label)
+            return CHANGES
+        if head != last:
+            if last is None:
+                log.warning("no commit applied yet: the first apply waits for the schedule")
+            else:
+                self.heal_from(last, head, gate)
+            self.metrics.account_succeeded(self.label)
+            return CHANGES
+        result = self.apply(planned, head, narrow=self.urgent(head))
+        if result is not None and not result.ok:
+            log.error("reconcile incomplete", summary=result.summary())
+            self.metrics.account_failed(self.label, "changes")
+            self.last_retryable = True
+            return ERROR
+        self.count_repairs(result)
+        self.metrics.account_succeeded(self.label)
+        return CHANGES
+
+    def urgent(self, sha: str) -> Callable[[Planned], Planned]:
+        """What narrows a plan of ``sha`` to the part that always proceeds (:mod:`reconciler.engine.urgent`)."""
+
+        def narrow(planned: Planned) -> Planned:
+            reader = self.factory(planned.saved.target.region, read_only=True, commit=sha)
+            saved = urgent_saved(planned.saved, planned.preview, reader)
+            log.info("what always proceeds", summary=saved.plan.summary(), resources=[c.ref for c in saved.plan][:50])
+            if saved.verdict.refused:
+                log.error("what always proceeds is refused; nothing is changed", reason=saved.verdict.headline())
+            return Planned(saved, planned.preview)
+
+        return narrow
+
+    def gate(self, planned: Planned) -> Gate:
+        """What the schedule of the plan's manifests (Settings.suspend, Settings.syncWindows) lets apply now."""
+        current = planned.preview.current
+        assert current is not None
+        gate = gate_of(current.desired.settings, clock.now())
+        self.metrics.schedule.set_gate(self.label, gate)
+        return gate
 
     # ------------------------------------------------------------------ plan and apply
 
@@ -249,10 +307,15 @@ class AccountReconcile:
         self.observe(planned)
         return planned
 
-    def apply(self, planned: Planned, sha: str) -> ApplyResult | None:
-        """Apply exactly ``planned`` under the account's lease; when what it touches moved, plan again (logged)."""
+    def apply(
+        self, planned: Planned, sha: str, *, narrow: Callable[[Planned], Planned] | None = None
+    ) -> ApplyResult | None:
+        """Apply exactly ``planned`` (``narrow``ed: the part of it to apply) under the account's lease; when what it
+        touches moved, plan again (logged)."""
         shared = self.shared
         for attempt in range(1, MAX_PLAN_ATTEMPTS + 1):
+            if narrow is not None:
+                planned = narrow(planned)
             saved = planned.saved
             if saved.verdict.refused or saved.plan.empty:
                 return None
@@ -302,6 +365,9 @@ class AccountReconcile:
                     location=finding.location,
                     message=finding.message,
                 )
+        now = clock.now()
+        warn_expiring(plan.expiring, now, self._logged_findings)
+        self.metrics.schedule.set_expiring(self.label, plan.expiring, now)
         self.metrics.observe_account_plan(self.label, Counter(c.kind for c in plan), KIND_ORDER)
         self.metrics.set_account_observed(self.label, plan.observed_in_sync, len(plan.observed))
         if plan.observed:

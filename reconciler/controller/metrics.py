@@ -25,6 +25,8 @@ from typing import Any, Final
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.exposition import generate_latest
 
+from reconciler.controller.schedule import ScheduleMetrics
+
 __all__ = [
     "BACKGROUND_THREADS",
     "DEFAULT_STALE_AFTER",
@@ -213,6 +215,8 @@ class Metrics:
             "reconciler_shard_accounts", "Accounts this process reconciles (its shard of the fleet)", registry=r
         )
         self.shard = Info("reconciler_shard", "This process's shard: index and count", registry=r)
+        # Settings.suspend, Settings.syncWindows and entries ending soon (controller/schedule.py).
+        self.schedule = ScheduleMetrics(r)
 
         self.start_time.set(time.time())
         if interval is not None:
@@ -393,6 +397,7 @@ class Metrics:
             for severity in ("error", "warning"):
                 _remove(self.account_findings, account, severity)
             _remove(self.account_commit, account)
+            self.schedule.forget(account)
 
     # ---------------------------------------------------------------------------------------------
     # the heartbeat
@@ -467,7 +472,8 @@ class Metrics:
         return False, f"stale: no heartbeat for {silent:.0f}s (limit {self.stale_after:.0f}s)"
 
     def readiness(self) -> tuple[bool, str]:
-        """(ready, one line): ready when a reconcile has completed and the head status is valid."""
+        """(ready, one line): ready when a reconcile has completed and the head status is valid (and then, while the
+        schedule in git holds changes back, why)."""
         with self._lock:
             status, head, reason, completed = self._status, self._head, self._reason, self._completed
         if status in FAILING_STATUSES:
@@ -477,7 +483,8 @@ class Metrics:
             return False, "not ready: no reconcile has completed yet"
         if status != "valid":
             return False, "not ready: the head commit is not known yet" + (f": {reason}" if reason else "")
-        return True, "ready"
+        held = self.schedule.held_back()  # a schedule in git, not a fault: still ready, and saying so
+        return True, "ready" + (f"; changes held back: {held}" if held else "")
 
     @property
     def ready(self) -> bool:

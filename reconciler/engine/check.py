@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Protocol
 
+from reconciler import clock
+from reconciler.engine.expiry import effective
 from reconciler.manifests import DesiredState
 from reconciler.rules import Finding, Report, desired_findings
 from reconciler.rules.access import access_of
@@ -255,15 +257,19 @@ def run_check(
     known: Snapshot | None = None,
 ) -> CheckResult:
     """Check every account of ``states``; with ``base``, compare each with the same account at the base revision
-    (found by name) and compute its access diff."""
+    (found by name) and compute its access diff. Both revisions are judged as in force now, as plan judges them
+    (the access whose expiresAt passed taken out: :mod:`reconciler.engine.expiry`)."""
     known = known if known is not None else snapshot()
     accounts: list[AccountCheck] = []
-    for desired in states:
+    at = clock.now()
+    for loaded in states:
+        desired = effective(loaded, at).desired
         report = check_state(desired, region=desired.settings.region or region, known=known)
         comparison: Comparison | None = None
         section: AccessDiffSection | None = None
         if base is not None and base.error is None:
-            before = base.states.get(_key(desired))
+            base_state = base.states.get(_key(desired))
+            before = effective(base_state, at).desired if base_state is not None else None
             note = base.note
             if before is None and note is None:
                 note = f"account {desired.account.name} is not at {base.ref}" if desired.account else None

@@ -13,7 +13,7 @@ from types import MappingProxyType
 from typing import Any
 
 from reconciler.kinds import KIND_ORDER
-from reconciler.kinds.context import Blocker
+from reconciler.kinds.context import Blocker, Grant
 from reconciler.policydoc import StatementDiff
 from reconciler.values import freeze
 
@@ -132,6 +132,10 @@ class Plan:
     # never applied (apply executes ``changes`` only); and how many observed resources match git.
     observed: tuple[Change, ...] = ()
     observed_in_sync: int = 0
+    # Access that ends (engine/expiry.py): the grants that had expired when the plan was made (the plan removes
+    # what the account still holds of them), and those that end within Settings.expiryWarningDays.
+    expired: tuple[Grant, ...] = ()
+    expiring: tuple[Grant, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=lambda c: c.sort_key)))

@@ -25,12 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from reconciler import __version__
+from reconciler.clock import parse_instant
 from reconciler.engine.plan import Action, Blocker, Change, FieldChange, Plan
 from reconciler.engine.render import plan_to_dict
 from reconciler.engine.verdict import Refusal, Verdict
 from reconciler.errors import ReconcilerError
-from reconciler.kinds.context import Target
-from reconciler.manifests.model import Account
+from reconciler.kinds.context import Grant, Removal, Target
+from reconciler.manifests.model import Account, Expiry
 from reconciler.policydoc import StatementDiff
 from reconciler.rules import Report, findings_to_dict, render_findings_text
 from reconciler.rules.accessdiff import AccessDiff, access_from_dict, access_to_dict
@@ -250,6 +251,16 @@ def _change(data: Mapping[str, Any], resources: Mapping[str, Any]) -> Change:
     )
 
 
+def _grant(data: Mapping[str, Any]) -> Grant:
+    return Grant(
+        str(data["resource"]),
+        str(data["entry"]),
+        tuple(p if isinstance(p, int) else str(p) for p in data["path"]),
+        Expiry(str(data["expiresAt"]), parse_instant(str(data["endsAt"])), data["location"]),
+        tuple(Removal(str(r["ref"]), str(r["field"]), str(r["value"])) for r in data["removes"]),
+    )
+
+
 def _from_data(data: Mapping[str, Any]) -> SavedPlan:
     document, source = data["plan"], data["computedFrom"]
     resources = source["resources"]
@@ -261,6 +272,8 @@ def _from_data(data: Mapping[str, Any]) -> SavedPlan:
         notes=tuple(document["notes"]),
         observed=tuple(_change(c, source["observedResources"]) for c in document["observed"]),
         observed_in_sync=int(document["observedInSync"]),
+        expired=tuple(_grant(g) for g in document["expired"]),
+        expiring=tuple(_grant(g) for g in document["expiring"]),
     )
     verdict = Verdict(
         tuple(

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 import structlog
 
+from reconciler import clock
 from reconciler.aws.clients import ClientFactory
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy
 from reconciler.engine.differ import build_plan, read_scope
+from reconciler.engine.expiry import Effective, annotate, effective
 from reconciler.engine.plan import Action, Plan
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
@@ -35,6 +37,8 @@ class Preview:
     report: Report | None = None
     # With the invariants: the change in effective access, the account now -> the account after apply.
     access: AccessDiff | None = None
+    # The desired state the plan was made from: the manifests as in force when it was made (expired access out).
+    current: Effective | None = None
 
 
 def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str) -> AccessDiff:
@@ -70,8 +74,13 @@ def preview(
     that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
     waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
     then, from the models of ``desired`` and of the account as read (``Preview.access``).
+
+    ``desired`` is the manifests as loaded: the plan is made from them as in force now (``reconciler.clock``),
+    without the access whose ``expiresAt`` passed (:mod:`reconciler.engine.expiry`), and says so.
     """
     started = time.monotonic()
+    current = effective(desired, clock.now())
+    desired = current.desired
     rules: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
@@ -80,7 +89,7 @@ def preview(
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
-        plan = build_plan(desired, live, replace=replace)
+        plan = annotate(build_plan(desired, live, replace=replace), current)
         report: Report | None = None
         access: AccessDiff | None = None
         access_seconds: dict[str, float] = {}
@@ -104,4 +113,4 @@ def preview(
         account_id=plan.account_id,
         region=region,
     )
-    return Preview(plan, live, elapsed, report, access)
+    return Preview(plan, live, elapsed, report, access, current)

@@ -31,6 +31,7 @@ from typing import Any, Final
 
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.engine.verdict import Verdict
+from reconciler.kinds.context import Grant
 from reconciler.policydoc import PolicyDocumentError, normalise, render_statement, statements
 from reconciler.rules.accessdiff import AccessDiff, access_to_dict
 from reconciler.values import thaw
@@ -382,6 +383,19 @@ def _field_dict(fc: FieldChange) -> dict[str, Any]:
     }
 
 
+def grant_to_dict(grant: Grant) -> dict[str, Any]:
+    """An entry that ends at its ``expiresAt`` (``$defs/grant`` of the plan's schema)."""
+    return {
+        "resource": grant.resource,
+        "entry": grant.entry,
+        "expiresAt": grant.expiry.text,
+        "endsAt": grant.expiry.at.isoformat(),
+        "location": grant.expiry.location,
+        "path": list(grant.path),
+        "removes": [{"ref": r.ref, "field": r.field, "value": r.value} for r in grant.removes],
+    }
+
+
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
     """The plan as plain JSON data (the shape ``schemas/plan.schema.json`` describes)."""
     return {
@@ -397,6 +411,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
         "observed": [_change_dict(change) for change in plan.observed],
         "observedInSync": plan.observed_in_sync,
         "notes": list(plan.notes),
+        "expired": [grant_to_dict(g) for g in plan.expired],
+        "expiring": [grant_to_dict(g) for g in plan.expiring],
     }
 
 

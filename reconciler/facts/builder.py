@@ -43,6 +43,8 @@ class Facts:
     # Live side: the ownership tag (key, value), and the buckets an ACL grants to everyone.
     ownership: tuple[str, str] | None = None
     public_acl_buckets: frozenset[str] = frozenset()
+    # Manifests side: Settings.maxHumanWriteDays, for the rules.
+    max_human_write_days: int = 14
     docs: DocBuilder = field(default_factory=DocBuilder)
     policies: dict[str, PolicyDoc] = field(default_factory=dict)
     policy_by_arn: dict[str, PolicyDoc] = field(default_factory=dict)
@@ -110,4 +112,5 @@ class Facts:
             keys=self.keys,
             domains=self.domains,
             profiles=self.profiles,
+            max_human_write_days=self.max_human_write_days,
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Any, ClassVar
 
-from reconciler.manifests.model import Source
+from reconciler.manifests.model import Expiry, Source
 from reconciler.policydoc import PolicyDocumentError, PolicyStatement, parse_policy, render_statement
 from reconciler.policydoc.measure import document_size, written_version
 
@@ -118,6 +118,7 @@ class Attachment:
     arn: str
     location: str | None
     document: PolicyDoc | None
+    expires: Expiry | None = None  # manifests only: when the attachment ends (its expiresAt)
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ class Principal:
     path: str = "/"
     # A user's own access keys ("ID (Status)"), where they were read (the account; plan adds them).
     access_keys: tuple[str, ...] = ()
+    # Manifests only: when a user ends (its expiresAt), and when each of its memberships that ends does.
+    expires: Expiry | None = None
+    group_expiry: Mapping[str, Expiry] = field(default_factory=dict, compare=False)
 
     @property
     def ref(self) -> str:
@@ -320,6 +324,8 @@ class Model:
     keys: Mapping[str, KeyView] = field(default_factory=dict)
     domains: Mapping[str, StudioDomainView] = field(default_factory=dict)
     profiles: Mapping[str, StudioProfileView] = field(default_factory=dict)
+    # Manifests only: how far ahead a human's write access to protected data may end (Settings.maxHumanWriteDays).
+    max_human_write_days: int = 14
 
     def key_named_by(self, key_id: str | None) -> KeyView | None:
         """The KmsKey a key setting designates, when it is one the rules see."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -19,6 +19,7 @@ from reconciler.kinds.context import (
     Blocker,
     Context,
     Exists,
+    Grant,
     Report,
     Target,
 )
@@ -76,6 +77,16 @@ class Kind:
     def policy_references(self, resource: Resource) -> tuple[str, ...]:
         """The policies ``resource`` refers to (Policy manifest names or ARNs): what the reader must read."""
         return ()
+
+    # ------------------------------------------------------------------ access that ends
+
+    def grants(self, resource: Resource, ctx: Context) -> tuple[Grant, ...]:
+        """The entries of ``resource`` that end at an ``expiresAt`` (none by default)."""
+        return ()
+
+    def without(self, resource: Resource, ended: Collection[Grant]) -> Resource | None:
+        """``resource`` without the ``ended`` grants (among its own); None when the resource itself ended."""
+        return resource
 
     # ------------------------------------------------------------------ the views
 

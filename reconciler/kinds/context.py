@@ -6,9 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from reconciler.manifests.model import DesiredState, Resource, is_policy_arn
+from reconciler.manifests.model import DesiredState, Expiry, Resource, is_policy_arn
 
-__all__ = ["DELETION_POLICIES", "DELETION_POLICY_TAG", "Blocker", "Context", "Exists", "Report", "Target"]
+__all__ = [
+    "DELETION_POLICIES",
+    "DELETION_POLICY_TAG",
+    "Blocker",
+    "Context",
+    "Exists",
+    "Grant",
+    "Removal",
+    "Report",
+    "Target",
+]
 
 
 # A resource carries its deletion policy as this tag when it is not its kind's default, so that once the
@@ -70,6 +80,27 @@ class Context(Target):
     def owned_tags(self, tags: Mapping[str, str]) -> dict[str, str]:
         """The tags a resource must carry: its own plus the ownership tag."""
         return {**tags, self.ownership_key: self.ownership_value}
+
+
+@dataclass(frozen=True)
+class Removal:
+    """What leaves the views when a grant ends: ``value`` from the list ``field`` of ``ref``'s view (a group's
+    ``members``, a role's ``policies``), or, with ``field`` empty, the resource ``ref`` itself."""
+
+    ref: str
+    field: str = ""
+    value: str = ""
+
+
+@dataclass(frozen=True)
+class Grant:
+    """An entry of a manifest that ends at its ``expiresAt``: a user, a membership, a policy attachment."""
+
+    resource: str  # Kind/name of the manifest that declares it
+    entry: str  # what ends, for people: "User/alice", "membership of Group/x", "attachment of policy p"
+    path: tuple[str | int, ...]  # where it is in the manifest (() for the whole manifest): what `expired --write` cuts
+    expiry: Expiry
+    removes: tuple[Removal, ...]  # what leaves the views once it ended
 
 
 #: exists(kind, name): whether the manifests declare that resource.

@@ -3,21 +3,36 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import Attachment, DocKind, PolicyDoc, fixed_locator, statement_locator, where
 from reconciler.kinds.context import Context
-from reconciler.manifests.model import Source
+from reconciler.kinds.iamshared import written_index
+from reconciler.manifests.model import Expiry, Source
 
 
 def desired_attachments(
-    ref: str, source: Source | None, policies: Sequence[str], facts: Facts, ctx: Context
+    ref: str,
+    source: Source | None,
+    policies: Sequence[str],
+    facts: Facts,
+    ctx: Context,
+    *,
+    indexes: tuple[int, ...] = (),
+    ends: Mapping[str, Expiry] | None = None,
 ) -> tuple[Attachment, ...]:
-    """The attachments a manifest declares (``spec.policies``), located."""
+    """The attachments a manifest declares (``spec.policies``), located (``indexes``: where each is as written,
+    when expired ones were taken out), with when each that ends does (``ends``)."""
     return tuple(
-        facts.attachment(policy, ctx.policy_arn(policy), ref, where(source, "spec", "policies", index))
-        for index, policy in enumerate(policies)
+        replace(
+            facts.attachment(
+                policy, ctx.policy_arn(policy), ref, where(source, "spec", "policies", written_index(indexes, position))
+            ),
+            expires=(ends or {}).get(policy),
+        )
+        for position, policy in enumerate(policies)
     )
 
 

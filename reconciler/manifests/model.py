@@ -7,7 +7,7 @@ rules) can name ``file:line`` for any field.
 
 from __future__ import annotations
 
-import datetime
+import datetime as dt
 import fnmatch
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any, ClassVar
 
 from reconciler.clock import expiry_instant
+from reconciler.manifests.schedule import SyncWindow
 from reconciler.manifests.yamlsource import Document, Pos
 
 SETTINGS = "Settings"
@@ -49,6 +50,28 @@ class Source:
     def where(self, *path: str | int) -> str:
         pos = self.at(*path)
         return f"{self.file}:{pos.line}:{pos.col}"
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """When an ``expiresAt`` ends access: as written, the instant (a date: the end of that day UTC), and where."""
+
+    text: str
+    at: dt.datetime
+    location: str | None = None  # file:line:col of the value
+
+    def passed(self, now: dt.datetime) -> bool:
+        return now >= self.at
+
+    def left(self, now: dt.datetime) -> dt.timedelta:
+        return self.at - now
+
+
+def expiry_at(value: str | None, source: Source | None, *path: str | int) -> Expiry | None:
+    """The :class:`Expiry` of an ``expiresAt`` that passed its schema (None when there is none)."""
+    if value is None:
+        return None
+    return Expiry(value, expiry_instant(value), source.where(*path) if source is not None else None)
 
 
 @dataclass(frozen=True)
@@ -100,7 +123,7 @@ class PolicyException:
             return resource == self.resource
         return fnmatch.fnmatchcase(resource, self.resource)
 
-    def expired(self, now: datetime.datetime) -> bool:
+    def expired(self, now: dt.datetime) -> bool:
         return self.expires_at is not None and expiry_instant(self.expires_at) <= now
 
 
@@ -110,6 +133,13 @@ class Settings(Resource):
     account_id: str = ""
     region: str | None = None
     ownership_tag: OwnershipTag = OwnershipTag("managed-by", "reconciler")
+    # Expiring access and schedules (docs/operations.md): warn this many days before an expiresAt; a human's
+    # write access to protected data must expire within maxHumanWriteDays; the controller applies nothing while
+    # suspended, and outside its sync windows only what always proceeds.
+    expiry_warning_days: int = 3
+    max_human_write_days: int = 14
+    suspend: bool = False
+    sync_windows: tuple[SyncWindow, ...] = ()
     prune: bool = True
     max_deletes: int = 10
     notebook_updates: str = "when-stopped"
@@ -128,6 +158,13 @@ def build_settings(name: str, spec: Mapping[str, Any], document: Document) -> Se
         account_id=spec.get("accountId", ""),
         region=spec.get("region"),
         ownership_tag=OwnershipTag(tag["key"], tag["value"]),
+        expiry_warning_days=spec["expiryWarningDays"],
+        max_human_write_days=spec["maxHumanWriteDays"],
+        suspend=spec["suspend"],
+        sync_windows=tuple(
+            SyncWindow(w["kind"], w["schedule"], w["duration"], w["timezone"], source.where("spec", "syncWindows", i))
+            for i, w in enumerate(spec["syncWindows"])
+        ),
         prune=spec["prune"],
         max_deletes=spec["maxDeletes"],
         notebook_updates=spec["notebookUpdates"],
@@ -174,6 +211,14 @@ class DesiredState:
     root: str = ""
     # sha256 over every manifest file's path and text, as loaded (a saved plan records what it came from).
     fingerprint: str = ""
+    # When this is the state in force at an instant (engine/expiry.py: expired access taken out), the manifests as
+    # loaded, for what a plan says is or is not declared in git; None: this is the state as loaded.
+    loaded: DesiredState | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def written(self) -> DesiredState:
+        """The manifests as loaded (what git declares), expired entries included."""
+        return self.loaded or self
 
     def of(self, kind: str) -> Mapping[str, Resource]:
         return self.resources.get(kind, {})

@@ -22,6 +22,8 @@ from jsonschema.exceptions import ValidationError, best_match
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
+from reconciler.clock import ExpiryFormatError, expiry_instant
+from reconciler.manifests.schedule import ScheduleError, parse_cron, parse_duration, parse_timezone
 from reconciler.manifests.yamlsource import printable
 
 
@@ -77,6 +79,28 @@ def _pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterat
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
+#: ``x-format``: what a string must mean beyond its shape, checked by the parser that reads it later (so a
+#: value the schema accepts is one the product can use). Each raises on a value it cannot read.
+_FORMATS: dict[str, Any] = {
+    "cron": parse_cron,
+    "duration": parse_duration,
+    "timezone": parse_timezone,
+    "expiry": expiry_instant,
+}
+
+
+def _x_format(validator: Any, format_name: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    pattern = schema.get("pattern")
+    if isinstance(pattern, str) and not _compiled(pattern).search(instance):
+        return  # the pattern's own problem says what is wrong with its shape
+    try:
+        _FORMATS[format_name](instance)
+    except (ScheduleError, ExpiryFormatError) as exc:
+        yield ValidationError(str(exc))
+
+
 def _is_integer(checker: Any, instance: Any) -> bool:
     # jsonschema counts 20.0 as an integer; YAML's 20.0 is a float, and boto3 refuses a float where
     # AWS wants an integer, so only a YAML integer is one.
@@ -101,7 +125,7 @@ def _fill_defaults(validator_class: Any) -> Any:
 
     return validators.extend(
         validator_class,
-        {"properties": set_defaults, "pattern": _pattern},
+        {"properties": set_defaults, "pattern": _pattern, "x-format": _x_format},
         type_checker=validator_class.TYPE_CHECKER.redefine("integer", _is_integer),
     )
 
@@ -283,6 +307,8 @@ def _message(error: ValidationError, *, subject: str, empty: str) -> str:
         return message
     if validator == "pattern":
         return f"{subject} does not match the expected format {limit}"
+    if validator == "x-format":
+        return printable(error.message)
     if validator == "not" and isinstance(limit, dict) and "required" in limit:
         return f"{' and '.join(limit['required'])} cannot be used together"
     if validator == "oneOf":

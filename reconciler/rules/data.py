@@ -1,4 +1,4 @@
-"""Protected data (DATA001-DATA002): who can write, delete or re-open a bucket's objects.
+"""Protected data (DATA001-DATA003): who can write, delete or re-open a bucket's objects, and for how long a human can.
 
 For every bucket the rules compute, from every identity document (Policy manifests, inline policies,
 what users inherit from their groups, and attached AWS managed policies), which principals are allowed
@@ -9,13 +9,16 @@ unconditional Deny of the same principal takes away.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from reconciler.facts.model import BucketView, DocKind, Model, Principal
+from reconciler import clock
+from reconciler.facts.model import BucketView, DocKind, Model, Principal, where
 from reconciler.kinds.bucket import OBJECT_WRITE_ACTIONS
+from reconciler.manifests.model import Expiry
 from reconciler.rules.analysis import S3_ARN_PREFIX, AnyBucket, Grant, GrantFinder, action_in, resource_reaching
-from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.base import BOTH, DESIRED, Hit, Rule
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import covers, has_wildcard
 
@@ -224,6 +227,63 @@ def _data002(model: Model) -> Iterator[Hit]:
             )
 
 
+def grant_ends(user: Principal, grant: Grant) -> Expiry | None:
+    """When the access ``grant`` gives ``user`` ends: the earliest ``expiresAt`` on its way (the user's own, its
+    membership of the group holding the document, the attachment of the document to its holder); None: never."""
+    holder = grant.holder
+    attachment = next((a for a in holder.attachments if a.document is grant.document), None)
+    ends = [
+        user.expires,
+        user.group_expiry.get(holder.name) if holder.kind == "Group" else None,
+        attachment.expires if attachment is not None else None,
+    ]
+    known = [e for e in ends if e is not None]
+    return min(known, key=lambda e: e.at) if known else None
+
+
+def _way(user: Principal, grant: Grant) -> str:
+    via = f"membership of {grant.holder.ref}, " if grant.holder.kind == "Group" else ""
+    return f"{via}{grant.document.label}"
+
+
+def _data003(model: Model) -> Iterator[Hit]:
+    index = _WriterIndex(model)
+    now = clock.now()
+    limit = dt.timedelta(days=model.max_human_write_days)
+    for name in sorted(model.buckets):
+        bucket = model.buckets[name]
+        if not bucket.protected:
+            continue
+        for user in index.candidates(bucket):
+            if user.kind != "User":
+                continue
+            standing: list[str] = []
+            too_far: list[tuple[Expiry, str]] = []
+            for grant in index.grants(user, wanted(bucket)):
+                way = _way(user, grant)
+                ends = grant_ends(user, grant)
+                if ends is None and way not in standing:
+                    standing.append(way)
+                elif ends is not None and ends.at - now > limit and (ends, way) not in too_far:
+                    too_far.append((ends, way))
+            if not standing and not too_far:
+                continue
+            days = f"{model.max_human_write_days} days (Settings.maxHumanWriteDays)"
+            if standing:
+                problem = f"with no end, through {'; '.join(standing[:2])}{' ...' if len(standing) > 2 else ''}"
+            else:
+                ends, way = max(too_far, key=lambda item: item[0].at)
+                problem = f"until {ends.text}, more than {days} ahead, through {way}"
+            yield Hit(
+                user.ref,
+                where(user.source, "spec", "groups") or user.location,
+                f"{user.ref} (a human) can write, delete or re-open objects of protected {bucket.ref} {problem}: "
+                "standing human write access to protected data is refused",
+                f"give the membership, the attachment or the user an expiresAt at most {days} ahead "
+                "(docs/operations.md), or grant the write to a role instead",
+            )
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "DATA001",
@@ -244,5 +304,17 @@ RULES: tuple[Rule, ...] = (
         "its name (arn:aws:s3:::*sagemaker*): the per-role split of the manifests does not protect it.",
         _data002,
         BOTH,
+    ),
+    Rule(
+        "DATA003",
+        Severity.ERROR,
+        "Standing human write access to protected data",
+        "A human (a User, or a member of a Group) who can write, delete or re-open objects of a protected bucket "
+        "(one that declares access.write) must hold that access through a grant that ends: an expiresAt on the "
+        "user, on the membership of the group that grants it, or on the policy's attachment, no further ahead than "
+        "Settings.maxHumanWriteDays (default 14). Temporary access for a task ends by itself; standing access to raw "
+        "data is what outlives its purpose.",
+        _data003,
+        DESIRED,
     ),
 )

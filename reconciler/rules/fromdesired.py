@@ -37,6 +37,7 @@ def from_desired(
         ctx.account_id,
         ctx.region,
         aws_documents={arn: document_of(value) for arn, value in (aws_policies or {}).items()},
+        max_human_write_days=desired.settings.max_human_write_days,
     )
     for kind in KIND_ORDER:
         for _, resource in sorted(desired.of(kind).items()):

@@ -4,6 +4,7 @@ against a live :class:`Metrics` after every reporting method was called once).""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 from typing import Any
@@ -12,12 +13,24 @@ import pytest
 import yaml
 
 from reconciler.controller.metrics import Metrics
+from reconciler.controller.schedule import SUSPENDED, Gate
+from reconciler.kinds.context import Grant, Removal
+from reconciler.manifests.model import Expiry
 
 REPO = Path(__file__).resolve().parents[2]
 RULES = REPO / "deploy" / "kubernetes" / "alerts.yaml"
 #: A metric name used in an expression: an identifier starting with reconciler_ (label names never do).
 METRIC = re.compile(r"(?<![A-Za-z0-9_:])(reconciler_[A-Za-z0-9_:]*)(?=\s*(?:[{\[)=!<>*/+\-^,]|\s|$))")
 DURATION = re.compile(r"^(\d+(ms|s|m|h|d|w|y))+$")
+
+
+GRANT = Grant(
+    "User/bob",
+    "membership of Group/raw",
+    ("spec", "groups", 0),
+    Expiry("2026-12-01", dt.datetime(2026, 12, 2, tzinfo=dt.UTC)),
+    (Removal("Group/raw", "members", "bob"),),
+)
 
 
 def rule_file() -> dict[str, Any]:
@@ -44,6 +57,8 @@ def exported() -> str:
     metrics.changes.labels("Role", "update", "done").inc()
     metrics.failures.labels("manifests").inc()
     metrics.findings.labels("error").set(0)
+    metrics.schedule.set_gate("dev", Gate(SUSPENDED, "suspended by Settings.suspend"))
+    metrics.schedule.set_expiring("dev", (GRANT,), dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     return metrics.render().decode()
 
 

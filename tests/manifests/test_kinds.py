@@ -1539,7 +1539,7 @@ ROLE_CASES = [
     spec_case(
         "Role",
         role("policies: [5]"),
-        f"{R}:7:14: Role/r: spec.policies[0]: expected string, got number 5 {NUMBER_HINT}",
+        f"{R}:7:14: Role/r: spec.policies[0]: expected string or mapping, got number 5 {NUMBER_HINT}",
         id="policies-int",
     ),
     spec_case(
@@ -1841,7 +1841,7 @@ USER_CASES = [
     spec_case(
         "User",
         "groups: [5]",
-        f"{U}:6:12: User/u: spec.groups[0]: expected string, got number 5 {NUMBER_HINT}",
+        f"{U}:6:12: User/u: spec.groups[0]: expected string or mapping, got number 5 {NUMBER_HINT}",
         id="groups-item-int",
     ),
     spec_case(
@@ -1880,7 +1880,7 @@ USER_CASES = [
         "User",
         "password: secret",
         f"{U}:6:3: User/u: spec.password: unknown field 'password'; "
-        "allowed: consoleAccess, deletionPolicy, groups, path, permissionsBoundary, tags",
+        "allowed: consoleAccess, deletionPolicy, expiresAt, groups, path, permissionsBoundary, tags",
         id="unknown-field",
     ),
     spec_case(

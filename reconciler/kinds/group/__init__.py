@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import dataclasses
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
-from reconciler.kinds.context import Context, Exists, Report, Target
+from reconciler.kinds.context import Context, Exists, Grant, Report, Target
 from reconciler.kinds.group.guard import (
     GROUP_GUARD_POLICY,
     GROUP_PENDING_PATH,
@@ -18,7 +19,14 @@ from reconciler.kinds.group.guard import (
     group_release,
     statements,
 )
-from reconciler.kinds.iamshared import IAM_SOURCE, check_policy_refs, policy_refs
+from reconciler.kinds.iamshared import (
+    IAM_SOURCE,
+    attachment_grants,
+    attachments,
+    check_policy_refs,
+    policy_refs,
+    without_attachments,
+)
 from reconciler.kinds.user import users
 from reconciler.manifests.model import DesiredState, Resource, Source
 
@@ -59,7 +67,7 @@ class GroupKind(Kind):
     def plan_notes(self, action: str, changed: Sequence[str], live: Any, ctx: Context) -> tuple[str, ...]:
         if "members" not in changed or not isinstance(live, LiveGroup):
             return ()
-        declared = users(ctx.desired)
+        declared = users(ctx.desired.written)  # an expired membership is declared: its removal says so itself
         undeclared = sorted(m for m in live.members if m not in declared or live.name not in declared[m].groups)
         if not undeclared:
             return ()
@@ -127,15 +135,26 @@ class GroupKind(Kind):
         return fields
 
     def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        policies, ends = attachments(spec["policies"], source)
         return Group(
             name,
             source,
-            policies=tuple(spec["policies"]),
+            policies=policies,
             inline_policies=dict(spec["inlinePolicies"]),
             require_mfa=spec["requireMFA"],
             path=spec["path"],
             deletion_policy=spec["deletionPolicy"],
+            policy_expiry=ends,
         )
+
+    def grants(self, resource: Resource, ctx: Context) -> tuple[Grant, ...]:
+        assert isinstance(resource, Group)
+        return attachment_grants(resource, resource.policies, resource.policy_index, resource.policy_expiry, ctx)
+
+    def without(self, resource: Resource, ended: Collection[Grant]) -> Resource | None:
+        assert isinstance(resource, Group)
+        fields = without_attachments(resource.policies, resource.policy_index, resource.policy_expiry, ended)
+        return dataclasses.replace(resource, **fields)
 
     def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
         assert isinstance(resource, Group)

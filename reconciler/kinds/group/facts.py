@@ -33,7 +33,9 @@ def desired(group: Group, facts: Facts, ctx: Context) -> None:
         True,
         where(group.source),
         group.source,
-        attachments=desired_attachments(group.ref, group.source, group.policies, facts, ctx),
+        attachments=desired_attachments(
+            group.ref, group.source, group.policies, facts, ctx, indexes=group.policy_index, ends=group.policy_expiry
+        ),
         inline=tuple(own),
         path=group.path,
     )

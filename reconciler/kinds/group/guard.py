@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.kinds.context import Context
-from reconciler.manifests.model import Resource
+from reconciler.manifests.model import Expiry, Resource
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,10 @@ class Group(Resource):
     inline_policies: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     require_mfa: bool = True
     path: str = "/"
+    # Attachments that end (policy reference -> expiry), and where each of ``policies`` is in spec.policies as
+    # written (empty: in order; an expired attachment taken out shifts the others).
+    policy_expiry: Mapping[str, Expiry] = field(default_factory=dict)
+    policy_index: tuple[int, ...] = ()
 
 
 # The inline policy the reconciler keeps on every group it owns (IAM groups cannot be tagged, so

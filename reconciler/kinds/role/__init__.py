@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
-from reconciler.kinds.context import Context, Exists, Report, Target
-from reconciler.kinds.iamshared import IAM_SOURCE, check_policy_refs, policy_refs
-from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
+from reconciler.kinds.context import Context, Exists, Grant, Report, Target
+from reconciler.kinds.iamshared import (
+    IAM_SOURCE,
+    attachment_grants,
+    attachments,
+    check_policy_refs,
+    policy_refs,
+    without_attachments,
+)
+from reconciler.manifests.model import DesiredState, Expiry, Resource, Source, is_policy_arn
 
 
 @dataclass(frozen=True)
@@ -25,6 +33,10 @@ class Role(Resource):
     path: str = "/"
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Attachments that end (policy reference -> expiry), and where each of ``policies`` is in spec.policies as
+    # written (empty: in order; an expired attachment taken out shifts the others).
+    policy_expiry: Mapping[str, Expiry] = field(default_factory=dict)
+    policy_index: tuple[int, ...] = ()
 
 
 def roles(desired: DesiredState) -> Mapping[str, Role]:
@@ -140,12 +152,14 @@ class RoleKind(Kind):
         }
 
     def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        policies, ends = attachments(spec["policies"], source)
         return Role(
             name,
             source,
             trusted_services=tuple(spec.get("trustedServices", ())),
             assume_role_policy=spec.get("assumeRolePolicy"),
-            policies=tuple(spec["policies"]),
+            policies=policies,
+            policy_expiry=ends,
             inline_policies=dict(spec["inlinePolicies"]),
             permissions_boundary=spec.get("permissionsBoundary"),
             max_session_duration=spec["maxSessionDuration"],
@@ -154,6 +168,15 @@ class RoleKind(Kind):
             tags=dict(spec.get("tags", {})),
             deletion_policy=spec["deletionPolicy"],
         )
+
+    def grants(self, resource: Resource, ctx: Context) -> tuple[Grant, ...]:
+        assert isinstance(resource, Role)
+        return attachment_grants(resource, resource.policies, resource.policy_index, resource.policy_expiry, ctx)
+
+    def without(self, resource: Resource, ended: Collection[Grant]) -> Resource | None:
+        assert isinstance(resource, Role)
+        fields = without_attachments(resource.policies, resource.policy_index, resource.policy_expiry, ended)
+        return dataclasses.replace(resource, **fields)
 
     def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
         assert isinstance(resource, Role)

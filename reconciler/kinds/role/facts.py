@@ -42,7 +42,9 @@ def desired(role: Role, facts: Facts, ctx: Context) -> None:
         True,
         where(role.source),
         role.source,
-        attachments=desired_attachments(role.ref, role.source, role.policies, facts, ctx),
+        attachments=desired_attachments(
+            role.ref, role.source, role.policies, facts, ctx, indexes=role.policy_index, ends=role.policy_expiry
+        ),
         inline=tuple(desired_inline(role.ref, role.source, role.inline_policies, facts)),
         trust=trust,
         path=role.path,

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
-from reconciler.kinds.context import Context, Exists, Report, Target
-from reconciler.kinds.iamshared import IAM_SOURCE, policy_refs
-from reconciler.manifests.model import DesiredState, Resource, Source, is_policy_arn
+from reconciler.kinds.context import Context, Exists, Grant, Removal, Report, Target
+from reconciler.kinds.iamshared import IAM_SOURCE, duplicates, policy_refs
+from reconciler.manifests.model import DesiredState, Expiry, Resource, Source, expiry_at, is_policy_arn
 
 
 @dataclass(frozen=True)
@@ -21,6 +22,9 @@ class User(Resource):
     tags: Mapping[str, str] = field(default_factory=dict)
     console_access: bool = False
     permissions_boundary: str | None = None
+    # When the whole user ends (spec.expiresAt), and when each membership that ends does (group name -> expiry).
+    expires: Expiry | None = None
+    group_expiry: Mapping[str, Expiry] = field(default_factory=dict)
 
 
 def users(desired: DesiredState) -> Mapping[str, User]:
@@ -137,19 +141,61 @@ class UserKind(Kind):
         }
 
     def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
+        groups: list[str] = []
+        group_expiry: dict[str, Expiry] = {}
+        for i, item in enumerate(spec["groups"]):
+            group = item if isinstance(item, str) else item["name"]
+            groups.append(group)
+            ends = expiry_at(
+                None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "groups", i, "expiresAt"
+            )
+            if ends is not None:
+                group_expiry[group] = ends
         return User(
             name,
             source,
-            groups=tuple(spec["groups"]),
+            groups=tuple(groups),
             path=spec["path"],
             tags=dict(spec.get("tags", {})),
             console_access=spec["consoleAccess"],
             permissions_boundary=spec.get("permissionsBoundary"),
             deletion_policy=spec["deletionPolicy"],
+            expires=expiry_at(spec.get("expiresAt"), source, "spec", "expiresAt"),
+            group_expiry=group_expiry,
         )
+
+    def grants(self, resource: Resource, ctx: Context) -> tuple[Grant, ...]:
+        assert isinstance(resource, User)
+        out: list[Grant] = []
+        if resource.expires is not None:
+            removes = (
+                Removal(resource.ref),
+                *(Removal(f"Group/{g}", "members", resource.name) for g in resource.groups),
+            )
+            out.append(Grant(resource.ref, resource.ref, (), resource.expires, removes))
+        for index, group in enumerate(resource.groups):
+            ends = resource.group_expiry.get(group)
+            if ends is not None:
+                removal = (Removal(f"Group/{group}", "members", resource.name),)
+                out.append(
+                    Grant(resource.ref, f"membership of Group/{group}", ("spec", "groups", index), ends, removal)
+                )
+        return tuple(out)
+
+    def without(self, resource: Resource, ended: Collection[Grant]) -> Resource | None:
+        assert isinstance(resource, User)
+        if any(not grant.path for grant in ended):
+            return None
+        gone = {removal.ref.partition("/")[2] for grant in ended for removal in grant.removes}
+        kept = tuple(g for g in resource.groups if g not in gone)
+        expiry = {g: e for g, e in resource.group_expiry.items() if g in kept}
+        return dataclasses.replace(resource, groups=kept, group_expiry=expiry)
 
     def check_references(self, resource: Resource, exists: Exists, report: Report) -> None:
         assert isinstance(resource, User)
+        for i in duplicates(resource.groups):
+            name = resource.groups[i]
+            report(resource, ("spec", "groups", i), f"Group/{name} is named more than once", ("Group", name))
         for i, name in enumerate(resource.groups):
             if not exists("Group", name):
                 report(resource, ("spec", "groups", i), f"no Group manifest named '{name}'", ("Group", name))

@@ -21,6 +21,8 @@ def desired(user: User, facts: Facts, ctx: Context) -> None:
         groups=tuple(user.groups),
         console_access=user.console_access,
         path=user.path,
+        expires=user.expires,
+        group_expiry=user.group_expiry,
     )
 
 
