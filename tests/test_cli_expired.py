@@ -125,3 +125,29 @@ def test_invalid_manifests_exit_1(ds: Path) -> None:
     (ds / "users" / "users.yaml").write_text("kind: User\nmetadata: {name: x\n")
     status, out = cli_here("expired", str(ds))
     assert status == 1 and "YAML syntax error" in out
+
+
+def test_an_exception_that_ends_is_listed_and_cut_out_like_any_entry(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(REPO / "desired-state", root)
+    settings = root / "settings.yaml"
+    kept = "    - {rule: NB001, resource: NotebookInstance/none, reason: kept, owner: sec}  # stays\n"
+    settings.write_text(
+        settings.read_text()
+        + "  exceptions:\n"
+        + "    - rule: LP003\n      resource: Role/gone\n      reason: migration\n      owner: sec\n"
+        + "      expiresAt: 2026-12-01\n"
+        + kept
+    )
+    with frozen("2026-11-30T12:00:00Z"):
+        status, out = cli_here("expired", str(root))
+    assert status == 0
+    assert "expiring  2026-12-01  Settings/secure-sagemaker: exception LP003 Role/gone (owner sec), in 1 d 12 h" in out
+    with frozen("2026-12-02T00:00:00Z"):
+        status, out = cli_here("expired", str(root))
+        assert status == 2 and "expired   2026-12-01  Settings/secure-sagemaker: exception LP003 Role/gone" in out
+        status, out = cli_here("expired", str(root), "--write")
+    assert status == 0, out
+    text = settings.read_text()
+    assert "Role/gone" not in text and text.endswith("  exceptions:\n" + kept)
+    assert [e.resource for e in load_directory(root).settings.exceptions] == ["NotebookInstance/none"]

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 from reconciler import clock
 from reconciler.commands.common import Exit, Subcommands, directory_argument
-from reconciler.engine.expiry import grants_of, left_text
+from reconciler.engine.expiry import exception_grants, grants_of, left_text
 from reconciler.engine.render import grant_to_dict
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.kinds import load_fleet
@@ -35,8 +35,9 @@ def register(commands: Subcommands) -> None:
     parser = commands.add_parser(
         "expired",
         help="list the entries whose expiresAt passed (and those ending soon); --write removes the expired ones",
-        description="List the users, memberships and policy attachments of the manifests whose expiresAt passed "
-        "(the reconciler no longer applies them) and those that end within Settings.expiryWarningDays. With "
+        description="List the users, memberships, policy attachments and Settings.exceptions of the manifests whose "
+        "expiresAt passed (the reconciler no longer applies them; an expired exception excuses nothing) and those "
+        "that end within Settings.expiryWarningDays. With "
         "--write, remove the expired ones from the files in place, keeping comments and the layout of the rest.",
     )
     directory_argument(parser)
@@ -64,7 +65,7 @@ def _entries(directory: str) -> tuple[list[_Entry], int]:
     fleet = load_fleet(Path(directory), display_root=directory)
     seen: dict[tuple[str, Any, tuple[str | int, ...]], _Entry] = {}
     for desired in fleet.states:
-        for resource, grant in grants_of(desired):
+        for resource, grant in (*grants_of(desired), *exception_grants(desired)):
             entry = _entry(resource, grant)
             seen.setdefault((entry.file, entry.document, grant.path), entry)
     warn = min(state.settings.expiry_warning_days for state in fleet.states)

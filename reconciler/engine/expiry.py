@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.kinds import REGISTRY
 from reconciler.kinds.context import Grant
-from reconciler.manifests.model import DesiredState, Resource
+from reconciler.manifests.model import DesiredState, Resource, expiry_at
 from reconciler.rules.fromdesired import context_for
 
-__all__ = ["Effective", "annotate", "effective", "grants_of", "left_text"]
+__all__ = ["Effective", "annotate", "effective", "exception_grants", "grants_of", "left_text"]
 
 
 @dataclass(frozen=True)
@@ -44,14 +44,30 @@ def grants_of(desired: DesiredState) -> list[tuple[Resource, Grant]]:
     return [(resource, grant) for resource in desired for grant in REGISTRY[resource.kind].grants(resource, ctx)]
 
 
+def exception_grants(desired: DesiredState) -> list[tuple[Resource, Grant]]:
+    """The ``Settings.exceptions`` entries with an ``expiresAt``, as grants of the Settings: they end too (an
+    expired one excuses nothing: ``reconciler.rules.exceptions``), are warned about and listed by ``expired``.
+    They remove nothing from the desired state."""
+    settings = desired.settings
+    found: list[tuple[Resource, Grant]] = []
+    for index, exc in enumerate(settings.exceptions):
+        expiry = expiry_at(exc.expires_at, settings.source, "spec", "exceptions", index, "expiresAt")
+        if expiry is not None:
+            entry = f"exception {exc.rule} {exc.resource} (owner {exc.owner})"
+            found.append((settings, Grant(settings.ref, entry, ("spec", "exceptions", index), expiry, ())))
+    return found
+
+
 def effective(desired: DesiredState, at: dt.datetime) -> Effective:
     """``desired`` as in force at ``at`` (from ``reconciler.clock.now()``): the grants that ended taken out."""
     found = grants_of(desired)
-    if not found:
-        return Effective(desired, at)
     warn = dt.timedelta(days=desired.settings.expiry_warning_days)
+    expiring: list[Grant] = [
+        g for _, g in exception_grants(desired) if not g.expiry.passed(at) and g.expiry.left(at) <= warn
+    ]
+    if not found:
+        return Effective(desired, at, (), tuple(expiring))
     ended: dict[str, list[Grant]] = {}
-    expiring: list[Grant] = []
     for resource, grant in found:
         if grant.expiry.passed(at):
             ended.setdefault(resource.ref, []).append(grant)

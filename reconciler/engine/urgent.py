@@ -127,7 +127,12 @@ def urgent_saved(saved: SavedPlan, preview: Preview, reader: ClientFactory) -> S
     desired = preview.current.desired
     plan = urgent_plan(saved.plan, invariant_breaking(preview, saved.report, desired, reader))
     verdict = judge(
-        plan, saved.report, max_deletes=saved.max_deletes, adopt=saved.adopt, allow_deletes=saved.allow_deletes
+        plan,
+        saved.report,
+        max_deletes=saved.max_deletes,
+        adopt=saved.adopt,
+        allow_deletes=saved.allow_deletes,
+        allow_destroy_retained=saved.allow_destroy_retained,
     )
     access = plan_access(desired, preview.live, plan, saved.target.region)
     return dataclasses.replace(saved, plan=plan, verdict=verdict, access=access)
