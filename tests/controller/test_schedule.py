@@ -20,10 +20,22 @@ from reconciler.clock import frozen
 from reconciler.controller.httpserver import HealthServer
 from reconciler.controller.loop import Controller, ControllerConfig
 from reconciler.controller.metrics import Metrics
+from reconciler.logs import configure_logging
 
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
 ACCOUNT = "123456789012"
 DESCRIPTION = "Runs the engineers' notebook"
+
+
+@pytest.fixture(autouse=True)
+def info_logs() -> Iterator[None]:
+    """Warnings reach ``capture_logs`` whatever level an earlier test of this process configured."""
+    saved = structlog.get_config()
+    configure_logging(fmt="json", level="info")
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
 
 
 @pytest.fixture
