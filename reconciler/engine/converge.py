@@ -26,7 +26,7 @@ from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, RefusedError
 from reconciler.engine.plan import Action
 from reconciler.engine.planfile import SavedPlan
-from reconciler.engine.preview import Preview, preview
+from reconciler.engine.preview import Findings, Preview, preview
 from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import REGISTRY
@@ -34,7 +34,7 @@ from reconciler.kinds.context import Target
 from reconciler.kinds.read import read_account
 from reconciler.manifests.model import DesiredState
 
-__all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources"]
+__all__ = ["LeaseHandle", "PlanRefused", "PlanStale", "apply_saved", "make_plan", "moved_resources", "planned"]
 
 log = structlog.get_logger(__name__)
 
@@ -88,13 +88,42 @@ def make_plan(
     allow_deletes: int | None = None,
     commit: str | None = None,
     display_root: str = "",
+    findings: Findings | None = None,
 ) -> Planned:
-    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute."""
-    current = preview(desired, reader, region, invariants=True)
+    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute. ``findings``: how
+    the rules' findings are had (``preview``)."""
+    current = preview(desired, reader, region, invariants=True, findings=findings)
     report = current.report
     assert report is not None
+    verdict = judge(
+        current.plan, report, max_deletes=desired.settings.max_deletes, adopt=adopt, allow_deletes=allow_deletes
+    )
+    return planned(
+        desired,
+        current,
+        verdict,
+        region,
+        adopt=adopt,
+        allow_deletes=allow_deletes,
+        commit=commit,
+        display_root=display_root,
+    )
+
+
+def planned(
+    desired: DesiredState,
+    current: Preview,
+    verdict: Verdict,
+    region: str,
+    *,
+    adopt: bool,
+    allow_deletes: int | None,
+    commit: str | None,
+    display_root: str,
+) -> Planned:
+    """The saved plan of ``current`` judged ``verdict``: what apply executes (a plan of the whole account, or a
+    targeted one: ``reconciler.engine.targeted``)."""
     settings = desired.settings
-    verdict = judge(current.plan, report, max_deletes=settings.max_deletes, adopt=adopt, allow_deletes=allow_deletes)
     ctx = context(desired, region)
     saved = SavedPlan(
         plan=current.plan,
@@ -108,7 +137,7 @@ def make_plan(
         directory=display_root or desired.root,
         commit=commit,
         account=desired.account,
-        report=report,
+        report=current.report,
         access=current.access,
     )
     return Planned(saved, current)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -24,6 +24,14 @@ from reconciler.rules.fromdesired import from_desired
 from reconciler.rules.planmodels import account_model, after_apply
 
 log = structlog.get_logger(__name__)
+
+#: How the invariant rules' findings on a desired state are had (its AWS managed policies, the region):
+#: ``desired_findings`` by default, or a cache of them (``reconciler.engine.targeted.RulesCache``).
+Findings = Callable[[DesiredState, Mapping[str, AwsPolicy], str], list[Finding]]
+
+
+def _desired_findings(desired: DesiredState, aws_policies: Mapping[str, AwsPolicy], region: str) -> list[Finding]:
+    return desired_findings(desired, aws_policies, region=region)
 
 
 @dataclass(frozen=True)
@@ -56,20 +64,29 @@ def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str)
     return diff_access(access_of(before), access_of(after))
 
 
-def preview(desired: DesiredState, factory: ClientFactory, region: str, *, invariants: bool = False) -> Preview:
+def preview(
+    desired: DesiredState,
+    factory: ClientFactory,
+    region: str,
+    *,
+    invariants: bool = False,
+    findings: Findings | None = None,
+) -> Preview:
     """Read the account and diff it against ``desired``. Sends read operations only.
 
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
     that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
     waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
-    then, from the models of ``desired`` and of the account as read (``Preview.access``).
+    then, from the models of ``desired`` and of the account as read (``Preview.access``). ``findings``: how
+    the rules' findings are had (default: evaluated).
     """
+    evaluate = findings or _desired_findings
     started = time.monotonic()
     rules: list[Future[list[Finding]]] = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
         def start_rules(aws_policies: Mapping[str, AwsPolicy]) -> None:
-            rules.append(pool.submit(desired_findings, desired, aws_policies, region=region))
+            rules.append(pool.submit(evaluate, desired, aws_policies, region))
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started

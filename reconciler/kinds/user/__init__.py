@@ -79,10 +79,19 @@ class UserKind(Kind):
         "iam:GetAccountAuthorizationDetails",
         "iam:GetLoginProfile",
         "iam:ListAccessKeys",
+        # console access of every user at once (read.py: when it holds the same facts)
+        "iam:GenerateCredentialReport",
+        "iam:GetCredentialReport",
         # what deleting a user removes, read for the users a plan may delete
         "iam:ListMFADevices",
         "iam:ListSigningCertificates",
         "iam:ListSSHPublicKeys",
+        # a read by name (the controller's targeted read)
+        "iam:GetUser",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedUserPolicies",
+        "iam:ListUserPolicies",
+        "iam:GetUserPolicy",
     )
     writes = (
         "iam:CreateUser",
@@ -92,9 +101,6 @@ class UserKind(Kind):
         "iam:UntagUser",
         "iam:CreateLoginProfile",
         "iam:DeleteLoginProfile",
-        "iam:ListGroupsForUser",
-        "iam:ListUserPolicies",
-        "iam:ListAttachedUserPolicies",
         "iam:DetachUserPolicy",
         "iam:DeleteUserPolicy",
         "iam:PutUserPermissionsBoundary",
@@ -108,6 +114,12 @@ class UserKind(Kind):
     )
     audit_reads = ("iam:ListMFADevices",)  # MFA devices of every user with a console password
     security_fields = frozenset({"policies", "inlinePolicies", "permissionsBoundary", "consoleAccess"})
+
+    def read_hint(self, resource: Resource) -> object | None:
+        """Whether git gives it console access: the credential report's answer for it is confirmed when it
+        differs (see ``read.py``)."""
+        assert isinstance(resource, User)
+        return resource.console_access
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, User)
