@@ -44,7 +44,7 @@ from reconciler.controller.gittree import check_links, write_files
 from reconciler.controller.gitworkspace import Workspace
 from reconciler.logs import redact_urls, split_userinfo, url_secrets
 
-__all__ = ["LAYOUT", "Checkout", "GitError", "GitSource", "InvalidSource", "redact_url"]
+__all__ = ["LAYOUT", "Changed", "Checkout", "GitError", "GitSource", "InvalidSource", "redact_url"]
 
 LAYOUT = ".reconciler-git"
 _USERINFO_SAFE = "!$&'()*+,;=:%"  # RFC 3986 sub-delims, ':' and existing %XX escapes
@@ -69,6 +69,16 @@ def _canonical_url(url: str) -> str:
     if userinfo is None:
         return url
     return f"{scheme}://{quote(userinfo, safe=_USERINFO_SAFE)}@{after}"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A file of the manifest directory that differs between two commits (paths relative to the directory; a
+    rename or copy has both, an addition no ``old``, a deletion no ``new``)."""
+
+    status: str  # git's letter: A, M, D, R, C, T
+    old: str | None
+    new: str | None
 
 
 @dataclass(frozen=True)
@@ -166,6 +176,39 @@ class GitSource:
         if not known:
             return False
         return self._git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def changed(self, older: str, newer: str) -> list[Changed]:
+        """The files of the manifest directory that differ from commit ``older`` to ``newer`` (``git diff
+        --name-status``, renames found), whatever their names: the caller tells manifests from other files."""
+        if not (_SHA.fullmatch(older) and _SHA.fullmatch(newer)):
+            raise GitError(f"not a commit id: {older!r} or {newer!r}")
+        rel = self._relpath()
+        out = self._git(
+            "diff", "--name-status", "-z", "-M", "--no-ext-diff", "--no-textconv", older, newer, "--", rel or "."
+        ).stdout.decode("utf-8", "surrogateescape")
+        fields = out.split("\0")
+        changed: list[Changed] = []
+        i = 0
+        while i < len(fields) and fields[i]:
+            status = fields[i][0]
+            old: str | None
+            new: str | None
+            if status in "RC":
+                old, new, i = fields[i + 1], fields[i + 2], i + 3
+            else:
+                path, i = fields[i + 1], i + 2
+                old, new = (None, path) if status == "A" else (path, None) if status == "D" else (path, path)
+            changed.append(Changed(status, self._inside(old, rel), self._inside(new, rel)))
+        return changed
+
+    @staticmethod
+    def _inside(path: str | None, rel: str) -> str | None:
+        """``path`` (from the repository's root) relative to the manifest directory ``rel``; None when outside."""
+        if path is None:
+            return None
+        if not rel:
+            return path
+        return path[len(rel) + 1 :] if path.startswith(rel + "/") else None
 
     def parents(self, sha: str, count: int) -> list[str]:
         """Up to ``count`` commits before ``sha`` on its first-parent line, newest first."""
