@@ -43,8 +43,9 @@ from reconciler.engine.executor import ApplyOptions, Outcome
 from reconciler.engine.plan import Plan
 from reconciler.engine.render_fleet import worst
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.kinds import load_fleet
+from reconciler.kinds import load_changes, load_fleet
 from reconciler.manifests import DesiredState
+from reconciler.manifests.changes import NotIncremental
 from reconciler.manifests.fleet import Fleet, shard_of
 from reconciler.manifests.model import Account
 
@@ -339,8 +340,8 @@ class Controller:
     def _fleet(self, sha: str) -> Fleet:
         """The desired state of this shard's accounts at commit ``sha`` (loaded once per cycle)."""
         fleet = self._loaded.get(sha)
-        if fleet is None and self._kept is not None and self._unchanged_files(self._kept[0], sha):
-            fleet = self._kept[1]  # not a file of the manifest directory changed: the same desired state
+        if fleet is None and self._kept is not None:
+            fleet = self._changed_fleet(*self._kept, sha)
         if fleet is None:
             with self._git(), self.git.files(sha) as root:
                 fleet = load_fleet(root, display_root=self.config.path, select=self._select)
@@ -348,15 +349,35 @@ class Controller:
         self._kept = (sha, fleet)
         return fleet
 
-    def _unchanged_files(self, older: str, newer: str) -> bool:
-        """Whether no file of the manifest directory differs between the two commits (False when git cannot
-        tell: the older one is gone from the cache)."""
-        if older == newer:
-            return True
+    def _changed_fleet(self, older: str, previous: Fleet, sha: str) -> Fleet | None:
+        """The desired state at ``sha`` from the one at ``older`` (the last commit loaded) and the files that changed
+        between them, read alone; None when the whole directory must be loaded: git cannot tell what changed, a
+        fleet, a symbolic link changed, or a changed file has a problem (the whole load reports it, as always)."""
         try:
-            return not self.changed(older, newer)
+            changed = self.changed(older, sha)
         except GitError:
-            return False
+            return None
+        if not changed:
+            return previous  # not a file of the manifest directory changed: the same desired state
+        if previous.is_fleet or any(c.link for c in changed):
+            return None
+        written = sorted({c.new for c in changed if c.new is not None})
+        gone = sorted({c.old for c in changed if c.old is not None} - set(written))
+        try:
+            with self._git(), self.git.files(sha, only=written) as root:
+                desired = load_changes(
+                    previous.states[0],
+                    root,
+                    changed=written,
+                    removed=gone,
+                    display_root=self.config.path,
+                    fingerprint=f"git:{self.git.tree(sha)}",
+                )
+        except (NotIncremental, ManifestError, GitError) as exc:
+            log.info("loading every manifest of the commit", reason=str(exc).splitlines()[0][:200])
+            return None
+        log.info("loaded the changed manifest files", files=len(written), removed=len(gone))
+        return Fleet(states=(desired,), accounts=(), root=desired.root, fingerprint=desired.fingerprint)
 
     def load(self, sha: str, account: Account | None) -> DesiredState | None:
         """:class:`~reconciler.controller.account.Source`: ``account``'s desired state at ``sha``."""
