@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -16,6 +16,7 @@ from reconciler.engine.differ import build_plan, read_scope
 from reconciler.engine.plan import Action, Plan
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
+from reconciler.kinds.user.read import confirm_console_access
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import Finding, Report, desired_findings, finish
 from reconciler.rules.access import access_of
@@ -64,6 +65,21 @@ def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str)
     return diff_access(access_of(before), access_of(after))
 
 
+def _confirmed(desired: DesiredState, live: LiveState, plan: Plan, factory: ClientFactory) -> tuple[LiveState, Plan]:
+    """The users ``plan`` changes whose console access is the credential report's answer (up to 4 hours old),
+    read again one by one, and the plan made again when one of them differs: what apply verifies before writing
+    (each resource the plan touches, read again) must be what the plan read."""
+    users = live_users(live)
+    touched = {c.name: users[c.name] for c in plan if c.kind == "User" and c.name in users}
+    fresh = confirm_console_access(factory, touched)
+    if not fresh:
+        return live, plan
+    live = replace(live, resources={**live.resources, "User": {**live.of("User"), **fresh}})
+    if all(user.console_access == touched[name].console_access for name, user in fresh.items()):
+        return live, plan
+    return live, build_plan(desired, live)
+
+
 def preview(
     desired: DesiredState,
     factory: ClientFactory,
@@ -91,6 +107,7 @@ def preview(
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
         plan = build_plan(desired, live)
+        live, plan = _confirmed(desired, live, plan, factory)
         report: Report | None = None
         access: AccessDiff | None = None
         access_seconds: dict[str, float] = {}

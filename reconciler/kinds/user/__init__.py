@@ -40,6 +40,9 @@ class LiveUser:
     boundary: str | None = None
     # None: not read (the user is neither named in git nor owned).
     console_access: bool | None = None
+    # Whether ``console_access`` is the credential report's answer (up to 4 hours old: see read.py), not
+    # confirmed by GetLoginProfile. How it was read, not a fact: not part of the fingerprint or of equality.
+    console_from_report: bool = field(default=False, compare=False, metadata={"fingerprint": False})
     # The user's own credentials: "ID (Status)" per access key, read for every user named in git or
     # owned (keys of humans are not declared in git, so they are reported); MFA devices (serial
     # numbers), signing certificates and SSH public keys (IDs), read for users a plan may delete, since

@@ -77,18 +77,21 @@ def read(session: ReadSession) -> dict[str, LiveUser]:
     deletable = [n for n, u in users.items() if scope.may_delete("User", n, u.tags)]
     keys = session.fan_out(lambda n: _access_keys(session, n), considered)
     credentials = session.fan_out(lambda n: _credentials(session, n), deletable)
-    logins = console_access(session, considered)
+    logins, reported = console_access(session, considered)
     for name, key in zip(considered, keys, strict=True):
-        users[name] = replace(users[name], console_access=logins[name], access_keys=key.result())
+        users[name] = replace(
+            users[name], console_access=logins[name], console_from_report=name in reported, access_keys=key.result()
+        )
     for name, future in zip(deletable, credentials, strict=True):
         mfa, certificates, ssh = future.result()
         users[name] = replace(users[name], mfa_devices=mfa, signing_certificates=certificates, ssh_public_keys=ssh)
     return users
 
 
-def console_access(session: ReadSession, names: list[str]) -> dict[str, bool]:
+def console_access(session: ReadSession, names: list[str]) -> tuple[dict[str, bool], set[str]]:
     """Whether each of ``names`` has a login profile: from the credential report for many users, each answer
-    that the report lacks or that differs from git confirmed by ``GetLoginProfile``; else per user."""
+    that the report lacks or that differs from git confirmed by ``GetLoginProfile``; else per user. And the users
+    whose answer is the report's."""
     report = credential_report(session.factory) if len(names) >= REPORT_FROM_USERS else None
     git = session.scope.hints.get("User", {})
     known: dict[str, bool] = {}
@@ -97,12 +100,22 @@ def console_access(session: ReadSession, names: list[str]) -> dict[str, bool]:
             row = report.get(name)
             if row is not None and (git.get(name) is None or git[name] == row.password_enabled):
                 known[name] = row.password_enabled
+    reported = set(known)
     asked = [n for n in names if n not in known]
-    for name, future in zip(
-        asked, session.fan_out(lambda n: _has_login_profile(session.factory, n), asked), strict=True
-    ):
+    answers = session.fan_out(lambda n: _has_login_profile(session.factory, n), asked)
+    for name, future in zip(asked, answers, strict=True):
         known[name] = future.result()
-    return known
+    return known, reported
+
+
+def confirm_console_access(factory: ClientFactory, users: Mapping[str, LiveUser]) -> dict[str, LiveUser]:
+    """``users`` whose console access is the credential report's answer, read again with ``GetLoginProfile``: a
+    plan reads so the users it changes, which apply reads again the same way before writing."""
+    out: dict[str, LiveUser] = {}
+    for name, user in users.items():
+        if user.console_from_report:
+            out[name] = replace(user, console_access=_has_login_profile(factory, name), console_from_report=False)
+    return out
 
 
 def credential_report(factory: ClientFactory) -> dict[str, ReportRow] | None:
