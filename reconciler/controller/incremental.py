@@ -13,17 +13,20 @@ Between full reads:
 - **the same commit** (the head is the one the last cycle judged, and the state table still says so): nothing
   is read or evaluated; a problem of the head is reported again (logs, metrics and /readyz keep it);
 - **a new commit** (apply mode, with a baseline at the state table's last applied commit): ``git diff`` lists
-  the files that changed in the manifest directory (none: the commit is recorded as applied, nothing is loaded).
-  The head is loaded whole (its invariants run on all of it), and the targeted resources are those the changed
-  files define, in either commit, and every resource whose desired view differs between the two commits (what
-  depends on a change: a user's groups are its groups' ``members``, a role's path is in the bucket policies that
-  name it, ...). Under the lease, only those are read (by name), planned, judged (the verdict a full plan would
-  give for them: :mod:`reconciler.engine.targeted`) and applied (``apply_saved``), and the commit is recorded
-  as the lease is released;
-- **a full reconcile instead** when there is no baseline (a failure, another writer, a restart), when the
-  Settings or the Account changed, when a Policy manifest was removed (what attaches it is found only in a read
-  of the whole account), in plan mode (the account is not converged to any commit), and when the head cannot be
-  applied (it is judged by a full plan; self-healing from the last applied commit runs with the full reads).
+  the files that changed in the manifest directory (none: the commit is recorded as applied, nothing is read).
+  The loop loads the head from the changed files and the previous load (``reconciler.manifests.changes``); the
+  invariants run on all of it. The targeted resources are those whose desired view differs between the two
+  commits (:func:`change_scope`): what the changed files define, added or removed, and what depends on it
+  wherever it is defined (a user's groups are its groups' ``members``, a role's path is in the bucket policies
+  that name it, ...). Under the lease, only those are read (by name), planned, judged (the verdict a full plan
+  would give for them: :mod:`reconciler.engine.targeted`) and applied (``apply_saved``), and the commit is
+  recorded as the lease is released;
+- **a full reconcile instead** when there is no baseline (the process started, a change failed, another writer
+  recorded a commit), when the Settings or the Account changed, when a Policy manifest was removed (what
+  attaches it is found only in a read of the whole account), and in plan mode (the account is not converged to
+  any commit);
+- **a head that cannot be applied** (invalid, refused, a rewind) is reported on every cycle, and self-healing
+  from the last applied commit, which reads everything, runs with the full reads.
 """
 
 from __future__ import annotations
