@@ -233,3 +233,30 @@ def test_the_lease_records_the_applied_commit_as_it_is_released(aws: AwsConfig) 
         held.record_on_release("c" * 40, owner="other")
         raise RuntimeError("boom")
     assert table.last_applied() == "b" * 40
+
+
+def test_each_account_of_a_fleet_is_targeted_on_its_own(aws: AwsConfig, tmp_path: Path) -> None:
+    from fleetdir import ACCOUNTS, iam_in, small_fleet
+
+    repo = tmp_path / "fleet"
+    small_fleet(repo / "desired-state")
+    git(repo, "init", "--quiet", "--initial-branch", "main")
+    git(repo, "add", "-A")
+    git(repo, "commit", "--quiet", "-m", "a fleet of two accounts")
+    run = Run(repo, aws, tmp_path)
+    assert run.cycle()[0] == 0
+    assert run.cycle() == (0, {("dynamodb", "GetItem"): 2})  # one item per account
+    iam = repo / "desired-state" / "iam.yaml"
+    iam.write_text(
+        iam.read_text().replace('Action: ["s3:GetObject"]', 'Action: ["s3:GetObject", "s3:GetObjectTagging"]')
+    )
+    commit(repo, "read the results' tags too")
+    status, calls = run.cycle()
+    assert status == 0 and GAAD not in calls
+    assert calls[("dynamodb", "TransactWriteItems")] == 2 and calls[("iam", "CreatePolicyVersion")] == 2
+    for account_id, *_ in ACCOUNTS.values():
+        client = iam_in(account_id)
+        arn = f"arn:aws:iam::{account_id}:policy/read-results"
+        version = client.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"]  # type: ignore[attr-defined]
+        document = client.get_policy_version(PolicyArn=arn, VersionId=version)["PolicyVersion"]["Document"]  # type: ignore[attr-defined]
+        assert "s3:GetObjectTagging" in document["Statement"][0]["Action"]
