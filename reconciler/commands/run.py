@@ -41,7 +41,7 @@ def register(commands: Subcommands) -> None:
         default=os.environ.get("RECONCILER_RESYNC", "1h"),
         metavar="DURATION",
         help="time between full reads of the account (all drift), with 10%% jitter; in between, a new commit "
-        "reads only what it changed and an unchanged one reads nothing (default 1h, or RECONCILER_RESYNC; "
+        "reads only what it changed, an unchanged one only its last applied commit (default 1h, or RECONCILER_RESYNC; "
         "0 reads everything every cycle)",
     )
     run.add_argument(
