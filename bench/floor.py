@@ -9,8 +9,8 @@ one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compa
 - IAM: GetAccountAuthorizationDetails (filtered to users, roles, groups and local policies, 1,000 items
   a page, following ``Marker``); ListRoles pages of 1,000 (description and session duration); ListPolicyTags per local
   policy; ListAccessKeys per user named in git or owned, and their console access: from 3 such users on,
-  GenerateCredentialReport and GetCredentialReport, then GetLoginProfile for each user the report does not list or
-  lists otherwise than git says (fewer users: GetLoginProfile each); ListMFADevices,
+  GenerateCredentialReport and GetCredentialReport, then GetLoginProfile for each user the report does not list,
+  lists without a password, or lists with one git does not give (fewer users: GetLoginProfile each); ListMFADevices,
   ListSigningCertificates, ListSSHPublicKeys per owned user git does not name (what deleting it would
   remove); GetPolicy + GetPolicyVersion per AWS managed policy that git references;
 - S3: ListBuckets; GetBucketTagging per bucket; GetBucketVersioning, GetBucketEncryption,
@@ -98,7 +98,8 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
             iam.generate_credential_report()
             text = iam.get_credential_report()["Content"].decode()
             enabled = {row["user"]: row["password_enabled"] == "true" for row in csv.DictReader(io.StringIO(text))}
-            return [u for u in users if u not in enabled or (u in named["User"] and enabled[u] != (u in console))]
+            # only "a password is there", where git says so too (or says nothing), is taken from the report
+            return [u for u in users if not enabled.get(u) or (u in named["User"] and u not in console)]
 
         def read_iam() -> dict[str, int]:
             roles_listed = calls.submit(list_roles)

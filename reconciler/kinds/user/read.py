@@ -5,11 +5,13 @@ certificates, SSH public keys).
 Console access (whether the user has a login profile) comes from the account's credential report when more than
 :data:`REPORT_FROM_USERS` - 1 users are read: ``GenerateCredentialReport`` until it is ``COMPLETE`` (bounded),
 then ``GetCredentialReport``: two calls for the whole account instead of one ``GetLoginProfile`` per user. AWS
-regenerates the report only when it is more than 4 hours old, so its answer can be that old: a user the report
-does not list (created since), or whose answer differs from what git says, is confirmed with
-``GetLoginProfile``. What the report cannot show is a login profile made or removed by hand, since the report
-was generated, for a user whose git value it still matches: that is seen once AWS regenerates the report (at
-most 4 hours). Where the report cannot be had (no permission, not ready in time), ``GetLoginProfile`` per user.
+regenerates the report only when it is more than 4 hours old, so its answer can be that old. Only its "a
+password is there" is taken, and only where git says so too (or says nothing: a user to delete): a user the
+report does not list (created since), lists without a password (one may have been made since, by hand or by the
+reconciler) or lists otherwise than git says is read with ``GetLoginProfile``. So a console password is never
+missed; what can lag, up to 4 hours, is a password *removed* since the report, for a user git gives one: it is
+recreated once AWS makes a new report. Where the report cannot be had (no permission, not ready in time),
+``GetLoginProfile`` per user.
 
 By name (a targeted read): ``GetUser``, ``ListGroupsForUser``, ``ListAttachedUserPolicies``,
 ``ListUserPolicies`` and ``GetUserPolicy`` per inline policy, ``GetLoginProfile``, ``ListAccessKeys``, and what
@@ -98,8 +100,8 @@ def console_access(session: ReadSession, names: list[str]) -> tuple[dict[str, bo
     if report is not None:
         for name in names:
             row = report.get(name)
-            if row is not None and (git.get(name) is None or git[name] == row.password_enabled):
-                known[name] = row.password_enabled
+            if row is not None and row.password_enabled and git.get(name) in (None, True):
+                known[name] = True
     reported = set(known)
     asked = [n for n in names if n not in known]
     answers = session.fan_out(lambda n: _has_login_profile(session.factory, n), asked)
