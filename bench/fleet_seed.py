@@ -123,6 +123,7 @@ def floor_names(desired: Any) -> dict[str, Any]:
         "region": desired.settings.region,
         "ownershipTag": {"key": tag.key, "value": tag.value},
         "names": {kind: sorted(desired.of(kind)) for kind in KIND_ORDER},
+        "console": sorted(name for name, user in desired.of("User").items() if getattr(user, "console_access", False)),
         "awsPolicyArns": sorted(p for p in referenced if p and is_policy_arn(p) and ":iam::aws:" in p),
     }
 

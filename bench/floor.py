@@ -8,7 +8,9 @@ one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compa
 - sts GetCallerIdentity (the account guard), then
 - IAM: GetAccountAuthorizationDetails (filtered to users, roles, groups and local policies, 1,000 items
   a page, following ``Marker``); ListRoles pages of 1,000 (description and session duration); ListPolicyTags per local
-  policy; GetLoginProfile and ListAccessKeys per user named in git or owned, and ListMFADevices,
+  policy; ListAccessKeys per user named in git or owned, and their console access: from 3 such users on,
+  GenerateCredentialReport and GetCredentialReport, then GetLoginProfile for each user the report does not list,
+  lists without a password, or lists with one git does not give (fewer users: GetLoginProfile each); ListMFADevices,
   ListSigningCertificates, ListSSHPublicKeys per owned user git does not name (what deleting it would
   remove); GetPolicy + GetPolicyVersion per AWS managed policy that git references;
 - S3: ListBuckets; GetBucketTagging per bucket; GetBucketVersioning, GetBucketEncryption,
@@ -29,6 +31,8 @@ What the floor knows of git comes from ``names.json`` (written by ``bench.seed``
 from __future__ import annotations
 
 import argparse
+import csv
+import io
 import json
 import sys
 import time
@@ -43,6 +47,8 @@ from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
 
 GAAD_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
 WORKERS = 16
+#: As the product reads console access (reconciler/kinds/user/read.py): the credential report from this many users.
+REPORT_FROM_USERS = 3
 
 
 def _absent(call: Callable[[], Any], *codes: str) -> Any:
@@ -59,6 +65,7 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
     """Issue the minimal reads; return how many resources of each kind were seen (a sanity check)."""
     key, value = git["ownershipTag"]["key"], git["ownershipTag"]["value"]
     named = {kind: set(names) for kind, names in git["names"].items()}
+    console = set(git.get("console", ()))  # the users git gives console access
     iam, s3, sm = factory.client("iam"), factory.client("s3"), factory.client("sagemaker")
     kms = factory.client("kms")
     account = factory.client("sts").get_caller_identity()["Account"]
@@ -84,6 +91,16 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
         def login_profile(user: str) -> None:
             _absent(lambda: iam.get_login_profile(UserName=user), "NoSuchEntity")
 
+        def console_access(users: list[str]) -> list[str]:
+            """The users whose console access the credential report cannot tell (all of them, when few)."""
+            if len(users) < REPORT_FROM_USERS:
+                return users
+            iam.generate_credential_report()
+            text = iam.get_credential_report()["Content"].decode()
+            enabled = {row["user"]: row["password_enabled"] == "true" for row in csv.DictReader(io.StringIO(text))}
+            # only "a password is there", where git says so too (or says nothing), is taken from the report
+            return [u for u in users if not enabled.get(u) or (u in named["User"] and u not in console)]
+
         def read_iam() -> dict[str, int]:
             roles_listed = calls.submit(list_roles)
             policies: list[str] = []
@@ -102,7 +119,7 @@ def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WO
                 calls.submit(lambda a=arn: iam.list_policy_tags(PolicyArn=a)) for arn in policies
             ]
             considered = [u["UserName"] for u in users if u["UserName"] in named["User"] or owned(u.get("Tags"))]
-            waits += [calls.submit(login_profile, name) for name in considered]
+            waits += [calls.submit(login_profile, name) for name in console_access(considered)]
             waits += [calls.submit(lambda n=name: iam.list_access_keys(UserName=n)) for name in considered]
             deletable = [u["UserName"] for u in users if u["UserName"] not in named["User"] and owned(u.get("Tags"))]
             waits += [

@@ -268,6 +268,7 @@ def generate(workdir: Path, sizes: Sizes, *, seed: int = 1) -> Path:
         "region": REGION,
         "ownershipTag": {"key": OWNERSHIP_KEY, "value": OWNERSHIP_VALUE},
         "names": {kind: sorted(d["metadata"]["name"] for d in by_kind[kind]) for kind in KIND_DIRS},
+        "console": sorted(d["metadata"]["name"] for d in by_kind["User"] if d["spec"]["consoleAccess"]),
         "awsPolicyArns": sorted(
             {
                 p

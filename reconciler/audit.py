@@ -6,8 +6,10 @@ Reads, all through a read-only ``ClientFactory`` (its guard refuses anything tha
   ones): the kinds' reads with a scope that names everything;
 - the documents of the AWS managed policies attached anywhere (``GetPolicy`` + ``GetPolicyVersion``);
 - ``iam:GetAccountSummary`` (``AccountMFAEnabled``: the root user's MFA);
-- ``iam:ListMFADevices`` for each user with a console password (the credential report would need
-  ``GenerateCredentialReport``, a write);
+- whether each user with a console password has MFA: the credential report's ``mfa_active`` (the report the
+  plan's read of users asks for, two calls for the account, up to 4 hours old), ``iam:ListMFADevices`` for each
+  such user the report does not list or lists without MFA (a finding is always confirmed), or for each when there
+  are fewer than three;
 - ``s3:GetBucketAcl`` for each bucket (public ACL grants).
 
 With manifests, the account must be ``Settings.accountId`` (checked first), the ownership tag is the
@@ -17,6 +19,7 @@ reported (from the plan's UPDATE changes).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -37,6 +40,7 @@ from reconciler.kinds import REGISTRY
 from reconciler.kinds.bucket import live_buckets
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
+from reconciler.kinds.user.read import REPORT_FROM_USERS, ReportRow, credential_report
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
@@ -96,6 +100,12 @@ def _mfa_devices(factory: ClientFactory, user: str) -> int:
         return sum(len(page.get("MFADevices", [])) for page in pages)
 
 
+def _mfa(factory: ClientFactory, user: str, report: Mapping[str, ReportRow] | None) -> int:
+    """The user's MFA devices: at least one when the credential report says MFA is active, else counted."""
+    row = report.get(user) if report is not None else None
+    return 1 if row is not None and row.mfa_active else _mfa_devices(factory, user)
+
+
 def _public_acl(factory: ClientFactory, bucket: str) -> bool:
     try:
         with translate_errors("reading S3 (GetBucketAcl)"):
@@ -111,10 +121,11 @@ def read_audit_facts(factory: ClientFactory, live: LiveState, *, max_workers: in
     """The reads the audit needs beyond the ``LiveState``, fanned out over a thread pool."""
     console_users = sorted(n for n, u in live_users(live).items() if u.console_access)
     buckets = sorted(n for n, b in live_buckets(live).items() if b.detailed)
+    report = credential_report(factory) if len(console_users) >= REPORT_FROM_USERS else None
     with ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="audit") as pool:
         root = pool.submit(_root_mfa, factory)
         policies = {arn: pool.submit(read_aws_policy, factory, arn) for arn in attached_aws_policies(live)}
-        devices = {user: pool.submit(_mfa_devices, factory, user) for user in console_users}
+        devices = {user: pool.submit(_mfa, factory, user, report) for user in console_users}
         acls = {name: pool.submit(_public_acl, factory, name) for name in buckets}
         fetched = {arn: p for arn, f in policies.items() if (p := f.result()) is not None}
         return AuditFacts(

@@ -37,6 +37,9 @@ SESSION_NAME_PATTERN = "reconciler-*"
 #: kms:DescribeKey): the rule of the product's own classifier (reconciler.aws.operations), applied to IAM action
 #: names; the test checks that both agree on every action of the policy.
 READ_PREFIXES = ("Get", "List", "Describe")
+#: Reads whose names do not say so, as the product's classifier lists them (EXTRA_READ_OPERATIONS): the
+#: credential report is compiled by GenerateCredentialReport, which changes nothing in the account.
+EXTRA_READ_ACTIONS = ("iam:GenerateCredentialReport",)
 
 HEADER = f"""\
 # The spoke roles of a fleet: the roles the reconciler's hub role assumes in each AWS account it manages.
@@ -63,6 +66,8 @@ def _resources(statement: dict[str, Any]) -> list[str]:
 
 def is_read_action(action: str) -> bool:
     """Whether an IAM action (``service:Name``) only reads, by its name."""
+    if action in EXTRA_READ_ACTIONS:
+        return True
     _, _, name = action.partition(":")
     return any(name.startswith(p) and name[len(p) : len(p) + 1].isupper() for p in READ_PREFIXES)
 

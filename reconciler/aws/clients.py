@@ -235,6 +235,8 @@ class ClientFactory:
         self._lock = threading.Lock()
         self._session: boto3.session.Session | None = None
         self._clients: dict[str, BaseClient] = {}
+        # The account these credentials belong to, once the account guard asked (``reconciler.aws.account``).
+        self.identity: str | None = None
 
     @property
     def read_only(self) -> bool:

@@ -34,7 +34,9 @@ from reconciler.errors import ReconcilerError
 log = structlog.get_logger(__name__)
 
 DEFAULT_TABLE = "reconciler-state"
-#: The IAM actions the lease and the last applied commit need, on the state table only.
+#: The IAM actions the lease and the last applied commit need, on the state table only. (TransactWriteItems,
+#: which records the applied commit and releases the lease in one call, is authorized as the PutItem and
+#: DeleteItem it holds: it has no IAM action of its own.)
 ACTIONS: tuple[str, ...] = (
     "dynamodb:DescribeTable",
     "dynamodb:CreateTable",
@@ -120,13 +122,14 @@ class StateTable:
             item = self.db.get_item(TableName=self.name, Key=self.key("applied"), ConsistentRead=True).get("Item")
         return item["sha"]["S"] if item else None
 
+    def applied_item(self, sha: str, *, owner: str) -> dict[str, Any]:
+        """The item recording ``sha`` as this account's last applied commit."""
+        return {**self.key("applied"), "sha": {"S": sha}, "at": {"N": f"{time.time():.3f}"}, "by": {"S": owner}}
+
     def record_applied(self, sha: str, *, owner: str) -> None:
         self.ensure()
         with translate_errors("recording the applied commit"):
-            self.db.put_item(
-                TableName=self.name,
-                Item={**self.key("applied"), "sha": {"S": sha}, "at": {"N": f"{time.time():.3f}"}, "by": {"S": owner}},
-            )
+            self.db.put_item(TableName=self.name, Item=self.applied_item(sha, owner=owner))
 
 
 #: The share of the TTL a holder trusts its lease for, after the request that took or renewed it was sent.
@@ -152,6 +155,9 @@ class Lease:
         self._valid_until = 0.0  # time.monotonic() after which this holder no longer trusts its lease
         # Told how long acquire() waited and whether another writer held the lease (metrics).
         self.on_wait = on_wait
+        # (commit, owner) to record as the last applied commit when the lease is released at the end of
+        # ``held`` (see ``record_on_release``).
+        self._record: tuple[str, str] | None = None
 
     def valid(self) -> bool:
         """Whether this process may still write: it holds the lease, and the last take or renewal is recent
@@ -258,9 +264,43 @@ class Lease:
                 raise
         log.info("lease released", owner=self.owner)
 
+    def record_on_release(self, sha: str, *, owner: str) -> None:
+        """Record ``sha`` as the last applied commit when ``held`` releases the lease after its block ends
+        without an exception: one DynamoDB transaction (TransactWriteItems) writes the record and deletes the
+        lease item, on condition that this process still holds it; when it no longer does, the record is
+        written on its own (the changes were made: the record must say so)."""
+        self._record = (sha, owner)
+
+    def _release_recording(self, sha: str, owner: str) -> None:
+        table = self.table
+        try:
+            with translate_errors("recording the applied commit and releasing the lease"):
+                table.db.transact_write_items(
+                    TransactItems=[
+                        {"Put": {"TableName": table.name, "Item": table.applied_item(sha, owner=owner)}},
+                        {
+                            "Delete": {
+                                "TableName": table.name,
+                                "Key": table.key("lease"),
+                                "ConditionExpression": "#o = :me",
+                                "ExpressionAttributeNames": {"#o": "owner"},
+                                "ExpressionAttributeValues": {":me": {"S": self.owner}},
+                            }
+                        },
+                    ]
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+                raise
+            log.warning("the lease was no longer ours at release; recording the applied commit on its own")
+            table.record_applied(sha, owner=owner)
+            return
+        log.info("lease released", owner=self.owner, applied_commit=sha)
+
     @contextmanager
     def held(self, *, timeout: float, stop: threading.Event | None = None) -> Iterator[Lease]:
         """Hold the lease for the block, renewing it every ttl/3 in the background."""
+        self._record = None
         self.acquire(timeout=timeout, stop=stop)
         self._stop_renewing.clear()
 
@@ -274,12 +314,22 @@ class Lease:
 
         renewer = threading.Thread(target=renew_loop, name="lease-renewal", daemon=True)
         renewer.start()
+        completed = False
         try:
             yield self
+            completed = True
         finally:
             self._stop_renewing.set()
             renewer.join(timeout=5)
+            record, self._record = self._record, None
+            recorded = False
             try:
-                self.release()
-            except Exception:
-                log.warning("lease release failed; it expires by itself", exc_info=True)
+                if completed and record is not None:
+                    self._release_recording(*record)  # a failure to record is the cycle's failure
+                    recorded = True
+            finally:
+                if not recorded:
+                    try:
+                        self.release()
+                    except Exception:
+                        log.warning("lease release failed; it expires by itself", exc_info=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -20,11 +20,16 @@ ABSENT = "absent"
 def fingerprint(resource: Any | None) -> str:
     """A digest of everything read about one live resource (``absent`` when it does not exist).
 
-    Two reads of an unchanged resource give the same fingerprint: every live model keeps its lists sorted.
+    Two reads of an unchanged resource give the same fingerprint: every live model keeps its lists sorted. A field
+    whose metadata says ``{"fingerprint": False}`` is left out (how a fact was read, not the fact).
     """
     if resource is None:
         return ABSENT
-    text = json.dumps(asdict(resource), sort_keys=True, separators=(",", ":"), default=str)
+    data = asdict(resource)
+    for item in fields(resource):
+        if not item.metadata.get("fingerprint", True):
+            data.pop(item.name, None)
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
     return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 

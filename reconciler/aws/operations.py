@@ -45,8 +45,16 @@ SIDE_EFFECT_READ_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
 )
 
 #: Reads whose names do not start with a read prefix. Kept short and explicit.
+#:
+#: IAM ``GenerateCredentialReport`` is here although its name says it makes something: it asks AWS to compile
+#: the account's credential report (who has a console password, MFA, access keys), which AWS does at most once
+#: every 4 hours and keeps for anyone allowed ``GetCredentialReport``. It creates, changes and deletes no
+#: resource, permission or credential, and returns no secret: it only refreshes a read-only summary of facts
+#: that plan reads anyway (``GetLoginProfile`` per user otherwise). Plan needs it to read console access for the
+#: whole account in two calls (``reconciler/kinds/user/read.py``).
 EXTRA_READ_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
     {
+        ("iam", "GenerateCredentialReport"),
         ("dynamodb", "Query"),
         ("dynamodb", "Scan"),
         ("dynamodb", "BatchGetItem"),

@@ -14,6 +14,11 @@ class ReadScope:
     those in ``deleting`` are read in detail, and exactly those in ``deleting`` are read as a plan that
     deletes them needs (a user's credentials, whether a bucket is empty). Otherwise the owned resources
     that git does not name are the ones a plan may delete.
+
+    ``only`` makes a *targeted* read (the controller's, for the resources a commit changed): exactly these
+    resources, by kind and name, are read; a kind with none of them is not read at all, and a kind that can
+    read resources by name (its ``read.py`` has ``read_named``) reads nothing else. Give ``names`` and
+    ``deleting`` with it (``deleting``: those of them no longer in git).
     """
 
     account_id: str
@@ -23,9 +28,18 @@ class ReadScope:
     names: Mapping[str, frozenset[str]] = field(default_factory=dict)
     aws_policy_arns: frozenset[str] = frozenset()
     deleting: Mapping[str, frozenset[str]] | None = None
+    only: Mapping[str, frozenset[str]] | None = None
+    # What git says of a resource that helps its kind read it with fewer calls (kind -> name -> hint: a
+    # Policy's path, for its ARN; whether a User has console access, to know which answers of the credential
+    # report to confirm): ``Kind.read_hint``.
+    hints: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
 
     def named(self, kind: str, name: str) -> bool:
         return name in self.names.get(kind, frozenset())
+
+    def reads(self, kind: str) -> bool:
+        """Whether this read reads ``kind`` at all (a targeted read reads only the kinds it names)."""
+        return self.only is None or bool(self.only.get(kind))
 
     def owns(self, tags: Mapping[str, str]) -> bool:
         return tags.get(self.ownership_key) == self.ownership_value

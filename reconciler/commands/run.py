@@ -37,6 +37,14 @@ def register(commands: Subcommands) -> None:
     )
     run.add_argument("--interval", default="5m", help="time between reconciles, with 10%% jitter (default 5m)")
     run.add_argument(
+        "--resync",
+        default=os.environ.get("RECONCILER_RESYNC", "1h"),
+        metavar="DURATION",
+        help="time between full reads of the account (all drift), with 10%% jitter; in between, a new commit "
+        "reads only what it changed, an unchanged one only its last applied commit (default 1h, or RECONCILER_RESYNC; "
+        "0 reads everything every cycle)",
+    )
+    run.add_argument(
         "--mode",
         choices=("apply", "plan"),
         default="apply",
@@ -96,6 +104,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
     try:
         interval = parse_interval(args.interval)
         stale_after = parse_interval(args.health_stale_after)
+        resync = None if args.resync.strip() in ("0", "0s") else parse_interval(args.resync)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     try:
@@ -108,6 +117,7 @@ def cmd_run(args: argparse.Namespace, out: TextIO) -> Exit:
         path=args.path,
         cache_dir=Path(args.cache_dir),
         interval=interval,
+        resync=resync,
         mode=args.mode,
         allow_rewind=args.allow_rewind,
         state_table=args.state_table,

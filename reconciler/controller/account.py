@@ -14,7 +14,7 @@ import dataclasses
 import threading
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import partial
 from typing import Protocol
@@ -22,14 +22,17 @@ from typing import Protocol
 import structlog
 
 from reconciler import clock
-from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
+from reconciler.aws.clients import AssumedRole, AwsConfig, CallRecorder, ClientFactory
 from reconciler.aws.lease import Lease, StateTable
+from reconciler.controller.gitsource import Changed
+from reconciler.controller.incremental import Baseline, Incremental, Memory, converged_baseline, targeted
 from reconciler.controller.metrics import Metrics
 from reconciler.controller.schedule import CLOSED, OPEN, SUSPENDED, Gate, gate_of, warn_expiring
 from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
 from reconciler.engine.plan import Plan
 from reconciler.engine.urgent import urgent_saved
+from reconciler.engine.verdict import Verdict
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import DesiredState
@@ -40,6 +43,8 @@ log = structlog.get_logger(__name__)
 OK, ERROR, CHANGES, REFUSED = 0, 1, 2, 3
 #: Plans made for one commit in one cycle when the account keeps moving under the lease.
 MAX_PLAN_ATTEMPTS = 3
+#: Client factories a controller keeps from cycle to cycle.
+MAX_FACTORIES = 64
 
 
 class HeadStatus(StrEnum):
@@ -67,6 +72,9 @@ class Source(Protocol):
 
     def is_ancestor(self, older: str, newer: str) -> bool: ...
 
+    def changed(self, older: str, newer: str) -> list[Changed]:
+        """The files of the manifest directory that differ between two commits."""
+
 
 @dataclass
 class Shared:
@@ -85,6 +93,13 @@ class Shared:
     stop_event: threading.Event
     on_plan: Callable[[Plan], None] | None = None
     on_outcome: Callable[[Outcome], None] | None = None
+    # The memory between cycles (full reads, targeted ones, unchanged commits); None: every cycle is a full one.
+    incremental: Incremental | None = None
+    # Counts every AWS call of the controller's clients (tests, benchmarks).
+    recorder: CallRecorder | None = None
+    # Clients and state tables, kept from cycle to cycle (their account check and table check are made once).
+    factories: dict[tuple[object, ...], ClientFactory] = field(default_factory=dict)
+    tables: dict[tuple[str, bool], StateTable] = field(default_factory=dict)
 
 
 class AccountReconcile:
@@ -116,24 +131,79 @@ class AccountReconcile:
     def factory(self, region: str | None, *, read_only: bool, commit: str | None = None) -> ClientFactory:
         """Clients for this account: through its spoke role (the read one when ``read_only``) in a fleet."""
         assume = AssumedRole.for_account(self.account, read_only=read_only, mode=self.shared.mode, commit=commit)
-        config = dataclasses.replace(self.shared.aws, region=region, assume=assume)
-        return ClientFactory(config, read_only=read_only, on_send=self.metrics.beat_hook)
+        key = (self.account_id, region, read_only, assume)
+        factories = self.shared.factories
+        factory = factories.get(key)
+        if factory is None:
+            if len(factories) >= MAX_FACTORIES:  # a fleet's assumed roles name the commit: a new one per commit
+                factories.clear()
+            config = dataclasses.replace(self.shared.aws, region=region, assume=assume)
+            factory = factories[key] = ClientFactory(
+                config, read_only=read_only, on_send=self.metrics.beat_hook, recorder=self.shared.recorder
+            )
+        return factory
 
     def table(self, *, read_only: bool) -> StateTable:
         """The state table (the lease, the last applied commit) of the controller's own credentials' account, with
         this account's items."""
-        config = dataclasses.replace(self.shared.aws, region=self.table_region, assume=None)
-        factory = ClientFactory(config, read_only=read_only, on_send=self.metrics.beat_hook)
-        return StateTable(factory, self.shared.state_table, account_id=self.account_id)
+        table = self.shared.tables.get((self.account_id, read_only))
+        if table is None:
+            config = dataclasses.replace(self.shared.aws, region=self.table_region, assume=None)
+            factory = ClientFactory(
+                config, read_only=read_only, on_send=self.metrics.beat_hook, recorder=self.shared.recorder
+            )
+            table = StateTable(factory, self.shared.state_table, account_id=self.account_id)
+            self.shared.tables[(self.account_id, read_only)] = table
+        return table
 
     # ------------------------------------------------------------------ one reconcile
 
-    def reconcile(self, head: str, desired: DesiredState | None, invalid: HeadProblem | None) -> int:
+    def quick(self, head: str) -> int | None:
+        """This cycle's status when it has nothing to do for the account (the same commit as its last cycle,
+        between full reads: one read of the state table); None when it has."""
+        incremental = self.shared.incremental
+        if incremental is None:
+            return None
+        last = self.table(read_only=self.shared.mode == "plan").last_applied()
+        return self._unchanged(incremental, head, last)
+
+    def _unchanged(self, incremental: Incremental, head: str, last: str | None) -> int | None:
+        memory = incremental.unchanged(self.account_id, head, last)
+        if memory is None:
+            return None
+        incremental.counted("none")
+        if memory.problem is not None:
+            self.log_problem(memory.problem, head, last)
+        else:
+            log.info("unchanged since the last cycle; nothing read", head=head, last_applied=last)
+        return memory.status
+
+    def reconcile(
+        self, head: str, desired: DesiredState | None, invalid: HeadProblem | None, *, full: bool = True
+    ) -> int:
         """Judge ``head`` for this account (``desired``: its state there; ``invalid``: the head does not load),
-        then converge to it, or heal from the last applied commit."""
+        then converge to it, or heal from the last applied commit. ``full``: read the whole account (else, between
+        full reads, only what a new commit changed: :mod:`reconciler.controller.incremental`)."""
         shared = self.shared
         table = self.table(read_only=shared.mode == "plan")
         last = table.last_applied()
+        incremental = shared.incremental
+        if incremental is not None and not full:
+            status = self._unchanged(incremental, head, last)
+            if status is not None:
+                return status
+        try:
+            return self._reconcile(head, desired, invalid, last, full=full)
+        except BaseException:
+            if incremental is not None:
+                incremental.forget(self.account_id)
+            raise
+
+    def _reconcile(
+        self, head: str, desired: DesiredState | None, invalid: HeadProblem | None, last: str | None, *, full: bool
+    ) -> int:
+        shared = self.shared
+        incremental = shared.incremental
         problem: HeadProblem | None = None
         planned: Planned | None = None
         rewound = bool(last) and not shared.allow_rewind and not self.source.is_ancestor(str(last), head)
@@ -149,16 +219,33 @@ class AccountReconcile:
             problem = invalid
         else:
             assert desired is not None
+            baseline = None
+            if incremental is not None and not full and shared.mode == "apply" and last is not None:
+                baseline = incremental.baseline(self.account_id, last)
+            if baseline is not None and gate_of(desired.settings, clock.now()).state != OPEN:
+                baseline = None  # the schedule holds changes back: a full plan says what, and what still proceeds
+            if baseline is not None:
+                assert last is not None
+                self.metrics.set_account_head(self.label, HeadStatus.VALID.value, head=head, applied=last)
+                status = targeted(self, head, last, desired, baseline)
+                if status is not None:
+                    return status
             planned = self.plan(desired, head)
-            verdict = planned.saved.verdict
-            if verdict.refused:
-                problem = HeadProblem(
-                    HeadStatus.REFUSED, "; ".join(verdict.lines()), REFUSED if verdict.by_invariants else ERROR
-                )
+            if incremental is not None:
+                incremental.counted("full")
+            if planned.saved.verdict.refused:
+                problem = self.refused(planned.saved.verdict)
         if problem is None:
-            assert planned is not None
+            assert planned is not None and desired is not None
             self.metrics.set_account_head(self.label, HeadStatus.VALID.value, head=head, applied=last)
-            return self.converge(planned, head, last, table)
+            return self.converge(planned, head, last, desired)
+        return self.head_problem(problem, head, last, heal=full)
+
+    def refused(self, verdict: Verdict) -> HeadProblem:
+        """The head's problem when its plan is refused."""
+        return HeadProblem(HeadStatus.REFUSED, "; ".join(verdict.lines()), REFUSED if verdict.by_invariants else ERROR)
+
+    def log_problem(self, problem: HeadProblem, head: str, last: str | None) -> None:
         log.error(
             "head commit cannot be applied",
             status=problem.status.value,
@@ -166,38 +253,48 @@ class AccountReconcile:
             head=head,
             last_applied=last,
         )
+
+    def head_problem(self, problem: HeadProblem, head: str, last: str | None, *, heal: bool) -> int:
+        """Report why the head cannot be applied (and, ``heal``, keep the account at the last applied commit)."""
+        self.log_problem(problem, head, last)
         self.metrics.account_failed(self.label, problem.status.value)
         self.metrics.set_account_head(self.label, problem.status.value, head=head, applied=last, reason=problem.reason)
         self.metrics.set_account_synced(self.label, False)
-        self.heal_from(last, head)
+        incremental = self.shared.incremental
+        baseline = incremental.baseline(self.account_id, last) if incremental is not None else None
+        if heal:
+            baseline = self.heal_from(last, head)
+        if incremental is not None:
+            incremental.remember(self.account_id, Memory(head, last, problem.exit_status, problem, baseline))
         return problem.exit_status
 
-    def heal_from(self, last: str | None, head: str, gate: Gate | None = None) -> None:
+    def heal_from(self, last: str | None, head: str, gate: Gate | None = None) -> Baseline | None:
         """Keep reverting drift to the last commit applied successfully while the head cannot be applied (or, with
-        ``gate``, the head's closed schedule, while it must wait: only the part of that which always proceeds)."""
+        ``gate``, the head's closed schedule, while it must wait: only the part of that which always proceeds); the
+        account's baseline at that commit when it is converged to it."""
         if last is None or last == head:
             log.warning("no earlier applied commit to keep the account at; waiting for a commit that fixes the head")
-            return
+            return None
         structlog.contextvars.bind_contextvars(commit=last)
         try:
             desired = self.source.load(last, self.account)
             if desired is None:
                 log.warning("the account is not in the last applied commit's fleet; nothing to keep it at")
-                return
+                return None
             planned = self.plan(desired, last)
             if planned.saved.verdict.refused:
                 log.error(
                     "the last applied commit is refused now too; nothing is changed",
                     reason=planned.saved.verdict.headline(),
                 )
-                return
+                return None
             if self.shared.mode == "plan":
                 log.info("planned the last applied commit", summary=planned.saved.plan.summary())
-                return
+                return None
             gate = gate or self.gate(planned)
             if gate.state == SUSPENDED:
                 log.warning("changes held back by the schedule", reason=gate.reason, last_applied=last)
-                return
+                return None
             result = self.apply(planned, last, narrow=self.urgent(last) if gate.state == CLOSED else None)
             self.count_repairs(result)
             log.info(
@@ -205,36 +302,70 @@ class AccountReconcile:
                 last_applied=last,
                 summary=result.summary() if result else "in sync",
             )
+            if gate.state == CLOSED:
+                return None  # only what always proceeds was applied: the account is not converged to ``last``
+            return self.baseline(last, desired, planned, result)
         finally:
             structlog.contextvars.bind_contextvars(commit=head)
 
-    def converge(self, planned: Planned, head: str, last: str | None, table: StateTable) -> int:
+    def baseline(
+        self, commit: str, desired: DesiredState, planned: Planned, result: ApplyResult | None
+    ) -> Baseline | None:
+        """The account's baseline once ``planned`` (a full plan of ``desired``) was applied; None when the
+        controller keeps none (every cycle is a full one) or the apply failed."""
+        incremental = self.shared.incremental
+        if incremental is None or incremental.resync is None or (result is not None and not result.ok):
+            return None
+        return converged_baseline(commit, desired, planned, result, planned.saved.target.region)
+
+    def converge(self, planned: Planned, head: str, last: str | None, desired: DesiredState) -> int:
         saved = planned.saved
+        incremental = self.shared.incremental
         if self.shared.mode == "plan":
             self.metrics.set_account_synced(self.label, head == last and saved.plan.empty)
             self.metrics.account_succeeded(self.label)
             digest = {} if saved.plan.empty else {"digest": saved.digest}
             log.info("planned", summary=saved.plan.summary(), **digest)
-            return OK if saved.plan.empty else CHANGES
+            status = OK if saved.plan.empty else CHANGES
+            if incremental is not None:
+                incremental.remember(self.account_id, Memory(head, last, status))
+            return status
         gate = self.gate(planned)
         if gate.state != OPEN and not saved.plan.empty:
+            if incremental is not None:
+                incremental.forget(self.account_id)  # held back: the next cycle judges the head again, in full
             return self.held_back(planned, gate, head, last)
         result = self.apply(planned, head)
         if result is not None and not result.ok:
-            log.error("reconcile incomplete", summary=result.summary())
-            self.metrics.account_failed(self.label, "changes")
-            self.metrics.set_account_synced(self.label, False)
-            self.last_retryable = True
-            return ERROR
+            if incremental is not None:
+                incremental.forget(self.account_id)
+            return self.incomplete(result)
         if head == last:
             self.count_repairs(result)
         else:
-            table.record_applied(head, owner=self.shared.owner)
+            self.table(read_only=False).record_applied(head, owner=self.shared.owner)
+        if incremental is not None:
+            baseline = self.baseline(head, desired, planned, result)
+            incremental.remember(self.account_id, Memory(head, head, OK, None, baseline))
+        return self.succeeded(head, last, result)
+
+    def incomplete(self, result: ApplyResult) -> int:
+        """An apply with failed changes: reported; the next cycle tries again."""
+        log.error("reconcile incomplete", summary=result.summary())
+        self.metrics.account_failed(self.label, "changes")
+        self.metrics.set_account_synced(self.label, False)
+        self.last_retryable = True
+        return ERROR
+
+    def succeeded(self, head: str, last: str | None, result: ApplyResult | None, *, note: str | None = None) -> int:
+        """The account is converged to ``head`` (recorded as its last applied commit)."""
+        if head != last:
             self.metrics.set_account_head(self.label, HeadStatus.VALID.value, head=head, applied=head)
         self.metrics.set_account_applied(self.label, head)
         self.metrics.set_account_synced(self.label, result is None or not result.of(Status.PENDING))
         self.metrics.account_succeeded(self.label)
-        log.info("reconciled", applied_commit=head, summary=result.summary() if result else "in sync")
+        summary = note or (result.summary() if result else "in sync")
+        log.info("reconciled", applied_commit=head, summary=summary)
         return OK
 
     def held_back(self, planned: Planned, gate: Gate, head: str, last: str | None) -> int:
@@ -295,6 +426,8 @@ class AccountReconcile:
     def plan(self, desired: DesiredState, sha: str) -> Planned:
         region = self.region(desired)
         options = self.shared.options
+        incremental = self.shared.incremental
+        rules = incremental.rules_for(self.account_id) if incremental is not None and incremental.resync else None
         planned = make_plan(
             desired,
             self.factory(region, read_only=True, commit=sha),
@@ -303,6 +436,7 @@ class AccountReconcile:
             allow_deletes=options.allow_deletes,
             commit=sha,
             display_root=self.shared.display_root,
+            findings=rules.findings if rules is not None else None,
         )
         self.observe(planned)
         return planned

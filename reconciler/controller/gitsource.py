@@ -44,11 +44,12 @@ from reconciler.controller.gittree import check_links, write_files
 from reconciler.controller.gitworkspace import Workspace
 from reconciler.logs import redact_urls, split_userinfo, url_secrets
 
-__all__ = ["LAYOUT", "Checkout", "GitError", "GitSource", "InvalidSource", "redact_url"]
+__all__ = ["LAYOUT", "Changed", "Checkout", "GitError", "GitSource", "InvalidSource", "redact_url"]
 
 LAYOUT = ".reconciler-git"
 _USERINFO_SAFE = "!$&'()*+,;=:%"  # RFC 3986 sub-delims, ':' and existing %XX escapes
 _SHA = re.compile(r"[0-9a-fA-F]{4,64}")
+LINK_MODE = "120000"
 
 
 def redact_url(url: str) -> str:
@@ -69,6 +70,17 @@ def _canonical_url(url: str) -> str:
     if userinfo is None:
         return url
     return f"{scheme}://{quote(userinfo, safe=_USERINFO_SAFE)}@{after}"
+
+
+@dataclass(frozen=True)
+class Changed:
+    """A file of the manifest directory that differs between two commits (paths relative to the directory; a
+    rename or copy has both, an addition no ``old``, a deletion no ``new``)."""
+
+    status: str  # git's letter: A, M, D, R, C, T
+    old: str | None
+    new: str | None
+    link: bool = False  # a symbolic link before or after
 
 
 @dataclass(frozen=True)
@@ -145,12 +157,13 @@ class GitSource:
             return self._git("rev-parse", "--verify", f"{self._ref}^{{commit}}").stdout.decode().strip()
 
     @contextlib.contextmanager
-    def files(self, sha: str) -> Iterator[Path]:
-        """The manifest directory of any commit the cache holds, in a private directory removed on exit.
+    def files(self, sha: str, only: list[str] | None = None) -> Iterator[Path]:
+        """The manifest directory of any commit the cache holds, in a private directory removed on exit; with
+        ``only`` (paths relative to the directory), only those of its files.
 
         When the commit has no such directory, the path given does not exist.
         """
-        workspace, root = self._materialise(sha)
+        workspace, root = self._materialise(sha, only)
         try:
             yield root
         finally:
@@ -166,6 +179,47 @@ class GitSource:
         if not known:
             return False
         return self._git("merge-base", "--is-ancestor", older, newer, check=False).returncode == 0
+
+    def changed(self, older: str, newer: str) -> list[Changed]:
+        """The files of the manifest directory that differ from commit ``older`` to ``newer`` (``git diff --raw``,
+        renames found), whatever their names: the caller tells manifests from other files."""
+        if not (_SHA.fullmatch(older) and _SHA.fullmatch(newer)):
+            raise GitError(f"not a commit id: {older!r} or {newer!r}")
+        rel = self._relpath()
+        out = self._git(
+            "diff", "--raw", "-z", "-M", "--no-abbrev", "--no-ext-diff", "--no-textconv", older, newer, "--", rel or "."
+        ).stdout.decode("utf-8", "surrogateescape")
+        fields = out.split("\0")
+        changed: list[Changed] = []
+        i = 0
+        while i < len(fields) and fields[i].startswith(":"):
+            old_mode, new_mode, _, _, status = fields[i][1:].split(" ")
+            old: str | None
+            new: str | None
+            if status[0] in "RC":
+                old, new, i = fields[i + 1], fields[i + 2], i + 3
+            else:
+                path, i = fields[i + 1], i + 2
+                old, new = (None, path) if status == "A" else (path, None) if status == "D" else (path, path)
+            link = LINK_MODE in (old_mode, new_mode)
+            changed.append(Changed(status[0], self._inside(old, rel), self._inside(new, rel), link))
+        return changed
+
+    @staticmethod
+    def _inside(path: str | None, rel: str) -> str | None:
+        """``path`` (from the repository's root) relative to the manifest directory ``rel``; None when outside."""
+        if path is None:
+            return None
+        if not rel:
+            return path
+        return path[len(rel) + 1 :] if path.startswith(rel + "/") else None
+
+    def tree(self, sha: str) -> str:
+        """The id of the manifest directory's tree at commit ``sha`` (what identifies its content)."""
+        if not _SHA.fullmatch(sha):
+            raise GitError(f"not a commit id: {sha!r}")
+        rel = self._relpath()
+        return self._git("rev-parse", "--verify", f"{sha}^{{commit}}:{rel}").stdout.decode().strip()
 
     def parents(self, sha: str, count: int) -> list[str]:
         """Up to ``count`` commits before ``sha`` on its first-parent line, newest first."""
@@ -238,7 +292,7 @@ class GitSource:
 
     # -- writing a commit's files ----------------------------------------------------------------
 
-    def _materialise(self, sha: str) -> tuple[Workspace, Path]:
+    def _materialise(self, sha: str, only: list[str] | None = None) -> tuple[Workspace, Path]:
         rel = self._relpath()
         if not _SHA.fullmatch(sha):
             raise GitError(f"not a commit id: {sha!r}")
@@ -256,7 +310,12 @@ class GitSource:
         try:
             root = workspace.tree / rel if rel else workspace.tree
             if answer[1][1:2] == ["tree"]:  # else: no such directory in this commit (root does not exist)
-                check_links(write_files(self._git, sha, rel, workspace.tree), root, self.path)
+                paths = [rel] if rel else []
+                if only is not None:
+                    paths = [posixpath.join(rel, path) if rel else path for path in only]
+                if paths or only is None:
+                    check_links(write_files(self._git, sha, paths, workspace.tree), root, self.path)
+                root.mkdir(parents=True, exist_ok=True)
             return workspace, root
         except OSError as exc:
             workspace.remove()

@@ -22,9 +22,10 @@ __all__ = ["check_links", "write_files"]
 _LINK_TARGET_MAX = 4096  # bytes: a longer link target than a path can be is left out
 
 
-def write_files(git: Git, sha: str, repo_path: str, tree: Path) -> list[Path]:
-    """Write the files of ``sha`` at ``repo_path`` (a tree or one entry) under ``tree``; return the links."""
-    listing = git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *([repo_path] if repo_path else []))
+def write_files(git: Git, sha: str, repo_paths: list[str], tree: Path) -> list[Path]:
+    """Write the files of ``sha`` at ``repo_paths`` (trees or entries; none: every file) under ``tree``; return
+    the links."""
+    listing = git("ls-tree", "-r", "-z", "--full-tree", sha, "--", *repo_paths)
     files: list[tuple[Path, bytes, bool]] = []
     for entry in listing.stdout.split(b"\0"):
         if not entry:

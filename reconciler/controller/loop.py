@@ -33,17 +33,19 @@ from pathlib import Path
 
 import structlog
 
-from reconciler.aws.clients import AwsConfig, ClientFactory, translate_errors
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory, translate_errors
 from reconciler.aws.lease import DEFAULT_TABLE, default_owner
 from reconciler.controller.account import AccountReconcile, HeadProblem, HeadStatus, Shared
-from reconciler.controller.gitsource import GitSource
+from reconciler.controller.gitsource import Changed, GitError, GitSource
+from reconciler.controller.incremental import Incremental
 from reconciler.controller.metrics import Metrics
 from reconciler.engine.executor import ApplyOptions, Outcome
 from reconciler.engine.plan import Plan
 from reconciler.engine.render_fleet import worst
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.kinds import load_fleet
+from reconciler.kinds import load_changes, load_fleet
 from reconciler.manifests import DesiredState
+from reconciler.manifests.changes import NotIncremental
 from reconciler.manifests.fleet import Fleet, shard_of
 from reconciler.manifests.model import Account
 
@@ -78,6 +80,10 @@ class ControllerConfig:
     cache_dir: Path = field(default_factory=lambda: Path("/tmp/reconciler-cache"))  # noqa: S108
     interval: float = 300.0
     jitter: float = 0.1
+    # Seconds between full reads of the account(s) (with ``jitter``); between them a cycle reads only what a new
+    # commit changed, and nothing for an unchanged one (``reconciler.controller.incremental``). None: every cycle
+    # reads everything (``reconciler run`` defaults to 1h).
+    resync: float | None = None
     mode: str = "apply"
     allow_rewind: bool = False
     state_table: str = DEFAULT_TABLE
@@ -102,6 +108,7 @@ class Controller:
         wake: threading.Event | None = None,
         on_plan: Callable[[Plan], None] | None = None,
         on_outcome: Callable[[Outcome], None] | None = None,
+        recorder: CallRecorder | None = None,
     ) -> None:
         if config.shard_count < 1 or not 0 <= config.shard_index < config.shard_count:
             count = config.shard_count
@@ -129,13 +136,20 @@ class Controller:
             stop_event=self.stop,
             on_plan=on_plan,
             on_outcome=on_outcome,
+            incremental=Incremental(config.resync, config.jitter, self.metrics),
+            recorder=recorder,
         )
+        self.incremental = self.shared.incremental
+        # The head and the accounts of the last cycle that went through its accounts: an unchanged head is
+        # checked against them without loading anything.
+        self._last_cycle: tuple[str, list[tuple[str, Account | None, str]]] | None = None
         self._account: str | None = None  # the credentials' own account id
         # This shard's accounts at the last commit whose manifests loaded (None: not known yet, or a directory of
         # one account): what to keep healing while the head does not load.
         self._known: tuple[Account, ...] | None = None
         self._single: bool | None = None  # whether the last commit that loaded was a directory of one account
         self._loaded: dict[str, Fleet] = {}  # this cycle's loads, by commit
+        self._kept: tuple[str, Fleet] | None = None  # the last commit loaded, and what it loaded
         self.metrics.interval.set(config.interval)
 
     # ------------------------------------------------------------------ one reconcile
@@ -173,6 +187,49 @@ class Controller:
         with self._git():
             head = self.git.resolve()
         structlog.contextvars.bind_contextvars(commit=head)
+        assert self.incremental is not None
+        full = self.incremental.full_due()
+        if not full:
+            unchanged = self._unchanged(head)
+            if unchanged is not None:
+                return unchanged
+        status = self._accounts_cycle(head, full=full)
+        if full:
+            self.incremental.full_done()
+        return status
+
+    def _unchanged(self, head: str) -> int | None:
+        """The cycle's status when no account has anything to do (the head and each account's last applied commit
+        as in the last cycle: one read of the state table per account, nothing loaded); None otherwise."""
+        if self._last_cycle is None or self._last_cycle[0] != head:
+            return None
+        statuses = []
+        for label, account, account_id in self._last_cycle[1]:
+            reconcile = self._account_reconcile(account, account_id, set())
+            with structlog.contextvars.bound_contextvars(**({"account": label} if account is not None else {})):
+                try:
+                    status = reconcile.quick(head)
+                except ReconcilerError as exc:
+                    log.warning("could not tell whether anything changed; reconciling", error=str(exc))
+                    return None
+            if status is None:
+                return None
+            statuses.append(status)
+        return worst(statuses)
+
+    def _account_reconcile(
+        self, account: Account | None, account_id: str, logged: set[tuple[str, str, str | None, str]]
+    ) -> AccountReconcile:
+        return AccountReconcile(
+            self.shared,
+            self,
+            account=account,
+            account_id=account_id,
+            table_region=self.config.region or self.aws.region,
+            logged=logged,
+        )
+
+    def _accounts_cycle(self, head: str, *, full: bool) -> int:
         fleet: Fleet | None = None
         invalid: HeadProblem | None = None
         try:
@@ -190,20 +247,15 @@ class Controller:
             return OK
         logged: set[tuple[str, str, str | None, str]] = set()
         statuses = []
+        self._last_cycle = None
         for label, account, account_id, desired in targets:
-            reconcile = AccountReconcile(
-                self.shared,
-                self,
-                account=account,
-                account_id=account_id,
-                table_region=self.config.region or self.aws.region,
-                logged=logged,
-            )
+            reconcile = self._account_reconcile(account, account_id, logged)
             if account is None:  # a directory of one account: its failure is the reconcile's
-                statuses.append(reconcile.reconcile(head, desired, invalid))
+                statuses.append(reconcile.reconcile(head, desired, invalid, full=full))
                 self.last_retryable = self.last_retryable or reconcile.last_retryable
                 continue
-            statuses.append(self._isolated(reconcile, label, head, desired, invalid))
+            statuses.append(self._isolated(reconcile, label, head, desired, invalid, full=full))
+        self._last_cycle = (head, [(label, account, account_id) for label, account, account_id, _ in targets])
         return worst(statuses)
 
     def _isolated(
@@ -213,11 +265,13 @@ class Controller:
         head: str,
         desired: DesiredState | None,
         invalid: HeadProblem | None,
+        *,
+        full: bool,
     ) -> int:
         """One account of a fleet: whatever fails in it is its own failure, and the next account goes on."""
         with structlog.contextvars.bound_contextvars(account=label):
             try:
-                status = reconcile.reconcile(head, desired, invalid)
+                status = reconcile.reconcile(head, desired, invalid, full=full)
             except ReconcilerError as exc:
                 log.error("account reconcile failed", error=str(exc), retryable=exc.retryable)
                 self.metrics.account_failed(label, type(exc).__name__)
@@ -254,6 +308,7 @@ class Controller:
                 dataclasses.replace(self.aws, region=self.config.region or self.aws.region, assume=None),
                 read_only=True,
                 on_send=self.metrics.beat_hook,
+                recorder=self.shared.recorder,
             )
             with translate_errors("checking the account (sts:GetCallerIdentity)"):
                 self._account = str(factory.client("sts").get_caller_identity()["Account"])
@@ -285,11 +340,44 @@ class Controller:
     def _fleet(self, sha: str) -> Fleet:
         """The desired state of this shard's accounts at commit ``sha`` (loaded once per cycle)."""
         fleet = self._loaded.get(sha)
+        if fleet is None and self._kept is not None:
+            fleet = self._changed_fleet(*self._kept, sha)
         if fleet is None:
             with self._git(), self.git.files(sha) as root:
                 fleet = load_fleet(root, display_root=self.config.path, select=self._select)
-            self._loaded[sha] = fleet
+        self._loaded[sha] = fleet
+        self._kept = (sha, fleet)
         return fleet
+
+    def _changed_fleet(self, older: str, previous: Fleet, sha: str) -> Fleet | None:
+        """The desired state at ``sha`` from the one at ``older`` (the last commit loaded) and the files that changed
+        between them, read alone; None when the whole directory must be loaded: git cannot tell what changed, a
+        fleet, a symbolic link changed, or a changed file has a problem (the whole load reports it, as always)."""
+        try:
+            changed = self.changed(older, sha)
+        except GitError:
+            return None
+        if not changed:
+            return previous  # not a file of the manifest directory changed: the same desired state
+        if previous.is_fleet or any(c.link for c in changed):
+            return None
+        written = sorted({c.new for c in changed if c.new is not None})
+        gone = sorted({c.old for c in changed if c.old is not None} - set(written))
+        try:
+            with self._git(), self.git.files(sha, only=written) as root:
+                desired = load_changes(
+                    previous.states[0],
+                    root,
+                    changed=written,
+                    removed=gone,
+                    display_root=self.config.path,
+                    fingerprint=f"git:{self.git.tree(sha)}",
+                )
+        except (NotIncremental, ManifestError, GitError) as exc:
+            log.info("loading every manifest of the commit", reason=str(exc).splitlines()[0][:200])
+            return None
+        log.info("loaded the changed manifest files", files=len(written), removed=len(gone))
+        return Fleet(states=(desired,), accounts=(), root=desired.root, fingerprint=desired.fingerprint)
 
     def load(self, sha: str, account: Account | None) -> DesiredState | None:
         """:class:`~reconciler.controller.account.Source`: ``account``'s desired state at ``sha``."""
@@ -304,6 +392,10 @@ class Controller:
     def is_ancestor(self, older: str, newer: str) -> bool:
         with self._git():
             return self.git.is_ancestor(older, newer)
+
+    def changed(self, older: str, newer: str) -> list[Changed]:
+        with self._git():
+            return self.git.changed(older, newer)
 
     # ------------------------------------------------------------------ the loop
 

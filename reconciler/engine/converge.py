@@ -26,7 +26,7 @@ from reconciler.engine.differ import context
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Executor, Outcome, RefusedError
 from reconciler.engine.plan import Action
 from reconciler.engine.planfile import SavedPlan
-from reconciler.engine.preview import Preview, preview
+from reconciler.engine.preview import Findings, Preview, preview
 from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import REGISTRY
@@ -43,6 +43,7 @@ __all__ = [
     "check_replace",
     "make_plan",
     "moved_resources",
+    "planned",
 ]
 
 log = structlog.get_logger(__name__)
@@ -122,24 +123,55 @@ def make_plan(
     allow_destroy_retained: bool = False,
     commit: str | None = None,
     display_root: str = "",
+    findings: Findings | None = None,
 ) -> Planned:
-    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute.
+    """Read the account, diff, evaluate the invariants and judge: the plan apply would execute. ``findings``: how
+    the rules' findings are had (``preview``).
 
     ``replace``: ``Kind/name`` of resources to delete and recreate (``--replace``; :func:`check_replace` says
     which may be)."""
     check_replace(desired, replace)
-    current = preview(desired, reader, region, invariants=True, replace=replace)
+    current = preview(desired, reader, region, invariants=True, findings=findings, replace=replace)
     report = current.report
     assert report is not None
-    settings = desired.settings
     verdict = judge(
         current.plan,
         report,
-        max_deletes=settings.max_deletes,
+        max_deletes=desired.settings.max_deletes,
         adopt=adopt,
         allow_deletes=allow_deletes,
         allow_destroy_retained=allow_destroy_retained,
     )
+    return planned(
+        desired,
+        current,
+        verdict,
+        region,
+        adopt=adopt,
+        allow_deletes=allow_deletes,
+        replace=replace,
+        allow_destroy_retained=allow_destroy_retained,
+        commit=commit,
+        display_root=display_root,
+    )
+
+
+def planned(
+    desired: DesiredState,
+    current: Preview,
+    verdict: Verdict,
+    region: str,
+    *,
+    adopt: bool,
+    allow_deletes: int | None,
+    commit: str | None,
+    display_root: str,
+    replace: frozenset[str] = frozenset(),
+    allow_destroy_retained: bool = False,
+) -> Planned:
+    """The saved plan of ``current`` judged ``verdict``: what apply executes (a plan of the whole account, or a
+    targeted one: ``reconciler.engine.targeted``)."""
+    settings = desired.settings
     ctx = context(desired, region)
     saved = SavedPlan(
         plan=current.plan,
@@ -155,7 +187,7 @@ def make_plan(
         directory=display_root or desired.root,
         commit=commit,
         account=desired.account,
-        report=report,
+        report=current.report,
         access=current.access,
     )
     return Planned(saved, current)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any
 
 from deepdiff import DeepDiff
@@ -32,7 +33,18 @@ def read_scope(desired: DesiredState, region: str) -> ReadScope:
         ownership_value=tag.value,
         names={kind: frozenset(desired.of(kind)) for kind in KIND_ORDER},
         aws_policy_arns=aws_policy_references(desired),
+        hints=read_hints(desired),
     )
+
+
+def read_hints(desired: DesiredState) -> dict[str, dict[str, object]]:
+    """What the manifests tell the kinds' reads (``Kind.read_hint``), by kind and name."""
+    out: dict[str, dict[str, object]] = {}
+    for resource in desired:
+        hint = REGISTRY[resource.kind].read_hint(resource)
+        if hint is not None:
+            out.setdefault(resource.kind, {})[resource.name] = hint
+    return out
 
 
 def aws_policy_references(desired: DesiredState) -> frozenset[str]:
@@ -164,12 +176,26 @@ def _converge_action(kind: Kind, current: Any, fields: list[FieldChange], ctx: C
     return Action.UPDATE if fields else None
 
 
-def build_plan(desired: DesiredState, live: LiveState, *, replace: frozenset[str] = frozenset()) -> Plan:
+def build_plan(
+    desired: DesiredState,
+    live: LiveState,
+    *,
+    replace: frozenset[str] = frozenset(),
+    only: Mapping[str, frozenset[str]] | None = None,
+) -> Plan:
     """Every change that makes ``live`` match ``desired``, ordered for execution.
 
     ``replace``: ``Kind/name`` of existing resources to delete and recreate (``--replace``). Resources under
-    ``management: observe`` are compared like the others, but their differences go to ``Plan.observed``."""
+    ``management: observe`` are compared like the others, but their differences go to ``Plan.observed``.
+
+    ``only`` (a targeted plan, the controller's between full reads): compare only these resources, by kind and
+    name, on both sides; the views are still made in the context of the whole of ``desired`` (a group's
+    members are its users' manifests', wherever they are)."""
     ctx = context(desired, live.region)
+
+    def compared(kind: str, name: str) -> bool:
+        return only is None or name in only.get(kind, ())
+
     settings = desired.settings
     changes: list[Change] = []
     observed: list[Change] = []
@@ -180,6 +206,8 @@ def build_plan(desired: DesiredState, live: LiveState, *, replace: frozenset[str
         kind = REGISTRY[kind_name]
         live_items = live.of(kind_name)
         for name, resource in sorted(desired.of(kind_name).items()):
+            if not compared(kind_name, name):
+                continue
             want = kind.desired_view(resource, ctx)
             source = resource.source.where() if resource.source else None
             current = live_items.get(name)
@@ -240,7 +268,7 @@ def build_plan(desired: DesiredState, live: LiveState, *, replace: frozenset[str
                 )
             )
         for name, current in sorted(live_items.items()):
-            if name in desired.of(kind_name) or not kind.owned(current, ctx):
+            if name in desired.of(kind_name) or not compared(kind_name, name) or not kind.owned(current, ctx):
                 continue
             if not settings.prune:
                 kept.append(f"{kind_name}/{name}")

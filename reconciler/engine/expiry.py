@@ -24,7 +24,7 @@ from reconciler.kinds.context import Grant
 from reconciler.manifests.model import DesiredState, Resource, expiry_at
 from reconciler.rules.fromdesired import context_for
 
-__all__ = ["Effective", "annotate", "effective", "exception_grants", "grants_of", "left_text"]
+__all__ = ["Effective", "annotate", "effective", "exception_grants", "grants_of", "left_text", "next_event"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +56,15 @@ def exception_grants(desired: DesiredState) -> list[tuple[Resource, Grant]]:
             entry = f"exception {exc.rule} {exc.resource} (owner {exc.owner})"
             found.append((settings, Grant(settings.ref, entry, ("spec", "exceptions", index), expiry, ())))
     return found
+
+
+def next_event(desired: DesiredState, after: dt.datetime) -> dt.datetime | None:
+    """The first instant after ``after`` at which time alone changes what ``desired`` means: an entry or an
+    exception ends, or the warning before it starts (None: never). A controller that skips unchanged commits
+    must not skip past it."""
+    warn = dt.timedelta(days=desired.settings.expiry_warning_days)
+    ending = (*grants_of(desired), *exception_grants(desired))
+    return min((t for _, g in ending for t in (g.expiry.at - warn, g.expiry.at) if t > after), default=None)
 
 
 def effective(desired: DesiredState, at: dt.datetime) -> Effective:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import structlog
 
@@ -18,6 +18,7 @@ from reconciler.engine.expiry import Effective, annotate, effective
 from reconciler.engine.plan import Action, Plan
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
+from reconciler.kinds.user.read import confirm_console_access
 from reconciler.manifests.model import DesiredState
 from reconciler.rules import Finding, Report, desired_findings, finish
 from reconciler.rules.access import access_of
@@ -26,6 +27,14 @@ from reconciler.rules.fromdesired import from_desired
 from reconciler.rules.planmodels import account_model, after_apply
 
 log = structlog.get_logger(__name__)
+
+#: How the invariant rules' findings on a desired state are had (its AWS managed policies, the region):
+#: ``desired_findings`` by default, or a cache of them (``reconciler.engine.targeted.RulesCache``).
+Findings = Callable[[DesiredState, Mapping[str, AwsPolicy], str], list[Finding]]
+
+
+def _desired_findings(desired: DesiredState, aws_policies: Mapping[str, AwsPolicy], region: str) -> list[Finding]:
+    return desired_findings(desired, aws_policies, region=region)
 
 
 @dataclass(frozen=True)
@@ -60,6 +69,23 @@ def plan_access(desired: DesiredState, live: LiveState, plan: Plan, region: str)
     return diff_access(access_of(before), access_of(after))
 
 
+def _confirmed(
+    desired: DesiredState, live: LiveState, plan: Plan, factory: ClientFactory, *, replacing: frozenset[str]
+) -> tuple[LiveState, Plan]:
+    """The users ``plan`` changes whose console access is the credential report's answer (up to 4 hours old),
+    read again one by one, and the plan made again when one of them differs: what apply verifies before writing
+    (each resource the plan touches, read again) must be what the plan read."""
+    users = live_users(live)
+    touched = {c.name: users[c.name] for c in plan if c.kind == "User" and c.name in users}
+    fresh = confirm_console_access(factory, touched)
+    if not fresh:
+        return live, plan
+    live = replace(live, resources={**live.resources, "User": {**live.of("User"), **fresh}})
+    if all(user.console_access == touched[name].console_access for name, user in fresh.items()):
+        return live, plan
+    return live, build_plan(desired, live, replace=replacing)
+
+
 def preview(
     desired: DesiredState,
     factory: ClientFactory,
@@ -67,17 +93,20 @@ def preview(
     *,
     invariants: bool = False,
     replace: frozenset[str] = frozenset(),
+    findings: Findings | None = None,
 ) -> Preview:
     """Read the account and diff it against ``desired``. Sends read operations only.
 
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
     that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
     waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
-    then, from the models of ``desired`` and of the account as read (``Preview.access``).
+    then, from the models of ``desired`` and of the account as read (``Preview.access``). ``findings``: how
+    the rules' findings are had (default: evaluated).
 
     ``desired`` is the manifests as loaded: the plan is made from them as in force now (``reconciler.clock``),
     without the access whose ``expiresAt`` passed (:mod:`reconciler.engine.expiry`), and says so.
     """
+    evaluate = findings or _desired_findings
     started = time.monotonic()
     current = effective(desired, clock.now())
     desired = current.desired
@@ -85,11 +114,13 @@ def preview(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
 
         def start_rules(aws_policies: Mapping[str, AwsPolicy]) -> None:
-            rules.append(pool.submit(desired_findings, desired, aws_policies, region=region))
+            rules.append(pool.submit(evaluate, desired, aws_policies, region))
 
         live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
         read_seconds = time.monotonic() - started
-        plan = annotate(build_plan(desired, live, replace=replace), current)
+        plan = build_plan(desired, live, replace=replace)
+        live, plan = _confirmed(desired, live, plan, factory, replacing=replace)
+        plan = annotate(plan, current)
         report: Report | None = None
         access: AccessDiff | None = None
         access_seconds: dict[str, float] = {}

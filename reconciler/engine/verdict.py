@@ -79,12 +79,16 @@ def owned_count(plan: Plan) -> int:
     )
 
 
-def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) -> list[Refusal]:
+def rail_refusals(
+    plan: Plan, *, max_deletes: int, allow_deletes: int | None, owned: int | None = None
+) -> list[Refusal]:
     """The deletion rails: more deletions than allowed, or most of what the reconciler owns leaving it.
 
     The second counts releases too: a resource whose deletion policy keeps it (``Retain``) is not destroyed
     when its manifest goes, but a checkout that lost most of its manifests must not hand most of the account
-    back to nobody either, whatever the deletion policies say."""
+    back to nobody either, whatever the deletion policies say. ``owned``: what the reconciler owns in the whole
+    account, for a plan that compared only part of it (a targeted plan: its own ``owned_count`` would be the
+    part's); by default, the plan's :func:`owned_count`. A replacement counts as a deletion."""
     deleted = tuple(c.ref for c in plan if c.removes)
     released = tuple(c.ref for c in plan if c.action is Action.RELEASE)
     count = len(deleted)
@@ -104,7 +108,7 @@ def rail_refusals(plan: Plan, *, max_deletes: int, allow_deletes: int | None) ->
                 deleted,
             )
         ]
-    owned = owned_count(plan)
+    owned = owned_count(plan) if owned is None else owned
     leaving = deleted + released
     if allow_deletes is None and owned and len(leaving) * 2 > owned:
         what = f"deletes {count}" + (f" and releases {len(released)}" if released else "")
@@ -162,9 +166,10 @@ def judge(
     adopt: bool = False,
     allow_deletes: int | None = None,
     allow_destroy_retained: bool = False,
+    owned: int | None = None,
 ) -> Verdict:
     """Everything apply would refuse in ``plan``, run with ``--adopt`` = ``adopt``, ``--allow-deletes`` and
-    ``--allow-destroy-retained``."""
+    ``--allow-destroy-retained`` (``owned``: see :func:`rail_refusals`)."""
     refusals = list(_invariants(report))
     adoptions = tuple(c.ref for c in plan if c.action is Action.ADOPT or c.adopting)
     if adoptions and not adopt:
@@ -183,5 +188,5 @@ def judge(
     ]
     if not allow_destroy_retained:
         refusals += _retained(plan)
-    refusals += rail_refusals(plan, max_deletes=max_deletes, allow_deletes=allow_deletes)
+    refusals += rail_refusals(plan, max_deletes=max_deletes, allow_deletes=allow_deletes, owned=owned)
     return Verdict(tuple(refusals))

@@ -9,11 +9,11 @@ from pathlib import Path
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import Context, Target
 from reconciler.kinds.registry import KIND_ORDER, REGISTRY
-from reconciler.manifests import loader
+from reconciler.manifests import changes, loader
 from reconciler.manifests.fleet import Fleet
 from reconciler.manifests.model import Account, DesiredState
 
-__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target", "load_directory", "load_fleet"]
+__all__ = ["KIND_ORDER", "REGISTRY", "Context", "Kind", "Target", "load_changes", "load_directory", "load_fleet"]
 
 
 def load_directory(root: Path | str, *, display_root: Path | str | None = None) -> DesiredState:
@@ -28,3 +28,25 @@ def load_fleet(
     """Load and validate a directory of one account or of a fleet (Account manifests): the desired state of each
     account ``select`` keeps. Raises ManifestError listing every problem, located."""
     return loader.load_fleet(root, kinds=REGISTRY, display_root=display_root, select=select)
+
+
+def load_changes(
+    previous: DesiredState,
+    root: Path | str,
+    *,
+    changed: list[str],
+    removed: list[str],
+    display_root: Path | str,
+    fingerprint: str,
+) -> DesiredState:
+    """``previous`` with the files ``changed`` (under ``root``) and ``removed`` loaded again: see
+    :func:`reconciler.manifests.changes.load_changes`."""
+    return changes.load_changes(
+        previous,
+        root,
+        changed=changed,
+        removed=removed,
+        kinds=REGISTRY,
+        display_root=display_root,
+        fingerprint=fingerprint,
+    )

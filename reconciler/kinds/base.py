@@ -232,6 +232,21 @@ class Kind:
         read: Callable[[ReadSession], Mapping[str, Any]] = self.facet("read").read
         return read(session)
 
+    def read_hint(self, resource: Resource) -> object | None:
+        """What the manifest tells this kind's read that saves calls (``ReadScope.hints``); None: nothing."""
+        return None
+
+    def reads_by_name(self) -> bool:
+        """Whether the kind can read resources by name (its ``read.py`` has ``read_named``)."""
+        return hasattr(self.facet("read"), "read_named")
+
+    def read_named(self, session: ReadSession, names: frozenset[str]) -> Mapping[str, Any]:
+        """The resources of this kind called ``names`` that exist, read by name with per-resource calls (a
+        targeted read: ``ReadScope.only``), each the same live model as :meth:`read` gives, except what is read
+        only for a deletion (``ReadScope.may_delete``). Only for a kind that :meth:`reads_by_name`."""
+        read_named: Callable[[ReadSession, frozenset[str]], Mapping[str, Any]] = self.facet("read").read_named
+        return read_named(session, names)
+
     def step(self, action: str) -> Step | None:
         """The AWS step that makes ``action`` ("create", "update", "delete", "release"); None: not for this kind."""
         steps: Mapping[str, Step] = self.facet("steps").STEPS

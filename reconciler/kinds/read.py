@@ -2,6 +2,9 @@
 side, their per-resource calls on one bounded pool; what several kinds read from one answer (IAM's
 ``GetAccountAuthorizationDetails``) is fetched once and shared.
 
+A targeted read (``ReadScope.only``: the resources a commit changed) reads only the kinds it names, and each of
+them by name where the kind can (``read_named``: per-resource calls, no account-wide answer), else whole.
+
 The account guard runs first: ``sts:GetCallerIdentity`` must be ``ReadScope.account_id``.
 """
 
@@ -10,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from reconciler.aws.account import check_account
 from reconciler.aws.clients import ClientFactory
@@ -17,6 +21,7 @@ from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy, read_aws_policy
 from reconciler.aws.scope import ReadScope
 from reconciler.aws.session import ReadSession
+from reconciler.kinds.base import Kind
 from reconciler.kinds.registry import REGISTRY
 
 __all__ = ["read_account"]
@@ -33,14 +38,18 @@ def read_account(
     """Check the account (unless ``check`` is false: the caller did), then read every kind of the registry."""
     if check:
         check_account(factory, scope.account_id)
-    kinds = list(REGISTRY.values())
-    consumers = Counter(source for kind in kinds for source in kind.sources)
+    kinds = [kind for kind in REGISTRY.values() if scope.reads(kind.name)]
+    by_name = scope.only is not None
+    # The kinds that read a shared answer (IAM's GetAccountAuthorizationDetails): a targeted read of a kind that
+    # reads by name asks for none.
+    whole = [kind for kind in kinds if not (by_name and kind.reads_by_name())]
+    consumers = Counter(source for kind in whole for source in kind.sources)
     with (
         ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="read") as calls,
-        ThreadPoolExecutor(max_workers=len(kinds), thread_name_prefix="pipeline") as pipelines,
+        ThreadPoolExecutor(max_workers=max(1, len(kinds)), thread_name_prefix="pipeline") as pipelines,
     ):
         session = ReadSession(factory, scope, calls, consumers)
-        reads = {kind.name: pipelines.submit(kind.read, session) for kind in kinds}
+        reads = {kind.name: pipelines.submit(_read_kind, kind, session, kind not in whole) for kind in kinds}
         aws = {arn: calls.submit(read_aws_policy, factory, arn) for arn in sorted(scope.aws_policy_arns)}
         resolved = {arn: p for arn, f in aws.items() if (p := f.result()) is not None}
         if on_aws_policies is not None:
@@ -49,3 +58,10 @@ def read_account(
             on_aws_policies(resolved)
         resources = {name: future.result() for name, future in reads.items()}
     return LiveState(scope.account_id, scope.region, resources, resolved)
+
+
+def _read_kind(kind: Kind, session: ReadSession, by_name: bool) -> Mapping[str, Any]:
+    if by_name:
+        assert session.scope.only is not None
+        return kind.read_named(session, session.scope.only[kind.name])
+    return kind.read(session)

@@ -410,6 +410,14 @@ class _State:
         self.failed: set[tuple[str, str]] = set()
         self.problems: list[ManifestProblem] = []
 
+    def keep(self, resource: Resource) -> None:
+        """A resource (or the Settings) of an earlier load whose file did not change."""
+        if isinstance(resource, Settings):
+            self.settings.append(resource)
+            self.settings_documents += 1
+        else:
+            self.resources.setdefault(resource.kind, {})[resource.name] = resource
+
     def add(self, doc: Document, resource: Resource | None, kinds: Mapping[str, KindSpec]) -> None:
         if isinstance(doc.data, dict) and doc.data.get("kind") == SETTINGS:
             self.settings_documents += 1

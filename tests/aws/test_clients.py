@@ -242,6 +242,8 @@ def test_aws_config_rejects_nonsense(kwargs: dict[str, Any]) -> None:
         ("iam", "GetRole", True),
         ("iam", "ListAttachedRolePolicies", True),
         ("iam", "GetCredentialReport", True),
+        # compiles the account's credential report (changes nothing; see EXTRA_READ_OPERATIONS): plan reads with it
+        ("iam", "GenerateCredentialReport", True),
         ("s3", "ListBuckets", True),
         ("s3", "HeadBucket", True),
         ("s3", "HeadObject", True),
@@ -262,7 +264,6 @@ def test_aws_config_rejects_nonsense(kwargs: dict[str, Any]) -> None:
         ("iam", "DeleteRole", False),
         ("iam", "AttachRolePolicy", False),
         ("iam", "TagRole", False),
-        ("iam", "GenerateCredentialReport", False),
         ("iam", "GenerateServiceLastAccessedDetails", False),
         ("sagemaker", "StartNotebookInstance", False),
         ("sagemaker", "StopNotebookInstance", False),

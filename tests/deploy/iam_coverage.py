@@ -75,6 +75,8 @@ ACTIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # the product always creates a bucket with its tags (CreateBucketConfiguration.Tags): that needs
     # s3:TagResource besides s3:CreateBucket
     ("s3", "CreateBucket"): ("s3:CreateBucket", "s3:TagResource"),
+    # a transaction is authorized as the writes it holds (the lease's: record the commit, delete the lease)
+    ("dynamodb", "TransactWriteItems"): ("dynamodb:PutItem", "dynamodb:DeleteItem"),
     # tag-on-create needs the service's tagging action too
     ("iam", "CreatePolicy"): ("iam:CreatePolicy", "iam:TagPolicy"),
     ("iam", "CreateRole"): ("iam:CreateRole", "iam:TagRole"),

@@ -59,3 +59,20 @@ def test_a_checkout_that_would_release_most_of_the_account_is_refused(tmp_path: 
     # One of three is no broken checkout.
     fewer = build_plan(load_directory(directory(tmp_path / "ds", "raw-one", "raw-two")), live)
     assert not judge(fewer, None, max_deletes=10).refused
+
+
+def test_a_plan_of_part_of_the_account_is_judged_against_all_it_owns(tmp_path: Path) -> None:
+    """A targeted plan (``build_plan(only=...)``, the controller's between full reads) compares a few resources: its
+    own count of what the reconciler owns would make one release look like most of the account. ``owned``: the
+    whole account's count, as a full plan counts it, gives the verdict the full plan gives."""
+    names = [f"raw-{i}" for i in range(6)]
+    live = in_sync(load_directory(directory(tmp_path / "ds", *names)))
+    desired = load_directory(directory(tmp_path / "ds", *names[1:]))
+    full = build_plan(desired, live)
+    part = build_plan(desired, live, only={"Bucket": frozenset({"raw-0"})})
+    assert [(c.action, c.ref) for c in part] == [(c.action, c.ref) for c in full] == [(Action.RELEASE, "Bucket/raw-0")]
+    assert part.unchanged == {} and full.unchanged == {"Bucket": 5}
+    assert judge(part, None, max_deletes=10).refusals[0].code == "most-deleted"  # 1 of 1: all of "the account"
+    assert not judge(full, None, max_deletes=10).refused
+    assert not judge(part, None, max_deletes=10, owned=6).refused  # what the full plan counts
+    assert judge(part, None, max_deletes=10, owned=1).refused

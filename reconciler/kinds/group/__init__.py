@@ -77,9 +77,15 @@ class GroupKind(Kind):
         )
 
     document_map_fields = frozenset({"inlinePolicies"})
-    reads = ("iam:GetAccountAuthorizationDetails",)
-    writes = (
+    reads = (
+        "iam:GetAccountAuthorizationDetails",
+        # a read by name (the controller's targeted read)
         "iam:GetGroup",
+        "iam:ListAttachedGroupPolicies",
+        "iam:ListGroupPolicies",
+        "iam:GetGroupPolicy",
+    )
+    writes = (
         "iam:CreateGroup",
         "iam:UpdateGroup",
         "iam:DeleteGroup",
@@ -87,8 +93,6 @@ class GroupKind(Kind):
         "iam:DetachGroupPolicy",
         "iam:PutGroupPolicy",
         "iam:DeleteGroupPolicy",
-        "iam:ListAttachedGroupPolicies",
-        "iam:ListGroupPolicies",
         "iam:AddUserToGroup",
         "iam:RemoveUserFromGroup",
     )

@@ -56,12 +56,19 @@ class PolicyKind(Kind):
         "give the policy a new name (a new policy is created and attached, the old one deleted), "
         "or change the field back in the manifest"
     )
-    reads = ("iam:GetAccountAuthorizationDetails", "iam:ListPolicyTags")
+    reads = (
+        "iam:GetAccountAuthorizationDetails",
+        "iam:ListPolicyTags",
+        # a read by name (the controller's targeted read)
+        "iam:GetPolicy",
+        "iam:ListPolicyVersions",
+        "iam:GetPolicyVersion",
+        "iam:ListPolicies",
+    )
     writes = (
         "iam:CreatePolicy",
         "iam:CreatePolicyVersion",
         "iam:DeletePolicyVersion",
-        "iam:ListPolicyVersions",
         "iam:ListEntitiesForPolicy",
         "iam:DeletePolicy",
         # A replacement attaches the policy again where it was (same ARN): the roles and groups do not change.
@@ -81,6 +88,11 @@ class PolicyKind(Kind):
             for name, principal in sorted(resources.items())
             if live.arn in getattr(principal, "attached", ())
         )
+
+    def read_hint(self, resource: Resource) -> object | None:
+        """Its path: a read by name finds the policy by its ARN."""
+        assert isinstance(resource, Policy)
+        return resource.path
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, Policy)

@@ -80,7 +80,8 @@ class LiveRole:
     max_session_duration: int = 3600
     description: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-    instance_profiles: tuple[str, ...] = ()
+    # None: not read (a read by name reads them only for a role the plan may delete).
+    instance_profiles: tuple[str, ...] | None = ()
 
 
 class RoleKind(Kind):
@@ -95,13 +96,22 @@ class RoleKind(Kind):
 
     def destroys(self, live: Any, state: LiveState) -> tuple[str, ...]:
         assert isinstance(live, LiveRole)
-        return tuple(f"removed from instance profile {name}" for name in live.instance_profiles)
+        return tuple(f"removed from instance profile {name}" for name in live.instance_profiles or ())
 
     document_fields = frozenset({"trust"})
     document_map_fields = frozenset({"inlinePolicies"})
     replace_fields = frozenset({"path"})
     replace_hint = "give the role a new name, or change the path back in the manifest"
-    reads = ("iam:GetAccountAuthorizationDetails", "iam:ListRoles")
+    reads = (
+        "iam:GetAccountAuthorizationDetails",
+        "iam:ListRoles",
+        # a read by name (the controller's targeted read)
+        "iam:GetRole",
+        "iam:ListAttachedRolePolicies",
+        "iam:ListRolePolicies",
+        "iam:GetRolePolicy",
+        "iam:ListInstanceProfilesForRole",
+    )
     writes = (
         "iam:CreateRole",
         "iam:UpdateRole",
@@ -115,10 +125,7 @@ class RoleKind(Kind):
         "iam:DeleteRolePolicy",
         "iam:PutRolePermissionsBoundary",
         "iam:DeleteRolePermissionsBoundary",
-        "iam:ListAttachedRolePolicies",
-        "iam:ListRolePolicies",
-        # deleting a role takes it out of its instance profiles first
-        "iam:ListInstanceProfilesForRole",
+        # deleting a role takes it out of its instance profiles first (the lists it reads are declared in reads)
         "iam:RemoveRoleFromInstanceProfile",
     )
     security_fields = frozenset({"trust", "policies", "inlinePolicies", "permissionsBoundary"})

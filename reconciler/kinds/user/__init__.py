@@ -44,6 +44,9 @@ class LiveUser:
     boundary: str | None = None
     # None: not read (the user is neither named in git nor owned).
     console_access: bool | None = None
+    # Whether ``console_access`` is the credential report's answer (up to 4 hours old: see read.py), not
+    # confirmed by GetLoginProfile. How it was read, not a fact: not part of the fingerprint or of equality.
+    console_from_report: bool = field(default=False, compare=False, metadata={"fingerprint": False})
     # The user's own credentials: "ID (Status)" per access key, read for every user named in git or
     # owned (keys of humans are not declared in git, so they are reported); MFA devices (serial
     # numbers), signing certificates and SSH public keys (IDs), read for users a plan may delete, since
@@ -83,10 +86,19 @@ class UserKind(Kind):
         "iam:GetAccountAuthorizationDetails",
         "iam:GetLoginProfile",
         "iam:ListAccessKeys",
+        # console access of every user at once (read.py: when it holds the same facts)
+        "iam:GenerateCredentialReport",
+        "iam:GetCredentialReport",
         # what deleting a user removes, read for the users a plan may delete
         "iam:ListMFADevices",
         "iam:ListSigningCertificates",
         "iam:ListSSHPublicKeys",
+        # a read by name (the controller's targeted read)
+        "iam:GetUser",
+        "iam:ListGroupsForUser",
+        "iam:ListAttachedUserPolicies",
+        "iam:ListUserPolicies",
+        "iam:GetUserPolicy",
     )
     writes = (
         "iam:CreateUser",
@@ -96,9 +108,6 @@ class UserKind(Kind):
         "iam:UntagUser",
         "iam:CreateLoginProfile",
         "iam:DeleteLoginProfile",
-        "iam:ListGroupsForUser",
-        "iam:ListUserPolicies",
-        "iam:ListAttachedUserPolicies",
         "iam:DetachUserPolicy",
         "iam:DeleteUserPolicy",
         "iam:PutUserPermissionsBoundary",
@@ -112,6 +121,12 @@ class UserKind(Kind):
     )
     audit_reads = ("iam:ListMFADevices",)  # MFA devices of every user with a console password
     security_fields = frozenset({"policies", "inlinePolicies", "permissionsBoundary", "consoleAccess"})
+
+    def read_hint(self, resource: Resource) -> object | None:
+        """Whether git gives it console access: the credential report's answer for it is confirmed when it
+        differs (see ``read.py``)."""
+        assert isinstance(resource, User)
+        return resource.console_access
 
     def desired_view(self, resource: Resource, ctx: Context) -> dict[str, Any]:
         assert isinstance(resource, User)

@@ -1,4 +1,5 @@
-"""What the embedded emulator (moto 5.2) lacks for users, added to it: users' permissions boundaries.
+"""What the embedded emulator (moto 5.2) lacks for users, added to it: users' permissions boundaries, and a
+credential report that is as old as AWS's can be.
 
 moto's users have no permissions boundary: CreateUser ignores ``PermissionsBoundary``,
 PutUserPermissionsBoundary / DeleteUserPermissionsBoundary answer HTTP 500, and GetUser /
@@ -12,15 +13,26 @@ actions):
   + delete_user_permissions_boundary
   ~ create_user                         honours ``PermissionsBoundary``
 
+AWS compiles the credential report when ``GenerateCredentialReport`` is called and the last report is more than
+4 hours old, and ``GetCredentialReport`` answers that report until then: a login profile made or removed since is
+not in it. moto compiles it afresh on every ``GetCredentialReport``. Added, onto ``IAMBackend`` (the times are
+``reconciler.clock``'s, so that tests can make a report old without waiting):
+
+  ~ report_generated / generate_report  a report is kept for 4 hours; a request after that compiles a new one
+  ~ get_credential_report               the report as it was compiled
+
 Installed by ``reconciler.sandbox`` when the first emulator starts (``Kind.install_emulator``); moto is
 imported only then.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from typing import Any
+
+from reconciler import clock
 
 _POLICY_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(aws|\d{12}):policy/[\w+=,.@/-]+$")
 _installed = False
@@ -68,16 +80,53 @@ def _creating_with_boundary(original: Any) -> Any:
     return create_user
 
 
+#: How long AWS keeps a credential report before a GenerateCredentialReport compiles a new one.
+REPORT_LIFETIME = dt.timedelta(hours=4)
+
+
+def _kept_report(backend: Any) -> tuple[dt.datetime, str] | None:
+    kept: tuple[dt.datetime, str] | None = getattr(backend, "reconciler_credential_report", None)
+    if kept is None or clock.now() - kept[0] >= REPORT_LIFETIME:
+        return None
+    return kept
+
+
+def _report_generated(self: Any) -> bool:
+    return _kept_report(self) is not None
+
+
+def _generating_report(original_get: Any) -> Any:
+    def generate_report(self: Any) -> None:
+        if _kept_report(self) is None:
+            self.credential_report = True
+            self.reconciler_credential_report = (clock.now(), original_get(self))
+
+    return generate_report
+
+
+def _get_kept_report(self: Any) -> str:
+    from moto.iam.exceptions import ReportNotPresentException  # noqa: PLC0415
+
+    kept: tuple[dt.datetime, str] | None = getattr(self, "reconciler_credential_report", None)
+    if kept is None:
+        raise ReportNotPresentException("Credential report not present")
+    return kept[1]
+
+
 def install() -> None:
     """Add users' permissions boundaries to moto: the model property its serializer reads (GetUser,
-    GetAccountAuthorizationDetails), CreateUser's parameter, and the Put/Delete actions. Idempotent."""
+    GetAccountAuthorizationDetails), CreateUser's parameter, and the Put/Delete actions; and a credential
+    report kept as AWS keeps it. Idempotent."""
     global _installed  # noqa: PLW0603 - once per process
     if _installed:
         return
-    from moto.iam.models import User  # noqa: PLC0415
+    from moto.iam.models import IAMBackend, User  # noqa: PLC0415
     from moto.iam.responses import IamResponse  # noqa: PLC0415
 
     additions: list[tuple[type, str, Any]] = [
+        (IAMBackend, "report_generated", _report_generated),
+        (IAMBackend, "generate_report", _generating_report(IAMBackend.get_credential_report)),
+        (IAMBackend, "get_credential_report", _get_kept_report),
         (User, "permissions_boundary_arn", None),
         (User, "permissions_boundary", property(_boundary)),
         (IamResponse, "create_user", _creating_with_boundary(IamResponse.create_user)),
