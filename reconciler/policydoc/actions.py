@@ -47,7 +47,9 @@ class _Wildcards:
         self.regexes = tuple(action_regex(p) for p in dict.fromkeys(p for p in patterns if _prefix(p) is None))
 
     def match(self, text: str) -> bool:
-        return text.startswith(self.prefixes) or any(r.fullmatch(text) for r in self.regexes)
+        if text.startswith(self.prefixes):
+            return True
+        return bool(self.regexes) and any(r.fullmatch(text) for r in self.regexes)
 
 
 class ActionSet:
