@@ -81,6 +81,12 @@ def prepare(workdir: Path, url: str, *, scale: float, seeded: bool) -> Path:
     return repo
 
 
+def _state_table() -> str:
+    """A state table of this run's own: the repository is made anew each run, and a commit another run applied
+    in the same emulator would be a rewind."""
+    return f"bench-controller-{os.getpid()}-{int(time.time())}"
+
+
 def run_child(repo: Path, workdir: Path, url: str, *, cycles: int, interval: str) -> dict[str, Any]:
     """``reconciler run`` until ``cycles`` reconciles are done; the RSS after each."""
     command = [
@@ -100,6 +106,8 @@ def run_child(repo: Path, workdir: Path, url: str, *, cycles: int, interval: str
         "apply",
         "--cache-dir",
         str(workdir / "cache"),
+        "--state-table",
+        _state_table(),
         "--endpoint-url",
         url,
     ]
@@ -154,7 +162,9 @@ def trace_in_process(repo: Path, workdir: Path, url: str, *, cycles: int) -> lis
 
     configure_logging(fmt="json", level="warning")
     os.environ.update({k: v for k, v in child_env().items() if k.startswith("AWS_")})
-    config = ControllerConfig(source=str(repo), path="manifests", cache_dir=workdir / "trace-cache", interval=0)
+    config = ControllerConfig(
+        source=str(repo), path="manifests", cache_dir=workdir / "trace-cache", interval=0, state_table=_state_table()
+    )
     controller = Controller(config, AwsConfig(endpoint_url=url, region="ap-northeast-1"))
     tracemalloc.start(12)
     snapshots = []
