@@ -6,8 +6,8 @@ Runs ``reconciler.cli.run(ARGS)`` unchanged, except that every ``ClientFactory``
 ``CallRecorder`` (one for read-only clients, one for writable ones) and counts how many calls are in
 flight at once (the peak, for all calls and for mutating IAM/S3/SageMaker ones: proof that writes run in
 parallel). The
-CLI's exit status is this program's; RESULT.json gets the calls, the attempts, the peaks and the time
-from ``cli.run`` entry to return (imports excluded).
+CLI's exit status is this program's; RESULT.json gets the calls, the attempts, the peaks, the time
+from ``cli.run`` entry to return (imports excluded) and the process's peak RSS (``VmHWM``).
 
 With ``APPLY_BENCH_LATENCY_MS`` set, every HTTP attempt first sleeps that long (in the calling thread,
 before it is sent): the round trip to a real AWS endpoint, which the emulator on 127.0.0.1 does not have.
@@ -54,6 +54,14 @@ class InFlight:
         return start, end
 
 
+def _hwm_mb() -> float:
+    """This process's peak RSS (``VmHWM``, Linux), in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
 def main(argv: list[str]) -> int:
     if len(argv) < 3 or argv[1] != "--":
         print(__doc__, file=sys.stderr)
@@ -83,7 +91,11 @@ def main(argv: list[str]) -> int:
                 client.meta.events.register("before-send", lambda **_: time.sleep(latency))
             return client
 
-    cli.ClientFactory = RecordingFactory  # type: ignore[misc]
+    from reconciler.commands import accounts, common
+
+    # where the commands make their factories (cli has none of its own)
+    common.ClientFactory = RecordingFactory  # type: ignore[misc]
+    accounts.ClientFactory = RecordingFactory  # type: ignore[misc]
 
     def named(counts: dict[tuple[str, str], int]) -> dict[str, int]:
         return {f"{s}:{o}": n for (s, o), n in sorted(counts.items())}
@@ -106,6 +118,7 @@ def main(argv: list[str]) -> int:
                     "attempts": {k: named(r.attempts()) for k, r in recorders.items()},
                     "peakInFlight": in_flight.peak,
                     "latencyMs": latency * 1000,
+                    "peakRssMb": _hwm_mb(),
                 },
                 indent=1,
             )

@@ -25,7 +25,12 @@ one 16-thread pool), so that ``plan``'s wall time, calls and memory can be compa
 
 What the floor knows of git comes from ``names.json`` (written by ``bench.seed``), so it parses no YAML.
 
-    .venv/bin/python -m bench.floor --names /tmp/bench/scale-1/names.json --endpoint http://127.0.0.1:PORT
+Two floors make the same calls: through the product's client factory (its retries, its read-only guard and
+call counting: ``ClientFactory``), and **bare** (``BareClients``): plain boto3 clients of one boto3 session,
+boto3's defaults but for a connection pool as large as the product's (the 16 threads would otherwise wait for
+one of boto3's 10 connections), and one event handler that counts the calls.
+
+    .venv/bin/python -m bench.floor --names /tmp/bench/scale-1/names.json --endpoint http://127.0.0.1:PORT [--bare]
 """
 
 from __future__ import annotations
@@ -36,10 +41,11 @@ import io
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -49,6 +55,37 @@ GAAD_FILTER = ["User", "Role", "Group", "LocalManagedPolicy"]
 WORKERS = 16
 #: As the product reads console access (reconciler/kinds/user/read.py): the credential report from this many users.
 REPORT_FROM_USERS = 3
+
+
+class Clients(Protocol):
+    def client(self, service_name: str) -> Any: ...
+
+
+class BareClients:
+    """Plain boto3 clients, one per service, from one boto3 session: no product code between the floor and
+    botocore but a call counter (one ``before-call`` handler)."""
+
+    def __init__(self, endpoint: str, region: str, *, pool: int | None = None) -> None:
+        import boto3.session
+        import botocore.config
+
+        self.counts: Counter[str] = Counter()
+        self._session = boto3.session.Session(region_name=region)
+        self._config = botocore.config.Config(max_pool_connections=pool or AwsConfig().max_pool)
+        self._endpoint = endpoint
+        self._clients: dict[str, Any] = {}
+
+    def client(self, service_name: str) -> Any:
+        if service_name not in self._clients:  # made before the threads start (read_floor makes them all first)
+            client = self._session.client(service_name, endpoint_url=self._endpoint, config=self._config)
+            service = client.meta.service_model.service_name
+
+            def count(event_name: str, **_: Any) -> None:
+                self.counts[f"{service}:{event_name.rsplit('.', 1)[-1]}"] += 1
+
+            client.meta.events.register("before-call", count)
+            self._clients[service_name] = client
+        return self._clients[service_name]
 
 
 def _absent(call: Callable[[], Any], *codes: str) -> Any:
@@ -61,7 +98,7 @@ def _absent(call: Callable[[], Any], *codes: str) -> Any:
         raise
 
 
-def read_floor(factory: ClientFactory, git: dict[str, Any], *, workers: int = WORKERS) -> dict[str, int]:
+def read_floor(factory: Clients, git: dict[str, Any], *, workers: int = WORKERS) -> dict[str, int]:
     """Issue the minimal reads; return how many resources of each kind were seen (a sanity check)."""
     key, value = git["ownershipTag"]["key"], git["ownershipTag"]["value"]
     named = {kind: set(names) for kind, names in git["names"].items()}
@@ -247,22 +284,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.floor", description=__doc__.split("\n\n")[0])
     parser.add_argument("--names", type=Path, required=True, help="names.json written by bench.seed")
     parser.add_argument("--endpoint", required=True, help="the emulator's URL (http://127.0.0.1:PORT)")
+    parser.add_argument("--bare", action="store_true", help="plain boto3 clients, not the product's factory")
     args = parser.parse_args(argv)
     git = json.loads(args.names.read_text())
-    recorder = CallRecorder()
-    factory = ClientFactory(
-        AwsConfig(endpoint_url=args.endpoint, region=git["region"]), read_only=True, recorder=recorder
-    )
     started = time.perf_counter()
-    seen = read_floor(factory, git)
+    if args.bare:
+        bare = BareClients(args.endpoint, git["region"])
+        seen = read_floor(bare, git)
+        counts = dict(bare.counts)
+    else:
+        recorder = CallRecorder()
+        config = AwsConfig(endpoint_url=args.endpoint, region=git["region"])
+        seen = read_floor(ClientFactory(config, read_only=True, recorder=recorder), git)
+        counts = {f"{s}:{o}": n for (s, o), n in recorder.counts().items()}
     seconds = time.perf_counter() - started
     print(
         json.dumps(
             {
                 "seconds": round(seconds, 3),
                 "seen": seen,
-                "calls": recorder.total(),
-                "byOperation": {f"{s}:{o}": n for (s, o), n in sorted(recorder.counts().items())},
+                "calls": sum(counts.values()),
+                "byOperation": dict(sorted(counts.items())),
             },
             indent=1,
         )

@@ -2,12 +2,14 @@
 
     python -m bench.measure plan  --workdir DIR --endpoint URL --out result.json [--tracemalloc]
     python -m bench.measure floor --workdir DIR --endpoint URL --out result.json [--tracemalloc]
+    python -m bench.measure bare  --workdir DIR --endpoint URL --out result.json [--tracemalloc]
 
 Both programs import boto3 and the reconciler before the clock starts, so the wall time is the work
 alone: for ``plan``, what ``reconciler plan`` does: loading the manifests (``DIR/manifests``),
 ``preview`` with a ``CallRecorder`` (read-only clients, the CLI's ``AwsConfig``) and the invariant
 rules (which run alongside the read, as in ``plan``), and the text rendering; for the floor,
-``bench.floor.read_floor`` on ``DIR/names.json``. Peak memory is this process's own peak RSS
+``bench.floor.read_floor`` on ``DIR/names.json`` (``bare``: the same through plain boto3 clients). Peak
+memory is this process's own peak RSS
 (``VmHWM``; ``ru_maxrss`` is reported too, but on Linux it also counts the parent's RSS at fork,
 which exec carries over); with ``--tracemalloc`` the peak of Python allocations during the work is
 measured too (that run is slower, so it is not timed).
@@ -125,6 +127,18 @@ def run_floor(workdir: Path, endpoint: str) -> dict[str, Any]:
     }
 
 
+def run_bare(workdir: Path, endpoint: str) -> dict[str, Any]:
+    """The floor's calls through plain boto3 clients (``bench.floor.BareClients``)."""
+    from bench.floor import BareClients, read_floor
+
+    started = time.perf_counter()
+    git = json.loads((workdir / "names.json").read_text())
+    clients = BareClients(endpoint, git["region"])
+    seen = read_floor(clients, git)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "live": seen, "calls": dict(sorted(clients.counts.items()))}
+
+
 def _count(items: Any) -> dict[str, int]:
     out: dict[str, int] = {}
     for item in items:
@@ -132,9 +146,12 @@ def _count(items: Any) -> dict[str, int]:
     return out
 
 
+PROGRAMS = {"plan": run_plan, "floor": run_floor, "bare": run_bare}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.measure")
-    parser.add_argument("program", choices=("plan", "floor"))
+    parser.add_argument("program", choices=tuple(PROGRAMS))
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--endpoint", required=True)
     parser.add_argument("--out", type=Path, required=True)
@@ -155,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.tracemalloc:
         tracemalloc.start()
     cpu = _cpu()
-    result = (run_plan if args.program == "plan" else run_floor)(args.workdir, args.endpoint)
+    result = PROGRAMS[args.program](args.workdir, args.endpoint)
     result["cpuSeconds"] = _cpu() - cpu
     result["peakRssMb"] = _hwm_mb()
     result["ruMaxrssMb"] = _maxrss_mb()

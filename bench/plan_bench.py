@@ -1,46 +1,43 @@
-"""The plan benchmark: ``plan`` against a large seeded account, next to the floor of bare minimal reads.
+"""The plan benchmark: ``plan`` against a large seeded account, next to floors of minimal reads.
 
-    .venv/bin/python -m bench.plan_bench --scale 1 --scale 4 [--repeat 3] [--tracemalloc] [--check]
+    .venv/bin/python -m bench.plan_bench --scale 1 --scale 4 [--repeat 3] [--tracemalloc] [--cli] [--check]
 
 For each scale N: write the manifests of an account N times the base sizes (``bench.seed``), start a
 FRESH emulator in a process of its own (``bench.emulator``), seed it, then run ``plan`` (load the
-manifests + ``preview``) and the floor (``bench.floor``) each in a fresh process (``bench.measure``),
-``--repeat`` times, alternating which goes first, and keep the median wall time. Prints markdown
-tables (figures, wall-time breakdown, calls by operation) and PASS/FAIL per target; with ``--check``
-exits 1 when a target fails.
+manifests + ``preview``), the floor (``bench.floor``, through the product's client factory) and the bare
+floor (the same reads through plain boto3 clients), each in a fresh process (``bench.measure``),
+``--repeat`` times, the order rotated every round, and keep the median wall time. With ``--cli``, then the
+real ``reconciler plan`` and a no-op ``reconciler apply`` with every refusing finding excepted in Settings
+(their peak memory). Prints markdown tables (``bench.plan_report``) and PASS/FAIL per target; with
+``--check`` exits 1 when a target fails.
 
-Targets (from the issue): IAM read in one GetAccountAuthorizationDetails pass; total calls within 5%
-of the floor; wall time within 1.3x of the floor; peak memory under 300 MB; wall time linear in N
-(wall(kN) <= 1.1 * k * wall(N), i.e. 4.4x for 4N).
+``--endpoint URL --workdir DIR`` measures against an emulator already seeded with ``DIR/scale-N`` (one
+scale; ``--emulator-pid`` for its CPU time): no generation, no seeding.
+
+Targets (issue 19, ``bench.plan_report``): plan within 1.15x the bare floor's wall time with the same
+calls, client CPU within 1.4x the bare floor's, peak memory under 250 MB, one GetAccountAuthorizationDetails
+pass, wall time linear in N.
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
 import selectors
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from bench.plan_report import PROGRAMS, ScaleResult, checks, tables
 from bench.seed import Sizes, add_size_arguments, generate, noise_sizes, seed, sizes_from
 
 REPO = Path(__file__).resolve().parents[1]
-
-# Targets
-CALLS_SLACK = 1.05
-WALL_SLACK = 1.3
-PEAK_MB = 300.0
-LINEAR_SLACK = 1.1
 
 # Bounds: nothing here waits forever.
 EMULATOR_START_TIMEOUT = 120.0
@@ -185,49 +182,32 @@ def run_child(program: str, workdir: Path, emulator: EmulatorProcess, *, trace: 
     return result
 
 
-@dataclass
-class ScaleResult:
-    scale: float
-    sizes: Sizes
-    noise: Sizes
-    seed_seconds: float = 0.0
-    seed_calls: int = 0
-    emulator_rss_mb: float = 0.0
-    runs: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {"plan": [], "floor": []})
-    traced: dict[str, dict[str, Any]] = field(default_factory=dict)
+class _Seeded:
+    """An emulator someone else started and seeded (``--endpoint``): its URL, its CPU time when its pid is known."""
 
-    def median(self, program: str, key: str = "seconds") -> float:
-        return statistics.median(r[key] for r in self.runs[program])
+    def __init__(self, url: str, pid: int | None) -> None:
+        self.url, self.pid = url, pid
 
-    def most(self, program: str, key: str) -> float:
-        return max(r[key] for r in self.runs[program])
+    def cpu_seconds(self) -> float:
+        if self.pid is None:
+            return float("nan")
+        try:
+            stat = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
-    def calls(self, program: str) -> dict[str, int]:
-        return dict(self.runs[program][0]["calls"])
-
-    def total_calls(self, program: str) -> int:
-        return sum(self.calls(program).values())
-
-    def resources(self) -> int:
-        return self.sizes.total() + self.noise.total()
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "scale": self.scale,
-            "sizes": self.sizes.as_dict(),
-            "noise": self.noise.as_dict(),
-            "seedSeconds": self.seed_seconds,
-            "seedCalls": self.seed_calls,
-            "emulatorRssMb": self.emulator_rss_mb,
-            "runs": self.runs,
-            "traced": self.traced,
-        }
+    def rss_mb(self) -> float:
+        return float("nan")
 
 
 def measure_scale(scale: float, base: Sizes, args: argparse.Namespace, root: Path, log: TextIO) -> ScaleResult:
     sizes = base.scaled(scale)
     result = ScaleResult(scale, sizes, noise_sizes(sizes, args.noise))
     workdir = root / f"scale-{scale:g}"
+    if args.endpoint:
+        _measure(result, workdir, _Seeded(args.endpoint, args.emulator_pid), args, log)  # type: ignore[arg-type]
+        return result
     manifest_dir = generate(workdir, sizes, seed=args.seed)
     print(
         f"[scale {scale:g}] {sizes.total()} manifests + {result.noise.total()} noise resources in {workdir}",
@@ -247,171 +227,70 @@ def measure_scale(scale: float, base: Sizes, args: argparse.Namespace, root: Pat
         )
         result.seed_seconds, result.seed_calls = report.seconds, report.calls
         print(f"[scale {scale:g}] seeded with {report.calls} calls in {report.seconds:.0f}s", file=log, flush=True)
-        for i in range(args.repeat):
-            order = ("plan", "floor") if i % 2 == 0 else ("floor", "plan")
-            for program in order:
-                run = run_child(program, workdir, emulator)
-                result.runs[program].append(run)
-                print(
-                    f"[scale {scale:g}] run {i + 1}/{args.repeat} {program}: {run['seconds']:.2f}s, "
-                    f"{sum(run['calls'].values())} calls, peak {run['peakRssMb']:.0f} MB, "
-                    f"emulator CPU {run['emulatorCpuSeconds']:.1f}s, load {run['loadavg']}",
-                    file=log,
-                    flush=True,
-                )
-        if args.tracemalloc:
-            for program in ("plan", "floor"):
-                run = run_child(program, workdir, emulator, trace=True)
-                result.traced[program] = run
-                print(
-                    f"[scale {scale:g}] tracemalloc {program}: peak {run['tracemallocPeakMb']:.0f} MB",
-                    file=log,
-                    flush=True,
-                )
+        _measure(result, workdir, emulator, args, log)
         result.emulator_rss_mb = emulator.rss_mb()
     if not args.keep:
         shutil.rmtree(workdir / "manifests", ignore_errors=True)
     return result
 
 
-# --------------------------------------------------------------------------------------------------
-# Report
-# --------------------------------------------------------------------------------------------------
-
-
-def _ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}x" if b else "n/a"
-
-
-def tables(results: list[ScaleResult]) -> str:
-    lines = [
-        "| scale | resources (git + noise) | plan wall s | floor wall s | ratio | plan calls | floor calls "
-        "| calls ratio | GAAD calls | plan peak MB | floor peak MB | plan changes |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        plan, floor = r.median("plan"), r.median("floor")
-        gaad = r.calls("plan").get("iam:GetAccountAuthorizationDetails", 0)
-        lines.append(
-            f"| {r.scale:g} | {r.sizes.total():,} + {r.noise.total():,} | {plan:.2f} | {floor:.2f} | "
-            f"{_ratio(plan, floor)} | {r.total_calls('plan'):,} | {r.total_calls('floor'):,} | "
-            f"{_ratio(r.total_calls('plan'), r.total_calls('floor'))} | {gaad} | {r.most('plan', 'peakRssMb'):.0f} | "
-            f"{r.most('floor', 'peakRssMb'):.0f} | {r.runs['plan'][0]['changes']} |"
-        )
-    lines += [
-        "",
-        "Where plan's time goes (medians; CPU seconds are the client's own, and the emulator's while it ran):",
-        "",
-        "| scale | load manifests s | read s | diff s | access diff s | invariants s (alongside the read) "
-        "| preview/floor "
-        "| plan CPU s | floor CPU s "
-        "| emulator CPU s (plan / floor) | RSS after imports MB | plan ru_maxrss MB "
-        "| tracemalloc peak MB (plan / floor) | load avg |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in results:
-        rules = r.median("plan", "rulesSeconds")
-        load, preview, diff, access = (
-            r.median("plan", "loadSeconds"),
-            r.median("plan", "previewSeconds"),
-            r.median("plan", "diffSeconds"),
-            r.median("plan", "accessSeconds"),
-        )
-        traced = (
-            f"{r.traced['plan']['tracemallocPeakMb']:.0f} / {r.traced['floor']['tracemallocPeakMb']:.0f}"
-            if r.traced
-            else "not run"
-        )
-        loads = [x for p in ("plan", "floor") for run in r.runs[p] for x in run["loadavg"]]
-        lines.append(
-            f"| {r.scale:g} | {load:.2f} | {preview - diff - access:.2f} | {diff:.2f} | {access:.2f} | {rules:.2f} | "
-            f"{_ratio(preview, r.median('floor'))} | {r.median('plan', 'cpuSeconds'):.1f} | "
-            f"{r.median('floor', 'cpuSeconds'):.1f} | {r.median('plan', 'emulatorCpuSeconds'):.1f} / "
-            f"{r.median('floor', 'emulatorCpuSeconds'):.1f} | {r.median('plan', 'baselineRssMb'):.0f} | "
-            f"{r.most('plan', 'ruMaxrssMb'):.0f} | {traced} | "
-            f"{min(loads):.1f}-{max(loads):.1f} |"
-        )
-    ops = sorted({op for r in results for p in ("plan", "floor") for op in r.calls(p)})
-    header = " | ".join(f"plan @{r.scale:g} | floor @{r.scale:g}" for r in results)
-    lines += ["", "Calls by operation:", "", f"| operation | {header} |", "|---|" + "---:|" * (2 * len(results))]
-    for op in ops:
-        cells = " | ".join(f"{r.calls('plan').get(op, 0):,} | {r.calls('floor').get(op, 0):,}" for r in results)
-        lines.append(f"| {op} | {cells} |")
-    lines += ["", "Seeding (not measured against any target):", ""]
-    for r in results:
-        lines.append(
-            f"- scale {r.scale:g}: {r.seed_calls:,} create calls in {r.seed_seconds:.0f}s "
-            f"({r.seed_calls / r.seed_seconds:.0f} calls/s); emulator RSS afterwards "
-            f"{r.emulator_rss_mb:.0f} MB"
-        )
-    return "\n".join(lines)
-
-
-def checks(results: list[ScaleResult]) -> list[tuple[str, bool, str]]:
-    out: list[tuple[str, bool, str]] = []
-    for r in results:
-        s = f"scale {r.scale:g}"
-        plan, floor = r.calls("plan"), r.calls("floor")
-        gaad = plan.get("iam:GetAccountAuthorizationDetails", 0)
-        extra_iam = sorted(op for op in plan if op.startswith("iam:") and op not in floor)
-        out.append(
-            (
-                f"{s}: IAM read in one GetAccountAuthorizationDetails pass",
-                gaad == floor.get("iam:GetAccountAuthorizationDetails", 0) and gaad >= 1 and not extra_iam,
-                f"{gaad} GAAD page(s), floor {floor.get('iam:GetAccountAuthorizationDetails', 0)}; IAM operations "
-                f"the floor does not need: {', '.join(extra_iam) or 'none'}",
+def _measure(
+    result: ScaleResult, workdir: Path, emulator: EmulatorProcess, args: argparse.Namespace, log: TextIO
+) -> None:
+    scale = result.scale
+    for i in range(args.repeat):
+        order = PROGRAMS[i % len(PROGRAMS) :] + PROGRAMS[: i % len(PROGRAMS)]  # each program first once in 3 rounds
+        for program in order:
+            run = run_child(program, workdir, emulator)
+            result.runs[program].append(run)
+            print(
+                f"[scale {scale:g}] run {i + 1}/{args.repeat} {program}: {run['seconds']:.2f}s, "
+                f"CPU {run['cpuSeconds']:.1f}s, {sum(run['calls'].values())} calls, peak {run['peakRssMb']:.0f} MB, "
+                f"emulator CPU {run['emulatorCpuSeconds']:.1f}s, load {run['loadavg']}",
+                file=log,
+                flush=True,
             )
-        )
-        total, floor_total = r.total_calls("plan"), r.total_calls("floor")
-        out.append(
-            (
-                f"{s}: calls within 5% of the floor",
-                total <= CALLS_SLACK * floor_total,
-                f"{total} vs {floor_total} ({_ratio(total, floor_total)})",
-            )
-        )
-        wall, floor_wall = r.median("plan"), r.median("floor")
-        out.append(
-            (
-                f"{s}: wall time within {WALL_SLACK}x of the floor",
-                wall <= WALL_SLACK * floor_wall,
-                f"{wall:.2f}s vs {floor_wall:.2f}s ({_ratio(wall, floor_wall)}); without loading the manifests "
-                f"{r.median('plan', 'previewSeconds'):.2f}s "
-                f"({_ratio(r.median('plan', 'previewSeconds'), floor_wall)})",
-            )
-        )
-        peak = r.most("plan", "peakRssMb")
-        out.append(
-            (
-                f"{s}: peak memory under {PEAK_MB:.0f} MB",
-                peak < PEAK_MB,
-                f"{peak:.0f} MB max RSS (floor {r.most('floor', 'peakRssMb'):.0f} MB)",
-            )
-        )
-        if r.runs["plan"][0]["changes"] or r.runs["plan"][0]["mutating"]:
-            out.append(
-                (
-                    f"{s}: the seeded account matches git (sanity)",
-                    False,
-                    f"{r.runs['plan'][0]['changesByAction']}; mutating calls {r.runs['plan'][0]['mutating']}",
-                )
-            )
-    ordered = sorted(results, key=lambda r: r.scale)
-    for small, large in itertools.pairwise(ordered):
-        k = large.scale / small.scale
+    if args.tracemalloc:
         for program in ("plan", "floor"):
-            growth = large.median(program) / small.median(program)
-            label = (
-                f"{program} wall time linear in N: {large.scale:g}N vs {small.scale:g}N within {LINEAR_SLACK * k:.1f}x"
+            run = run_child(program, workdir, emulator, trace=True)
+            result.traced[program] = run
+            print(
+                f"[scale {scale:g}] tracemalloc {program}: peak {run['tracemallocPeakMb']:.0f} MB", file=log, flush=True
             )
-            out.append(
-                (
-                    label if program == "plan" else label + " (the floor, for reference)",
-                    growth <= LINEAR_SLACK * k,
-                    f"{growth:.2f}x",
-                )
+    if args.cli:
+        _measure_cli(result, workdir, emulator, args, log)
+
+
+def _measure_cli(
+    result: ScaleResult, workdir: Path, emulator: EmulatorProcess, args: argparse.Namespace, log: TextIO
+) -> None:
+    """The real ``reconciler plan`` and no-op ``apply``, every refusing finding excepted (Settings changes, the
+    account does not): their peak memory with the exceptions."""
+    from bench.apply_bench import cli, except_refusing_findings
+
+    manifests = workdir / "manifests"
+    result.exceptions = len(except_refusing_findings(manifests, emulator, workdir))  # type: ignore[arg-type]
+    commands = {
+        "cli-plan": ["plan", str(manifests)],
+        "cli-apply": ["apply", str(manifests), "--auto-approve"],
+    }
+    for i in range(args.repeat):
+        for program in commands if i % 2 == 0 else reversed(commands):
+            cpu_before = emulator.cpu_seconds()
+            run = cli([*commands[program], "--endpoint-url", emulator.url], workdir, f"{program}-{i}", measure=True)
+            run["emulatorCpuSeconds"] = emulator.cpu_seconds() - cpu_before
+            run["peakRssMb"] = run.get("measured", {}).get("peakRssMb", float("nan"))
+            result.runs.setdefault(program, []).append(run)
+            print(
+                f"[scale {scale_label(result)}] {program} #{i + 1}: exit {run['status']} in {run['seconds']:.1f}s, "
+                f"peak {run['peakRssMb']:.0f} MB, load {run['loadavg']}",
+                file=log,
+                flush=True,
             )
-    return out
+
+
+def scale_label(result: ScaleResult) -> str:
+    return f"{result.scale:g}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -425,6 +304,11 @@ def main(argv: list[str] | None = None) -> int:
         help="one more, untimed, run of each program with tracemalloc for its allocation peak",
     )
     parser.add_argument("--check", action="store_true", help="exit 1 when a target fails")
+    parser.add_argument(
+        "--cli", action="store_true", help="also the real plan and no-op apply with the findings excepted (memory)"
+    )
+    parser.add_argument("--endpoint", help="an emulator already seeded with --workdir's scale-N (one --scale)")
+    parser.add_argument("--emulator-pid", type=int, help="with --endpoint: its pid, for its CPU time")
     parser.add_argument("--workdir", type=Path, help="where to write manifests and results (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated manifests")
     parser.add_argument("--json", type=Path, help="also write every raw result to this file")
@@ -433,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     scales = args.scale or [1.0, 4.0]
     if args.repeat < 1 or any(s <= 0 for s in scales):
         parser.error("--repeat and --scale must be positive")
+    if args.endpoint and (len(scales) != 1 or not args.workdir):
+        parser.error("--endpoint measures one --scale, seeded from --workdir")
     root = args.workdir or Path(tempfile.mkdtemp(prefix="bench-plan-"))
     root.mkdir(parents=True, exist_ok=True)
     base = sizes_from(args)

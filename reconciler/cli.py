@@ -10,25 +10,63 @@ Exit statuses (stable, scripts rely on them):
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
 from reconciler import __version__
-from reconciler.commands import check, expired, inspect, planapply
-from reconciler.commands import run as run_command
+from reconciler.aws.clients import aws_failures
 from reconciler.commands.common import Exit, UsageError
 from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
 from reconciler.logs import configure_logging
 
 __all__ = ["Exit", "UsageError", "main", "run"]
 
+#: The modules of ``reconciler.commands`` that register the commands (each its ``register``), in ``--help``'s order.
+COMMAND_MODULES: tuple[str, ...] = ("inspect", "check", "expired", "planapply", "run")
+#: Which of them registers each command. A command line names one command, and only its module is imported (the
+#: engine, boto3, the rules... are a fifth of a second to half a second): ``reconciler --version`` imports none.
+#: Only a speed-up: a command missing here makes every module load, as for ``--help``, an unknown command or none.
+COMMANDS: dict[str, str] = {
+    "validate": "inspect",
+    "audit": "inspect",
+    "import": "inspect",
+    "check": "check",
+    "expired": "expired",
+    "plan": "planapply",
+    "apply": "planapply",
+    "run": "run",
+}
+#: The commands of this module.
+_OWN_COMMANDS = frozenset({"demo", "sandbox"})
+#: The options before the command that take a value (the value is not the command).
+_VALUED_OPTIONS = frozenset({"--log-format", "--log-level"})
 
-def _parser() -> argparse.ArgumentParser:
+
+def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
+    """The command modules that parsing ``argv`` needs: the one of the command it names; none for ``--version``
+    before any command or help; all of them otherwise (``--help``, no command, an unknown one)."""
+    expect_value = False
+    for arg in argv:
+        if expect_value:
+            expect_value = False
+        elif arg in ("-h", "--help"):
+            return COMMAND_MODULES
+        elif arg == "--version":
+            return ()
+        elif arg in _VALUED_OPTIONS:
+            expect_value = True
+        elif not arg.startswith("-"):
+            if arg in _OWN_COMMANDS:
+                return ()
+            module = COMMANDS.get(arg)
+            return (module,) if module is not None else COMMAND_MODULES
+    return COMMAND_MODULES
+
+
+def _parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="reconciler",
         description="Keep an AWS SageMaker environment converged to YAML manifests in git.",
@@ -41,12 +79,12 @@ def _parser() -> argparse.ArgumentParser:
         help="log format on stderr (auto: console on a terminal, JSON lines otherwise)",
     )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    # A command that logs nothing (validate) says so with logs=False: structlog is then neither configured nor
+    # imported.
+    parser.set_defaults(logs=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    inspect.register(commands)
-    check.register(commands)
-    expired.register(commands)
-    planapply.register(commands)
-    run_command.register(commands)
+    for module in modules:
+        importlib.import_module(f"reconciler.commands.{module}").register(commands)
     commands.add_parser("demo", help="the whole GitOps loop against an embedded AWS, in under a minute").set_defaults(
         handler=cmd_demo
     )
@@ -92,8 +130,10 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     with file, line, column, kind, name, field and message), and nothing else.
     """
     out = out or sys.stdout
-    args = _parser().parse_args(argv)
-    configure_logging(fmt=args.log_format, level=args.log_level)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(_modules_for(argv)).parse_args(argv)
+    if args.logs:
+        configure_logging(fmt=args.log_format, level=args.log_level)
     as_json = getattr(args, "output", None) == "json"
     errors: list[dict[str, Any]] = []
     try:
@@ -109,7 +149,7 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     except ReconcilerError as exc:
         errors = [_error_dict(str(exc))]
         return Exit.ERROR
-    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+    except aws_failures() as exc:
         # AWS still failing after botocore's retries (throttling, 5xx, an unparsable answer):
         # a clear error and exit 1; the next run starts again from what is there.
         errors = [_error_dict(f"AWS failed after retries: {exc}")]

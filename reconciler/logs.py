@@ -15,8 +15,6 @@ from collections.abc import MutableMapping
 from typing import Any
 from urllib.parse import quote, unquote
 
-import structlog
-
 _SECRET_KEYS = ("secret", "password", "token", "credential", "authorization")
 
 REDACTED = "***"
@@ -157,8 +155,30 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
+class _Logger:
+    """A structlog logger of ``name`` that imports structlog when it first logs, not when it is made: a module
+    that logs only on some paths (``--version`` and ``validate`` log nothing) does not pay the import."""
+
+    __slots__ = ("_name",)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, method: str) -> Any:
+        import structlog  # noqa: PLC0415 - imported on first use (start-up time)
+
+        return getattr(structlog.get_logger(self._name), method)
+
+
+def get_logger(name: str) -> Any:
+    """``structlog.get_logger(name)``, structlog imported at the first line logged."""
+    return _Logger(name)
+
+
 def configure_logging(*, fmt: str = "auto", level: str = "info") -> None:
     """Configure structlog and stdlib logging for the process. Call once, from the CLI."""
+    import structlog  # noqa: PLC0415 - imported only by the commands that log (start-up time)
+
     json_lines = fmt == "json" or (fmt == "auto" and not sys.stderr.isatty())
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=True)

@@ -25,27 +25,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
-import boto3.session
-import botocore.config
-import botocore.loaders
-import botocore.session
-from botocore.exceptions import (
-    ClientError,
-    CredentialRetrievalError,
-    HTTPClientError,
-    NoCredentialsError,
-    NoRegionError,
-    PartialCredentialsError,
-    ProfileNotFound,
-)
-from botocore.exceptions import ConnectionError as BotocoreConnectionError
-
 from reconciler.aws.operations import is_read_only_operation
 from reconciler.errors import AwsAccessError, MutationRefused
 
+# boto3 and botocore (a fifth of a second to import) are imported where a client is made or an error of theirs is
+# caught: the commands that make no AWS call (``--version``, ``validate``) do not load them.
 if TYPE_CHECKING:
     from types import FrameType
 
+    import boto3.session
+    import botocore.config
+    import botocore.loaders
     from botocore.client import BaseClient
     from botocore.config import _RetryDict
     from botocore.model import OperationModel
@@ -63,6 +53,7 @@ __all__ = [
     "AwsConfig",
     "CallRecorder",
     "ClientFactory",
+    "aws_failures",
     "translate_errors",
 ]
 
@@ -100,6 +91,8 @@ class AwsConfig:
 
     def botocore_config(self) -> botocore.config.Config:
         """The botocore client configuration for these settings."""
+        import botocore.config  # noqa: PLC0415 - see the imports
+
         retries: _RetryDict = {
             "mode": cast("RetryMode", self.retry_mode),
             "total_max_attempts": self.max_attempts,
@@ -341,14 +334,23 @@ def _new_session(*, profile: str | None, region: str | None) -> boto3.session.Se
 
     Each new session would parse the service model JSON again: 0.1-0.35 s for a SageMaker client, 15 ms
     with the shared loader. Credentials, region and profile stay per session. The loader only caches
-    immutable model data, the same sharing that every client of one session already does.
+    immutable model data, the same sharing that every client of one session already does. Timestamps in
+    answers are parsed by :func:`reconciler.aws.timestamps.parse_timestamp` (the same values, faster).
     """
     global _shared_loader  # noqa: PLW0603 - one process-wide cache, made on first use
+    import boto3.session  # noqa: PLC0415 - see the imports
+    import botocore.loaders  # noqa: PLC0415
+    import botocore.session  # noqa: PLC0415
+
+    from reconciler.aws.timestamps import parse_timestamp  # noqa: PLC0415
+
     with _loader_lock:
         if _shared_loader is None:
             _shared_loader = botocore.loaders.create_loader()
         core = botocore.session.Session()
         core.register_component("data_loader", _shared_loader)
+        # botocore's answers, timestamps parsed without dateutil's general parser where the form allows
+        core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=parse_timestamp)
         session = boto3.session.Session(botocore_session=core, profile_name=profile, region_name=region)
         # boto3 appends its own data directory to the loader's search path for every new session.
         paths = _shared_loader.search_paths
@@ -494,6 +496,17 @@ def translate_errors(context: str | None = None) -> Iterator[None]:
     ``context`` (e.g. ``"reading IAM"``) is added to the message. Other errors pass through unchanged.
     Usable as a ``with`` block or as a decorator.
     """
+    from botocore.exceptions import (  # noqa: PLC0415 - see the imports
+        ClientError,
+        CredentialRetrievalError,
+        HTTPClientError,
+        NoCredentialsError,
+        NoRegionError,
+        PartialCredentialsError,
+        ProfileNotFound,
+    )
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError  # noqa: PLC0415
+
     where = f" while {context}" if context else ""
     try:
         yield
@@ -511,6 +524,21 @@ def translate_errors(context: str | None = None) -> Iterator[None]:
             raise
         message = str(error.get("Message", "")) or code
         raise AwsAccessError(_one_line(f"AWS refused {exc.operation_name}{where} ({code}): {message}")) from exc
+
+
+def aws_failures() -> tuple[type[Exception], ...]:
+    """What AWS still failing after botocore's retries raises, for an ``except`` clause: botocore's ``ClientError``
+    and ``BotoCoreError``, and ``ResponseParserError`` (an answer it cannot parse, such as an HTML error page).
+
+    Empty while botocore is not imported: no AWS call can have failed then, and a command that makes none does
+    not import botocore only to catch nothing.
+    """
+    if "botocore" not in sys.modules:
+        return ()
+    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - see the imports
+    from botocore.parsers import ResponseParserError  # noqa: PLC0415
+
+    return (ClientError, BotoCoreError, ResponseParserError)
 
 
 def _one_line(text: str) -> str:

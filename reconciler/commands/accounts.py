@@ -11,19 +11,19 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
-import structlog
-from botocore.exceptions import BotoCoreError, ClientError
-from botocore.parsers import ResponseParserError
-
-from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
+from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory, aws_failures
 from reconciler.commands.common import UsageError
 from reconciler.errors import ManifestError, ReconcilerError
-from reconciler.kinds import load_fleet
-from reconciler.manifests import DesiredState
-from reconciler.manifests.fleet import AccountSelector, Fleet, SelectorError, parse_selector, shard_of
-from reconciler.manifests.model import Account
+from reconciler.logs import get_logger
+
+# The manifests (YAML, the kinds, jsonschema) are imported when a command loads them, not when the command line
+# is parsed: ``reconciler --version`` loads none of it.
+if TYPE_CHECKING:
+    from reconciler.manifests import DesiredState
+    from reconciler.manifests.fleet import AccountSelector, Fleet
+    from reconciler.manifests.model import Account
 
 __all__ = [
     "AccountOutcome",
@@ -37,7 +37,7 @@ __all__ = [
     "shard_defaults",
 ]
 
-log = structlog.get_logger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T")
 
 #: The environment variables the shard flags default to (Kubernetes sets the first two for its pods).
@@ -47,6 +47,8 @@ SHARD_COUNT_ENV = "RECONCILER_SHARD_COUNT"
 
 
 def _selector(text: str) -> AccountSelector:
+    from reconciler.manifests.fleet import SelectorError, parse_selector  # noqa: PLC0415 - see the imports
+
     try:
         return parse_selector(text)
     except SelectorError as exc:
@@ -117,6 +119,8 @@ def check_shards(args: argparse.Namespace) -> tuple[int, int]:
 
 def selection(args: argparse.Namespace) -> Callable[[Account], bool] | None:
     """What ``--accounts`` and the shard flags keep (None: every account)."""
+    from reconciler.manifests.fleet import shard_of  # noqa: PLC0415 - see the imports
+
     selectors: Sequence[AccountSelector] = getattr(args, "accounts", None) or ()
     index, count = check_shards(args)
     if not selectors and count == 1:
@@ -135,6 +139,9 @@ def load_selected(args: argparse.Namespace, directory: str) -> Fleet:
 
     A directory without Account manifests is one account: ``--accounts`` is refused there, and with shards it is
     this shard's or not (by its Settings' account id)."""
+    from reconciler.kinds import load_fleet  # noqa: PLC0415 - see the imports
+    from reconciler.manifests.fleet import Fleet, shard_of  # noqa: PLC0415
+
     keep = selection(args)
     fleet = load_fleet(Path(directory), display_root=directory, select=keep)
     selectors = getattr(args, "accounts", None) or ()
@@ -199,6 +206,8 @@ class AccountOutcome(Generic[T]):
 
 def one_account(desired: DesiredState, work: Callable[[DesiredState], T]) -> AccountOutcome[T]:
     """``work(desired)``, its failure turned into the account's error (logged with the account's name)."""
+    import structlog  # noqa: PLC0415 - see the imports
+
     name = desired.account.name if desired.account is not None else desired.settings.name
     try:
         with structlog.contextvars.bound_contextvars(account=name):
@@ -207,7 +216,7 @@ def one_account(desired: DesiredState, work: Callable[[DesiredState], T]) -> Acc
         raise
     except ReconcilerError as exc:
         message = str(exc)
-    except (ClientError, BotoCoreError, ResponseParserError) as exc:
+    except aws_failures() as exc:
         message = f"AWS failed after retries: {exc}"
     log.error("account failed; the others go on", account=name, error=message)
     return AccountOutcome(desired, error=message)

@@ -9,14 +9,14 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import IntEnum
-from typing import Any, TypeAlias
-
-import structlog
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from reconciler.aws.clients import AwsConfig, ClientFactory
-from reconciler.aws.lease import DEFAULT_TABLE
 from reconciler.errors import ReconcilerError
-from reconciler.manifests import DesiredState
+from reconciler.logs import get_logger
+
+if TYPE_CHECKING:
+    from reconciler.manifests import DesiredState
 
 DEFAULT_DIR = "desired-state"
 
@@ -91,7 +91,7 @@ def stop_on_signals() -> threading.Event:
 
     def announce() -> None:
         stop.wait()
-        structlog.get_logger(__name__).warning(
+        get_logger(__name__).warning(
             "stop requested; finishing the changes in flight", signal=received[0] if received else None
         )
 
@@ -148,6 +148,8 @@ def plan_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def lease_arguments(parser: argparse.ArgumentParser) -> None:
+    from reconciler.aws.lease import DEFAULT_TABLE  # noqa: PLC0415 - only the commands that take the lease load it
+
     parser.add_argument(
         "--state-table",
         default=DEFAULT_TABLE,

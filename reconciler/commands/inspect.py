@@ -27,13 +27,13 @@ from reconciler.commands.common import (
     region_of,
 )
 from reconciler.errors import ManifestError
-from reconciler.kinds import KIND_ORDER
-from reconciler.manifests import DesiredState
-from reconciler.manifests.fleet import Fleet
-from reconciler.rules import Report, render_findings_json, render_findings_text
+from reconciler.kinds.registry import KIND_ORDER
 
 if TYPE_CHECKING:
     from reconciler.importer import Filters
+    from reconciler.manifests import DesiredState
+    from reconciler.manifests.fleet import Fleet
+    from reconciler.rules import Report
 
 
 def register(commands: Subcommands) -> None:
@@ -42,7 +42,7 @@ def register(commands: Subcommands) -> None:
     directory_argument(validate)
     accounts_argument(validate)
     shard_arguments(validate)
-    validate.set_defaults(handler=cmd_validate)
+    validate.set_defaults(handler=cmd_validate, logs=False)  # it reads files and logs nothing
 
     audit = commands.add_parser("audit", help="check the live account's security (read-only); exit 3 on errors")
     audit.add_argument(
@@ -245,6 +245,7 @@ def _import_fleet(args: argparse.Namespace, out: TextIO) -> Exit:
 
 def cmd_audit(args: argparse.Namespace, out: TextIO) -> Exit:
     from reconciler.audit import audit  # noqa: PLC0415
+    from reconciler.rules import render_findings_json, render_findings_text  # noqa: PLC0415
 
     if args.directory is None and (args.accounts or args.shard_count > 1):
         raise UsageError("--accounts and the shard flags select accounts of a fleet: give its manifest directory")
@@ -274,6 +275,7 @@ def _audit_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:
     """Audit each selected account (its read role); a failure in one never stops the others. Exit 3 when any
     account has error findings, 1 when any failed."""
     from reconciler.audit import audit  # noqa: PLC0415
+    from reconciler.rules import render_findings_json, render_findings_text  # noqa: PLC0415
 
     def one(desired: DesiredState) -> Report:
         region = region_of(args, desired)

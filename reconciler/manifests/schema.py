@@ -23,6 +23,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
 from reconciler.clock import ExpiryFormatError, expiry_instant
+from reconciler.manifests.compiled import Added, Check, compile_schema
 from reconciler.manifests.schedule import ScheduleError, parse_cron, parse_duration, parse_timezone
 from reconciler.manifests.yamlsource import printable
 
@@ -168,9 +169,26 @@ def _validator(schema_file: str) -> Any:
     return _DefaultingValidator(schema, registry=registry)
 
 
+@cache
+def _compiled_check(schema_file: str) -> Check | None:
+    return compile_schema(
+        _validator(schema_file).schema, frozenset(_DefaultingValidator.VALIDATORS), _compiled, _FORMATS
+    )
+
+
 def validate(schema_file: str, document: dict[str, Any]) -> list[ValidationError]:
     """Validate ``document`` against ``schema_file`` (in :func:`schema_dir`), filling in defaults in place;
-    return the most specific errors."""
+    return the most specific errors.
+
+    The compiled schema (:mod:`reconciler.manifests.compiled`) tells a valid document, its defaults filled in;
+    a document it finds invalid is put back as it was and validated by jsonschema, which names the problems."""
+    check = _compiled_check(schema_file)
+    if check is not None:
+        added: Added = []
+        if check(document, True, added):
+            return []
+        for mapping, key in reversed(added):
+            del mapping[key]
     errors = sorted(_validator(schema_file).iter_errors(document), key=lambda e: list(e.path))
     return [_most_specific(error) for error in errors]
 

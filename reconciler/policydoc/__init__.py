@@ -41,7 +41,7 @@ values, in the order written), ``canonical`` (the canonical form, equivalence), 
 by statement), ``render`` (one line per statement), ``actions`` (action names and wildcards).
 """
 
-from reconciler.policydoc.actions import action_matches, action_regex, actions_regex, canonical_action
+from reconciler.policydoc.actions import ActionSet, action_matches, action_regex, action_set, canonical_action
 from reconciler.policydoc.canonical import canonical_json, equivalent, normalise, statements
 from reconciler.policydoc.diff import StatementDiff, diff_documents
 from reconciler.policydoc.parse import (
@@ -59,6 +59,7 @@ from reconciler.policydoc.render import render_statement
 
 __all__ = [
     "DEFAULT_VERSION",
+    "ActionSet",
     "PolicyDocument",
     "PolicyDocumentError",
     "PolicyInput",
@@ -66,7 +67,7 @@ __all__ = [
     "StatementDiff",
     "action_matches",
     "action_regex",
-    "actions_regex",
+    "action_set",
     "as_list",
     "canonical_action",
     "canonical_json",

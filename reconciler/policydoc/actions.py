@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-__all__ = ["action_matches", "action_regex", "actions_regex", "canonical_action"]
+__all__ = ["ActionSet", "action_matches", "action_regex", "action_set", "canonical_action"]
 
 
 def canonical_action(action: str) -> str:
@@ -25,11 +25,79 @@ def action_regex(pattern: str) -> re.Pattern[str]:
     )
 
 
+def _has_wildcard(pattern: str) -> bool:
+    return "*" in pattern or "?" in pattern
+
+
+def _prefix(pattern: str) -> str | None:
+    """``get`` for ``get*``: the literal prefix of a pattern whose only wildcard is one final ``*``; else None."""
+    if pattern.endswith("*") and not _has_wildcard(pattern[:-1]):
+        return pattern[:-1]
+    return None
+
+
+class _Wildcards:
+    """Wildcard patterns matched against one string: prefixes (``get*``) at once, the others one regex each."""
+
+    __slots__ = ("prefixes", "regexes")
+
+    def __init__(self, patterns: list[str]) -> None:
+        prefixes = [p for p in (_prefix(p) for p in patterns) if p is not None]
+        self.prefixes = tuple(dict.fromkeys(prefixes))
+        self.regexes = tuple(action_regex(p) for p in dict.fromkeys(p for p in patterns if _prefix(p) is None))
+
+    def match(self, text: str) -> bool:
+        if text.startswith(self.prefixes):
+            return True
+        return bool(self.regexes) and any(r.fullmatch(text) for r in self.regexes)
+
+
+class ActionSet:
+    """A list of action patterns (any of them matches), answered without a regex per pattern or an alternation.
+
+    An AWS managed policy's statement can list thousands of patterns (ReadOnlyAccess): a set of the exact names,
+    and the wildcards grouped by the service they name (``s3:Get*`` is asked only about ``s3:`` actions; nearly
+    all are a prefix and a final ``*``, checked by one ``str.startswith``); a wildcard in the service part
+    (``*``, ``*:Get*``) is asked about every action. The same answers as :func:`action_matches` on each pattern.
+    """
+
+    __slots__ = ("_any_service", "_by_service", "_exact")
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        lowered = [p.lower() for p in patterns]
+        self._exact = frozenset(p for p in lowered if not _has_wildcard(p))
+        by_service: dict[str, list[str]] = {}
+        any_service: list[str] = []
+        for pattern in lowered:
+            if not _has_wildcard(pattern):
+                continue
+            service, sep, rest = pattern.partition(":")
+            if sep and not _has_wildcard(service):
+                by_service.setdefault(service, []).append(rest)
+            else:
+                any_service.append(pattern)
+        self._by_service = {service: _Wildcards(rests) for service, rests in by_service.items()}
+        self._any_service = _Wildcards(any_service)
+
+    def matches(self, action: str) -> bool:
+        """Whether one of the patterns covers ``action`` (any case, as IAM matches)."""
+        name = action.lower()
+        if name in self._exact:
+            return True
+        service, sep, rest = name.partition(":")
+        if sep:
+            wildcards = self._by_service.get(service)
+            if wildcards is not None and wildcards.match(rest):
+                return True
+        return self._any_service.match(name)
+
+
 @lru_cache(maxsize=4096)
-def actions_regex(patterns: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for a list of action patterns (any of them): an AWS managed policy's statement can
-    list thousands, and one match in C beats a Python loop over as many regexes."""
-    return re.compile("|".join(f"(?:{action_regex(p).pattern})" for p in patterns), re.DOTALL)
+def action_set(patterns: tuple[str, ...]) -> ActionSet:
+    """The :class:`ActionSet` of a statement's Action (or NotAction) list, made once per list: keyed by the
+    patterns themselves, so an AWS managed policy's is made once per process and version, whichever principals
+    attach it and however many times the controller reconciles."""
+    return ActionSet(patterns)
 
 
 def action_matches(pattern: str, action: str) -> bool:

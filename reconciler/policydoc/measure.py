@@ -27,7 +27,7 @@ def _default(value: Any) -> str:
 def document_size(doc: PolicyInput) -> int:
     """The characters IAM counts in ``doc``: its compact JSON without any whitespace."""
     text = json.dumps(parse_document(doc), separators=(",", ":"), ensure_ascii=False, default=_default)
-    return sum(1 for char in text if not char.isspace())
+    return sum(map(len, text.split()))  # str.split() cuts at exactly the characters str.isspace() finds
 
 
 def written_version(doc: PolicyInput) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from reconciler.facts.model import Model, PolicyDoc, Principal, Statement
-from reconciler.policydoc import actions_regex
+from reconciler.policydoc import action_set
 from reconciler.rules.patterns import covers, has_wildcard, patterns_intersect
 
 # What an Allow must say about the principal to be public: any of these condition keys narrows it.
@@ -36,11 +36,10 @@ NARROWING_KEYS: frozenset[str] = frozenset(
 
 def action_in(statement: Statement, action: str) -> bool:
     """Whether the statement's Action/NotAction covers ``action`` (IAM matches action names ignoring case)."""
-    name = action.lower()
     if statement.action is not None:
-        return actions_regex(statement.action).fullmatch(name) is not None
+        return action_set(statement.action).matches(action)
     if statement.not_action is not None:
-        return actions_regex(statement.not_action).fullmatch(name) is None
+        return not action_set(statement.not_action).matches(action)
     return False
 
 

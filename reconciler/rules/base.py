@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from reconciler.facts.model import Model
 from reconciler.rules.findings import Finding, Severity
@@ -45,3 +47,29 @@ DESIRED = frozenset({"desired"})
 LIVE = frozenset({"live"})
 BOTH = frozenset({"desired", "live"})
 CHECK = frozenset({"check"})
+
+
+T = TypeVar("T")
+# What the rules of one evaluation share (``reconciler.rules.registry.run``): facts derived from the model that
+# several rules need, made once. Outside an evaluation (a rule called on its own) nothing is kept.
+_shared: ContextVar[dict[Any, Any] | None] = ContextVar("rules_shared", default=None)
+
+
+def shared(key: Any, make: Callable[[], T]) -> T:
+    """``make()``, made once per evaluation for ``key`` (which names the model it is about, e.g. by ``id``)."""
+    memo = _shared.get()
+    if memo is None:
+        return make()
+    if key not in memo:
+        memo[key] = make()
+    value: T = memo[key]
+    return value
+
+
+def sharing() -> Any:
+    """Start an evaluation's shared facts: ``token = sharing()``, then ``end_sharing(token)`` to drop them."""
+    return _shared.set({})
+
+
+def end_sharing(token: Any) -> None:
+    _shared.reset(token)

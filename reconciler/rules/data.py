@@ -18,7 +18,7 @@ from reconciler.facts.model import BucketView, DocKind, Model, Principal, where
 from reconciler.kinds.bucket import OBJECT_WRITE_ACTIONS
 from reconciler.manifests.model import Expiry
 from reconciler.rules.analysis import S3_ARN_PREFIX, AnyBucket, Grant, GrantFinder, action_in, resource_reaching
-from reconciler.rules.base import BOTH, DESIRED, Hit, Rule
+from reconciler.rules.base import BOTH, DESIRED, Hit, Rule, shared
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import covers, has_wildcard
 
@@ -91,6 +91,11 @@ class _WriterIndex:
         return [self.order[i] for i in positions]
 
 
+def writer_index(model: Model) -> _WriterIndex:
+    """The model's writer index, made once per evaluation (DATA001, DATA002 and AUD006 all need it)."""
+    return shared(("writer index", id(model)), lambda: _WriterIndex(model))
+
+
 def _writers(index: _WriterIndex, model: Model, bucket: BucketView) -> dict[str, _Holder]:
     """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
     holders: dict[str, _Holder] = {}
@@ -138,7 +143,7 @@ def _short(arn: str) -> str:
 
 
 def _data001(model: Model) -> Iterator[Hit]:
-    index = _WriterIndex(model)
+    index = writer_index(model)
     for name in sorted(model.buckets):
         bucket = model.buckets[name]
         if bucket.writers is None:
@@ -166,7 +171,7 @@ def _data001(model: Model) -> Iterator[Hit]:
 
 def unmanaged_writers(model: Model) -> Iterator[Hit]:
     """AUD006: unmanaged roles and users that can write, delete or re-open a protected bucket's data."""
-    index = _WriterIndex(model)
+    index = writer_index(model)
     unmanaged = {p.arn: p for p in (*model.roles.values(), *model.users.values()) if not p.managed}
     for name in sorted(model.buckets):
         bucket = model.buckets[name]
@@ -205,7 +210,7 @@ def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hi
 
 
 def _data002(model: Model) -> Iterator[Hit]:
-    index = _WriterIndex(model)
+    index = writer_index(model)
     for name in sorted(model.buckets):
         bucket = model.buckets[name]
         if bucket.writers is not None or not bucket.managed:
@@ -247,7 +252,7 @@ def _way(user: Principal, grant: Grant) -> str:
 
 
 def _data003(model: Model) -> Iterator[Hit]:
-    index = _WriterIndex(model)
+    index = writer_index(model)
     now = clock.now()
     limit = dt.timedelta(days=model.max_human_write_days)
     for name in sorted(model.buckets):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from reconciler.facts.model import DocKind, Model, PolicyDoc, Principal, Statement
-from reconciler.policydoc import action_matches
+from reconciler.policydoc import action_matches, action_set
 from reconciler.rules import ineffective
 from reconciler.rules.analysis import allows_everything, service_wide
 from reconciler.rules.base import BOTH, Hit, Rule
@@ -150,7 +150,7 @@ def _lp002(model: Model) -> Iterator[Hit]:
 def passes_any_role(s: Statement, account: str) -> str | None:
     if not s.allow or s.action is None or "*" in s.action:
         return None
-    if not any(action_matches(p, "iam:PassRole") for p in s.action):
+    if not action_set(s.action).matches("iam:PassRole"):
         return None
     if "iam:passedtoservice" in s.condition_keys():
         return None

@@ -21,7 +21,7 @@ from reconciler.rules import (
     studio,
     trust,
 )
-from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.base import BOTH, Hit, Rule, end_sharing, sharing
 from reconciler.rules.findings import Finding, Severity
 
 
@@ -71,8 +71,13 @@ BY_ID: dict[str, Rule] = {rule.id: rule for rule in RULES}
 
 
 def run(model: Model) -> list[Finding]:
-    """Every finding of every rule that applies to the model's origin."""
+    """Every finding of every rule that applies to the model's origin (what several rules derive from the model,
+    such as who can write which bucket, is made once: :func:`reconciler.rules.base.shared`)."""
     out: list[Finding] = []
-    for rule in RULES:
-        out.extend(rule(model))
+    token = sharing()
+    try:
+        for rule in RULES:
+            out.extend(rule(model))
+    finally:
+        end_sharing(token)
     return out

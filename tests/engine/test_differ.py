@@ -819,3 +819,26 @@ def test_building_a_plan_loads_no_aws_sdk_and_no_emulator() -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result == {"changes": 22, "sdk": [], "differ": True}
+
+
+DEEPDIFF = """
+import json, sys
+from reconciler.engine.differ import diff_fields
+from reconciler.kinds import REGISTRY
+role = REGISTRY["Role"]
+same = diff_fields(role, {"path": "/", "policies": ["a", "b"]}, {"path": "/", "policies": ["a", "b"]})
+loaded = "deepdiff" in sys.modules
+moved = diff_fields(role, {"path": "/", "policies": ["a", "b"]}, {"path": "/", "policies": ["b", "a"]})
+changed = diff_fields(role, {"path": "/", "policies": ["a"]}, {"path": "/", "policies": ["b"]})
+print(json.dumps({"same": len(same), "before": loaded, "moved": len(moved), "changed": len(changed)}))
+"""
+
+
+def test_deepdiff_is_loaded_only_when_a_plain_field_differs() -> None:
+    """A plan that changes nothing never imports deepdiff (its largest import); a list in another order is
+    still no change, and a different one still is."""
+    done = subprocess.run(
+        [sys.executable, "-c", DEEPDIFF], cwd=REPO, capture_output=True, text=True, check=False, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"same": 0, "before": False, "moved": 0, "changed": 1}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from rules_support import ACCOUNT, bucket, manifest, policy, role
 
 from reconciler.facts.model import Model, Principal, parse_statements
 from reconciler.kinds import load_directory
+from reconciler.rules import data, registry
 from reconciler.rules.analysis import (
     ANY_BUCKET,
     AnyBucket,
@@ -115,3 +117,27 @@ def test_reachable_buckets_names_only_what_a_literal_bucket_name_allows() -> Non
     for anything in ("*", "arn:aws:s3:::raw*", "arn:aws:s3:::${aws:username}/*", "arn:*:s3:::raw/*"):
         assert _reach(anything) is ANY_BUCKET, anything
     assert _reach("arn:aws:s3:::raw/*", key="NotResource") is ANY_BUCKET
+
+
+def test_one_evaluation_makes_the_writer_index_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DATA001, DATA002 (and AUD006) share the index within one evaluation; nothing is kept after it."""
+    made: list[Model] = []
+    real = data._WriterIndex
+
+    def counting(model: Model) -> data._WriterIndex:
+        made.append(model)
+        return real(model)
+
+    monkeypatch.setattr(data, "_WriterIndex", counting)
+    with tempfile.TemporaryDirectory() as root:
+        files = {"settings.yaml": manifest("Settings", "env", {"accountId": ACCOUNT}), "b.yaml": bucket("raw")}
+        for name, document in files.items():
+            (Path(root) / name).write_text(yaml.safe_dump(document))
+        model = from_desired(load_directory(root))
+    registry.run(model)
+    assert made == [model]
+    registry.run(model)
+    assert made == [model, model]  # a new evaluation, a new index
+    data.writer_index(model)
+    data.writer_index(model)
+    assert len(made) == 4  # outside an evaluation, nothing is kept

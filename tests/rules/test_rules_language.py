@@ -3,6 +3,7 @@ document people write, on the manifests and in the account."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from rules_support import ACCOUNT, Evaluator, allow, bucket, group, hits, manifest, policy, role
@@ -45,6 +46,15 @@ def test_what_iam_counts_of_a_document() -> None:
     assert document_size(doc) == len(compact)
     assert document_size(doc) == document_size('{\n  "Version": "2012-10-17",\n' + compact[24:])
     assert written_version(doc) == "2012-10-17" and written_version({"Statement": []}) is None
+
+
+def test_the_size_leaves_out_every_kind_of_whitespace() -> None:
+    """Counted as IAM counts, whatever whitespace a value holds: every character str.isspace() finds (tabs,
+    no-break and ideographic spaces, line and paragraph separators...) is left out, and nothing else."""
+    spaces = "".join(c for c in map(chr, range(0x3100)) if c.isspace())
+    doc = {"Statement": [{"Sid": f"a{spaces}b\u00e9\u200bc", "Effect": "Allow", "Action": "s3:Get*", "Resource": "*"}]}
+    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
+    assert document_size(doc) == sum(1 for char in text if not char.isspace()) < len(text)
 
 
 def test_operators_taken_apart() -> None:

@@ -1,0 +1,233 @@
+"""Memory of a long-running controller: does ``reconciler run`` stay flat over hundreds of reconciles?
+
+    python -m bench.controller_memory --cycles 200 --interval 10s   # about 35 min at scale 1 here
+    python -m bench.controller_memory --cycles 6 --trace             # where memory grows, by line
+    python -m bench.controller_memory --workdir W --endpoint URL     # an emulator already seeded from W/manifests
+
+The plan benchmark's account (``bench.seed``, scale 1 by default) is seeded into a fresh emulator
+(``bench.emulator``), its manifests committed to a git repository, and every refusing finding excepted in
+Settings (``bench.apply_bench.except_refusing_findings``: the account is in sync and apply reaches its "nothing to
+do" path, the controller's steady state). Then:
+
+- by default, ``reconciler run --mode apply`` in a process of its own, as deployed: after each reconcile (its
+  "reconciled" log line) the process's RSS is read from ``/proc``; the figure is the RSS after cycle
+  ``--cycles`` against the RSS after cycle 20 (target: within 5%), and the slope between them;
+- with ``--trace``, the same controller in this process with ``tracemalloc``: a snapshot after each cycle, and the
+  allocations that grew between the second cycle and the last, by source line (what to fix).
+
+A benchmark, not a test: nothing here runs in the suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.plan_bench import REPO, EmulatorProcess, child_env, loadavg
+from bench.seed import Sizes, generate, seed
+
+TARGET = 1.05
+FIRST = 20
+
+
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """(VmRSS, VmHWM) of ``pid`` in MB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0]) / 1024
+    return fields["VmRSS"], fields["VmHWM"]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
+
+
+def prepare(workdir: Path, url: str, *, scale: float, seeded: bool) -> Path:
+    """The git repository the controller follows: the account's manifests (seeded into ``url`` unless ``seeded``),
+    every refusing finding excepted. Returns the repository."""
+    from bench.apply_bench import except_refusing_findings
+
+    manifests = workdir / "manifests"
+    if not manifests.is_dir():
+        generate(workdir, Sizes().scaled(scale), seed=1)
+    if not seeded:
+        report = seed(manifests, url, noise=0.05, workers=16, progress=lambda line: print(line, file=sys.stderr))
+        print(f"seeded with {report.calls} calls in {report.seconds:.0f}s", file=sys.stderr)
+
+    class _At:
+        def __init__(self, url: str) -> None:
+            self.url = url
+
+    exceptions = except_refusing_findings(manifests, _At(url), workdir)  # type: ignore[arg-type]
+    print(f"{len(exceptions)} refusing findings excepted in Settings", file=sys.stderr)
+    repo = workdir / "repo"
+    shutil.rmtree(repo, ignore_errors=True)
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    shutil.copytree(manifests, repo / "manifests")
+    _git(repo, "add", "-A")
+    _git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "account")
+    return repo
+
+
+def _state_table() -> str:
+    """A state table of this run's own: the repository is made anew each run, and a commit another run applied
+    in the same emulator would be a rewind."""
+    return f"bench-controller-{os.getpid()}-{int(time.time())}"
+
+
+def run_child(repo: Path, workdir: Path, url: str, *, cycles: int, interval: str) -> dict[str, Any]:
+    """``reconciler run`` until ``cycles`` reconciles are done; the RSS after each."""
+    command = [
+        sys.executable,
+        "-m",
+        "reconciler",
+        "--log-format",
+        "json",
+        "run",
+        "--source",
+        str(repo),
+        "--path",
+        "manifests",
+        "--interval",
+        interval,
+        "--mode",
+        "apply",
+        "--cache-dir",
+        str(workdir / "cache"),
+        "--state-table",
+        _state_table(),
+        "--endpoint-url",
+        url,
+    ]
+    samples: list[dict[str, Any]] = []
+    errors: list[str] = []
+    started = time.monotonic()
+    proc = subprocess.Popen(command, cwd=REPO, env=child_env(), stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            try:
+                event = json.loads(line)
+            except json.JSONDecodeError:
+                errors.append(line.strip()[:300])
+                continue
+            if event.get("level") in ("error", "critical"):
+                errors.append(str(event.get("event")))
+            if event.get("event") not in ("reconciled", "plan refused", "reconcile failed", "reconcile incomplete"):
+                continue
+            rss, hwm = _rss_mb(proc.pid)
+            samples.append(
+                {
+                    "cycle": len(samples) + 1,
+                    "event": event.get("event"),
+                    "rssMb": round(rss, 1),
+                    "hwmMb": round(hwm, 1),
+                    "at": round(time.monotonic() - started, 1),
+                    "load": round(loadavg(), 2),
+                }
+            )
+            print(json.dumps(samples[-1]), file=sys.stderr, flush=True)
+            if len(samples) >= cycles:
+                break
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    return {"samples": samples, "errors": errors[:50], "seconds": time.monotonic() - started}
+
+
+def trace_in_process(repo: Path, workdir: Path, url: str, *, cycles: int) -> list[str]:
+    """The controller in this process, ``tracemalloc`` snapshots between cycles: what grew, by line."""
+    import gc
+    import tracemalloc
+
+    from reconciler.aws.clients import AwsConfig
+    from reconciler.controller.loop import Controller, ControllerConfig
+    from reconciler.logs import configure_logging
+
+    configure_logging(fmt="json", level="warning")
+    os.environ.update({k: v for k, v in child_env().items() if k.startswith("AWS_")})
+    config = ControllerConfig(
+        source=str(repo), path="manifests", cache_dir=workdir / "trace-cache", interval=0, state_table=_state_table()
+    )
+    controller = Controller(config, AwsConfig(endpoint_url=url, region="ap-northeast-1"))
+    tracemalloc.start(12)
+    snapshots = []
+    lines = []
+    for cycle in range(1, cycles + 1):
+        status = controller.reconcile_once()
+        gc.collect()
+        snapshots.append(tracemalloc.take_snapshot())
+        current, peak = tracemalloc.get_traced_memory()
+        lines.append(f"cycle {cycle}: status {status}, traced {current / 2**20:.1f} MB (peak {peak / 2**20:.1f} MB)")
+        print(lines[-1], file=sys.stderr, flush=True)
+    first, last = snapshots[min(1, len(snapshots) - 1)], snapshots[-1]
+    lines.append(f"grown between cycle {min(2, cycles)} and cycle {cycles}, by traceback (top 15):")
+    for stat in last.compare_to(first, "traceback")[:15]:
+        lines.append(f"  {stat.size_diff / 1024:+.0f} KiB in {stat.count_diff:+d} blocks")
+        lines.extend(f"      {frame}" for frame in stat.traceback.format()[-8:])
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.controller_memory", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cycles", type=int, default=200)
+    parser.add_argument("--interval", default="10s", help="the controller's --interval (default 10s)")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--trace", action="store_true", help="in this process, with tracemalloc (slow)")
+    parser.add_argument("--workdir", type=Path, help="work directory (default: a temporary one)")
+    parser.add_argument("--endpoint", help="an emulator already seeded from WORKDIR/manifests")
+    parser.add_argument("--json", type=Path, help="write the samples here")
+    args = parser.parse_args(argv)
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-controller-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    emulator = None if args.endpoint else EmulatorProcess(workdir / "emulator.log")
+    try:
+        url = args.endpoint or emulator.url  # type: ignore[union-attr]
+        repo = prepare(workdir, url, scale=args.scale, seeded=bool(args.endpoint))
+        if args.trace:
+            print("\n".join(trace_in_process(repo, workdir, url, cycles=args.cycles)))
+            return 0
+        result = run_child(repo, workdir, url, cycles=args.cycles, interval=args.interval)
+    finally:
+        if emulator is not None:
+            emulator.stop()
+    samples = result["samples"]
+    result.update(cycles=args.cycles, interval=args.interval, scale=args.scale)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+    if len(samples) < max(FIRST, args.cycles):
+        print(f"only {len(samples)} reconciles were seen; errors: {result['errors'][:5]}")
+        return 1
+    at_first, at_last = samples[FIRST - 1]["rssMb"], samples[args.cycles - 1]["rssMb"]
+    ratio = at_last / at_first
+    slope = (at_last - at_first) / (args.cycles - FIRST)
+    loads = [s["load"] for s in samples]
+    print(
+        f"RSS after cycle {FIRST}: {at_first:.1f} MB; after cycle {args.cycles}: {at_last:.1f} MB ({ratio:.3f}x, "
+        f"{slope * 1000:+.0f} KB a cycle); peak {max(s['hwmMb'] for s in samples):.1f} MB; RSS after cycle 1 "
+        f"{samples[0]['rssMb']:.1f} MB, min/max after {FIRST} {min(s['rssMb'] for s in samples[FIRST - 1 :]):.1f}/"
+        f"{max(s['rssMb'] for s in samples[FIRST - 1 :]):.1f} MB; {result['seconds'] / 60:.1f} min; load "
+        f"{min(loads):.1f}-{max(loads):.1f}; errors: {len(result['errors'])}"
+    )
+    print(f"{'PASS' if ratio <= TARGET else 'FAIL'}  memory after cycle {args.cycles} within 5% of cycle {FIRST}")
+    return 0 if ratio <= TARGET else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
