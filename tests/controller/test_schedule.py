@@ -136,6 +136,26 @@ def test_access_ends_with_no_commit_and_is_warned_about_before(served: tuple[Con
     assert series(controller.metrics, "reconciler_drift_resources")['{kind="Group"}'] == 0
 
 
+def test_between_full_reads_access_still_ends_on_time(repo: Path, aws: AwsConfig, tmp_path: Path) -> None:
+    """With --resync, an unchanged commit costs one call, but not past an end: that cycle reads in full."""
+    config = ControllerConfig(
+        source=str(repo), cache_dir=tmp_path / "cache", interval=3600, lease_ttl=5, lease_timeout=5, resync=3600
+    )
+    controller = Controller(config, aws, metrics=Metrics(interval=60), stop=threading.Event())
+    give_expiring_access(repo / "desired-state")
+    commit(repo, "bob administers until the 1st")
+    with frozen("2026-11-20T00:00:00Z"):
+        assert controller.reconcile_once() == 0  # the full read: a baseline
+        assert controller.reconcile_once() == 0  # unchanged, between full reads
+    cycles = controller.metrics.registry.get_sample_value
+    assert cycles("reconciler_account_cycles_total", {"read": "none"}) == 1
+    assert members("SageMakerAdministrator") == ["alice", "bob"]
+    with frozen(AFTER):
+        assert controller.reconcile_once() == 0
+    assert members("SageMakerAdministrator") == ["alice"]
+    assert cycles("reconciler_account_cycles_total", {"read": "full"}) == 2
+
+
 def test_suspend_applies_nothing_and_says_why(served: tuple[Controller, str], repo: Path) -> None:
     controller, base = served
     assert controller.reconcile_once() == 0
