@@ -150,6 +150,7 @@ class Controller:
         self._single: bool | None = None  # whether the last commit that loaded was a directory of one account
         self._loaded: dict[str, Fleet] = {}  # this cycle's loads, by commit
         self._kept: tuple[str, Fleet] | None = None  # the last commit loaded, and what it loaded
+        self._changes: dict[tuple[str, str], list[Changed]] = {}  # this cycle's git diffs
         self.metrics.interval.set(config.interval)
 
     # ------------------------------------------------------------------ one reconcile
@@ -162,6 +163,7 @@ class Controller:
         started = time.monotonic()
         self.last_retryable = False
         self._loaded = {}
+        self._changes = {}
         status = ERROR
         try:
             status = self._cycle()
@@ -394,8 +396,12 @@ class Controller:
             return self.git.is_ancestor(older, newer)
 
     def changed(self, older: str, newer: str) -> list[Changed]:
-        with self._git():
-            return self.git.changed(older, newer)
+        """The files of the manifest directory that differ between two commits (asked once per cycle)."""
+        found = self._changes.get((older, newer))
+        if found is None:
+            with self._git():
+                found = self._changes[(older, newer)] = self.git.changed(older, newer)
+        return found
 
     # ------------------------------------------------------------------ the loop
 

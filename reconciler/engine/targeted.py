@@ -26,6 +26,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 
 import structlog
@@ -156,12 +157,19 @@ def targeted_plan(
         aws_policy_arns=frozenset(referenced - set(known.aws_policies)),
         hints={kind: {n: h for n, h in by_name.items() if n in only.get(kind, ())} for kind, by_name in hints.items()},
     )
-    live = read_account(reader, scope)
-    aws = {arn: p for arn, p in known.aws_policies.items() if arn in referenced} | dict(live.aws_policies)
-    live = replace(live, aws_policies=aws)
-    read_seconds = time.monotonic() - started
-    plan = build_plan(desired, live, only=only)
-    found = (findings or _findings)(desired, aws, region)
+    kept = {arn: p for arn, p in known.aws_policies.items() if arn in referenced}
+    rules: list[Future[list[Finding]]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="invariants") as pool:
+
+        def start_rules(fetched: Mapping[str, AwsPolicy]) -> None:
+            # as plan does: the rules need nothing else from AWS, and run while the resources are read
+            rules.append(pool.submit(findings or _findings, desired, kept | dict(fetched), region))
+
+        live = read_account(reader, scope, on_aws_policies=start_rules)
+        live = replace(live, aws_policies=kept | dict(live.aws_policies))
+        read_seconds = time.monotonic() - started
+        plan = build_plan(desired, live, only=only)
+        found = rules[0].result()
     users = live_users(live)
     targeted_users = only.get("User", frozenset())
     keys = {n: k for n, k in known.access_keys.items() if n not in targeted_users}
