@@ -11,7 +11,7 @@ from reconciler.aws.scope import ReadScope
 from reconciler.engine.adoption import is_ownership_mark
 from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.kinds import KIND_ORDER, REGISTRY, Context, Kind
-from reconciler.kinds.context import Blocker
+from reconciler.kinds.context import REPLACEMENT, Blocker
 from reconciler.manifests.model import DesiredState, is_policy_arn
 from reconciler.policydoc import PolicyDocumentError, diff_documents, equivalent
 
@@ -169,7 +169,6 @@ def _change(
     )
 
 
-REPLACEMENT = "replacement"
 OBSERVED_NOTE = "observed, not enforced (metadata.management: observe): reported only, nothing is written to it"
 
 

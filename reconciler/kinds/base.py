@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from reconciler.kinds.context import (
     DELETION_POLICIES,
     DELETION_POLICY_TAG,
+    REPLACEMENT,
     Blocker,
     Context,
     Exists,
@@ -143,7 +144,7 @@ class Kind:
         ``changed`` the fields that change and ``replaced`` those of them AWS cannot change in place."""
         if action in ("update", "adopt") and replaced:
             return Blocker(
-                "replacement",
+                REPLACEMENT,
                 f"AWS cannot change {', '.join(replaced)} in place, and apply replaces a resource only when asked",
                 self.replace_hint,
             )

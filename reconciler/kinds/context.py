@@ -29,11 +29,15 @@ DELETION_POLICY_TAG = "reconciler/deletion-policy"
 DELETION_POLICIES = ("Retain", "Delete")
 
 
+#: The code of the blocker of a change AWS cannot make in place (``--replace`` makes it).
+REPLACEMENT = "replacement"
+
+
 @dataclass(frozen=True)
 class Blocker:
     """Why apply will not make a change, and what unblocks it (a flag, or an edit)."""
 
-    code: str  # stable identifier, e.g. "replacement", "not-empty"
+    code: str  # stable identifier, e.g. REPLACEMENT, "not-empty"
     message: str  # one line: what apply would refuse
     unblock: str  # one line: the flag or edit that unblocks it
 

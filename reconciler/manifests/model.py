@@ -101,6 +101,11 @@ ENFORCE = "enforce"
 OBSERVE = "observe"
 
 
+def is_glob(resource: str) -> bool:
+    """Whether an exception's ``Kind/name`` is a shell-style glob of names (``Policy/legacy-*``)."""
+    return any(c in resource for c in "*?[")
+
+
 @dataclass(frozen=True)
 class PolicyException:
     """A deliberate exception to ``rule`` on ``resource``: an exact ``Kind/name``, or a glob of them
@@ -115,7 +120,7 @@ class PolicyException:
 
     @property
     def is_glob(self) -> bool:
-        return any(c in self.resource for c in "*?[")
+        return is_glob(self.resource)
 
     def matches(self, resource: str) -> bool:
         """Whether the exception names ``resource`` (``Kind/name``): exactly, or by its glob."""

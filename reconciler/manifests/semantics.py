@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from reconciler import clock
-from reconciler.manifests.model import Resource
+from reconciler.manifests.model import Resource, is_glob
 
 # report(resource, field path, message, (kind, name) of the missing target)
 Report = Callable[[Resource, tuple[str | int, ...], str, tuple[str, str]], None]
@@ -50,7 +50,7 @@ def exception_problems(exception: Mapping[str, Any]) -> list[tuple[tuple[str, ..
             instant = clock.expiry_instant(expires)
         except clock.ExpiryFormatError as exc:
             found.append((("expiresAt",), str(exc)))
-    if any(c in exception["resource"] for c in "*?["):
+    if is_glob(exception["resource"]):
         # Through the end of the 90th day (UTC): a date written as the limit is accepted.
         last_day = (clock.now() + dt.timedelta(days=MAX_GLOB_EXCEPTION_DAYS)).date()
         limit = clock.expiry_instant(last_day.isoformat())
