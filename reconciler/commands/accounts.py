@@ -18,8 +18,8 @@ from reconciler.commands.common import UsageError
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.logs import get_logger
 
-# The manifests (YAML, the kinds, jsonschema) are imported when a command loads them, not when the command line
-# is parsed: ``reconciler --version`` loads none of it.
+# The manifests (YAML, the kinds, jsonschema) are imported when a command loads them, and structlog when an
+# account's work runs, not when the command line is parsed: ``reconciler --version`` loads none of it.
 if TYPE_CHECKING:
     from reconciler.manifests import DesiredState
     from reconciler.manifests.fleet import AccountSelector, Fleet
