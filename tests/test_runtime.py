@@ -1,0 +1,67 @@
+"""The process's garbage collector: paced by the command line's entry point, never by importing the library."""
+
+from __future__ import annotations
+
+import gc
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from reconciler import cli
+from reconciler.runtime import YOUNG_THRESHOLD, pace_collector
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def thresholds() -> Iterator[None]:
+    saved = gc.get_threshold()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
+def test_the_entry_point_paces_the_collector(thresholds: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    gc.set_threshold(700, 10, 10)
+    monkeypatch.setattr(sys, "argv", ["reconciler", "--version"])
+    with pytest.raises(SystemExit) as done:
+        cli.main()
+    assert done.value.code == 0
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, 10, 10)
+
+
+def test_running_a_command_from_the_library_leaves_the_collector_alone(thresholds: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    assert cli.run(["validate", str(REPO / "desired-state")], out=io.StringIO()) == 0
+    assert gc.get_threshold() == (700, 10, 10)
+
+
+def test_importing_the_product_leaves_the_collector_alone() -> None:
+    code = (
+        "import gc; before = gc.get_threshold(); "
+        "import reconciler.cli, reconciler.engine.converge, reconciler.controller.loop, reconciler.kinds; "
+        "print(before == gc.get_threshold())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "True"
+
+
+def test_the_pace_collects_young_objects_less_often_and_still_collects_cycles(thresholds: None) -> None:
+    assert pace_collector() == (YOUNG_THRESHOLD, 10, 10)
+    assert YOUNG_THRESHOLD > 700
+
+    class Node:
+        other: object
+
+    gc.collect()
+    before = gc.get_count()[0]
+    a, b = Node(), Node()
+    a.other, b.other = b, a  # a reference cycle: only the collector frees it
+    del a, b
+    assert gc.get_count()[0] >= before  # not collected yet: fewer than YOUNG_THRESHOLD allocations since
+    assert gc.collect() >= 2
