@@ -160,10 +160,6 @@ def grants(model: Model, principal: Principal, wanted: Iterable[tuple[str, str]]
     return GrantFinder(model)(principal, wanted)
 
 
-#: A principal's unconditional Deny statements, and its Allow statements (with their holder and document) by action.
-_Statements = tuple[tuple[Statement, ...], dict[str, list[tuple[Principal, PolicyDoc, Statement]]]]
-
-
 class GrantFinder:
     """:func:`grants`, remembering each statement's answers (policies are shared by many principals).
 
@@ -176,38 +172,26 @@ class GrantFinder:
         self._deny: dict[tuple[int, str, str], bool] = {}
         self._buckets: dict[int, frozenset[str] | AnyBucket] = {}
         self._covered: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
-        self._statements: dict[tuple[int, tuple[str, ...]], _Statements] = {}
 
     def __call__(self, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
         wanted = list(wanted)
-        denies, by_action = self._statements_of(principal, tuple(dict.fromkeys(a for a, _ in wanted)))
+        docs = list(self.model.effective_with_holders(principal))
+        denies = [s for _, d in docs for s in d.statements if s.deny]
+        allows = [(holder, doc, s) for holder, doc in docs for s in doc.statements if s.allow]
+        actions = tuple(dict.fromkeys(a for a, _ in wanted))
+        by_action: dict[str, list[tuple[Principal, PolicyDoc, Statement]]] = {a: [] for a in actions}
+        for entry in allows:
+            for action in self.covered(entry[2], actions):
+                by_action[action].append(entry)
         out: list[Grant] = []
         for action, target in wanted:
-            if denies and any(self.deny_covers(s, action, target) for s in denies):
+            if any(self.deny_covers(s, action, target) for s in denies):
                 continue
             for holder, doc, statement in by_action[action]:
                 pattern = self.resource_reaching(statement, target)
                 if pattern is not None:
                     out.append(Grant(principal, holder, doc, statement, action, target, pattern))
         return out
-
-    def _statements_of(self, principal: Principal, actions: tuple[str, ...]) -> _Statements:
-        """The principal's unconditional Deny statements (only those take away: ``deny_covers``), and its Allow
-        statements by the ``actions`` each covers: asked once per principal and action list (the rules ask the
-        same principal about every bucket)."""
-        key = (id(principal), actions)
-        found = self._statements.get(key)
-        if found is None:
-            docs = list(self.model.effective_with_holders(principal))
-            denies = tuple(s for _, d in docs for s in d.statements if s.deny and not s.condition)
-            by_action: dict[str, list[tuple[Principal, PolicyDoc, Statement]]] = {a: [] for a in actions}
-            for holder, doc in docs:
-                for statement in doc.statements:
-                    if statement.allow:
-                        for action in self.covered(statement, actions):
-                            by_action[action].append((holder, doc, statement))
-            found = self._statements[key] = (denies, by_action)
-        return found
 
     def covered(self, statement: Statement, actions: tuple[str, ...]) -> tuple[str, ...]:
         """The ``actions`` the statement's Action/NotAction covers, in their order."""

@@ -63,7 +63,6 @@ class _WriterIndex:
 
     def __init__(self, model: Model) -> None:
         self.grants = GrantFinder(model)
-        self._granted: dict[tuple[int, str], list[Grant]] = {}
         actions = (*OBJECT_WRITE_ACTIONS, *BUCKET_CONTROL_ACTIONS)
         self.order = [*(model.roles[n] for n in sorted(model.roles)), *(model.users[n] for n in sorted(model.users))]
         self.anywhere: list[int] = []
@@ -86,15 +85,6 @@ class _WriterIndex:
                 for name in buckets:
                     self.by_bucket.setdefault(name, []).append(position)
 
-    def bucket_grants(self, principal: Principal, bucket: BucketView) -> list[Grant]:
-        """The grants of :func:`wanted` on ``bucket`` to ``principal``: found once per evaluation (DATA001-DATA003
-        and AUD006 each ask about the same principals and buckets). Shared: not to be changed."""
-        key = (id(principal), bucket.name)
-        found = self._granted.get(key)
-        if found is None:
-            found = self._granted[key] = self.grants(principal, wanted(bucket))
-        return found
-
     def candidates(self, bucket: BucketView) -> list[Principal]:
         """In the same order as the model's principals (roles, then users, each by name)."""
         positions = sorted({*self.anywhere, *self.by_bucket.get(bucket.name, ())})
@@ -110,7 +100,7 @@ def _writers(index: _WriterIndex, model: Model, bucket: BucketView) -> dict[str,
     """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
     holders: dict[str, _Holder] = {}
     for principal in index.candidates(bucket):
-        for grant in index.bucket_grants(principal, bucket):
+        for grant in index.grants(principal, wanted(bucket)):
             entry = holders.setdefault(grant.holder.ref, _Holder(grant.holder))
             entry.principals.add(principal.arn)
             entry.grants.append(grant)
@@ -274,7 +264,7 @@ def _data003(model: Model) -> Iterator[Hit]:
                 continue
             standing: list[str] = []
             too_far: list[tuple[Expiry, str]] = []
-            for grant in index.bucket_grants(user, bucket):
+            for grant in index.grants(user, wanted(bucket)):
                 way = _way(user, grant)
                 ends = grant_ends(user, grant)
                 if ends is None and way not in standing:
