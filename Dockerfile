@@ -80,7 +80,9 @@ COPY desired-state/ /usr/share/reconciler/desired-state/
 
 # MALLOC_ARENA_MAX: glibc gives every thread that allocates an arena of its own (up to 8 per core) and keeps
 # what each frees; the controller starts its read threads anew every reconcile, and its RSS climbed for cycles
-# before settling about 35 MB higher than with two arenas (docs/benchmarks.md, controller memory).
+# before settling about 35 MB higher than with two arenas (docs/benchmarks.md, controller memory). The entry
+# point sets the same limit itself where the environment does not (reconciler.runtime); here it also holds for
+# any other Python program run in the image.
 ENV PATH=/opt/reconciler/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

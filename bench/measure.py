@@ -68,9 +68,9 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     from reconciler.engine.converge import make_plan
     from reconciler.engine.render import render_text
     from reconciler.kinds import load_directory
-    from reconciler.runtime import pace_collector
+    from reconciler.runtime import tune_process
 
-    pace_collector()  # as the command line's entry point does, for every command
+    tune_process()  # as the command line's entry point does, for every command
 
     # time the diff inside preview() (it logs the read time but returns only the total), the invariant
     # rules, which preview() runs on a thread of their own alongside the read, and the access diff after it

@@ -21,7 +21,7 @@ from reconciler.aws.clients import aws_failures
 from reconciler.commands.common import Exit, UsageError
 from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
 from reconciler.logs import configure_logging
-from reconciler.runtime import pace_collector
+from reconciler.runtime import tune_process
 
 __all__ = ["Exit", "UsageError", "main", "run"]
 
@@ -164,5 +164,5 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
 
 
 def main() -> None:
-    pace_collector()  # the process's garbage collector (reconciler.runtime)
+    tune_process()  # the garbage collector's pace and the C allocator's arenas (reconciler.runtime)
     sys.exit(run())

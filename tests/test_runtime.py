@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import io
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -65,3 +66,21 @@ def test_the_pace_collects_young_objects_less_often_and_still_collects_cycles(th
     del a, b
     assert gc.get_count()[0] >= before  # not collected yet: fewer than YOUNG_THRESHOLD allocations since
     assert gc.collect() >= 2
+
+
+def _glibc() -> bool:
+    try:
+        return bool(os.confstr("CS_GNU_LIBC_VERSION"))
+    except (ValueError, OSError):
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux") or not _glibc(), reason="glibc's allocator only")
+def test_the_arenas_are_limited_unless_the_environment_says_otherwise() -> None:
+    code = "from reconciler.runtime import limit_arenas; print(limit_arenas())"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == "True"
+    env["MALLOC_ARENA_MAX"] = "4"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env)
+    assert done.stdout.strip() == "False"  # the environment's choice stands

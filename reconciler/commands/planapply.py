@@ -234,8 +234,11 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
             **plan_options(args),
             display_root=args.directory,
         )
-    saved, report = planned.saved, planned.preview.report
-    assert report is not None
+    saved = planned.saved
+    assert saved.report is not None
+    # The account as read is not shown: let it go before the plan is rendered (what a large account's plan peaks
+    # at otherwise: the text is made while the whole account is still in memory).
+    del planned
     digest = write_plan_file(Path(args.out), saved) if args.out else None
     if digest:
         log.info("plan saved", path=args.out, digest=digest)

@@ -156,3 +156,37 @@ def test_empty_directory_is_an_error_not_an_empty_state(tmp_path: Path) -> None:
 def test_missing_directory_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="not a directory"):
         load_directory(tmp_path / "nope")
+
+
+def test_documents_written_alike_share_their_paths_and_keep_their_own_positions() -> None:
+    text = "kind: Role\nspec:\n  policies: [a, b]\n---\n\n\nkind: Role\nspec:\n     policies: [c, d]\n"
+    docs, problems = parse_documents(text, "f.yaml")
+    assert problems == []
+    first, second = docs
+    assert first._shape is second._shape  # one index of paths for both
+    assert (first.pos(("spec", "policies", 1)).line, first.pos(("spec", "policies", 1)).col) == (3, 17)
+    assert (second.pos(("spec", "policies", 1)).line, second.pos(("spec", "policies", 1)).col) == (9, 20)
+    assert (second.pos(("spec", "policies"), key=True).line, second.pos(("spec", "policies"), key=True).col) == (9, 6)
+    assert dict(second.keys) == {
+        ("kind",): second.pos(("kind",), key=True),
+        ("spec",): second.pos(("spec",), key=True),
+        ("spec", "policies"): second.pos(("spec", "policies"), key=True),
+    }
+    assert ("spec", "policies", 0) in second.values and ("spec", "nothing") not in second.values
+
+
+def test_positions_beyond_sixteen_bits_are_kept_whole() -> None:
+    far = " " * 70_000
+    text = "".join(f"a{i}: 1\n" for i in range(70_000)) + f"b: {{{far}c: 2}}\n"
+    docs, problems = parse_documents(text, "f.yaml")
+    assert problems == []
+    pos = docs[0].pos(("b", "c"), key=True)
+    assert (pos.line, pos.col) == (70_001, 70_005)
+
+
+def test_merged_keys_are_located_at_the_merge() -> None:
+    docs, _ = parse_documents("base: &b {x: 1}\nm:\n  y: 2\n  <<: *b\n", "f.yaml")
+    doc = docs[0]
+    assert doc.data["m"] == {"y": 2, "x": 1}
+    assert (doc.pos(("m", "x")).line, doc.pos(("m", "x"), key=True).line) == (1, 1)
+    assert doc.pos(("m", "y"), key=True).line == 3
