@@ -28,6 +28,10 @@ class ReadSession:
         self._consumers = dict(consumers)
         self._lock = threading.Lock()
         self._shared: dict[str, Future[Any]] = {}
+        # Done once every shared answer was made and taken by each kind that declared it (``taken``).
+        self._taken: Future[None] = Future()
+        self._producing = 0
+        self._check_taken()
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run one per-resource call on the shared pool."""
@@ -47,13 +51,31 @@ class ReadSession:
             first = future is None
             if future is None:
                 future = self._shared[source] = Future()
+                self._producing += 1
             self._consumers[source] = self._consumers.get(source, 1) - 1
             if self._consumers[source] <= 0:
                 del self._shared[source]
+            self._check_taken()
         if first:
             try:
                 future.set_result(produce())
             except BaseException as exc:  # noqa: BLE001 - handed to every kind waiting on it, this one too
                 future.set_exception(exc)
+            finally:
+                with self._lock:
+                    self._producing -= 1
+                    self._check_taken()
         result: T = future.result()
         return result
+
+    def _check_taken(self) -> None:
+        # Called with the lock held (or before any thread has the session).
+        if not self._taken.done() and self._producing == 0 and all(n <= 0 for n in self._consumers.values()):
+            self._taken.set_result(None)
+
+    @property
+    def taken(self) -> Future[None]:
+        """Done when every shared answer has been made (or has failed) and taken by every kind that reads it: the
+        largest answers of the read are then parsed, and on their way out of memory. Never done when a kind fails
+        before asking for its answer: wait for the kinds' reads too."""
+        return self._taken

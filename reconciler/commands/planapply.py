@@ -273,8 +273,12 @@ def _show(out: TextIO, saved: SavedPlan, *, color: bool) -> None:
     verdict = render_verdict(saved.verdict, color=color)
     if verdict:
         out.write(verdict + "\n")
-    if saved.findings_text:
-        out.write(saved.findings_text + "\n\n")
+    written = False
+    for line in saved.findings_lines():  # written as made: a large account's findings are megabytes of text
+        out.write(line + "\n")
+        written = True
+    if written:
+        out.write("\n")
     access = render_access_text(saved.shown_access, color=color)
     if access:
         out.write(access + "\n")
@@ -315,6 +319,7 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
             display_root=args.target,
         )
         saved = planned.saved
+        del planned  # the account as read is not shown (see cmd_plan); apply reads again what it touches
         _show(out, saved, color=out.isatty())
         if saved.verdict.refused:
             out.write("Refused: nothing was changed.\n")

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -33,7 +33,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.context import Grant, Removal, Target
 from reconciler.manifests.model import Account, Expiry
 from reconciler.policydoc import StatementDiff
-from reconciler.rules import Report, findings_to_dict, render_findings_text
+from reconciler.rules import Report, findings_lines, findings_to_dict, render_findings_text
 from reconciler.rules.accessdiff import AccessDiff, access_from_dict, access_to_dict
 from reconciler.values import thaw
 
@@ -98,6 +98,13 @@ class SavedPlan:
         if self.report is not None:
             return render_findings_text(self.report, color=False, quiet_when_clean=True)
         return self.saved_findings_text or ""
+
+    def findings_lines(self) -> Iterator[str]:
+        """:attr:`findings_text` line by line (a saved plan's text as one piece): nothing when it is empty."""
+        if self.report is not None:
+            yield from findings_lines(self.report, color=False, quiet_when_clean=True)
+        elif self.saved_findings_text:
+            yield self.saved_findings_text
 
     def to_data(self) -> dict[str, Any]:
         """The file's content without its digest."""

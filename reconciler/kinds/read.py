@@ -11,8 +11,8 @@ The account guard runs first: ``sts:GetCallerIdentity`` must be ``ReadScope.acco
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from reconciler.aws.account import check_account
@@ -53,11 +53,22 @@ def read_account(
         aws = {arn: calls.submit(read_aws_policy, factory, arn) for arn in sorted(scope.aws_policy_arns)}
         resolved = {arn: p for arn, f in aws.items() if (p := f.result()) is not None}
         if on_aws_policies is not None:
-            # Called as soon as they are read, while the rest is still being read: the invariants need
-            # nothing else from AWS.
+            # The invariants need nothing else from AWS. They start once the account-wide answers
+            # (GetAccountAuthorizationDetails) are parsed and taken, while the per-resource calls are still being
+            # made: the rules' model and the largest answer's parse are then not in memory at the same time.
+            _settled(session, reads.values())
             on_aws_policies(resolved)
         resources = {name: future.result() for name, future in reads.items()}
     return LiveState(scope.account_id, scope.region, resources, resolved)
+
+
+def _settled(session: ReadSession, reads: Iterable[Future[Any]]) -> None:
+    """Wait until the session's shared answers are taken by their kinds, or no kind is still reading."""
+    pending = {session.taken, *reads}
+    while session.taken in pending and len(pending) > 1:
+        done, pending = wait(pending, return_when=FIRST_COMPLETED)
+        if any(future.exception() is not None for future in done if future is not session.taken):
+            return  # the read fails: read_account raises it
 
 
 def _read_kind(kind: Kind, session: ReadSession, by_name: bool) -> Mapping[str, Any]:

@@ -6,7 +6,7 @@ The JSON form is documented by ``schemas/findings.schema.json``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -17,6 +17,7 @@ __all__ = [
     "Finding",
     "Report",
     "Severity",
+    "findings_lines",
     "findings_to_dict",
     "render_findings_json",
     "render_findings_text",
@@ -162,38 +163,42 @@ def render_findings_text(report: Report, color: bool = False, *, quiet_when_clea
     ``quiet_when_clean``: return ``""`` when there is nothing to show (no finding, no exception in use),
     so that a clean plan prints only the plan.
     """
+    return "\n".join(findings_lines(report, color, quiet_when_clean=quiet_when_clean))
+
+
+def findings_lines(report: Report, color: bool = False, *, quiet_when_clean: bool = False) -> Iterator[str]:
+    """:func:`render_findings_text` line by line (without line ends): what a command writes as it goes, so that
+    tens of thousands of findings are never one string in memory."""
     if quiet_when_clean and not (report.findings or report.excepted or report.exceptions_used):
-        return ""
+        return
 
     def paint(text: str, code: str) -> str:
         return f"{code}{text}{_RESET}" if color else text
 
-    lines: list[str] = []
     subject = "the account" if report.subject == "account" else "the manifests"
     catalog = report.catalog.get("updatedAt")
-    lines.append(f"Security invariants on {subject}" + (f" (IAM catalog of {catalog})" if catalog else "") + ":")
+    yield f"Security invariants on {subject}" + (f" (IAM catalog of {catalog})" if catalog else "") + ":"
     if not report.findings:
-        lines.append("  no findings")
+        yield "  no findings"
     for f in report.findings:
         where = f"  {f.location}" if f.location else ""
-        lines.append(f"{paint(f.severity.value.ljust(7), _COLORS[f.severity])} {f.rule:<7} {f.resource}{where}")
-        lines.append(f"        {f.message}")
+        yield f"{paint(f.severity.value.ljust(7), _COLORS[f.severity])} {f.rule:<7} {f.resource}{where}"
+        yield f"        {f.message}"
         if f.hint:
-            lines.append(paint(f"        hint: {f.hint}", _DIM))
+            yield paint(f"        hint: {f.hint}", _DIM)
     if report.exceptions_used or report.excepted:
-        lines.append("Exceptions in use (Settings.exceptions):")
+        yield "Exceptions in use (Settings.exceptions):"
         for use in report.exceptions_used:
             where = f"  {use.location}" if use.location else ""
             until = f", until {use.expires_at}" if use.expires_at else ""
-            lines.append(
+            yield (
                 f"  {use.rule} {use.resource}: {use.reason} ({use.matched} finding(s) excepted; "
                 f"owner {use.owner}{until}){where}"
             )
         for excepted in report.excepted:
             f = excepted.finding
-            lines.append(paint(f"    excepted {f.severity.value} {f.rule} {f.resource}: {f.message}", _DIM))
-    lines.append(report.summary())
-    return "\n".join(lines)
+            yield paint(f"    excepted {f.severity.value} {f.rule} {f.resource}: {f.message}", _DIM)
+    yield report.summary()
 
 
 def findings_to_dict(report: Report) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from reconciler.rules import (
     Report,
     Severity,
     evaluate,
+    findings_lines,
     findings_to_dict,
     render_findings_json,
     render_findings_text,
@@ -118,6 +119,16 @@ def test_text_shows_rule_resource_location_message_hint(check: Evaluator) -> Non
     assert lines[3].strip().startswith("hint: ")
     assert lines[-1] == "Invariants refused: 1 error(s), 0 warning(s)."
     assert "\033[" in render_findings_text(check(policy("p", allow("*", "*"))), color=True)
+
+
+def test_the_lines_a_command_writes_as_it_goes_are_the_text(check: Evaluator) -> None:
+    exceptions = [{"rule": "LP003", "resource": "Policy/pass", "reason": "measured", "owner": "ml-platform"}]
+    report = check(policy("p", allow("*", "*")), policy("pass", PASS_ANY), exceptions=exceptions)
+    for color in (False, True):
+        assert "\n".join(findings_lines(report, color)) == render_findings_text(report, color)
+    clean = check(policy("q", allow("s3:GetObject", "arn:aws:s3:::b/*")))
+    assert list(findings_lines(clean, quiet_when_clean=True)) == []
+    assert render_findings_text(clean, quiet_when_clean=True) == ""
 
 
 def test_every_rule_is_documented() -> None:
