@@ -98,8 +98,9 @@ def preview(
     """Read the account and diff it against ``desired``. Sends read operations only.
 
     With ``invariants``, the security rules are evaluated on ``desired`` too, on a thread of their own
-    that starts as soon as the AWS managed policies they need are read: the rest of the read mostly
-    waits on AWS, so the rules cost little wall time (``Preview.report``). The access diff is computed
+    that starts once the AWS managed policies they need are read and the account-wide answers are parsed
+    (``read_account``): the per-resource calls that follow mostly wait on AWS, so the rules cost little wall
+    time (``Preview.report``). The access diff is computed
     then, from the models of ``desired`` and of the account as read (``Preview.access``). ``findings``: how
     the rules' findings are had (default: evaluated).
 
