@@ -231,6 +231,7 @@ def measure_scale(scale: float, base: Sizes, args: argparse.Namespace, root: Pat
         result.emulator_rss_mb = emulator.rss_mb()
     if not args.keep:
         shutil.rmtree(workdir / "manifests", ignore_errors=True)
+        shutil.rmtree(workdir / "manifests-excepted", ignore_errors=True)
     return result
 
 
@@ -268,7 +269,11 @@ def _measure_cli(
     account does not): their peak memory with the exceptions."""
     from bench.apply_bench import cli, except_refusing_findings
 
-    manifests = workdir / "manifests"
+    # A copy: the exceptions go into its Settings, and the manifests the plan programs read stay as generated
+    # (measured again against the same work directory, they would otherwise carry the exceptions).
+    manifests = workdir / "manifests-excepted"
+    shutil.rmtree(manifests, ignore_errors=True)
+    shutil.copytree(workdir / "manifests", manifests)
     result.exceptions = len(except_refusing_findings(manifests, emulator, workdir))  # type: ignore[arg-type]
     commands = {
         "cli-plan": ["plan", str(manifests)],
