@@ -6,7 +6,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from reconciler.kinds.context import Context, Exists, Grant, Removal, Report, Target
-from reconciler.manifests.model import Expiry, Resource, Source, expiry_at, is_policy_arn
+from reconciler.manifests.model import Expiry, Resource, Source, ending_entries, is_policy_arn
 
 #: The answer the IAM kinds read from together (IAM's GetAccountAuthorizationDetails, see ``iamread``): each
 #: declares it in ``Kind.sources``.
@@ -47,17 +47,7 @@ def duplicates(names: tuple[str, ...]) -> list[int]:
 def attachments(items: list[Any], source: Source) -> tuple[tuple[str, ...], dict[str, Expiry]]:
     """``spec.policies`` as written (a reference, or ``{policy, expiresAt}``): the references, and when each of
     the attachments that end does."""
-    refs: list[str] = []
-    ends: dict[str, Expiry] = {}
-    for index, item in enumerate(items):
-        ref = item if isinstance(item, str) else item["policy"]
-        refs.append(ref)
-        expiry = expiry_at(
-            None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "policies", index, "expiresAt"
-        )
-        if expiry is not None:
-            ends[ref] = expiry
-    return tuple(refs), ends
+    return ending_entries(items, source, "policies", "policy")
 
 
 def written_index(indexes: tuple[int, ...], position: int) -> int:

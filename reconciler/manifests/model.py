@@ -74,6 +74,24 @@ def expiry_at(value: str | None, source: Source | None, *path: str | int) -> Exp
     return Expiry(value, expiry_instant(value), source.where(*path) if source is not None else None)
 
 
+def ending_entries(
+    items: list[Any], source: Source | None, spec_field: str, key: str
+) -> tuple[tuple[str, ...], dict[str, Expiry]]:
+    """``spec.<spec_field>`` as written, each entry a name or ``{<key>: name, expiresAt}`` (a role's or group's
+    ``policies``, a user's ``groups``): the names in order, and when each of the entries that end does."""
+    names: list[str] = []
+    ends: dict[str, Expiry] = {}
+    for index, item in enumerate(items):
+        name = item if isinstance(item, str) else item[key]
+        names.append(name)
+        expiry = expiry_at(
+            None if isinstance(item, str) else item.get("expiresAt"), source, "spec", spec_field, index, "expiresAt"
+        )
+        if expiry is not None:
+            ends[name] = expiry
+    return tuple(names), ends
+
+
 @dataclass(frozen=True)
 class Resource:
     kind: ClassVar[str] = ""

@@ -11,7 +11,7 @@ from reconciler.aws.live import LiveState
 from reconciler.kinds.base import Kind
 from reconciler.kinds.context import Context, Exists, Grant, Removal, Report, Target
 from reconciler.kinds.iamshared import IAM_SOURCE, duplicates, policy_refs
-from reconciler.manifests.model import DesiredState, Expiry, Resource, Source, expiry_at, is_policy_arn
+from reconciler.manifests.model import DesiredState, Expiry, Resource, Source, ending_entries, expiry_at, is_policy_arn
 
 
 @dataclass(frozen=True)
@@ -156,20 +156,11 @@ class UserKind(Kind):
         }
 
     def build(self, name: str, spec: Mapping[str, Any], source: Source) -> Resource:
-        groups: list[str] = []
-        group_expiry: dict[str, Expiry] = {}
-        for i, item in enumerate(spec["groups"]):
-            group = item if isinstance(item, str) else item["name"]
-            groups.append(group)
-            ends = expiry_at(
-                None if isinstance(item, str) else item.get("expiresAt"), source, "spec", "groups", i, "expiresAt"
-            )
-            if ends is not None:
-                group_expiry[group] = ends
+        groups, group_expiry = ending_entries(spec["groups"], source, "groups", "name")
         return User(
             name,
             source,
-            groups=tuple(groups),
+            groups=groups,
             path=spec["path"],
             tags=dict(spec.get("tags", {})),
             console_access=spec["consoleAccess"],
