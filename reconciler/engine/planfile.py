@@ -33,7 +33,7 @@ from reconciler.errors import ReconcilerError
 from reconciler.kinds.context import Grant, Removal, Target
 from reconciler.manifests.model import Account, Expiry
 from reconciler.policydoc import StatementDiff
-from reconciler.rules import Report, findings_lines, findings_to_dict, render_findings_text
+from reconciler.rules import Report, findings_lines, findings_to_dict
 from reconciler.rules.accessdiff import AccessDiff, access_from_dict, access_to_dict
 from reconciler.values import thaw
 
@@ -95,9 +95,7 @@ class SavedPlan:
     @cached_property
     def findings_text(self) -> str:
         """The findings as plan prints them (no colour); empty when there is nothing to say."""
-        if self.report is not None:
-            return render_findings_text(self.report, color=False, quiet_when_clean=True)
-        return self.saved_findings_text or ""
+        return "\n".join(self.findings_lines())
 
     def findings_lines(self) -> Iterator[str]:
         """:attr:`findings_text` line by line (a saved plan's text as one piece): nothing when it is empty."""
