@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from reconciler.facts.model import Model, PolicyDoc, Principal, Statement
 from reconciler.policydoc import action_set
@@ -117,6 +118,7 @@ class AnyBucket:
 ANY_BUCKET = AnyBucket()
 
 
+@lru_cache(maxsize=4096)
 def s3_bucket_of(target: str) -> str | None:
     """The bucket a target pattern names literally (``arn:aws:s3:::NAME`` or ``.../key``), or None."""
     if not target.startswith(S3_ARN_PREFIX):
@@ -160,6 +162,16 @@ def grants(model: Model, principal: Principal, wanted: Iterable[tuple[str, str]]
     return GrantFinder(model)(principal, wanted)
 
 
+@dataclass(frozen=True)
+class Bearing:
+    """A principal's statements that bear on some actions (:meth:`GrantFinder.bearing`): its unconditional
+    Denies that cover one of them, and its Allows that do, each with its holder, document and the actions it
+    covers. What :meth:`GrantFinder.grants_of` needs to answer for any target of those actions."""
+
+    denies: tuple[Statement, ...]
+    allows: tuple[tuple[Principal, PolicyDoc, Statement, tuple[str, ...]], ...]
+
+
 class GrantFinder:
     """:func:`grants`, remembering each statement's answers (policies are shared by many principals).
 
@@ -175,22 +187,34 @@ class GrantFinder:
 
     def __call__(self, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
         wanted = list(wanted)
-        docs = list(self.model.effective_with_holders(principal))
-        denies = [s for _, d in docs for s in d.statements if s.deny]
-        allows = [(holder, doc, s) for holder, doc in docs for s in doc.statements if s.allow]
-        actions = tuple(dict.fromkeys(a for a, _ in wanted))
-        by_action: dict[str, list[tuple[Principal, PolicyDoc, Statement]]] = {a: [] for a in actions}
-        for entry in allows:
-            for action in self.covered(entry[2], actions):
-                by_action[action].append(entry)
+        return self.grants_of(principal, self.bearing(principal, tuple(dict.fromkeys(a for a, _ in wanted))), wanted)
+
+    def bearing(self, principal: Principal, actions: tuple[str, ...]) -> Bearing:
+        """The statements of ``principal``'s effective documents that bear on ``actions``, in their order."""
+        denies: list[Statement] = []
+        allows: list[tuple[Principal, PolicyDoc, Statement, tuple[str, ...]]] = []
+        for holder, doc in self.model.effective_with_holders(principal):
+            for statement in doc.statements:
+                if statement.allow:
+                    covered = self.covered(statement, actions)
+                    if covered:
+                        allows.append((holder, doc, statement, covered))
+                elif statement.deny and not statement.condition and self.covered(statement, actions):
+                    denies.append(statement)  # only an unconditional Deny takes away
+        return Bearing(tuple(denies), tuple(allows))
+
+    def grants_of(self, principal: Principal, bearing: Bearing, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
+        """The grants to ``principal`` of each (action, target) of ``wanted``, from its ``bearing`` on (at least)
+        those actions: for each, the Allows that cover it and reach the target, unless a Deny covers it."""
         out: list[Grant] = []
         for action, target in wanted:
-            if any(self.deny_covers(s, action, target) for s in denies):
+            if bearing.denies and any(self.deny_covers(s, action, target) for s in bearing.denies):
                 continue
-            for holder, doc, statement in by_action[action]:
-                pattern = self.resource_reaching(statement, target)
-                if pattern is not None:
-                    out.append(Grant(principal, holder, doc, statement, action, target, pattern))
+            for holder, doc, statement, covered in bearing.allows:
+                if action in covered:
+                    pattern = self.resource_reaching(statement, target)
+                    if pattern is not None:
+                        out.append(Grant(principal, holder, doc, statement, action, target, pattern))
         return out
 
     def covered(self, statement: Statement, actions: tuple[str, ...]) -> tuple[str, ...]:

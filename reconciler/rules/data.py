@@ -17,7 +17,15 @@ from reconciler import clock
 from reconciler.facts.model import BucketView, DocKind, Model, Principal, where
 from reconciler.kinds.bucket import OBJECT_WRITE_ACTIONS
 from reconciler.manifests.model import Expiry
-from reconciler.rules.analysis import S3_ARN_PREFIX, AnyBucket, Grant, GrantFinder, action_in, resource_reaching
+from reconciler.rules.analysis import (
+    S3_ARN_PREFIX,
+    AnyBucket,
+    Bearing,
+    Grant,
+    GrantFinder,
+    action_in,
+    resource_reaching,
+)
 from reconciler.rules.base import BOTH, DESIRED, Hit, Rule, shared
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import covers, has_wildcard
@@ -53,42 +61,56 @@ class _Holder:
     grants: list[Grant] = field(default_factory=list)
 
 
+#: What a writer does: the object write/delete actions on a bucket's objects, the control actions on the bucket.
+WRITE_ACTIONS: tuple[str, ...] = (*OBJECT_WRITE_ACTIONS, *BUCKET_CONTROL_ACTIONS)
+
+
 class _WriterIndex:
     """Which principals could hold a write grant on which bucket, from one pass over every document.
 
-    It only prunes: :func:`~reconciler.rules.analysis.grants` still decides, exactly, for the
-    principals a bucket's candidates list. Without it the rules would ask every principal about
-    every bucket (buckets x principals).
+    Each principal's statements that bear on the write actions are kept (a few of its own); a bucket's
+    candidates are the principals whose Allows among them can reach it, and
+    :meth:`~reconciler.rules.analysis.GrantFinder.grants_of` decides, exactly, from those statements alone.
+    Without it the rules would ask every principal about every bucket (buckets x principals).
     """
 
     def __init__(self, model: Model) -> None:
         self.grants = GrantFinder(model)
-        actions = (*OBJECT_WRITE_ACTIONS, *BUCKET_CONTROL_ACTIONS)
-        self.order = [*(model.roles[n] for n in sorted(model.roles)), *(model.users[n] for n in sorted(model.users))]
+        self.order: list[Principal] = []
+        self.bearing: list[Bearing] = []
         self.anywhere: list[int] = []
         self.by_bucket: dict[str, list[int]] = {}
-        for position, principal in enumerate(self.order):
+        self._wanted: dict[str, list[tuple[str, str]]] = {}
+        roles, users = (model.roles[n] for n in sorted(model.roles)), (model.users[n] for n in sorted(model.users))
+        for principal in (*roles, *users):
+            bearing = self.grants.bearing(principal, WRITE_ACTIONS)
+            if not bearing.allows:
+                continue
+            position = len(self.order)
+            self.order.append(principal)
+            self.bearing.append(bearing)
             buckets: set[str] = set()
-            anywhere = False
-            for _, doc in model.effective_with_holders(principal):
-                for statement in doc.statements:
-                    if not statement.allow or not self.grants.covered(statement, actions):
-                        continue
-                    reach = self.grants.s3_buckets_reached(statement)
-                    if isinstance(reach, AnyBucket):
-                        anywhere = True
-                    else:
-                        buckets |= reach
-            if anywhere:
-                self.anywhere.append(position)
+            for _, _, statement, _ in bearing.allows:
+                reach = self.grants.s3_buckets_reached(statement)
+                if isinstance(reach, AnyBucket):
+                    self.anywhere.append(position)
+                    break
+                buckets |= reach
             else:
                 for name in buckets:
                     self.by_bucket.setdefault(name, []).append(position)
 
-    def candidates(self, bucket: BucketView) -> list[Principal]:
-        """In the same order as the model's principals (roles, then users, each by name)."""
-        positions = sorted({*self.anywhere, *self.by_bucket.get(bucket.name, ())})
-        return [self.order[i] for i in positions]
+    def candidates(self, bucket: BucketView) -> list[int]:
+        """Positions of the principals that may write the bucket, in the model's order (roles, then users, each
+        by name)."""
+        return sorted({*self.anywhere, *self.by_bucket.get(bucket.name, ())})
+
+    def grants_on(self, position: int, bucket: BucketView) -> list[Grant]:
+        """The write grants the candidate at ``position`` holds on ``bucket`` (:func:`wanted`'s order)."""
+        targets = self._wanted.get(bucket.name)
+        if targets is None:
+            targets = self._wanted[bucket.name] = wanted(bucket)
+        return self.grants.grants_of(self.order[position], self.bearing[position], targets)
 
 
 def writer_index(model: Model) -> _WriterIndex:
@@ -96,12 +118,15 @@ def writer_index(model: Model) -> _WriterIndex:
     return shared(("writer index", id(model)), lambda: _WriterIndex(model))
 
 
-def _writers(index: _WriterIndex, model: Model, bucket: BucketView) -> dict[str, _Holder]:
+def _writers(index: _WriterIndex, bucket: BucketView) -> dict[str, _Holder]:
     """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
     holders: dict[str, _Holder] = {}
-    for principal in index.candidates(bucket):
-        for grant in index.grants(principal, wanted(bucket)):
-            entry = holders.setdefault(grant.holder.ref, _Holder(grant.holder))
+    for position in index.candidates(bucket):
+        principal = index.order[position]
+        for grant in index.grants_on(position, bucket):
+            entry = holders.get(grant.holder.ref)
+            if entry is None:
+                entry = holders[grant.holder.ref] = _Holder(grant.holder)
             entry.principals.add(principal.arn)
             entry.grants.append(grant)
     return holders
@@ -149,11 +174,12 @@ def _data001(model: Model) -> Iterator[Hit]:
         if bucket.writers is None:
             continue
         allowed = set(bucket.writers)
-        for ref, entry in sorted(_writers(index, model, bucket).items()):
+        for ref, entry in sorted(_writers(index, bucket).items()):
             outsiders = sorted(entry.principals - allowed)
             if not outsiders:
                 continue
-            detail, location = _describe([g for g in entry.grants if g.principal.arn in outsiders])
+            named = set(outsiders)
+            detail, location = _describe([g for g in entry.grants if g.principal.arn in named])
             who = (
                 entry.holder.ref
                 if entry.holder.kind != "Group"
@@ -177,7 +203,7 @@ def unmanaged_writers(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if not bucket.protected:
             continue
-        for entry in _writers(index, model, bucket).values():
+        for entry in _writers(index, bucket).values():
             for arn in sorted(entry.principals & set(unmanaged)):
                 principal = unmanaged[arn]
                 detail, _ = _describe([g for g in entry.grants if g.principal.arn == arn])
@@ -215,7 +241,7 @@ def _data002(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if bucket.writers is not None or not bucket.managed:
             continue
-        for ref, entry in sorted(_writers(index, model, bucket).items()):
+        for ref, entry in sorted(_writers(index, bucket).items()):
             wild = [g for g in entry.grants if not names_bucket(g.pattern, bucket)]
             if not wild:
                 continue
@@ -259,12 +285,13 @@ def _data003(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if not bucket.protected:
             continue
-        for user in index.candidates(bucket):
+        for position in index.candidates(bucket):
+            user = index.order[position]
             if user.kind != "User":
                 continue
             standing: list[str] = []
             too_far: list[tuple[Expiry, str]] = []
-            for grant in index.grants(user, wanted(bucket)):
+            for grant in index.grants_on(position, bucket):
                 way = _way(user, grant)
                 ends = grant_ends(user, grant)
                 if ends is None and way not in standing:

@@ -209,8 +209,10 @@ def _template_tokens_cached(template: str, service: str, strict: bool) -> tuple[
     return template_tokens(template, service, strict=strict)
 
 
+@lru_cache(maxsize=65536)
 def patterns_intersect(a: str, b: str) -> bool:
-    """Whether two policy patterns (``*``/``?``/``${var}`` wildcards) can match the same string."""
+    """Whether two policy patterns (``*``/``?``/``${var}`` wildcards) can match the same string (memoised by the
+    strings themselves: hashing them is cheaper than hashing their tokens)."""
     return intersects(_policy_tokens_cached(a), _policy_tokens_cached(b))
 
 

@@ -1,5 +1,5 @@
-"""The writer index of DATA001/DATA002 only prunes: it never hides a principal that holds a grant;
-and the grant finder's memo and literal-bucket shortcut change no answer.
+"""The writer index of DATA001/DATA002 only prunes: it never hides a principal that holds a grant, nor a
+statement that grants; and the grant finder's memo and literal-bucket shortcut change no answer.
 
 The index keeps the rules linear in the size of the account (it answers "who could write bucket B"
 from one pass over the documents instead of asking every principal about every bucket). Its safety
@@ -80,9 +80,19 @@ def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[
     index = _WriterIndex(model)
     for name in BUCKETS:
         view = model.buckets[name]
-        candidates = {p.ref for p in index.candidates(view)}
+        candidates = {index.order[i].ref: i for i in index.candidates(view)}
         writers = {p.ref for p in model.roles.values() if grants(model, p, wanted(view))}
-        assert writers <= candidates, f"{name}: {sorted(writers - candidates)} write but were pruned"
+        assert writers <= set(candidates), f"{name}: {sorted(writers - set(candidates))} write but were pruned"
+        # a candidate's grants, from the statements the index kept of it, are every grant it holds
+        for ref, position in candidates.items():
+            principal = index.order[position]
+            kept = [(g.action, g.statement.index, g.pattern) for g in index.grants_on(position, view)]
+            every = [
+                (g.action, g.statement.index, g.pattern)
+                for action, target in wanted(view)
+                for g in _brute_force(model, principal, action, target)
+            ]
+            assert kept == every, (ref, name)
         # the finder's shortcuts (remembered answers, literal bucket names) change no answer
         finder = GrantFinder(model)
         for principal in model.roles.values():
