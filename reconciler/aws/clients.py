@@ -304,6 +304,7 @@ class ClientFactory:
             endpoint_url=self._config.endpoint_url,
             config=self._config.botocore_config(),
         )
+        _remember_paginators(client)
         # The botocore service name ("iam", "sagemaker", ...), which is what the allow-list is keyed by.
         service = client.meta.service_model.service_name
         events = client.meta.events
@@ -323,6 +324,26 @@ class ClientFactory:
         if record_dir:
             events.register("before-call", _call_logger(record_dir, service))
         return client
+
+
+def _remember_paginators(client: BaseClient) -> None:
+    """Make the client's ``get_paginator`` hand out one paginator per operation, made on first use.
+
+    botocore's makes a new class, with its docstring objects and compiled JMESPath expressions, on every call:
+    the reads ask for one per resource (ListPolicyTags, ListAccessKeys, ...), about 1,600 at 1x, all of it
+    garbage the cyclic collector has to find. A paginator holds only its operation's configuration (each
+    ``paginate`` makes its own iterator), so one serves every thread.
+    """
+    made: dict[str, Any] = {}
+    make = client.get_paginator
+
+    def get_paginator(operation_name: str) -> Any:
+        found = made.get(operation_name)
+        if found is None:
+            found = made.setdefault(operation_name, make(operation_name))
+        return found
+
+    client.get_paginator = get_paginator  # type: ignore[method-assign]
 
 
 _loader_lock = threading.Lock()

@@ -205,6 +205,33 @@ def test_clients_are_cached_and_shared_across_threads(aws: AwsConfig) -> None:
     assert factory.client("s3") is not seen[0]
 
 
+def test_paginators_are_made_once_per_operation_and_page_independently(aws: AwsConfig) -> None:
+    admin = boto3.client("sagemaker", endpoint_url=aws.endpoint_url, region_name=aws.region)
+    for team in ("pga", "pgb"):
+        for i in range(3):
+            admin.create_notebook_instance_lifecycle_config(
+                NotebookInstanceLifecycleConfigName=f"{team}-{i}", OnStart=[{"Content": "ZWNobyBoaQ=="}]
+            )
+    sagemaker = ClientFactory(aws, read_only=True).client("sagemaker")
+    paginator = sagemaker.get_paginator("list_notebook_instance_lifecycle_configs")
+    assert sagemaker.get_paginator("list_notebook_instance_lifecycle_configs") is paginator
+    assert sagemaker.get_paginator("list_notebook_instances") is not paginator
+
+    def walk(team: str) -> Any:
+        return iter(paginator.paginate(SortBy="Name", NameContains=team, PaginationConfig={"PageSize": 2}))
+
+    # one paginator, several walks at once (threads share it): each keeps its own place
+    a, b = walk("pga"), walk("pgb")
+    first_a, first_b = next(a), next(b)
+    pages_a, pages_b = [first_a, *a], [first_b, *b]
+    key = "NotebookInstanceLifecycleConfigs"
+    assert [len(p[key]) for p in pages_a] == [2, 1]
+    assert [c["NotebookInstanceLifecycleConfigName"] for p in pages_a for c in p[key]] == ["pga-0", "pga-1", "pga-2"]
+    assert [c["NotebookInstanceLifecycleConfigName"] for p in pages_b for c in p[key]] == ["pgb-0", "pgb-1", "pgb-2"]
+    with pytest.raises(Exception, match="cannot be paginated"):
+        sagemaker.get_paginator("describe_notebook_instance")  # not pageable: botocore's own error
+
+
 def test_client_configuration(aws: AwsConfig) -> None:
     config = AwsConfig(endpoint_url=aws.endpoint_url, region="eu-west-1", max_attempts=4, max_pool=7)
     client = ClientFactory(config, read_only=True).client("sagemaker")
