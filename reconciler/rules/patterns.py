@@ -128,36 +128,41 @@ def _compatible(a: Token, b: Token) -> bool:
 
 @lru_cache(maxsize=65536)
 def intersects(a: tuple[Token, ...], b: tuple[Token, ...]) -> bool:
-    """Whether some string is matched by both token sequences (memoised: rules ask the same often)."""
-    memo: dict[tuple[int, int], bool] = {}
+    """Whether some string is matched by both token sequences (memoised: rules ask the same often).
 
-    def go(i: int, j: int) -> bool:
-        key = (i, j)
-        if key in memo:
-            return memo[key]
-        memo[key] = False  # no cycles: every step advances i or j
-        result = _step(i, j)
-        memo[key] = result
-        return result
-
-    def _step(i: int, j: int) -> bool:
-        if i == len(a) and j == len(b):
+    A search of the pairs of positions (i in ``a``, j in ``b``) reachable from (0, 0), each numbered
+    ``i * (len(b) + 1) + j``: a run may match nothing (advance past it) or one more character that the other
+    side's token accepts (advance the other side); two single characters advance both. Every step advances,
+    so the pairs form no cycle. Iterative and without closures, it leaves no garbage for the cyclic collector.
+    """
+    la, lb = len(a), len(b)
+    width = lb + 1
+    end = la * width + lb
+    seen = {0}
+    stack = [0]
+    while stack:
+        state = stack.pop()
+        if state == end:
             return True
-        if i < len(a) and a[i].star:
-            if go(i + 1, j):
-                return True
-            if j < len(b) and not b[j].star and _compatible(a[i], b[j]) and go(i, j + 1):
-                return True
-        if j < len(b) and b[j].star:
-            if go(i, j + 1):
-                return True
-            if i < len(a) and not a[i].star and _compatible(a[i], b[j]) and go(i + 1, j):
-                return True
-        if i < len(a) and j < len(b) and not a[i].star and not b[j].star and _compatible(a[i], b[j]):
-            return go(i + 1, j + 1)
-        return False
-
-    return go(0, 0)
+        i, j = divmod(state, width)
+        x = a[i] if i < la else None
+        y = b[j] if j < lb else None
+        if x is not None and x.star:
+            for step in (width, 1) if y is not None and not y.star and _compatible(x, y) else (width,):
+                if state + step not in seen:
+                    seen.add(state + step)
+                    stack.append(state + step)
+        if y is not None and y.star:
+            for step in (1, width) if x is not None and not x.star and _compatible(x, y) else (1,):
+                if state + step not in seen:
+                    seen.add(state + step)
+                    stack.append(state + step)
+        if x is not None and y is not None and not x.star and not y.star and _compatible(x, y):
+            step = width + 1
+            if state + step not in seen:
+                seen.add(state + step)
+                stack.append(state + step)
+    return False
 
 
 def split_arn(value: str) -> list[str] | None:
