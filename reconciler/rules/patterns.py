@@ -126,9 +126,9 @@ def _compatible(a: Token, b: Token) -> bool:
     return bool(a.chars & b.chars)
 
 
-@lru_cache(maxsize=65536)
 def intersects(a: tuple[Token, ...], b: tuple[Token, ...]) -> bool:
-    """Whether some string is matched by both token sequences (memoised: rules ask the same often).
+    """Whether some string is matched by both token sequences. Its callers remember the answers by the strings the
+    tokens come from (hashing those is much cheaper than hashing the tokens).
 
     A search of the pairs of positions (i in ``a``, j in ``b``) reachable from (0, 0), each numbered
     ``i * (len(b) + 1) + j``: a run may match nothing (advance past it) or one more character that the other
@@ -181,8 +181,10 @@ def split_arn(value: str) -> list[str] | None:
     return parts
 
 
+@lru_cache(maxsize=65536)
 def pattern_intersects_template(pattern: str, template: str, service: str, *, strict: bool = True) -> bool:
-    """Whether the policy pattern can match some ARN of the template's resource type."""
+    """Whether the policy pattern can match some ARN of the template's resource type (memoised: the rules ask about
+    the same patterns and resource types often)."""
     if pattern == "*":
         return True
     p_parts = split_arn(pattern)
@@ -194,11 +196,12 @@ def pattern_intersects_template(pattern: str, template: str, service: str, *, st
             continue  # lenient: an empty region/account is tolerated
         if index == 4 and p == "aws" and t == "${Account}" and service == "iam":
             continue  # AWS managed policies: arn:aws:iam::aws:policy/...
-        if not intersects(_policy_tokens_cached(p), _template_tokens_cached(t, service, strict)):
+        if not segment_intersects(p, t, service, strict=strict):
             return False
     return True
 
 
+@lru_cache(maxsize=65536)
 def segment_intersects(pattern: str, template: str, service: str, *, strict: bool = True) -> bool:
     """Whether one ARN segment of a policy pattern can match the same segment of a template."""
     return intersects(_policy_tokens_cached(pattern), _template_tokens_cached(template, service, strict))
