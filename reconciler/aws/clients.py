@@ -308,6 +308,13 @@ class ClientFactory:
         # The botocore service name ("iam", "sagemaker", ...), which is what the allow-list is keyed by.
         service = client.meta.service_model.service_name
         events = client.meta.events
+        if service == "iam":  # its policy documents, each distinct text decoded once per answer
+            from botocore.handlers import json_decode_policies  # noqa: PLC0415 - see the imports
+
+            from reconciler.aws.answers import decode_policy_documents  # noqa: PLC0415
+
+            events.unregister("after-call.iam", json_decode_policies)
+            events.register("after-call.iam", decode_policy_documents)
         events.register("before-parameter-build", _forbidding_handler(service))
         if self._read_only:
             events.register("before-parameter-build", _refusing_handler(service))

@@ -232,6 +232,32 @@ def test_paginators_are_made_once_per_operation_and_page_independently(aws: AwsC
         sagemaker.get_paginator("describe_notebook_instance")  # not pageable: botocore's own error
 
 
+def test_iam_documents_are_decoded_as_botocore_does_each_distinct_text_once(aws: AwsConfig) -> None:
+    admin = boto3.client("iam", endpoint_url=aws.endpoint_url, region_name=aws.region)
+    other_trust = TRUST_POLICY.replace("sagemaker", "lambda")
+    for name, trust in (("dd-a", TRUST_POLICY), ("dd-b", TRUST_POLICY), ("dd-c", other_trust)):
+        admin.create_role(RoleName=name, AssumeRolePolicyDocument=trust)
+        admin.put_role_policy(RoleName=name, PolicyName="p", PolicyDocument=json.dumps(_S3_READ))
+    iam = ClientFactory(aws, read_only=True).client("iam")
+    ours = iam.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    plain = admin.get_account_authorization_details(Filter=["Role"])["RoleDetailList"]
+    assert ours == plain  # the same answer as botocore's own decoding
+    roles = {r["RoleName"]: r for r in ours if r["RoleName"].startswith("dd-")}
+    assert roles["dd-a"]["AssumeRolePolicyDocument"] == json.loads(TRUST_POLICY)
+    assert roles["dd-a"]["AssumeRolePolicyDocument"] is roles["dd-b"]["AssumeRolePolicyDocument"]
+    assert roles["dd-c"]["AssumeRolePolicyDocument"] == json.loads(other_trust)
+    inline = [roles[n]["RolePolicyList"][0]["PolicyDocument"] for n in ("dd-a", "dd-b", "dd-c")]
+    assert inline[0] == _S3_READ and inline[0] is inline[1] is inline[2]
+    # an answer with one document, outside GetAccountAuthorizationDetails
+    assert iam.get_role_policy(RoleName="dd-c", PolicyName="p")["PolicyDocument"] == _S3_READ
+
+
+_S3_READ = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::raw/*"}],
+}
+
+
 def test_client_configuration(aws: AwsConfig) -> None:
     config = AwsConfig(endpoint_url=aws.endpoint_url, region="eu-west-1", max_attempts=4, max_pool=7)
     client = ClientFactory(config, read_only=True).client("sagemaker")
