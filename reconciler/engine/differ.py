@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any
@@ -13,7 +14,7 @@ from reconciler.engine.plan import Action, Change, FieldChange, Plan
 from reconciler.kinds import KIND_ORDER, REGISTRY, Context, Kind
 from reconciler.kinds.context import REPLACEMENT, Blocker
 from reconciler.manifests.model import DesiredState, is_policy_arn
-from reconciler.policydoc import PolicyDocumentError, diff_documents, equivalent
+from reconciler.policydoc import PolicyDocumentError, diff_documents, equivalent, normalise
 
 
 def context(desired: DesiredState, region: str) -> Context:
@@ -67,8 +68,20 @@ def _documents_equal(old: Any, new: Any) -> bool:
     if old is None or new is None:
         return old is None and new is None
     try:
+        if _same_json(old, new):  # the common case, written as read: one normalisation checks it is a policy
+            normalise(old)
+            return True
         return equivalent(old, new)
     except PolicyDocumentError:
+        return False
+
+
+def _same_json(old: Any, new: Any) -> bool:
+    """Whether the two documents are the same JSON, types and order included (``True`` is not ``1`` here, as it
+    is to ``==``); False for what is not JSON (a YAML date)."""
+    try:
+        return json.dumps(old) == json.dumps(new)
+    except (TypeError, ValueError):
         return False
 
 

@@ -21,7 +21,7 @@ import pytest
 from livestates import ACCOUNT, REGION, changed, empty, in_sync, put
 
 from reconciler.aws.live import ABSENT, LiveState, fingerprint
-from reconciler.engine.differ import build_plan
+from reconciler.engine.differ import _documents_equal, build_plan
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.engine.verdict import judge
 from reconciler.kinds import KIND_ORDER, REGISTRY, load_directory
@@ -297,6 +297,23 @@ ENGINEER_DATA_REWRITTEN = {
         },
     ],
 }
+
+
+def test_a_document_equal_to_python_but_not_as_json_is_still_compared_by_meaning() -> None:
+    # True == 1 in Python, but "true" and "1" are different condition values to IAM: the shortcut for documents
+    # written as read must not take one for the other.
+    def doc(value: object) -> dict[str, Any]:
+        condition = {"Bool": {"aws:SecureTransport": value}}
+        return {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": condition}],
+        }
+
+    assert doc(True) == doc(1)
+    assert not _documents_equal(doc(True), doc(1))
+    assert _documents_equal(doc(True), doc(True))
+    assert _documents_equal(doc(True), doc("true"))  # by meaning, as before
+    assert not _documents_equal(doc(True), doc(False))
 
 
 def test_policy_documents_equal_by_meaning_are_no_change(example: DesiredState) -> None:
@@ -757,7 +774,7 @@ FINGERPRINTS = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from livestates import in_sync, changed
-from reconciler.engine.differ import build_plan
+from reconciler.engine.differ import _documents_equal, build_plan
 from reconciler.kinds import load_directory
 desired = load_directory(sys.argv[2])
 live = changed(in_sync(desired, skip={"User/carol"}), "Role", "notebook-for-engineer-role", tags={"b": "2", "a": "1"})
