@@ -3,7 +3,7 @@
     python -m bench.apply_measure RESULT.json -- --log-format json apply DIR --endpoint-url URL [...]
 
 Runs ``reconciler.cli.run(ARGS)`` unchanged, after what ``reconciler.cli.main`` sets for the process
-(``reconciler.runtime.tune_process``), except that every ``ClientFactory`` the CLI makes gets a
+(``reconciler.cli.tune_for``), except that every ``ClientFactory`` the CLI makes gets a
 ``CallRecorder`` (one for read-only clients, one for writable ones) and counts how many calls are in
 flight at once (the peak, for all calls and for mutating IAM/S3/SageMaker ones: proof that writes run in
 parallel). The
@@ -71,9 +71,8 @@ def main(argv: list[str]) -> int:
 
     from reconciler import cli
     from reconciler.aws.clients import CallRecorder, ClientFactory
-    from reconciler.runtime import tune_process
 
-    tune_process()  # as the command line's entry point (cli.main) does
+    cli.tune_for(cli_args)  # as the command line's entry point (cli.main) does
 
     latency = float(os.environ.get("APPLY_BENCH_LATENCY_MS", "0")) / 1000
     recorders = {"read": CallRecorder(), "write": CallRecorder()}

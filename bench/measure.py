@@ -70,7 +70,7 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     from reconciler.kinds import load_directory
     from reconciler.runtime import tune_process
 
-    tune_process()  # as the command line's entry point does, for every command
+    tune_process(one_shot=True)  # as the command line's entry point does for plan
 
     # time the diff inside preview() (it logs the read time but returns only the total), the invariant
     # rules, which preview() runs on a thread of their own alongside the read, and the access diff after it

@@ -23,7 +23,7 @@ from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
 from reconciler.logs import configure_logging
 from reconciler.runtime import tune_process
 
-__all__ = ["Exit", "UsageError", "main", "run"]
+__all__ = ["Exit", "UsageError", "main", "run", "tune_for"]
 
 #: The modules of ``reconciler.commands`` that register the commands (each its ``register``), in ``--help``'s order.
 COMMAND_MODULES: tuple[str, ...] = ("inspect", "check", "expired", "planapply", "run")
@@ -42,29 +42,49 @@ COMMANDS: dict[str, str] = {
 }
 #: The commands of this module.
 _OWN_COMMANDS = frozenset({"demo", "sandbox"})
+#: The commands that keep running: the controller (but ``run --once``), the emulator, the demo's loop.
+_LONG_RUNNING = frozenset({"run", "sandbox", "demo"})
 #: The options before the command that take a value (the value is not the command).
 _VALUED_OPTIONS = frozenset({"--log-format", "--log-level"})
+
+
+def _command_at(argv: Sequence[str]) -> int:
+    """The position in ``argv`` of the command's name (its first word that is neither an option nor an option's
+    value); ``len(argv)`` when there is none."""
+    expect_value = False
+    for at, arg in enumerate(argv):
+        if expect_value:
+            expect_value = False
+        elif arg in _VALUED_OPTIONS:
+            expect_value = True
+        elif not arg.startswith("-"):
+            return at
+    return len(argv)
 
 
 def _modules_for(argv: Sequence[str]) -> tuple[str, ...]:
     """The command modules that parsing ``argv`` needs: the one of the command it names; none for ``--version``
     before any command or help; all of them otherwise (``--help``, no command, an unknown one)."""
-    expect_value = False
-    for arg in argv:
-        if expect_value:
-            expect_value = False
-        elif arg in ("-h", "--help"):
+    at = _command_at(argv)
+    for arg in argv[:at]:
+        if arg in ("-h", "--help"):
             return COMMAND_MODULES
-        elif arg == "--version":
+        if arg == "--version":
             return ()
-        elif arg in _VALUED_OPTIONS:
-            expect_value = True
-        elif not arg.startswith("-"):
-            if arg in _OWN_COMMANDS:
-                return ()
-            module = COMMANDS.get(arg)
-            return (module,) if module is not None else COMMAND_MODULES
-    return COMMAND_MODULES
+    if at == len(argv):
+        return COMMAND_MODULES
+    if argv[at] in _OWN_COMMANDS:
+        return ()
+    module = COMMANDS.get(argv[at])
+    return (module,) if module is not None else COMMAND_MODULES
+
+
+def _one_shot(argv: Sequence[str]) -> bool:
+    """Whether the command line does one piece of work and exits: every command but the controller (unless
+    ``--once``), the emulator and the demo (:func:`reconciler.runtime.tune_process`)."""
+    at = _command_at(argv)
+    command = argv[at] if at < len(argv) else None
+    return command not in _LONG_RUNNING or (command == "run" and "--once" in argv[at:])
 
 
 def _parser(modules: Sequence[str] = COMMAND_MODULES) -> argparse.ArgumentParser:
@@ -163,6 +183,12 @@ def run(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
                 out.write("".join(f"error: {e['message']}\n" for e in errors))
 
 
+def tune_for(argv: Sequence[str]) -> None:
+    """Set up the process for the command line ``argv``: the garbage collector's pace, for one piece of work or for
+    a service, and the C allocator's arenas (:func:`reconciler.runtime.tune_process`). Only the entry point does."""
+    tune_process(one_shot=_one_shot(argv))
+
+
 def main() -> None:
-    tune_process()  # the garbage collector's pace and the C allocator's arenas (reconciler.runtime)
+    tune_for(sys.argv[1:])
     sys.exit(run())

@@ -1,14 +1,25 @@
 """How the process runs: the pace of Python's cyclic garbage collector, and the C allocator's arenas.
 
 A plan allocates millions of objects that live until it ends (the account's answers, the manifests, the rules'
-model), few of them in reference cycles. With CPython's default thresholds (a young collection every 700 net
-allocations, a full one every 100 young ones once the old objects grew by a quarter), a plan at the benchmark's
-scale 1 spent about 1.2 s of its 6-8 s of CPU in the collector, 0.9 s of it in 7-8 full collections, each walking
-every object alive (``bench/`` and docs/benchmarks.md). Collecting the young generation every
-:data:`YOUNG_THRESHOLD` allocations instead makes those full collections about 14 times rarer (one per million net
-allocations, subject to the same growth rule) and the collector's share about 0.3 s; what is collected is the
-same, later: the peak memory of a plan did not grow (what a collection frees is cyclic garbage, a small part of
-it). Reference counting, which frees everything else at once, is untouched.
+model), few of them in reference cycles. CPython's collector examines the young generation every 700 net
+allocations, each survivor again in the middle one, and everything alive in a full collection every 100 young
+ones once the old objects grew by a quarter: a plan at the benchmark's scale 1 spent about 1.2 s of its 6-8 s of
+CPU there, 0.9 s of it in 7-8 full collections (``bench/`` and docs/benchmarks.md), and found little to free.
+
+How often to collect depends on how long the process lives (:func:`tune_process`):
+
+- *A command that does one piece of work and exits* (plan, apply, check, audit, ``run --once``...): the young
+  generation every :data:`ONE_SHOT_YOUNG_THRESHOLD` net allocations. A plan at scale 1 makes about 1.4 million,
+  so it is collected about once, and none of the older generations; what it would free is the little garbage the
+  reads leave in cycles (botocore's JMESPath interpreters, a few thousand objects at scale 1), freed later, at
+  most a million allocations later. At scale 1 the collector's share went from 0.2 s to under 0.02 s with the
+  same peak memory; at scale 4 about 1 s of CPU less, for a peak a few MB higher (docs/benchmarks.md).
+- *A service* (the controller, the emulator): every :data:`YOUNG_THRESHOLD`. Each cycle's model dies by the next,
+  and what dies in cycles after it has aged into the older generations is freed only when those are collected:
+  they are collected at CPython's ratios (every 10 collections of the one below), and the controller's memory
+  stays flat over 200 cycles (``bench/controller_memory.py``).
+
+Reference counting, which frees everything else at once, is untouched.
 
 glibc's allocator gives each thread that allocates an arena of its own, up to 8 per core, and keeps what each frees
 for reuse by that arena only: a plan's 16 read threads, a pipeline per kind and the rules' thread spread the same
@@ -26,19 +37,22 @@ import gc
 import os
 import sys
 
-__all__ = ["ARENAS", "YOUNG_THRESHOLD", "limit_arenas", "pace_collector", "tune_process"]
+__all__ = ["ARENAS", "ONE_SHOT_YOUNG_THRESHOLD", "YOUNG_THRESHOLD", "limit_arenas", "pace_collector", "tune_process"]
 
-#: Net allocations of container objects between two collections of the youngest generation (CPython: 700).
+#: Net allocations of container objects between two collections of the youngest generation, in a service (CPython:
+#: 700).
 YOUNG_THRESHOLD = 10_000
+#: The same, in a command that does one piece of work and exits.
+ONE_SHOT_YOUNG_THRESHOLD = 1_000_000
 #: The C allocator's arenas (glibc's default: 8 per core).
 ARENAS = 2
 _M_ARENA_MAX = -8  # glibc's malloc.h
 
 
-def pace_collector() -> tuple[int, int, int]:
-    """Collect the young generation every :data:`YOUNG_THRESHOLD` net allocations, the older two at CPython's
-    default ratios (every 10 collections of the one below). Returns the thresholds set."""
-    thresholds = (YOUNG_THRESHOLD, 10, 10)
+def pace_collector(young: int = YOUNG_THRESHOLD) -> tuple[int, int, int]:
+    """Collect the young generation every ``young`` net allocations, the older two at CPython's default ratios
+    (every 10 collections of the one below). Returns the thresholds set."""
+    thresholds = (young, 10, 10)
     gc.set_threshold(*thresholds)
     return thresholds
 
@@ -62,8 +76,8 @@ def limit_arenas(arenas: int = ARENAS) -> bool:
         return False
 
 
-def tune_process() -> None:
-    """What the command line's entry point sets for the whole process: :func:`pace_collector` and
-    :func:`limit_arenas`."""
-    pace_collector()
+def tune_process(*, one_shot: bool = False) -> None:
+    """What the command line's entry point sets for the whole process: :func:`pace_collector`, for a command that
+    does one piece of work and exits (``one_shot``) or for a service, and :func:`limit_arenas`."""
+    pace_collector(ONE_SHOT_YOUNG_THRESHOLD if one_shot else YOUNG_THRESHOLD)
     limit_arenas()

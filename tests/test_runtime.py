@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from reconciler import cli
-from reconciler.runtime import YOUNG_THRESHOLD, pace_collector
+from reconciler.runtime import ONE_SHOT_YOUNG_THRESHOLD, YOUNG_THRESHOLD, pace_collector
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -33,7 +33,26 @@ def test_the_entry_point_paces_the_collector(thresholds: None, monkeypatch: pyte
     with pytest.raises(SystemExit) as done:
         cli.main()
     assert done.value.code == 0
-    assert gc.get_threshold() == (YOUNG_THRESHOLD, 10, 10)
+    assert gc.get_threshold() == (ONE_SHOT_YOUNG_THRESHOLD, 10, 10)
+
+
+@pytest.mark.parametrize(
+    ("argv", "young"),
+    [
+        (["plan", "desired-state"], ONE_SHOT_YOUNG_THRESHOLD),
+        (["--log-format", "json", "apply", "desired-state", "--auto-approve"], ONE_SHOT_YOUNG_THRESHOLD),
+        (["check", "desired-state"], ONE_SHOT_YOUNG_THRESHOLD),
+        (["run", "--source", "repo", "--once"], ONE_SHOT_YOUNG_THRESHOLD),
+        (["--help"], ONE_SHOT_YOUNG_THRESHOLD),
+        (["run", "--source", "repo"], YOUNG_THRESHOLD),
+        (["--log-level", "debug", "run", "--source", "repo", "--interval", "10s"], YOUNG_THRESHOLD),
+        (["sandbox", "--port", "0"], YOUNG_THRESHOLD),
+        (["demo"], YOUNG_THRESHOLD),
+    ],
+)
+def test_one_piece_of_work_is_collected_rarely_a_service_often(thresholds: None, argv: list[str], young: int) -> None:
+    cli.tune_for(argv)
+    assert gc.get_threshold() == (young, 10, 10)
 
 
 def test_running_a_command_from_the_library_leaves_the_collector_alone(thresholds: None) -> None:
@@ -54,7 +73,7 @@ def test_importing_the_product_leaves_the_collector_alone() -> None:
 
 def test_the_pace_collects_young_objects_less_often_and_still_collects_cycles(thresholds: None) -> None:
     assert pace_collector() == (YOUNG_THRESHOLD, 10, 10)
-    assert YOUNG_THRESHOLD > 700
+    assert 700 < YOUNG_THRESHOLD < ONE_SHOT_YOUNG_THRESHOLD
 
     class Node:
         other: object
