@@ -147,18 +147,18 @@ def intersects(a: tuple[Token, ...], b: tuple[Token, ...]) -> bool:
         i, j = divmod(state, width)
         x = a[i] if i < la else None
         y = b[j] if j < lb else None
+        steps: list[int] = []
         if x is not None and x.star:
-            for step in (width, 1) if y is not None and not y.star and _compatible(x, y) else (width,):
-                if state + step not in seen:
-                    seen.add(state + step)
-                    stack.append(state + step)
+            steps.append(width)  # a's run matches nothing more
+            if y is not None and not y.star and _compatible(x, y):
+                steps.append(1)  # ... or one more character, b's
         if y is not None and y.star:
-            for step in (1, width) if x is not None and not x.star and _compatible(x, y) else (1,):
-                if state + step not in seen:
-                    seen.add(state + step)
-                    stack.append(state + step)
+            steps.append(1)
+            if x is not None and not x.star and _compatible(x, y):
+                steps.append(width)
         if x is not None and y is not None and not x.star and not y.star and _compatible(x, y):
-            step = width + 1
+            steps.append(width + 1)  # one character each
+        for step in steps:
             if state + step not in seen:
                 seen.add(state + step)
                 stack.append(state + step)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rules_support import SEED_DIR, seed_aws_policies
 
 from reconciler.aws.policies import AwsPolicy
@@ -97,3 +101,16 @@ def test_evaluate_accepts_live_policies_as_documents() -> None:
     live = {arn: AwsPolicy(arn.rsplit("/", 1)[-1], arn, "/", doc, "v1") for arn, doc in seed_aws_policies().items()}
     desired = load_directory(SEED_DIR)
     assert evaluate(desired, live) == evaluate(desired, seed_aws_policies())
+
+
+_WITNESSES = ["".join(chars) for n in range(9) for chars in itertools.product("ab", repeat=n)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab*?", max_size=4), st.text(alphabet="ab*?", max_size=4))
+def test_two_patterns_intersect_exactly_when_some_string_matches_both(a: str, b: str) -> None:
+    # A string both match, if there is one, needs no more characters than the two patterns' single-character
+    # tokens together, and no letter but theirs ('?' and '*' take any): the strings over "ab" up to 8 decide.
+    both = any(glob_match(a, s) and glob_match(b, s) for s in _WITNESSES)
+    assert patterns_intersect(a, b) == both, (a, b)
+    assert patterns_intersect(b, a) == both, (b, a)
