@@ -27,6 +27,7 @@ from reconciler.facts.model import (
     fixed_locator,
     policy_name_from_arn,
 )
+from reconciler.manifests.model import Expiry
 
 __all__ = ["Facts"]
 
@@ -72,16 +73,18 @@ class Facts:
             self.policies[name] = doc
             self.policy_by_arn[arn] = doc
 
-    def attachment(self, ref: str, arn: str, owner: str, location: str | None) -> Attachment:
+    def attachment(
+        self, ref: str, arn: str, owner: str, location: str | None, *, expires: Expiry | None = None
+    ) -> Attachment:
         """An attached policy (``ref`` as the manifest says it): a customer managed one added before, or an AWS
         managed one among the documents the reader read (read once per place: an account attaches the same
-        AWS managed policy to many principals)."""
+        AWS managed policy to many principals). ``expires``: when the attachment ends (manifests only)."""
         document = self.policy_by_arn.get(arn)
         if document is None and arn in self.aws_documents:
             label = f"AWS managed policy {policy_name_from_arn(arn)}"
             known = self._aws_docs.get((arn, location))
             if known is not None:
-                return Attachment(ref, arn, location, replace(known, owner=owner))
+                return Attachment(ref, arn, location, replace(known, owner=owner), expires)
             document = self.docs.build(
                 DocKind.AWS_MANAGED,
                 arn,
@@ -94,7 +97,7 @@ class Facts:
             )
             if document is not None:
                 self._aws_docs[(arn, location)] = document
-        return Attachment(ref, arn, location, document)
+        return Attachment(ref, arn, location, document, expires)
 
     def model(self, account: AccountFacts | None = None) -> Model:
         return Model(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from reconciler.facts.builder import Facts
@@ -25,12 +24,14 @@ def desired_attachments(
 ) -> tuple[Attachment, ...]:
     """The attachments a manifest declares (``spec.policies``), located (``indexes``: where each is as written,
     when expired ones were taken out), with when each that ends does (``ends``)."""
+    ends = ends or {}
     return tuple(
-        replace(
-            facts.attachment(
-                policy, ctx.policy_arn(policy), ref, where(source, "spec", "policies", written_index(indexes, position))
-            ),
-            expires=(ends or {}).get(policy),
+        facts.attachment(
+            policy,
+            ctx.policy_arn(policy),
+            ref,
+            where(source, "spec", "policies", written_index(indexes, position)),
+            expires=ends.get(policy),
         )
         for position, policy in enumerate(policies)
     )
