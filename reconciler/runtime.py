@@ -17,7 +17,8 @@ How often to collect depends on how long the process lives (:func:`tune_process`
 - *A service* (the controller, the emulator): every :data:`YOUNG_THRESHOLD`. Each cycle's model dies by the next,
   and what dies in cycles after it has aged into the older generations is freed only when those are collected:
   they are collected at CPython's ratios (every 10 collections of the one below), and the controller's memory
-  stays flat over 200 cycles (``bench/controller_memory.py``).
+  does not grow over 200 cycles (``bench/controller_memory.py``; a run may settle on one of two levels about 8 MB
+  apart, docs/benchmarks.md).
 
 Reference counting, which frees everything else at once, is untouched.
 
@@ -27,8 +28,9 @@ data over many arenas, and the controller, which starts them anew each cycle, se
 (:func:`limit_arenas`, what ``MALLOC_ARENA_MAX=2`` does) keep the process's memory that much lower; the threads
 mostly wait on AWS, so sharing arenas costs no measurable time.
 
-Both are set once per process, by the command line's entry point (:func:`reconciler.cli.main`), for every command;
-the library never changes them on import (a program that imports the reconciler keeps its own settings).
+Both are set once per process, by the command line's entry point (:func:`reconciler.cli.main`, through
+:func:`reconciler.cli.tune_for`), for every command; the library never changes them on import (a program that
+imports the reconciler keeps its own settings).
 """
 
 from __future__ import annotations
