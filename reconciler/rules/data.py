@@ -175,11 +175,11 @@ def _data001(model: Model) -> Iterator[Hit]:
             continue
         allowed = set(bucket.writers)
         for ref, entry in sorted(_writers(index, bucket).items()):
-            outsiders = sorted(entry.principals - allowed)
-            if not outsiders:
+            outside = entry.principals - allowed
+            if not outside:
                 continue
-            named = set(outsiders)
-            detail, location = _describe([g for g in entry.grants if g.principal.arn in named])
+            outsiders = sorted(outside)
+            detail, location = _describe([g for g in entry.grants if g.principal.arn in outside])
             who = (
                 entry.holder.ref
                 if entry.holder.kind != "Group"
@@ -204,7 +204,7 @@ def unmanaged_writers(model: Model) -> Iterator[Hit]:
         if not bucket.protected:
             continue
         for entry in _writers(index, bucket).values():
-            for arn in sorted(entry.principals & set(unmanaged)):
+            for arn in sorted(entry.principals & unmanaged.keys()):
                 principal = unmanaged[arn]
                 detail, _ = _describe([g for g in entry.grants if g.principal.arn == arn])
                 yield Hit(
