@@ -48,6 +48,7 @@ from reconciler.manifests import DesiredState
 from reconciler.manifests.changes import NotIncremental
 from reconciler.manifests.fleet import Fleet, shard_of
 from reconciler.manifests.model import Account
+from reconciler.runtime import release_memory
 
 __all__ = ["Controller", "ControllerConfig", "HeadProblem", "HeadStatus", "parse_interval"]
 
@@ -407,11 +408,21 @@ class Controller:
 
     def run_forever(self) -> int:
         """Reconcile every interval (with jitter) until stopped; back off on retryable failures; a webhook
-        call (``wake``) starts the next reconcile at once."""
+        call (``wake``) starts the next reconcile at once. Between two reconciles the process gives back what the
+        last one freed (:func:`reconciler.runtime.release_memory`), so the memory it keeps while it waits does not
+        depend on where that cycle's allocations landed."""
         failures = 0
         while not self.stop.is_set():
             self.wake.clear()
             status = self.reconcile_once()
+            started = time.monotonic()
+            released = release_memory()
+            log.debug(
+                "memory released",
+                collected=released.collected,
+                trimmed=released.trimmed,
+                seconds=round(time.monotonic() - started, 3),
+            )
             if status == ERROR and self.last_retryable:
                 failures += 1
                 delay = min(self.config.max_backoff, 5.0 * 2 ** (failures - 1))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
+import weakref
 from pathlib import Path
 
 import boto3
@@ -268,3 +270,39 @@ def test_retryable_failures_back_off_exponentially_and_bounded(
     monkeypatch.setattr(c.metrics, "sleep", fake_sleep)
     assert c.run_forever() == 0
     assert waits == [5.0, 10.0, 20.0, 30.0, 30.0, 30.0]  # doubling from 5 s, bounded by max_backoff
+
+
+def test_the_loop_frees_a_cycles_garbage_before_it_sleeps(
+    aws: AwsConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Objects in reference cycles left by a reconcile are freed before the wait, whatever the collector's pace:
+    the memory the controller keeps while it waits is what the next cycle needs, not what the last one left."""
+    c = controller(tmp_path / "no-such-repo", aws, tmp_path, interval=60.0)
+
+    class Garbage:
+        other: object
+
+    alive: list[weakref.ref[Garbage]] = []
+    seen_at_sleep: list[bool] = []
+    reconcile = c.reconcile_once
+
+    def reconcile_and_leave_a_cycle() -> int:
+        a, b = Garbage(), Garbage()
+        a.other, b.other = b, a
+        alive.append(weakref.ref(a))
+        return reconcile()
+
+    def fake_sleep(stop: threading.Event, seconds: float, wake: threading.Event | None = None) -> bool:
+        seen_at_sleep.append(alive[-1]() is not None)
+        if len(seen_at_sleep) == 2:
+            c.stop.set()
+        return c.stop.is_set()
+
+    monkeypatch.setattr(c, "reconcile_once", reconcile_and_leave_a_cycle)
+    monkeypatch.setattr(c.metrics, "sleep", fake_sleep)
+    gc.disable()  # only a full collection frees the cycles
+    try:
+        assert c.run_forever() == 0
+    finally:
+        gc.enable()
+    assert seen_at_sleep == [False, False]
