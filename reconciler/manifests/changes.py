@@ -8,9 +8,9 @@ from pathlib import Path
 
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifests import fleet
-from reconciler.manifests.loader import KindSpec, _check_document, _display, _Problems, _State, read_text
+from reconciler.manifests.files import display, read_file
+from reconciler.manifests.loader import KindSpec, _check_document, _Problems, _State
 from reconciler.manifests.model import ACCOUNT, DesiredState, Resource
-from reconciler.manifests.yamlsource import EMPTY_FILE, parse_documents
 
 __all__ = ["NotIncremental", "load_changes"]
 
@@ -41,7 +41,7 @@ def load_changes(
     if previous.account is not None:
         raise NotIncremental("a fleet's desired state")
     root, base = Path(root), Path(display_root)
-    gone = {_display(Path(rel), base) for rel in (*changed, *removed)}
+    gone = {display(Path(rel), base) for rel in (*changed, *removed)}
     state = _State(None)
     for resource in (previous.settings, *previous):
         if resource.source is not None and resource.source.file not in gone:
@@ -50,16 +50,11 @@ def load_changes(
     unparsed = False
     built: list[Resource] = []
     for rel in sorted(changed):
-        display = _display(Path(rel), base)
-        text, read_problems = read_text(root / rel, display)
-        problems.add(read_problems, None)
-        if text is None:
-            unparsed = True
-            continue
-        documents, parse_problems = parse_documents(text, display)
-        problems.add(parse_problems, None)
-        unparsed = unparsed or any(p.message != EMPTY_FILE for p in parse_problems)
-        for doc in documents:
+        shown = display(Path(rel), base)
+        read = read_file(root / rel, shown)
+        problems.add(read.problems, None)
+        unparsed = unparsed or read.unparsed
+        for doc in read.documents:
             data = doc.data
             meta = data.get("metadata") if isinstance(data, dict) else None
             if isinstance(data, dict) and (
@@ -67,7 +62,7 @@ def load_changes(
                 or (isinstance(meta, dict) and "accounts" in meta)
                 or fleet.uses_variables(data)
             ):
-                raise NotIncremental(f"{display} has fleet manifests")
+                raise NotIncremental(f"{shown} has fleet manifests")
             found: list[ManifestProblem] = []
             resource = _check_document(doc, found, kinds, single=True)
             problems.add(found, None)

@@ -1,25 +1,21 @@
 """Load a directory of manifests into a validated ``DesiredState``, or fail with every problem.
 
-First the directory's files are listed (:func:`scan_directory`), without following a symbolic link
-out of it, and counted and sized before any is read. Then two passes, all problems collected before
-failing: (1) YAML and JSON Schema, per document; (2) meaning across documents: duplicates, exactly
-one Settings, references that resolve.
+First the directory's files are listed, read and parsed (:func:`reconciler.manifests.files.read_directory`),
+without following a symbolic link out of it, and counted and sized before any is read. Then two passes, all
+problems collected before failing: (1) YAML and JSON Schema, per document; (2) meaning across documents:
+duplicates, exactly one Settings, references that resolve.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import errno
-import hashlib
-import os
-import stat
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from reconciler.errors import ManifestError, ManifestProblem
 from reconciler.manifests import fleet, schema
+from reconciler.manifests.files import read_directory
 from reconciler.manifests.fleet import (
     ACCOUNT_SCHEMA,
     EVERYWHERE,
@@ -40,14 +36,7 @@ from reconciler.manifests.model import (
     build_settings,
 )
 from reconciler.manifests.semantics import ReferenceChecker, check_references, exception_problems
-from reconciler.manifests.yamlsource import (
-    EMPTY_FILE,
-    MAX_FILE_BYTES,
-    Document,
-    parse_documents,
-    printable,
-    scan_directory,
-)
+from reconciler.manifests.yamlsource import Document, printable
 
 API_VERSION = "reconciler/v1"
 
@@ -201,7 +190,7 @@ def load_fleet(
     base = Path(display_root) if display_root is not None else root
     if not root.is_dir():
         raise ManifestError([ManifestProblem(printable(str(base)), 0, 0, None, None, "not a directory")])
-    read = _read_directory(root, base)
+    read = read_directory(root, base)
     problems = _Problems(read.problems)
     accounts, others = _accounts(read.documents, problems)
     is_fleet = bool(accounts) or len(others) < len(read.documents)
@@ -242,44 +231,6 @@ def load_fleet(
         if account.source is not None:
             account.source.document.data = None
     return Fleet(states=built, accounts=tuple(accounts), root=str(root), fingerprint=read.fingerprint)
-
-
-@dataclass
-class _Read:
-    files: int
-    documents: list[Document]
-    problems: list[ManifestProblem]
-    unparsed_files: bool
-    fingerprint: str
-
-
-def _read_directory(root: Path, base: Path) -> _Read:
-    """Every document of every manifest file under ``root``, and the problems of reading and parsing them."""
-    problems: list[ManifestProblem] = []
-    # Links out of the directory, and its size, are checked before any file is read. A refused link
-    # may be the Settings or a referenced manifest: it hides names like a file that cannot be read.
-    files, scan_problems = scan_directory(root, lambda rel: _display(rel, base))
-    problems.extend(scan_problems)
-    unparsed_files = bool(scan_problems)
-    # A fingerprint of exactly what was read (each file's path and text): a saved plan records it.
-    fingerprint = hashlib.sha256()
-    documents: list[Document] = []
-    for file in files:
-        display = _display(file.rel, base)
-        text, read_problems = read_text(file.path, display, identity=file.identity)
-        problems.extend(read_problems)
-        if text is None:
-            unparsed_files = True
-            continue
-        encoded = text.encode("utf-8", "surrogatepass")
-        fingerprint.update(f"{file.rel.as_posix()}\0{len(encoded)}\0".encode("utf-8", "surrogatepass") + encoded)
-        docs, parse_problems = parse_documents(text, display)
-        problems.extend(parse_problems)
-        unparsed_files = unparsed_files or any(p.message != EMPTY_FILE for p in parse_problems)
-        documents.extend(docs)
-    return _Read(
-        len(files) + len(scan_problems), documents, problems, unparsed_files, "sha256:" + fingerprint.hexdigest()
-    )
 
 
 class _Problems:
@@ -534,60 +485,3 @@ def _one_line(problem: ManifestProblem) -> ManifestProblem:
         None if problem.field is None else printable(problem.field),
         printable(problem.message),
     )
-
-
-def _display(rel: Path, base: Path) -> str:
-    return str(base / rel) if str(base) not in ("", ".") else str(rel)
-
-
-# Never follow a symbolic link when opening (scan_directory resolves the links it accepts), never
-# block on a FIFO swapped in for a file.
-_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def read_text(
-    path: Path,
-    display: str,
-    *,
-    identity: tuple[int, int] | None = None,
-) -> tuple[str | None, list[ManifestProblem]]:
-    """Read a manifest file as UTF-8 text, refusing binary, oversized and mis-encoded files.
-
-    ``path`` is opened without following a symbolic link; given ``identity`` (``st_dev``, ``st_ino``
-    from :func:`scan_directory`), the file opened must be the one the scan found.
-    """
-
-    def refused(message: str) -> tuple[None, list[ManifestProblem]]:
-        return None, [ManifestProblem(display, 1, 1, None, None, message)]
-
-    try:
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return refused("cannot read file: it is a symbolic link here (not followed)")
-        return refused(f"cannot read file: {exc.strerror}")
-    try:
-        with open(fd, "rb") as stream:  # closes fd
-            found = os.fstat(fd)
-            if identity is not None and (found.st_dev, found.st_ino) != identity:
-                return refused("file changed while the directory was read; not read")
-            if not stat.S_ISREG(found.st_mode):
-                return refused("not a regular file")
-            if found.st_size > MAX_FILE_BYTES:
-                return refused(f"file is {found.st_size} bytes; the limit is {MAX_FILE_BYTES}")
-            raw = stream.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        return refused(f"cannot read file: {exc.strerror}")
-    if len(raw) > MAX_FILE_BYTES:  # it grew since fstat
-        return refused(f"file is over {MAX_FILE_BYTES} bytes; the limit is {MAX_FILE_BYTES}")
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        line = raw.count(b"\n", 0, nul) + 1
-        return None, [ManifestProblem(display, line, 1, None, None, "binary file (NUL byte), not YAML")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        col = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
-        return None, [ManifestProblem(display, line, col, None, None, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x})")]
-    return text, []

@@ -12,23 +12,16 @@ graph itself instead of using PyYAML's constructor, so that it can:
   schema is refused, and timestamps stay strings (``Version: 2012-10-17`` unquoted is a date in
   YAML 1.1, but IAM wants the string),
 - read mapping keys as written: ``Null:`` (an IAM condition operator) or ``on:`` stay strings.
-
-It also lists the manifest files of a directory (:func:`scan_directory`), never through a symbolic
-link out of it, within a bounded number of files and bytes (the loader reads them).
 """
 
 from __future__ import annotations
 
-import errno
-import os
 import re
-import stat
 import sys
 import unicodedata
 from array import array
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -37,14 +30,11 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from reconciler.errors import ManifestProblem
 
-MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_DOCUMENTS = 10_000  # per file, empty ones included
 MAX_DEPTH = 64
 MAX_NODES = 200_000  # per document, after alias expansion
 MAX_FILE_NODES = 500_000  # per file: a real 4 MiB file of manifests has about 250,000
 MAX_INT_BITS = 128
-MAX_DIRECTORY_BYTES = 64 * 1024 * 1024  # the manifest files of a directory, in all
-MAX_DIRECTORY_FILES = 20_000
 
 PathKey = tuple[str | int, ...]
 
@@ -463,115 +453,3 @@ def parse_documents_checked(text: str, display: str) -> tuple[list[Document], li
     if not docs:
         return docs, [ManifestProblem(display, 1, 1, None, None, EMPTY_FILE)]
     return docs, []
-
-
-@dataclass(frozen=True, slots=True)
-class ManifestFile:
-    """A manifest file :func:`scan_directory` found."""
-
-    rel: Path  # under the directory, as it appears there (through the links followed)
-    path: Path  # what to open: the file, or the real path inside the directory that a link leads to
-    size: int
-    identity: tuple[int, int]  # st_dev, st_ino: reading checks that it is still this file
-
-
-_MANIFEST_SUFFIXES = (".yaml", ".yml")
-
-
-def _inside(real: str, real_root: str) -> bool:
-    return os.path.commonpath([real, real_root]) == real_root
-
-
-def _follow(entry: os.DirEntry[str], rel: Path, real_root: str) -> tuple[str, os.stat_result] | str | None:
-    """Where a symbolic link leads, if it may be read: (real path, its stat); else a problem, or None to skip."""
-    real = os.path.realpath(entry.path)  # reads links only, never what they point to
-    if not _inside(real, real_root):
-        return "symbolic link pointing outside the manifest directory; not followed"
-    try:
-        found = os.stat(real)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            return "symbolic link loop; not followed"
-        if rel.suffix in _MANIFEST_SUFFIXES and exc.errno in (errno.ENOENT, errno.ENOTDIR):
-            return "broken symbolic link (what it points to does not exist)"
-        return None if exc.errno in (errno.ENOENT, errno.ENOTDIR) else f"cannot read: {exc.strerror}"
-    if stat.S_ISDIR(found.st_mode):
-        return "symbolic link to a directory; not followed (only links to manifest files are)"
-    return real, found
-
-
-def scan_directory(root: Path, display: Callable[[Path], str]) -> tuple[list[ManifestFile], list[ManifestProblem]]:
-    """Every ``*.yaml`` / ``*.yml`` file under ``root``, recursively, in a stable order; and the problems.
-
-    Hidden files and directories (``.git``, ``.github``, editor swap files) are skipped. A symbolic link
-    to a manifest file inside ``root`` is read as that file; any other symbolic link is a problem: one
-    that leads outside ``root`` (what it points to is never opened nor named: ``display`` shows paths
-    under ``root``), to a directory, in a loop, or to nothing. The files are counted and their sizes
-    added up before any is read: over MAX_DIRECTORY_FILES or MAX_DIRECTORY_BYTES, that is the problem,
-    and no file is returned.
-    """
-    real_root = os.path.realpath(root)
-    files: list[ManifestFile] = []
-    problems: list[ManifestProblem] = []
-
-    def problem(rel: Path, message: str) -> None:
-        problems.append(ManifestProblem(display(rel), 0, 0, None, None, message))
-
-    top = os.stat(real_root)
-    seen = {(top.st_dev, top.st_ino)}  # directories listed (a bind mount could show one twice)
-    stack: list[tuple[Path, str]] = [(Path(), real_root)]  # (path under root, real path) to list
-    total = 0
-    while stack and len(files) <= MAX_DIRECTORY_FILES:
-        rel_dir, real_dir = stack.pop()
-        try:
-            with os.scandir(real_dir) as listing:
-                entries = sorted((e for e in listing if not e.name.startswith(".")), key=lambda e: e.name)
-        except OSError as exc:
-            problem(rel_dir, f"cannot read directory: {exc.strerror}")
-            continue
-        for entry in reversed(entries):  # the stack pops directories in name order
-            rel = rel_dir / entry.name
-            try:
-                if entry.is_symlink():
-                    followed = _follow(entry, rel, real_root)
-                    if isinstance(followed, str):
-                        problem(rel, followed)
-                        continue
-                    if followed is None or rel.suffix not in _MANIFEST_SUFFIXES:
-                        continue
-                    real, found = followed
-                elif entry.is_dir(follow_symlinks=False) or (
-                    entry.is_file(follow_symlinks=False) and rel.suffix in _MANIFEST_SUFFIXES
-                ):
-                    real, found = entry.path, entry.stat(follow_symlinks=False)
-                else:
-                    continue
-            except OSError as exc:
-                problem(rel, f"cannot read: {exc.strerror}")
-                continue
-            identity = (found.st_dev, found.st_ino)
-            if stat.S_ISDIR(found.st_mode):
-                if identity in seen:
-                    problem(rel, "directory already read under another path (a bind mount?); not read again")
-                else:
-                    seen.add(identity)
-                    stack.append((rel, real))
-            elif stat.S_ISREG(found.st_mode):
-                files.append(ManifestFile(rel, Path(real), found.st_size, identity))
-                total += found.st_size
-                if len(files) > MAX_DIRECTORY_FILES:
-                    break
-    if len(files) > MAX_DIRECTORY_FILES:
-        problem(
-            Path(),
-            f"more than {MAX_DIRECTORY_FILES} manifest files; the limit for a directory is {MAX_DIRECTORY_FILES}",
-        )
-    elif total > MAX_DIRECTORY_BYTES:
-        problem(
-            Path(),
-            f"the manifest files total {total} bytes; the limit for a directory is "
-            f"{MAX_DIRECTORY_BYTES} bytes ({MAX_DIRECTORY_BYTES // 1024 // 1024} MiB)",
-        )
-    else:
-        return sorted(files, key=lambda f: f.rel), problems
-    return [], problems

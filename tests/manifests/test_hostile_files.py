@@ -20,15 +20,9 @@ import pytest
 from reconciler import cli
 from reconciler.errors import ManifestError
 from reconciler.kinds import load_directory
-from reconciler.manifests import loader, yamlsource
-from reconciler.manifests.yamlsource import (
-    MAX_DIRECTORY_BYTES,
-    MAX_DIRECTORY_FILES,
-    MAX_DOCUMENTS,
-    MAX_FILE_BYTES,
-    parse_documents,
-    parse_documents_checked,
-)
+from reconciler.manifests import files, yamlsource
+from reconciler.manifests.files import MAX_DIRECTORY_BYTES, MAX_DIRECTORY_FILES, MAX_FILE_BYTES
+from reconciler.manifests.yamlsource import MAX_DOCUMENTS, parse_documents, parse_documents_checked
 
 REPO = Path(__file__).resolve().parents[2]
 SETTINGS = 'apiVersion: reconciler/v1\nkind: Settings\nmetadata: {name: test}\nspec: {accountId: "123456789012"}\n'
@@ -221,7 +215,7 @@ def test_a_file_swapped_after_the_scan_is_not_read(dirs: tuple[Path, Path], monk
     root, outside = dirs
     (root / "u.yaml").write_text(USER % "u")
     (root / "v.yaml").write_text(USER % "v")
-    real_scan = loader.scan_directory
+    real_scan = files.scan_directory
 
     def scan_then_swap(*args: Any) -> Any:
         found = real_scan(*args)
@@ -231,7 +225,7 @@ def test_a_file_swapped_after_the_scan_is_not_read(dirs: tuple[Path, Path], monk
         (root / "v.yaml").write_text(OUTSIDE_MANIFEST)  # another file than the one counted
         return found
 
-    monkeypatch.setattr(loader, "scan_directory", scan_then_swap)
+    monkeypatch.setattr(files, "scan_directory", scan_then_swap)
     lines = problems(root)
     assert lines == [
         "m/u.yaml:1:1: cannot read file: it is a symbolic link here (not followed)",
@@ -317,7 +311,7 @@ def test_too_many_files_is_one_problem_before_any_is_read(
     tmp_path: Path, opened: list[Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # A lower limit than the real one (20,000 files take seconds to write): the same code path.
-    monkeypatch.setattr(yamlsource, "MAX_DIRECTORY_FILES", 100)
+    monkeypatch.setattr(files, "MAX_DIRECTORY_FILES", 100)
     root = tmp_path / "m"
     (root / "users").mkdir(parents=True)
     (root / "settings.yaml").write_text(SETTINGS)
