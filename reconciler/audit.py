@@ -29,7 +29,8 @@ from reconciler import clock
 from reconciler.aws.account import READS as account_reads
 from reconciler.aws.account import check_account
 from reconciler.aws.answers import error_code
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import READS as aws_policy_reads
 from reconciler.aws.policies import AwsPolicy, attached_aws_policies, read_aws_policy

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from typing import Any, TextIO
 
 from reconciler import __version__
-from reconciler.aws.clients import aws_failures
+from reconciler.aws.failures import aws_failures
 from reconciler.commands.common import Exit, UsageError
 from reconciler.errors import ManifestError, ManifestProblem, ReconcilerError
 from reconciler.logs import configure_logging

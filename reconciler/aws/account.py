@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.errors import AccountMismatchError
 
 __all__ = ["READS", "check_account"]

@@ -1,7 +1,8 @@
 """boto3 clients for the reconciler: one configuration, a plan-mode write guard, call accounting.
 
 Every AWS call the product makes goes through a client from :class:`ClientFactory`. Two things are
-enforced there, by botocore client events rather than by discipline at each call site:
+enforced there, by botocore client events rather than by discipline at each call site (the handlers are in
+:mod:`reconciler.aws.hooks`; AWS's failures, as the product reports them, in :mod:`reconciler.aws.failures`):
 
 * **Plan mode cannot write, by construction.** A factory built with ``read_only=True`` registers a
   ``before-parameter-build`` handler on each client it makes. botocore emits that event at the very
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import os
 import re
-import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -25,20 +25,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
+from reconciler.aws import hooks
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.operations import is_read_only_operation
-from reconciler.errors import AwsAccessError, MutationRefused
+from reconciler.errors import AwsAccessError
 
 # boto3 and botocore (a fifth of a second to import) are imported where a client is made or an error of theirs is
 # caught: the commands that make no AWS call (``--version``, ``validate``) do not load them.
 if TYPE_CHECKING:
-    from types import FrameType
-
     import boto3.session
     import botocore.config
     import botocore.loaders
     from botocore.client import BaseClient
     from botocore.config import _RetryDict
-    from botocore.model import OperationModel
     from mypy_boto3_iam import IAMClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sagemaker import SageMakerClient
@@ -46,16 +45,7 @@ if TYPE_CHECKING:
 
     from reconciler.manifests.model import Account
 
-__all__ = [
-    "AUTH_ERROR_CODES",
-    "FORBIDDEN_OPERATIONS",
-    "AssumedRole",
-    "AwsConfig",
-    "CallRecorder",
-    "ClientFactory",
-    "aws_failures",
-    "translate_errors",
-]
+__all__ = ["AssumedRole", "AwsConfig", "CallRecorder", "ClientFactory"]
 
 RetryMode = Literal["legacy", "standard", "adaptive"]
 _RETRY_MODES: frozenset[str] = frozenset({"legacy", "standard", "adaptive"})
@@ -315,9 +305,9 @@ class ClientFactory:
 
             events.unregister("after-call.iam", json_decode_policies)
             events.register("after-call.iam", decode_policy_documents)
-        events.register("before-parameter-build", _forbidding_handler(service))
+        events.register("before-parameter-build", hooks.forbidding_handler(service))
         if self._read_only:
-            events.register("before-parameter-build", _refusing_handler(service))
+            events.register("before-parameter-build", hooks.refusing_handler(service))
         if not self._read_only:
             events.register("before-call", self._check_guard(service))
             events.register("before-send", self._check_guard(service))
@@ -325,11 +315,11 @@ class ClientFactory:
             on_send = self._on_send
             events.register("before-send", lambda **_: on_send())
         if self._recorder is not None:
-            events.register("before-call", _call_counter(self._recorder, service))
-            events.register("before-send", _attempt_counter(self._recorder, service))
-        record_dir = os.environ.get(RECORD_CALLS_ENV)
+            events.register("before-call", hooks.call_counter(self._recorder, service))
+            events.register("before-send", hooks.attempt_counter(self._recorder, service))
+        record_dir = os.environ.get(hooks.RECORD_CALLS_ENV)
         if record_dir:
-            events.register("before-call", _call_logger(record_dir, service))
+            events.register("before-call", hooks.call_logger(record_dir, service))
         return client
 
 
@@ -412,162 +402,3 @@ def _assume(session: boto3.session.Session, config: AwsConfig) -> None:
     core._credentials = DeferredRefreshableCredentials(  # type: ignore[attr-defined]
         method="assume-role", refresh_using=fetcher.fetch_credentials
     )
-
-
-#: Operations no client of the product ever sends, in any mode: the reconciler never deletes,
-#: overwrites or expires an object (a lifecycle rule could expire them all). Refused before sending.
-FORBIDDEN_OPERATIONS: frozenset[tuple[str, str]] = frozenset(
-    {
-        ("s3", "DeleteObject"),
-        ("s3", "DeleteObjects"),
-        ("s3", "PutBucketLifecycle"),
-        ("s3", "PutBucketLifecycleConfiguration"),
-        ("s3", "RestoreObject"),
-        ("s3", "PutObjectRetention"),
-        ("s3", "PutObjectLegalHold"),
-    }
-)
-
-
-def _forbidding_handler(service: str) -> Any:
-    def refuse_forbidden(model: OperationModel, **_: Any) -> None:
-        if (service, model.name) in FORBIDDEN_OPERATIONS:
-            raise MutationRefused(service, model.name, "ever: the reconciler never deletes or expires objects")
-
-    return refuse_forbidden
-
-
-def _refusing_handler(service: str) -> Any:
-    def refuse_mutations(model: OperationModel, **_: Any) -> None:
-        if not is_read_only_operation(service, model.name):
-            raise MutationRefused(service, model.name)
-
-    return refuse_mutations
-
-
-def _call_counter(recorder: CallRecorder, service: str) -> Any:
-    def count_call(model: OperationModel, **_: Any) -> None:
-        recorder.record(service, model.name)
-
-    return count_call
-
-
-#: When set to a directory, every factory client appends ``service:Operation`` to ``calls-<pid>.txt`` there,
-#: once per operation and process, for each call that the product itself sends (not for calls that other
-#: code, such as a test, makes directly on a client). The test suite sets it, to check that
-#: ``deploy/iam/reconciler-policy.json`` allows every operation the product calls.
-RECORD_CALLS_ENV = "RECONCILER_RECORD_CALLS"
-
-_logged: set[tuple[str, str, str]] = set()
-_logged_lock = threading.Lock()
-
-
-def _sent_by_product() -> bool:
-    """Whether the code calling the client (the first frame outside botocore and boto3) is the product's."""
-    frame: FrameType | None = sys._getframe(2)  # skip this function and the event handler
-    while frame is not None and str(frame.f_globals.get("__name__", "")).startswith(("botocore.", "boto3.")):
-        frame = frame.f_back
-    return frame is not None and str(frame.f_globals.get("__name__", "")).startswith("reconciler.")
-
-
-def _call_logger(directory: str, service: str) -> Any:
-    def log_call(model: OperationModel, **_: Any) -> None:
-        key = (directory, service, model.name)
-        if key in _logged or not _sent_by_product():
-            return
-        with _logged_lock:
-            if key in _logged:
-                return
-            _logged.add(key)
-            with open(os.path.join(directory, f"calls-{os.getpid()}.txt"), "a", encoding="utf-8") as out:
-                out.write(f"{service}:{model.name}\n")
-
-    return log_call
-
-
-def _attempt_counter(recorder: CallRecorder, service: str) -> Any:
-    def count_attempt(event_name: str, **_: Any) -> None:
-        # event_name is "before-send.<service-id>.<Operation>"
-        recorder.record_attempt(service, event_name.rsplit(".", 1)[-1])
-
-    return count_attempt
-
-
-# --------------------------------------------------------------------------------------------------
-# Errors
-# --------------------------------------------------------------------------------------------------
-
-#: Error codes meaning "these credentials may not do this / are not valid", across services.
-AUTH_ERROR_CODES: frozenset[str] = frozenset(
-    {
-        "AccessDenied",
-        "AccessDeniedException",
-        "AuthFailure",
-        "ExpiredToken",
-        "ExpiredTokenException",
-        "InvalidAccessKeyId",
-        "InvalidClientTokenId",
-        "InvalidToken",
-        "MissingAuthenticationToken",
-        "RequestExpired",
-        "SignatureDoesNotMatch",
-        "UnauthorizedOperation",
-        "UnrecognizedClientException",
-    }
-)
-
-
-@contextmanager
-def translate_errors(context: str | None = None) -> Iterator[None]:
-    """Turn "cannot reach AWS" and "AWS refused these credentials" into :class:`AwsAccessError`.
-
-    ``context`` (e.g. ``"reading IAM"``) is added to the message. Other errors pass through unchanged.
-    Usable as a ``with`` block or as a decorator.
-    """
-    from botocore.exceptions import (  # noqa: PLC0415 - see the imports
-        ClientError,
-        CredentialRetrievalError,
-        HTTPClientError,
-        NoCredentialsError,
-        NoRegionError,
-        PartialCredentialsError,
-        ProfileNotFound,
-    )
-    from botocore.exceptions import ConnectionError as BotocoreConnectionError  # noqa: PLC0415
-
-    where = f" while {context}" if context else ""
-    try:
-        yield
-    except (BotocoreConnectionError, HTTPClientError) as exc:
-        # the message names the endpoint URL, e.g. 'Could not connect to the endpoint URL: "http://..."'
-        raise AwsAccessError(_one_line(f"cannot reach AWS{where}: {exc}")) from exc
-    except (NoCredentialsError, PartialCredentialsError, CredentialRetrievalError) as exc:
-        raise AwsAccessError(_one_line(f"no usable AWS credentials{where}: {exc}")) from exc
-    except (ProfileNotFound, NoRegionError) as exc:
-        raise AwsAccessError(_one_line(f"AWS is not configured{where}: {exc}")) from exc
-    except ClientError as exc:
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", ""))
-        if code not in AUTH_ERROR_CODES:
-            raise
-        message = str(error.get("Message", "")) or code
-        raise AwsAccessError(_one_line(f"AWS refused {exc.operation_name}{where} ({code}): {message}")) from exc
-
-
-def aws_failures() -> tuple[type[Exception], ...]:
-    """What AWS still failing after botocore's retries raises, for an ``except`` clause: botocore's ``ClientError``
-    and ``BotoCoreError``, and ``ResponseParserError`` (an answer it cannot parse, such as an HTML error page).
-
-    Empty while botocore is not imported: no AWS call can have failed then, and a command that makes none does
-    not import botocore only to catch nothing.
-    """
-    if "botocore" not in sys.modules:
-        return ()
-    from botocore.exceptions import BotoCoreError, ClientError  # noqa: PLC0415 - see the imports
-    from botocore.parsers import ResponseParserError  # noqa: PLC0415
-
-    return (ClientError, BotoCoreError, ResponseParserError)
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

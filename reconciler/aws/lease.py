@@ -28,7 +28,8 @@ from typing import Any
 import structlog
 from botocore.exceptions import ClientError
 
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.errors import ReconcilerError
 
 log = structlog.get_logger(__name__)

@@ -10,7 +10,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import document, error_code
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.live import LiveState
 
 __all__ = ["AWS_MANAGED_PREFIX", "READS", "AwsPolicy", "attached_aws_policies", "read_aws_policies", "read_aws_policy"]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory, aws_failures
+from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
+from reconciler.aws.failures import aws_failures
 from reconciler.commands.common import UsageError
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.logs import get_logger

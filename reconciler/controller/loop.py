@@ -33,7 +33,8 @@ from pathlib import Path
 
 import structlog
 
-from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory, translate_errors
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.lease import DEFAULT_TABLE, default_owner
 from reconciler.controller.account import AccountReconcile, HeadProblem, HeadStatus, Shared
 from reconciler.controller.gitsource import Changed, GitError, GitSource

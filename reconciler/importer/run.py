@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reconciler.aws.account import check_account
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.live import LiveState
 from reconciler.aws.policies import read_aws_policies
 from reconciler.aws.scope import ReadScope

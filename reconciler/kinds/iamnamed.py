@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 
 __all__ = ["Absent", "absent_as_none", "call", "listed", "resolve"]

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.iamshared import IAM_SOURCE
 

@@ -13,12 +13,8 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from reconciler.aws.clients import (
-    AwsConfig,
-    CallRecorder,
-    ClientFactory,
-    translate_errors,
-)
+from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.operations import is_read_only_operation
 from reconciler.errors import AwsAccessError, MutationRefused, ReconcilerError
 from reconciler.sandbox import DEFAULT_ACCOUNT_ID, Emulator

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import document, error_code, tags
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.bucket import LiveBucket
 

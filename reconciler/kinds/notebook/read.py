@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code, tags
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.notebook import LiveNotebook
 

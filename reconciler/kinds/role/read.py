@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from reconciler.aws.answers import document, tags
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.iamnamed import call, listed, resolve
 from reconciler.kinds.iamread import account_details

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from reconciler.aws.answers import tags
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.errors import ReconcilerError
 from reconciler.kinds.studiodomain import SOURCE
 

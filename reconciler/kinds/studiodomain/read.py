@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.studiodomain import DOMAIN_KIND, DomainProfile, LiveDomain
 from reconciler.kinds.studiodomain.listing import domain_tags, read_listing

@@ -10,7 +10,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import error_code
-from reconciler.aws.clients import translate_errors
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.kinds.studiodomain import PROFILE_KIND
 from reconciler.kinds.studiodomain.listing import read_listing

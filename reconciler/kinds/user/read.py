@@ -32,7 +32,8 @@ import structlog
 from botocore.exceptions import ClientError
 
 from reconciler.aws.answers import document, error_code, tags
-from reconciler.aws.clients import ClientFactory, translate_errors
+from reconciler.aws.clients import ClientFactory
+from reconciler.aws.failures import translate_errors
 from reconciler.aws.session import ReadSession
 from reconciler.errors import AwsAccessError
 from reconciler.kinds.iamnamed import call, listed, resolve
