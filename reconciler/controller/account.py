@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -27,14 +26,14 @@ from reconciler.aws.lease import Lease, StateTable
 from reconciler.controller.gitsource import Changed
 from reconciler.controller.incremental import Baseline, Incremental, Memory, converged_baseline, targeted
 from reconciler.controller.metrics import Metrics
-from reconciler.controller.schedule import CLOSED, OPEN, SUSPENDED, Gate, gate_of, warn_expiring
+from reconciler.controller.reporting import AccountReport
+from reconciler.controller.schedule import CLOSED, OPEN, SUSPENDED, Gate, gate_of
 from reconciler.engine.converge import Planned, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyOptions, ApplyResult, Outcome, Status
 from reconciler.engine.plan import Plan
 from reconciler.engine.urgent import urgent_saved
 from reconciler.engine.verdict import Verdict
 from reconciler.errors import ReconcilerError
-from reconciler.kinds import KIND_ORDER
 from reconciler.manifests import DesiredState
 from reconciler.manifests.model import Account
 
@@ -123,8 +122,7 @@ class AccountReconcile:
         self.table_region = table_region
         self.metrics = shared.metrics
         self.last_retryable = False
-        # Findings already logged in this cycle (once per cycle, even when the plan is made again).
-        self._logged_findings = logged
+        self.report = AccountReport(self.metrics, self.label, logged, shared.on_plan, shared.on_outcome)
 
     # ------------------------------------------------------------------ clients
 
@@ -296,7 +294,7 @@ class AccountReconcile:
                 log.warning("changes held back by the schedule", reason=gate.reason, last_applied=last)
                 return None
             result = self.apply(planned, last, narrow=self.urgent(last) if gate.state == CLOSED else None)
-            self.count_repairs(result)
+            self.report.count_repairs(result)
             log.info(
                 "kept the account at the last applied commit",
                 last_applied=last,
@@ -341,7 +339,7 @@ class AccountReconcile:
                 incremental.forget(self.account_id)
             return self.incomplete(result)
         if head == last:
-            self.count_repairs(result)
+            self.report.count_repairs(result)
         else:
             self.table(read_only=False).record_applied(head, owner=self.shared.owner)
         if incremental is not None:
@@ -390,7 +388,7 @@ class AccountReconcile:
             self.metrics.account_failed(self.label, "changes")
             self.last_retryable = True
             return ERROR
-        self.count_repairs(result)
+        self.report.count_repairs(result)
         self.metrics.account_succeeded(self.label)
         return CHANGES
 
@@ -438,7 +436,7 @@ class AccountReconcile:
             display_root=self.shared.display_root,
             findings=rules.findings if rules is not None else None,
         )
-        self.observe(planned)
+        self.report.observe(planned)
         return planned
 
     def apply(
@@ -465,7 +463,7 @@ class AccountReconcile:
                     writer=writer,
                     lease=partial(lease.held, timeout=shared.lease_timeout, stop=shared.stop_event),
                     workers=shared.options.max_workers,
-                    on_outcome=self.observe_outcome,
+                    on_outcome=self.report.observe_outcome,
                     stop=shared.stop_event.is_set,
                 )
             except PlanStale as exc:
@@ -477,61 +475,3 @@ class AccountReconcile:
                     return None
                 planned = self.plan(desired_again, sha)
         return None
-
-    # ------------------------------------------------------------------ observing
-
-    def observe(self, planned: Planned) -> None:
-        saved, report = planned.saved, planned.preview.report
-        plan = saved.plan
-        if report is not None:
-            self.metrics.set_account_findings(self.label, len(report.errors), len(report.warnings))
-            for finding in report.findings:
-                key = (finding.rule, finding.resource, finding.location, finding.message)
-                if key in self._logged_findings:
-                    continue  # once per cycle, even when the plan is made again
-                self._logged_findings.add(key)
-                emit = log.error if finding.severity.value == "error" else log.warning
-                emit(
-                    "invariant finding",
-                    rule=finding.rule,
-                    severity=finding.severity.value,
-                    resource=finding.resource,
-                    location=finding.location,
-                    message=finding.message,
-                )
-        now = clock.now()
-        warn_expiring(plan.expiring, now, self._logged_findings)
-        self.metrics.schedule.set_expiring(self.label, plan.expiring, now)
-        self.metrics.observe_account_plan(self.label, Counter(c.kind for c in plan), KIND_ORDER)
-        self.metrics.set_account_observed(self.label, plan.observed_in_sync, len(plan.observed))
-        if plan.observed:
-            log.warning(
-                "observed resources differ from git (management: observe: reported, not written)",
-                resources=[f"{c.action.value} {c.ref}" for c in plan.observed][:50],
-                count=len(plan.observed),
-            )
-        if saved.verdict.refused:
-            log.error("plan refused", reason=saved.verdict.headline(), refusals=saved.verdict.lines())
-        if not plan.empty:
-            log.info(
-                "drift or changes found",
-                summary=plan.summary(),
-                digest=saved.digest,
-                resources=[f"{c.action.value} {c.ref}" for c in plan][:50],
-            )
-        if self.shared.on_plan is not None:
-            self.shared.on_plan(plan)
-
-    def observe_outcome(self, outcome: Outcome) -> None:
-        change = outcome.change
-        self.metrics.count_change(self.label, change.kind, change.action.value, outcome.status.value)
-        self.metrics.beat()
-        if self.shared.on_outcome is not None:
-            self.shared.on_outcome(outcome)
-
-    def count_repairs(self, result: ApplyResult | None) -> None:
-        """Changes made while git did not change: someone changed the account by hand."""
-        if result is None:
-            return
-        for kind, count in Counter(o.change.kind for o in result.of(Status.DONE)).items():
-            self.metrics.drift_repaired(kind, count, account=self.label)

@@ -291,7 +291,7 @@ def targeted(rec: AccountReconcile, head: str, last: str, desired: DesiredState,
             commit=head,
             display_root=shared.display_root,
         )
-        rec.observe(planned)
+        rec.report.observe(planned)
         saved = planned.saved
         if saved.verdict.refused:
             problem = rec.refused(saved.verdict)
@@ -304,7 +304,7 @@ def targeted(rec: AccountReconcile, head: str, last: str, desired: DesiredState,
                 writer=writer,
                 lease=partial(nullcontext, held),
                 workers=shared.options.max_workers,
-                on_outcome=rec.observe_outcome,
+                on_outcome=rec.report.observe_outcome,
                 stop=shared.stop_event.is_set,
                 verify=False,  # planned under this very lease: nothing the reconciler does moved it since
             )
