@@ -17,8 +17,7 @@ How often to collect depends on how long the process lives (:func:`tune_process`
 - *A service* (the controller, the emulator): every :data:`YOUNG_THRESHOLD`. Each cycle's model dies by the next,
   and what dies in cycles after it has aged into the older generations is freed only when those are collected:
   they are collected at CPython's ratios (every 10 collections of the one below), and the controller's memory
-  does not grow over 200 cycles (``bench/controller_memory.py``; a run may settle on one of two levels about 8 MB
-  apart, docs/benchmarks.md).
+  does not grow over 200 cycles (``bench/controller_memory.py``, docs/benchmarks.md).
 
 Reference counting, which frees everything else at once, is untouched.
 
@@ -28,12 +27,13 @@ data over many arenas, and the controller, which starts them anew each cycle, se
 (:func:`limit_arenas`, what ``MALLOC_ARENA_MAX=2`` does) keep the process's memory that much lower; the threads
 mostly wait on AWS, so sharing arenas costs no measurable time.
 
-Between two cycles, a service frees what it can (:func:`release_memory`): a full collection, then glibc's
-``malloc_trim``, which hands the free pages at the top of each arena and inside them back to the system. The
-controller does it after every reconcile (:meth:`reconciler.controller.loop.Controller.run_forever`): without it,
-its memory between cycles sat on one of two levels about 8 MB apart, depending on where the last cycle's
-allocations had landed; with it, the memory it keeps while it sleeps is the same after every cycle
-(``bench/controller_memory.py``, docs/benchmarks.md).
+A service keeps the allocator's trim threshold fixed (:func:`fix_trim_threshold`): glibc otherwise raises it as
+the process runs, and a thread's arena then keeps up to 64 MiB free at the top of its heap. Between two cycles it
+frees what it can (:func:`release_memory`): a full collection, then glibc's ``malloc_trim``, which gives back the
+free pages inside every arena and the top of the main heap. The controller does it after every reconcile
+(:meth:`reconciler.controller.loop.Controller.run_forever`). With the trim alone, its memory while it waited sat
+on one of two levels 9 MB apart (by whether a thread arena's top had been trimmed); with both, the same level
+after every cycle (``bench/controller_memory.py``, docs/benchmarks.md).
 
 The pace and the arenas are set once per process, by the command line's entry point
 (:func:`reconciler.cli.main`, through :func:`reconciler.cli.tune_for`), for every command; the library never
@@ -50,8 +50,10 @@ from dataclasses import dataclass
 __all__ = [
     "ARENAS",
     "ONE_SHOT_YOUNG_THRESHOLD",
+    "TRIM_THRESHOLD",
     "YOUNG_THRESHOLD",
     "Released",
+    "fix_trim_threshold",
     "limit_arenas",
     "pace_collector",
     "release_memory",
@@ -65,7 +67,12 @@ YOUNG_THRESHOLD = 10_000
 ONE_SHOT_YOUNG_THRESHOLD = 1_000_000
 #: The C allocator's arenas (glibc's default: 8 per core).
 ARENAS = 2
-_M_ARENA_MAX = -8  # glibc's malloc.h
+#: Free memory at the top of a heap of the C allocator beyond which it goes back to the system, in a service
+#: (glibc's initial value, which it raises on its own, up to 64 MiB, unless set).
+TRIM_THRESHOLD = 128 * 1024
+# glibc's malloc.h
+_M_TRIM_THRESHOLD = -1
+_M_ARENA_MAX = -8
 
 
 def pace_collector(young: int = YOUNG_THRESHOLD) -> tuple[int, int, int]:
@@ -86,25 +93,48 @@ def _glibc() -> bool:
         return False
 
 
-def limit_arenas(arenas: int = ARENAS) -> bool:
-    """Let glibc's allocator use at most ``arenas`` arenas, as ``MALLOC_ARENA_MAX`` would (set it before any thread
-    starts). Nothing is changed where ``MALLOC_ARENA_MAX`` is set (the environment's choice stands) or where the C
-    library is not glibc. Returns whether the limit was set."""
-    if os.environ.get("MALLOC_ARENA_MAX") or not _glibc():
+def _mallopt(parameter: int, value: int, variable: str) -> bool:
+    """glibc's ``mallopt(parameter, value)``, unless the environment variable ``variable`` that sets the same is
+    (the environment's choice stands) or the C library is not glibc. Returns whether it was set."""
+    if os.environ.get(variable) or not _glibc():
         return False
     import ctypes  # noqa: PLC0415 - only where there is a glibc to ask
 
     try:
-        return bool(ctypes.CDLL(None).mallopt(_M_ARENA_MAX, arenas))
+        return bool(ctypes.CDLL(None).mallopt(parameter, value))
     except (OSError, AttributeError):
         return False
 
 
+def limit_arenas(arenas: int = ARENAS) -> bool:
+    """Let glibc's allocator use at most ``arenas`` arenas, as ``MALLOC_ARENA_MAX`` would (set it before any thread
+    starts). Nothing is changed where ``MALLOC_ARENA_MAX`` is set or where the C library is not glibc. Returns
+    whether the limit was set."""
+    return _mallopt(_M_ARENA_MAX, arenas, "MALLOC_ARENA_MAX")
+
+
+def fix_trim_threshold(threshold: int = TRIM_THRESHOLD) -> bool:
+    """Keep glibc's trim threshold at ``threshold`` bytes, as ``MALLOC_TRIM_THRESHOLD_`` would: the free memory at
+    the top of each heap beyond it goes back to the system when a block is freed there.
+
+    Unless it is set, glibc moves it: every time a large block it had mapped on its own is freed, the size from which
+    it maps blocks rises to that block's, and the trim threshold to twice that, up to 64 MiB. A thread's arena then
+    keeps that much free memory at the top of its heap, which ``malloc_trim`` does not give back either (it trims the
+    main heap's top, and the free pages inside every arena, not the top of a thread's): the controller's memory
+    between cycles sat on one of two levels 9 MB apart, by whether that top had been trimmed. Fixed, it is trimmed
+    as it is freed (and blocks from 128 KiB up are always mapped on their own). Nothing is changed where
+    ``MALLOC_TRIM_THRESHOLD_`` is set or where the C library is not glibc. Returns whether it was set."""
+    return _mallopt(_M_TRIM_THRESHOLD, threshold, "MALLOC_TRIM_THRESHOLD_")
+
+
 def tune_process(*, one_shot: bool = False) -> None:
     """What the command line's entry point sets for the whole process: :func:`pace_collector`, for a command that
-    does one piece of work and exits (``one_shot``) or for a service, and :func:`limit_arenas`."""
+    does one piece of work and exits (``one_shot``) or for a service, :func:`limit_arenas`, and for a service
+    :func:`fix_trim_threshold` (a command that exits gives everything back then)."""
     pace_collector(ONE_SHOT_YOUNG_THRESHOLD if one_shot else YOUNG_THRESHOLD)
     limit_arenas()
+    if not one_shot:
+        fix_trim_threshold()
 
 
 @dataclass(frozen=True)
