@@ -231,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", help="an emulator already seeded from WORKDIR/manifests")
     parser.add_argument("--json", type=Path, help="write the samples here")
     args = parser.parse_args(argv)
+    if not args.trace and args.cycles <= FIRST:
+        parser.error(f"--cycles must be over {FIRST}: the figure compares the last cycle with cycle {FIRST}")
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-controller-"))
     workdir.mkdir(parents=True, exist_ok=True)
     emulator = None if args.endpoint else EmulatorProcess(workdir / "emulator.log")
