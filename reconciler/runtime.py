@@ -149,7 +149,8 @@ class Released:
 def release_memory() -> Released:
     """Free what the process no longer uses: a full collection of every generation, then, where the C library is
     glibc, ``malloc_trim(0)`` (free pages go back to the system; nothing in use moves). For a service between two
-    pieces of work: the collection takes a few hundred milliseconds at the benchmark's scale 1."""
+    pieces of work: at the benchmark's scale 1 both take 0.10-0.16 s after a reconcile (the controller's debug
+    line "memory released" says how long, and how many objects the collection freed)."""
     collected = gc.collect()
     if not _glibc():
         return Released(collected, trimmed=False)
