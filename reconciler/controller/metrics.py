@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any, Final
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info, ProcessCollector
 from prometheus_client.exposition import generate_latest
 
 from reconciler.controller.schedule import ScheduleMetrics
@@ -85,6 +85,7 @@ class Metrics:
         self.stale_after = float(stale_after)
         self.registry = CollectorRegistry()
         r = self.registry
+        ProcessCollector(registry=r)  # process_resident_memory_bytes, process_cpu_seconds_total... (Linux)
         # What loop.py has always used (names and types kept).
         self.duration = Histogram(
             "reconciler_reconcile_duration_seconds",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -84,6 +85,17 @@ def test_counters_timestamps_and_gauges() -> None:
     assert sample(metrics, "reconciler_synced") == 0
     metrics.set_interval(60)
     assert sample(metrics, "reconciler_interval_seconds") == 60
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="read from /proc")
+def test_the_process_s_memory_and_cpu_are_exported_over_http(served: tuple[Metrics, str]) -> None:
+    """What an operator watches a long-running controller's memory with, outside Kubernetes too."""
+    _, base = served
+    status, body = http_get(base + "/metrics")
+    assert status == 200
+    values = {line.split()[0]: float(line.split()[1]) for line in body.splitlines() if line.startswith("process_")}
+    assert values["process_resident_memory_bytes"] > 10 * 2**20
+    assert values["process_cpu_seconds_total"] > 0
 
 
 def test_the_metrics_the_older_loop_uses_still_work() -> None:
