@@ -220,10 +220,11 @@ def unmanaged_writers(model: Model) -> Iterator[Hit]:
 def _bucket_policy_writers(bucket: BucketView, allowed: set[str]) -> Iterator[Hit]:
     if bucket.policy is None:
         return
+    targets = wanted(bucket)
     for s in bucket.policy.statements:
         if s.generated or not s.allow or not s.principal:
             continue
-        if not any(action_in(s, a) and resource_reaching(s, t) for a, t in wanted(bucket)):
+        if not any(action_in(s, a) and resource_reaching(s, t) for a, t in targets):
             continue
         outsiders = sorted(p for values in s.principal.values() for p in values if p not in allowed)
         if outsiders:
