@@ -17,8 +17,8 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from reconciler.manifests.model import Expiry, Source
-from reconciler.policydoc import PolicyDocument, PolicyDocumentError, PolicyStatement, parse_policy, render_statement
-from reconciler.policydoc.measure import compact_json, size_of, written_version
+from reconciler.policydoc import PolicyDocumentError, PolicyStatement, parse_policy, render_statement
+from reconciler.policydoc.measure import document_size, written_version
 
 __all__ = [
     "ADMIN_POLICY_ARNS",
@@ -36,7 +36,6 @@ __all__ = [
     "StudioDomainView",
     "StudioProfileView",
     "Workload",
-    "located_statements",
     "parse_statements",
     "where",
 ]
@@ -411,16 +410,9 @@ def parse_statements(
     Read by the one policy parser (:func:`reconciler.policydoc.parse_policy`), which plan's comparison
     uses too. Raises :class:`PolicyDocumentError` for a document that is not a well-formed policy.
     """
-    return located_statements(parse_policy(document), location, generated=generated)
-
-
-def located_statements(
-    parsed: PolicyDocument, location: Callable[[int], str | None], *, generated: bool = False
-) -> tuple[Statement, ...]:
-    """The statements of a parsed document, located by ``location(index)``."""
     return tuple(
         Statement.located(statement, index, location(index), generated=generated)
-        for index, statement in enumerate(parsed.statements)
+        for index, statement in enumerate(parse_policy(document).statements)
     )
 
 
@@ -437,14 +429,9 @@ def fixed_locator(location: str | None) -> Callable[[int], str | None]:
 
 @dataclass
 class DocBuilder:
-    """Collects documents, turning unreadable ones into ``Model.unreadable`` entries.
-
-    A model holds many documents with the same text (at the benchmark's scale 4, 8,000 roles' trust policies,
-    a few dozen distinct): each distinct text is parsed once; its documents share the parsed statements (frozen)
-    and differ in where they are."""
+    """Collects documents, turning unreadable ones into ``Model.unreadable`` entries."""
 
     unreadable: list[tuple[str, str, str | None, str]] = field(default_factory=list)
-    _parsed: dict[str, PolicyDocument] = field(default_factory=dict, repr=False)
 
     def build(  # noqa: PLR0917 - one call shape, used in two modules
         self,
@@ -460,12 +447,7 @@ class DocBuilder:
         generated: bool = False,
     ) -> PolicyDoc | None:
         try:
-            text, exact = compact_json(document)
-            parsed = self._parsed.get(text) if exact else None
-            if parsed is None:
-                parsed = parse_policy(document)
-                if exact:
-                    self._parsed[text] = parsed
+            statements = parse_statements(document, locate, generated=generated)
         except PolicyDocumentError as exc:
             self.unreadable.append((owner, label, location, str(exc)))
             return None
@@ -475,10 +457,10 @@ class DocBuilder:
             label,
             owner,
             location,
-            located_statements(parsed, locate, generated=generated),
+            statements,
             arn,
             version=written_version(document),
-            size=size_of(text),
+            size=document_size(document),
         )
 
 

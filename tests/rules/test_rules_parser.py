@@ -4,7 +4,6 @@ from the comparison's, these tests pin the behaviour both now share (AWS's docum
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -142,39 +141,6 @@ def test_a_document_aws_refuses_is_unreadable_for_the_rules_as_for_comparison(
     )
     ((owner, label, location, why),) = builder.unreadable
     assert (owner, label, location) == ("Role/r", "inline policy 'p'", "here") and why
-
-
-def test_documents_with_the_same_text_share_their_parse_and_keep_their_own_places() -> None:
-    builder = DocBuilder()
-    trust = doc({**ASSUME, "Principal": {"Service": "sagemaker.amazonaws.com"}})
-    built = [
-        builder.build(
-            DocKind.TRUST, "trust", f"trust of Role/{n}", f"Role/{n}", n, dict(trust), lambda i, n=n: f"{n}:{i}"
-        )
-        for n in ("a", "b")
-    ]
-    first, second = built
-    assert first is not None and second is not None
-    assert [s.location for s in first.statements] == ["a:0"]
-    assert [s.location for s in second.statements] == ["b:0"]
-    assert first.statements[0].principal == second.statements[0].principal
-    assert (
-        (first.size, first.version)
-        == (second.size, second.version)
-        == (len(json.dumps(trust).replace(" ", "")), "2012-10-17")
-    )
-
-
-def test_a_value_written_as_text_never_passes_for_the_text_it_reads_as() -> None:
-    """A datetime Version is refused; the string it reads as in JSON is not. Parsed first, the string must not
-    answer for the datetime."""
-    builder = DocBuilder()
-    as_text = {"Version": "2012-10-17T00:00:00", "Statement": [DELETE]}
-    as_datetime = {"Version": datetime(2012, 10, 17), "Statement": [DELETE]}
-    assert builder.build(DocKind.INLINE, "t", "text", "Role/r", None, as_text, fixed_locator(None)) is not None
-    assert builder.build(DocKind.INLINE, "d", "datetime", "Role/r", None, as_datetime, fixed_locator(None)) is None
-    ((_, label, _, why),) = builder.unreadable
-    assert label == "datetime" and "Version must be a string" in why
 
 
 # --- the statement the rules see --------------------------------------------------------------------
