@@ -74,18 +74,15 @@ def prepare(workdir: Path, url: str, *, scale: float, seeded: bool) -> Path:
         def __init__(self, url: str) -> None:
             self.url = url
 
-    # A copy: the exceptions go into its Settings, and WORKDIR/manifests stays as generated (the plan benchmark
-    # may read the same directory).
-    excepted = workdir / "manifests-excepted"
-    shutil.rmtree(excepted, ignore_errors=True)
-    shutil.copytree(manifests, excepted)
-    exceptions = except_refusing_findings(excepted, _At(url), workdir)  # type: ignore[arg-type]
-    print(f"{len(exceptions)} refusing findings excepted in Settings", file=sys.stderr)
     repo = workdir / "repo"
     shutil.rmtree(repo, ignore_errors=True)
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
-    shutil.copytree(excepted, repo / "manifests")
+    # The exceptions go into the repository's copy of the Settings: WORKDIR/manifests stays as generated (the plan
+    # benchmark may read the same directory).
+    shutil.copytree(manifests, repo / "manifests")
+    exceptions = except_refusing_findings(repo / "manifests", _At(url), workdir)  # type: ignore[arg-type]
+    print(f"{len(exceptions)} refusing findings excepted in Settings", file=sys.stderr)
     _git(repo, "add", "-A")
     _git(repo, "-c", "user.name=bench", "-c", "user.email=bench@example.com", "commit", "-q", "-m", "account")
     return repo

@@ -93,17 +93,24 @@ def _glibc() -> bool:
         return False
 
 
-def _mallopt(parameter: int, value: int, variable: str) -> bool:
-    """glibc's ``mallopt(parameter, value)``, unless the environment variable ``variable`` that sets the same is
-    (the environment's choice stands) or the C library is not glibc. Returns whether it was set."""
-    if os.environ.get(variable) or not _glibc():
-        return False
+def _glibc_call(function: str, *args: int) -> int | None:
+    """glibc's ``function(*args)``; None where the C library is not glibc or has no such function."""
+    if not _glibc():
+        return None
     import ctypes  # noqa: PLC0415 - only where there is a glibc to ask
 
     try:
-        return bool(ctypes.CDLL(None).mallopt(parameter, value))
+        return int(getattr(ctypes.CDLL(None), function)(*args))
     except (OSError, AttributeError):
+        return None
+
+
+def _mallopt(parameter: int, value: int, variable: str) -> bool:
+    """glibc's ``mallopt(parameter, value)``, unless the environment variable ``variable`` that sets the same is
+    (the environment's choice stands) or the C library is not glibc. Returns whether it was set."""
+    if os.environ.get(variable):
         return False
+    return bool(_glibc_call("mallopt", parameter, value))
 
 
 def limit_arenas(arenas: int = ARENAS) -> bool:
@@ -152,12 +159,4 @@ def release_memory() -> Released:
     pieces of work: at the benchmark's scale 1 both take 0.10-0.16 s after a reconcile (the controller's debug
     line "memory released" says how long, and how many objects the collection freed)."""
     collected = gc.collect()
-    if not _glibc():
-        return Released(collected, trimmed=False)
-    import ctypes  # noqa: PLC0415 - only where there is a glibc to ask
-
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        return Released(collected, trimmed=False)
-    return Released(collected, trimmed=True)
+    return Released(collected, trimmed=_glibc_call("malloc_trim", 0) is not None)
