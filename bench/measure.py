@@ -23,6 +23,7 @@ import resource
 import sys
 import time
 import tracemalloc
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
     from reconciler.engine.converge import make_plan
     from reconciler.engine.render import render_text
     from reconciler.kinds import load_directory
+    from reconciler.kinds.read import EarlyRead
+    from reconciler.manifests.peek import peek_settings
     from reconciler.runtime import tune_process
 
     tune_process(one_shot=True)  # as the command line's entry point does for plan
@@ -80,12 +83,20 @@ def run_plan(workdir: Path, endpoint: str) -> dict[str, Any]:
 
     recorder = CallRecorder()
     started = time.perf_counter()
-    desired = load_directory(workdir / "manifests")
-    loaded = time.perf_counter()
-    region = desired.settings.region or "ap-northeast-1"
+    # as `reconciler plan` does (``load_reading``): the account's read starts from the Settings while the
+    # manifests load; the invariant rules run alongside the read, then the verdict
+    peek = peek_settings(workdir / "manifests")
+    region = (peek.region if peek is not None else None) or "ap-northeast-1"
     factory = ClientFactory(AwsConfig(endpoint_url=endpoint, region=region), read_only=True, recorder=recorder)
-    # as `reconciler plan` does: the invariant rules run alongside the read, then the verdict
-    planned = make_plan(desired, factory, region)
+    early = None
+    if peek is not None:
+        tag = peek.ownership_tag
+        early = EarlyRead(factory, peek.account_id, region, (tag.key, tag.value))
+    with early or nullcontext():
+        desired = load_directory(workdir / "manifests")
+        loaded = time.perf_counter()
+        assert (desired.settings.region or "ap-northeast-1") == region
+        planned = make_plan(desired, factory, region, early=early)
     result, report = planned.preview, planned.preview.report
     assert report is not None
     render_text(result.plan, color=False)

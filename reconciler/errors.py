@@ -55,6 +55,11 @@ class AwsAccessError(ReconcilerError):
     retryable = True
 
 
+class CallsStopped(ReconcilerError):
+    """The calls of a client factory were stopped (``ClientFactory.stop_calls``): the work they were for was
+    abandoned."""
+
+
 class AccountMismatchError(ReconcilerError):
     """The credentials belong to another account than ``Settings.accountId``."""
 

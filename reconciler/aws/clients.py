@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal, cast, overload
 from reconciler.aws import hooks
 from reconciler.aws.failures import translate_errors
 from reconciler.aws.operations import is_read_only_operation
-from reconciler.errors import AwsAccessError
+from reconciler.errors import AwsAccessError, CallsStopped
 
 # boto3 and botocore (a fifth of a second to import) are imported where a client is made or an error of theirs is
 # caught: the commands that make no AWS call (``--version``, ``validate``) do not load them.
@@ -220,6 +220,7 @@ class ClientFactory:
         self._clients: dict[str, BaseClient] = {}
         # The account these credentials belong to, once the account guard asked (``reconciler.aws.account``).
         self.identity: str | None = None
+        self._stopped = threading.Event()
 
     @property
     def read_only(self) -> bool:
@@ -243,6 +244,16 @@ class ClientFactory:
             yield self
         finally:
             self._guard = previous
+
+    def stop_calls(self) -> None:
+        """From now on, every call of this factory's clients ends with its HTTP attempt in flight, with
+        :class:`CallsStopped`: no other attempt, no retry, no backoff sleep. For work abandoned while its calls
+        are in flight (an early read whose manifests did not load), so that it does not hold up its process."""
+        self._stopped.set()
+
+    def _check_stopped(self, **_: Any) -> None:
+        if self._stopped.is_set():
+            raise CallsStopped("the calls of this work were stopped: it was abandoned")
 
     @overload
     def client(self, service_name: Literal["iam"]) -> IAMClient: ...
@@ -306,6 +317,8 @@ class ClientFactory:
             events.unregister("after-call.iam", json_decode_policies)
             events.register("after-call.iam", decode_policy_documents)
         events.register("before-parameter-build", hooks.forbidding_handler(service))
+        events.register("before-send", self._check_stopped)
+        events.register("needs-retry", self._check_stopped)
         if self._read_only:
             events.register("before-parameter-build", hooks.refusing_handler(service))
         if not self._read_only:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 
 
@@ -55,3 +56,63 @@ class ReadScope:
         if self.deleting is not None:
             return name in self.deleting.get(kind, frozenset())
         return self.owns(tags) and not self.named(kind, name)
+
+
+class ScopeAbandoned(Exception):
+    """An early read's scope never came (:meth:`EarlyScope.abandon`): the manifests did not load, or their Settings
+    are not the ones the read started from. The read stops at its next look at the scope."""
+
+
+@dataclass(frozen=True)
+class EarlyScope:
+    """The scope of a whole-account read started before the manifests are loaded (``reconciler.kinds.read.
+    EarlyRead``): the Settings' part now (the account, the region, the ownership tag), the rest once the manifests
+    are loaded (:meth:`resolve`). A kind's read makes its account-wide calls first and looks at the scope after:
+    :attr:`reconciler.aws.session.ReadSession.scope` waits for it."""
+
+    account_id: str
+    region: str
+    ownership_key: str
+    ownership_value: str
+    later: Future[ReadScope] = field(default_factory=Future, compare=False, repr=False)
+    # A read of the whole account: never targeted (``ReadScope.only``), every kind read.
+    only: None = None
+
+    def reads(self, kind: str) -> bool:
+        return True
+
+    def resolve(self, scope: ReadScope) -> bool:
+        """Give the read ``scope``, if it is a whole-account read of the same account, region and owner tag: True.
+        Else the read is abandoned (it was started from other Settings): False."""
+        same = (scope.account_id, scope.region, scope.ownership_key, scope.ownership_value) == (
+            self.account_id,
+            self.region,
+            self.ownership_key,
+            self.ownership_value,
+        )
+        if not same or scope.only is not None or scope.deleting is not None:
+            self.abandon()
+            return False
+        try:
+            self.later.set_result(scope)
+        except InvalidStateError:  # abandoned before
+            return False
+        return True
+
+    def abandon(self) -> bool:
+        """The scope will not come: the read stops at its next look at it (:class:`ScopeAbandoned`). False when
+        it was given (or abandoned) before."""
+        try:
+            self.later.set_exception(ScopeAbandoned("the read was abandoned before the manifests were loaded"))
+        except InvalidStateError:
+            return False
+        return True
+
+    def resolved(self) -> ReadScope:
+        """The scope, once given (waits); :class:`ScopeAbandoned` when it will not be."""
+        return self.later.result()
+
+
+def resolved(scope: ReadScope | EarlyScope) -> ReadScope:
+    """The scope itself, waiting for an early read's."""
+    return scope.resolved() if isinstance(scope, EarlyScope) else scope

@@ -9,7 +9,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from reconciler.aws.clients import ClientFactory
-from reconciler.aws.scope import ReadScope
+from reconciler.aws.scope import EarlyScope, ReadScope, resolved
 
 __all__ = ["ReadSession"]
 
@@ -20,10 +20,14 @@ class ReadSession:
     """What a kind's read gets: the clients, the scope, the shared call pool, and shared answers."""
 
     def __init__(
-        self, factory: ClientFactory, scope: ReadScope, calls: ThreadPoolExecutor, consumers: Mapping[str, int]
+        self,
+        factory: ClientFactory,
+        scope: ReadScope | EarlyScope,
+        calls: ThreadPoolExecutor,
+        consumers: Mapping[str, int],
     ) -> None:
         self.factory = factory
-        self.scope = scope
+        self._scope = scope
         self._calls = calls
         self._consumers = dict(consumers)
         self._lock = threading.Lock()
@@ -32,6 +36,12 @@ class ReadSession:
         self._taken: Future[None] = Future()
         self._producing = 0
         self._check_taken()
+
+    @property
+    def scope(self) -> ReadScope:
+        """What to read in detail. In an early read, waits for the manifests to be loaded (so a kind's read makes
+        its account-wide calls before it looks); raises ``ScopeAbandoned`` when they will not be."""
+        return resolved(self._scope)
 
     def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
         """Run one per-resource call on the shared pool."""

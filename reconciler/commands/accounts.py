@@ -15,13 +15,14 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 from reconciler.aws.clients import AssumedRole, AwsConfig, ClientFactory
 from reconciler.aws.failures import aws_failures
-from reconciler.commands.common import UsageError
+from reconciler.commands.common import UsageError, factory, region_with
 from reconciler.errors import ManifestError, ReconcilerError
 from reconciler.logs import get_logger
 
 # The manifests (YAML, the kinds, jsonschema) are imported when a command loads them, and structlog when an
 # account's work runs, not when the command line is parsed: ``reconciler --version`` loads none of it.
 if TYPE_CHECKING:
+    from reconciler.kinds.read import EarlyRead
     from reconciler.manifests import DesiredState
     from reconciler.manifests.fleet import AccountSelector, Fleet
     from reconciler.manifests.model import Account
@@ -33,6 +34,7 @@ __all__ = [
     "aws_config",
     "check_shards",
     "for_each_account",
+    "load_reading",
     "load_selected",
     "shard_arguments",
     "shard_defaults",
@@ -158,6 +160,37 @@ def load_selected(args: argparse.Namespace, directory: str) -> Fleet:
         text = " / ".join(s.text for s in selectors)
         raise UsageError(f"--accounts {text} matches none of the {len(fleet.accounts)} account(s): {names}")
     return fleet
+
+
+def load_reading(args: argparse.Namespace, directory: str) -> tuple[Fleet, EarlyRead | None]:
+    """:func:`load_selected`, and for a directory of one account whose Settings are at its top (and neither
+    ``--accounts``, the shard flags nor ``--sandbox``), its account's read started first and going on meanwhile
+    (``EarlyRead``, to give to ``make_plan``; the caller closes it). A Settings that the read cannot start from
+    (no region, one that contradicts ``--region``) leaves the load to report its problems first, as without it."""
+    from reconciler.kinds.read import EarlyRead  # noqa: PLC0415 - see the imports
+    from reconciler.manifests.peek import peek_settings  # noqa: PLC0415
+
+    _, count = check_shards(args)
+    if getattr(args, "accounts", None) or count > 1 or getattr(args, "sandbox", False):
+        return load_selected(args, directory), None
+    peek = peek_settings(directory)
+    try:
+        region = region_with(args, peek.region) if peek is not None else None
+    except UsageError:
+        region = None
+    if peek is None or region is None:
+        return load_selected(args, directory), None
+    tag = peek.ownership_tag
+    early = EarlyRead(factory(args, region, read_only=True), peek.account_id, region, (tag.key, tag.value))
+    try:
+        fleet = load_selected(args, directory)
+    except BaseException:
+        early.close()
+        raise
+    if fleet.is_fleet:  # Settings without Account manifests at the top, and Account manifests elsewhere
+        early.close()
+        return fleet, None
+    return fleet, early
 
 
 def aws_config(

@@ -36,7 +36,12 @@ class UsageError(ReconcilerError):
 
 
 def region_of(args: argparse.Namespace, desired: DesiredState) -> str:
-    settings_region = desired.settings.region
+    return region_with(args, desired.settings.region)
+
+
+def region_with(args: argparse.Namespace, settings_region: str | None) -> str:
+    """The region of a command: the Settings' (``settings_region``), else the command line's or the environment's;
+    UsageError when none says, or when they contradict each other."""
     if settings_region and args.region and args.region != settings_region:
         raise UsageError(f"--region {args.region} conflicts with Settings.region {settings_region}")
     region = settings_region or args.region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")

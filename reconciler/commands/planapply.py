@@ -15,6 +15,7 @@ import io
 import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TextIO
 
@@ -23,12 +24,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from reconciler.aws.account import check_account
+from reconciler.aws.clients import ClientFactory
 from reconciler.aws.lease import Lease, StateTable
 from reconciler.commands.accounts import (
     account_factory,
     accounts_argument,
     for_each_account,
-    load_selected,
+    load_reading,
     shard_arguments,
 )
 from reconciler.commands.common import (
@@ -63,6 +65,7 @@ from reconciler.engine.render_fleet import (
 )
 from reconciler.engine.render_markdown import render_markdown
 from reconciler.errors import ReconcilerError
+from reconciler.kinds.read import EarlyRead
 from reconciler.manifests import DesiredState
 from reconciler.manifests.fleet import Fleet
 from reconciler.rules.accessdiff import render_access_text
@@ -218,22 +221,31 @@ def _one_account(fleet: Fleet, directory: str, out: TextIO) -> DesiredState | No
     return fleet.states[0]
 
 
+def _reader(args: argparse.Namespace, region: str, early: EarlyRead | None) -> ClientFactory:
+    """The read-only clients of a plan: the early read's, when it reads this region."""
+    if early is not None and early.scope.region == region:
+        return early.factory
+    return factory(args, region, read_only=True)
+
+
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
-    fleet = load_selected(args, args.directory)
-    if fleet.is_fleet:
-        return _fleet_plan_command(args, fleet, out)
-    desired = _one_account(fleet, args.directory, out)
-    if desired is None:
-        return Exit.OK
-    region = region_of(args, desired)
-    with maybe_sandbox(args):
-        planned = make_plan(
-            desired,
-            factory(args, region, read_only=True),
-            region,
-            **plan_options(args),
-            display_root=args.directory,
-        )
+    fleet, early = load_reading(args, args.directory)
+    with early or nullcontext():
+        if fleet.is_fleet:
+            return _fleet_plan_command(args, fleet, out)
+        desired = _one_account(fleet, args.directory, out)
+        if desired is None:
+            return Exit.OK
+        region = region_of(args, desired)
+        with maybe_sandbox(args):
+            planned = make_plan(
+                desired,
+                _reader(args, region, early),
+                region,
+                **plan_options(args),
+                display_root=args.directory,
+                early=early,
+            )
     saved = planned.saved
     assert saved.report is not None
     # The account as read is not shown: let it go before the plan is rendered (what a large account's plan peaks
@@ -303,33 +315,35 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
             "the plan shows, or save a plan with 'reconciler plan --out FILE' and apply it with "
             "'reconciler apply FILE'. Nothing was changed."
         )
-    fleet = load_selected(args, args.target)
-    if fleet.is_fleet:
-        return _apply_fleet(args, fleet, out)
-    desired = _one_account(fleet, args.target, out)
-    if desired is None:
-        return Exit.OK
-    region = region_of(args, desired)
-    with maybe_sandbox(args):
-        planned = make_plan(
-            desired,
-            factory(args, region, read_only=True),
-            region,
-            **plan_options(args),
-            display_root=args.target,
-        )
-        saved = planned.saved
-        del planned  # the account as read is not shown (see cmd_plan); apply reads again what it touches
-        _show(out, saved, color=out.isatty())
-        if saved.verdict.refused:
-            out.write("Refused: nothing was changed.\n")
-            return Exit.REFUSED if saved.verdict.by_invariants else Exit.ERROR
-        if saved.plan.empty:
+    fleet, early = load_reading(args, args.target)
+    with early or nullcontext():
+        if fleet.is_fleet:
+            return _apply_fleet(args, fleet, out)
+        desired = _one_account(fleet, args.target, out)
+        if desired is None:
             return Exit.OK
-        if not args.auto_approve and not _confirm(out):
-            out.write("Apply cancelled: nothing was changed.\n")
-            return Exit.ERROR
-        return _execute(args, saved, out, verify=not args.no_lease)
+        region = region_of(args, desired)
+        with maybe_sandbox(args):
+            planned = make_plan(
+                desired,
+                _reader(args, region, early),
+                region,
+                **plan_options(args),
+                display_root=args.target,
+                early=early,
+            )
+            saved = planned.saved
+            del planned  # the account as read is not shown (see cmd_plan); apply reads again what it touches
+            _show(out, saved, color=out.isatty())
+            if saved.verdict.refused:
+                out.write("Refused: nothing was changed.\n")
+                return Exit.REFUSED if saved.verdict.by_invariants else Exit.ERROR
+            if saved.plan.empty:
+                return Exit.OK
+            if not args.auto_approve and not _confirm(out):
+                out.write("Apply cancelled: nothing was changed.\n")
+                return Exit.ERROR
+            return _execute(args, saved, out, verify=not args.no_lease)
 
 
 def _apply_fleet(args: argparse.Namespace, fleet: Fleet, out: TextIO) -> Exit:

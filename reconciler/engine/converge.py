@@ -31,7 +31,7 @@ from reconciler.engine.verdict import Verdict, judge
 from reconciler.errors import ReconcilerError
 from reconciler.kinds import REGISTRY
 from reconciler.kinds.context import Target
-from reconciler.kinds.read import read_account
+from reconciler.kinds.read import EarlyRead, read_account
 from reconciler.manifests.model import DesiredState
 
 __all__ = [
@@ -124,14 +124,15 @@ def make_plan(
     commit: str | None = None,
     display_root: str = "",
     findings: Findings | None = None,
+    early: EarlyRead | None = None,
 ) -> Planned:
     """Read the account, diff, evaluate the invariants and judge: the plan apply would execute. ``findings``: how
-    the rules' findings are had (``preview``).
+    the rules' findings are had; ``early``: a read started while ``desired`` loaded (``preview``).
 
     ``replace``: ``Kind/name`` of resources to delete and recreate (``--replace``; :func:`check_replace` says
     which may be)."""
     check_replace(desired, replace)
-    current = preview(desired, reader, region, invariants=True, findings=findings, replace=replace)
+    current = preview(desired, reader, region, invariants=True, findings=findings, replace=replace, early=early)
     report = current.report
     assert report is not None
     verdict = judge(

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
+from typing import Any
 
 import structlog
 
@@ -16,7 +17,7 @@ from reconciler.aws.policies import AwsPolicy
 from reconciler.engine.differ import build_plan, read_scope
 from reconciler.engine.expiry import Effective, annotate, effective
 from reconciler.engine.plan import Action, Plan
-from reconciler.kinds.read import read_account
+from reconciler.kinds.read import EarlyRead, read_account
 from reconciler.kinds.user import live_users
 from reconciler.kinds.user.read import confirm_console_access
 from reconciler.manifests.model import DesiredState
@@ -86,6 +87,17 @@ def _confirmed(
     return live, build_plan(desired, live, replace=replacing)
 
 
+def _early_live(early: EarlyRead, on_aws_policies: Callable[[Mapping[str, AwsPolicy]], None] | None) -> LiveState:
+    """The early read's account, ``on_aws_policies`` called when ``read_account`` hands them over (as it would have
+    called it)."""
+    if on_aws_policies is not None:
+        either: tuple[Future[Any], ...] = (early.aws_policies, early.live)
+        wait(either, return_when=FIRST_COMPLETED)
+        if early.aws_policies.done():
+            on_aws_policies(early.aws_policies.result())
+    return early.live.result()
+
+
 def preview(
     desired: DesiredState,
     factory: ClientFactory,
@@ -94,6 +106,7 @@ def preview(
     invariants: bool = False,
     replace: frozenset[str] = frozenset(),
     findings: Findings | None = None,
+    early: EarlyRead | None = None,
 ) -> Preview:
     """Read the account and diff it against ``desired``. Sends read operations only.
 
@@ -106,6 +119,9 @@ def preview(
 
     ``desired`` is the manifests as loaded: the plan is made from them as in force now (``reconciler.clock``),
     without the access whose ``expiresAt`` passed (:mod:`reconciler.engine.expiry`), and says so.
+
+    ``early``: a read of the account started (with ``factory``) while ``desired`` was loading; it is given the
+    manifests' scope and used, unless it was started from other Settings (then the account is read anew).
     """
     evaluate = findings or _desired_findings
     started = time.monotonic()
@@ -117,7 +133,12 @@ def preview(
         def start_rules(aws_policies: Mapping[str, AwsPolicy]) -> None:
             rules.append(pool.submit(evaluate, desired, aws_policies, region))
 
-        live = read_account(factory, read_scope(desired, region), on_aws_policies=start_rules if invariants else None)
+        on_aws_policies = start_rules if invariants else None
+        scope = read_scope(desired, region)
+        if early is not None and early.factory is factory and early.resolve(scope):
+            live = _early_live(early, on_aws_policies)
+        else:
+            live = read_account(factory, scope, on_aws_policies=on_aws_policies)
         read_seconds = time.monotonic() - started
         plan = build_plan(desired, live, replace=replace)
         live, plan = _confirmed(desired, live, plan, factory, replacing=replace)

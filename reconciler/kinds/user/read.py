@@ -62,7 +62,6 @@ class ReportRow:
 
 
 def read(session: ReadSession) -> dict[str, LiveUser]:
-    scope = session.scope
     users = {
         u["UserName"]: LiveUser(
             name=u["UserName"],
@@ -76,6 +75,7 @@ def read(session: ReadSession) -> dict[str, LiveUser]:
         )
         for u in account_details(session)["UserDetailList"]
     }
+    scope = session.scope
     considered = [n for n, u in users.items() if scope.detailed("User", n, u.tags)]
     deletable = [n for n, u in users.items() if scope.may_delete("User", n, u.tags)]
     keys = session.fan_out(lambda n: _access_keys(session, n), considered)
