@@ -60,7 +60,7 @@ def load_changes(
             if isinstance(data, dict) and (
                 data.get("kind") == ACCOUNT
                 or (isinstance(meta, dict) and "accounts" in meta)
-                or fleet.uses_variables(data)
+                or (doc.mentions_variables and fleet.uses_variables(data))
             ):
                 raise NotIncremental(f"{shown} has fleet manifests")
             found: list[ManifestProblem] = []

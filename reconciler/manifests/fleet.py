@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from reconciler.manifests.model import ACCOUNT, Account, DesiredState, Source
+from reconciler.manifests.yamlsource import VARIABLE_MARK
 
 __all__ = [
     "ACCOUNT",
@@ -186,7 +187,7 @@ class VariableError(ValueError):
 
 
 _VARIABLE = re.compile(r"\$?\$\{account\.([^}]*)\}")
-_MARK = "${account."
+_MARK = VARIABLE_MARK
 
 
 def variables_of(account: Account) -> dict[str, str]:

@@ -96,7 +96,7 @@ def _check_document(
         problem(("kind",), f"unknown kind {_repr(kind)}; expected one of {', '.join((SETTINGS, ACCOUNT, *kinds))}")
         return None
     before = len(problems)
-    if single:
+    if single and doc.mentions_variables:
         for path in fleet.variable_paths(data):
             problem(path, "uses ${account.…} variables, which come from Account manifests; this directory has none")
         if len(problems) > before:
@@ -201,7 +201,7 @@ def load_fleet(
         matching = [t for t in targets if t is None or placement.matches(t)]
         if not matching:
             continue
-        if not is_fleet or not fleet.uses_variables(doc.data):
+        if not is_fleet or not (doc.mentions_variables and fleet.uses_variables(doc.data)):
             found: list[ManifestProblem] = []
             resource = _check_document(doc, found, kinds, single=not is_fleet)
             problems.add(found, None)

@@ -52,6 +52,8 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 
 EMPTY_FILE = "file holds no manifest (empty file)"
+#: How a fleet's variable begins (``${account.id}``, ...: ``reconciler.manifests.fleet``).
+VARIABLE_MARK = "${account."
 
 # Characters that must not reach a problem line raw: controls (a newline would split the line, an
 # escape sequence would drive the terminal), invisible format characters (bidi overrides), line and
@@ -144,6 +146,9 @@ class Document:
     index: int
     data: Any
     start: Pos
+    # Whether a string value mentions ``${account.`` (a fleet's variable): the builder tells, so that the documents
+    # without one (nearly all) are not walked again to find them (``reconciler.manifests.fleet.variable_paths``).
+    mentions_variables: bool = field(default=True, repr=False, compare=False)
     _shape: _Shape = field(default=_EMPTY_SHAPE, repr=False, compare=False)
     _coords: array[int] = field(default_factory=lambda: array("Q"), repr=False, compare=False)
 
@@ -249,6 +254,7 @@ class _Builder:
         self.nodes = spent  # counts the nodes of the file's earlier documents too
         self.limit = min(spent + MAX_NODES, MAX_FILE_NODES)
         self.scalars = SafeConstructor()
+        self.mentions_variables = False
 
     def build(self, node: Node, path: PathKey, depth: int) -> Any:
         self.nodes += 1
@@ -315,6 +321,8 @@ class _Builder:
             return str(node.value)
         if node.tag == _STR:  # most scalars; short ones ("Allow", "2012-10-17", action names) repeat a lot
             text = str(node.value)
+            if VARIABLE_MARK in text:
+                self.mentions_variables = True
             return sys.intern(text) if len(text) <= _INTERN_MAX else text
         if node.tag not in _PLAIN_TAGS:
             raise _Invalid(_pos(node), f"unsupported YAML tag {_tag(node)} (only plain data is allowed)")
@@ -427,6 +435,7 @@ def _compose_all(loader: Any, display: str, docs: list[Document]) -> list[Docume
             builder = _Builder(doc, spent)
             doc.data = builder.build(node, (), 0)
             doc._freeze(builder.values, builder.keys)
+            doc.mentions_variables = builder.mentions_variables
             spent = builder.nodes
             docs.append(doc)
     finally:

@@ -238,3 +238,33 @@ def test_a_directory_of_one_account_refuses_fleet_features(tmp_path: Path) -> No
 def test_load_directory_refuses_a_fleet(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="describes a fleet of 2 account"):
         load_directory(small_fleet(tmp_path / "f"))
+
+
+def test_variables_in_a_directory_of_one_account_are_found_in_lists_and_merges_not_keys(tmp_path: Path) -> None:
+    # The loader looks for them only in the documents whose strings mention one (the parser tells)
+    root = tmp_path / "one"
+    root.mkdir()
+    (root / "settings.yaml").write_text(
+        'apiVersion: reconciler/v1\nkind: Settings\nmetadata: {name: s}\nspec: {accountId: "111122223333"}\n'
+    )
+    (root / "groups.yaml").write_text(
+        "apiVersion: reconciler/v1\nkind: Group\nmetadata: {name: g1}\n"
+        "spec: {<<: {path: '/${account.name}/'}}\n"
+        "---\n"
+        "apiVersion: reconciler/v1\nkind: Group\nmetadata: {name: g2}\n"
+        "spec: {policies: [x, 'arn:aws:iam::${account.id}:policy/p']}\n"
+        "---\n"
+        "apiVersion: reconciler/v1\nkind: Group\nmetadata: {name: g3}\nspec: {'${account.name}': x}\n"
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_directory(root, display_root="one")
+    found = sorted((p.resource, p.line, p.message.split(" variables")[0]) for p in caught.value.problems)
+    assert found == [
+        ("Group/g1", 4, "uses ${account.…}"),
+        ("Group/g2", 9, "uses ${account.…}"),
+        (
+            "Group/g3",
+            14,
+            "unknown field '${account.name}'; allowed: deletionPolicy, inlinePolicies, path, policies, requireMFA",
+        ),
+    ]
