@@ -64,25 +64,52 @@ def _deep_diff() -> Any:
     return DeepDiff
 
 
-def _documents_equal(old: Any, new: Any) -> bool:
-    if old is None or new is None:
-        return old is None and new is None
-    try:
-        if _same_json(old, new):  # the common case, written as read: one normalisation checks it is a policy
-            normalise(old)
-            return True
-        return equivalent(old, new)
-    except PolicyDocumentError:
-        return False
+class _LiveDocument:
+    """What one live document object was found to be: its JSON (None: not JSON), and whether it reads as a
+    policy (None: not asked yet). Holds the document, so that its ``id`` is not another's while it is known."""
+
+    __slots__ = ("document", "policy", "text")
+
+    def __init__(self, document: Any) -> None:
+        self.document = document
+        self.text = _json(document)
+        self.policy: bool | None = None
 
 
-def _same_json(old: Any, new: Any) -> bool:
-    """Whether the two documents are the same JSON, types and order included (``True`` is not ``1`` here, as it
-    is to ``==``); False for what is not JSON (a YAML date)."""
+class Documents:
+    """Policy documents compared by meaning, for one plan. The live side's objects are shared: IAM's answers
+    decode each distinct text once (``reconciler.aws.answers``), so the trust policy of a thousand roles is one
+    object, dumped and checked once here rather than once per role."""
+
+    def __init__(self) -> None:
+        self._live: dict[int, _LiveDocument] = {}
+
+    def equal(self, old: Any, new: Any) -> bool:
+        """Whether ``old`` (live) and ``new`` (desired) are the same policy; False when either is not one."""
+        if old is None or new is None:
+            return old is None and new is None
+        known = self._live.get(id(old))
+        if known is None or known.document is not old:
+            known = self._live[id(old)] = _LiveDocument(old)
+        try:
+            # the common case, written as read (types and order included: True is not 1 here, as it is to ==)
+            if known.text is not None and known.text == _json(new):
+                if known.policy is None:
+                    known.policy = False
+                    normalise(old)  # it must read as a policy
+                    known.policy = True
+                return known.policy
+            return equivalent(old, new)
+        except PolicyDocumentError:
+            return False
+
+
+def _json(document: Any) -> str | None:
+    """The document as JSON; None for what is not JSON (a YAML date)."""
     try:
-        return json.dumps(old) == json.dumps(new)
+        return json.dumps(document)
     except (TypeError, ValueError):
-        return False
+        return None
 
 
 def _statements(old: Any, new: Any) -> Any:
@@ -96,8 +123,12 @@ def _statements(old: Any, new: Any) -> Any:
         return None
 
 
-def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[FieldChange]:
-    """The fields that differ between a live view (old) and a desired view (new), by meaning."""
+def diff_fields(
+    kind: Kind, old: dict[str, Any], new: dict[str, Any], documents: Documents | None = None
+) -> list[FieldChange]:
+    """The fields that differ between a live view (old) and a desired view (new), by meaning (``documents``: the
+    plan's comparer of policy documents)."""
+    documents = documents or Documents()
     changes: list[FieldChange] = []
     plain_old = {k: v for k, v in old.items() if k not in kind.document_fields | kind.document_map_fields}
     plain_new = {k: v for k, v in new.items() if k not in kind.document_fields | kind.document_map_fields}
@@ -110,7 +141,7 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
                 FieldChange((name,), old.get(name), new.get(name), replaces=name in kind.replace_fields and name in old)
             )
     for name in sorted(kind.document_fields):
-        if not _documents_equal(old.get(name), new.get(name)):
+        if not documents.equal(old.get(name), new.get(name)):
             changes.append(
                 FieldChange(
                     (name,),
@@ -123,7 +154,7 @@ def diff_fields(kind: Kind, old: dict[str, Any], new: dict[str, Any]) -> list[Fi
     for name in sorted(kind.document_map_fields):
         old_map, new_map = old.get(name) or {}, new.get(name) or {}
         for key in sorted(set(old_map) | set(new_map)):
-            if not _documents_equal(old_map.get(key), new_map.get(key)):
+            if not documents.equal(old_map.get(key), new_map.get(key)):
                 changes.append(
                     FieldChange(
                         (name, key),
@@ -215,6 +246,7 @@ def build_plan(
         return only is None or name in only.get(kind, ())
 
     settings = desired.settings
+    documents = Documents()
     changes: list[Change] = []
     observed: list[Change] = []
     observed_in_sync = 0
@@ -239,7 +271,7 @@ def build_plan(
                         kind,
                         Action.CREATE,
                         name,
-                        diff_fields(kind, {}, shown),
+                        diff_fields(kind, {}, shown, documents),
                         current=None,
                         live=live,
                         ctx=ctx,
@@ -250,7 +282,7 @@ def build_plan(
                 )
                 continue
             have = kind.live_view(current, ctx)
-            fields = diff_fields(kind, have, want)
+            fields = diff_fields(kind, have, want, documents)
             if watched:
                 # Never written, so never marked: the missing mark is not a difference of an observed resource.
                 fields = [f for f in fields if not is_ownership_mark(f, ctx.ownership_key, ctx.ownership_value)]
@@ -299,7 +331,7 @@ def build_plan(
                         kind,
                         Action.DELETE,
                         name,
-                        diff_fields(kind, shown, {}),
+                        diff_fields(kind, shown, {}, documents),
                         current=current,
                         live=live,
                         ctx=ctx,

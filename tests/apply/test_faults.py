@@ -36,7 +36,7 @@ from botocore.retries.standard import ExponentialBackoff, RetryContext
 
 from reconciler import cli
 from reconciler.aws.clients import AwsConfig, CallRecorder, ClientFactory
-from reconciler.commands import planapply
+from reconciler.commands import accounts, planapply
 from reconciler.engine.converge import apply_saved, make_plan
 from reconciler.engine.executor import ApplyResult, Status
 from reconciler.engine.plan import Action, Plan
@@ -402,7 +402,9 @@ def test_a_read_that_fails_after_its_retries_is_an_error_message_and_exit_1(
         made = real_factory(args, region, read_only=read_only)
         return faults.install(made) if read_only else made
 
+    # the clients of the plan, and of its read started while the manifests load
     monkeypatch.setattr(planapply, "factory", factory)
+    monkeypatch.setattr(accounts, "factory", factory)
     out = _Out()
     status = cli.run(
         ["--log-format", "json", "plan", str(env.root), "--endpoint-url", str(env.aws.endpoint_url)], out=out

@@ -21,7 +21,7 @@ import pytest
 from livestates import ACCOUNT, REGION, changed, empty, in_sync, put
 
 from reconciler.aws.live import ABSENT, LiveState, fingerprint
-from reconciler.engine.differ import _documents_equal, build_plan
+from reconciler.engine.differ import Documents, build_plan
 from reconciler.engine.plan import Action, Change, Plan
 from reconciler.engine.verdict import judge
 from reconciler.kinds import KIND_ORDER, REGISTRY, load_directory
@@ -310,10 +310,37 @@ def test_a_document_equal_to_python_but_not_as_json_is_still_compared_by_meaning
         }
 
     assert doc(True) == doc(1)
-    assert not _documents_equal(doc(True), doc(1))
-    assert _documents_equal(doc(True), doc(True))
-    assert _documents_equal(doc(True), doc("true"))  # by meaning, as before
-    assert not _documents_equal(doc(True), doc(False))
+    documents = Documents()
+    assert not documents.equal(doc(True), doc(1))
+    assert documents.equal(doc(True), doc(True))
+    assert documents.equal(doc(True), doc("true"))  # by meaning, as before
+    assert not documents.equal(doc(True), doc(False))
+
+
+def test_a_live_document_shared_by_many_resources_is_compared_right_each_time() -> None:
+    # IAM's answers share one object per distinct text: the plan's comparer dumps and checks it once, and must
+    # still answer for each desired document it is compared with.
+    live = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}
+    same = json.loads(json.dumps(live))
+    reordered = {
+        "Statement": [{"Resource": ["*"], "Action": ["S3:getobject"], "Effect": "Allow"}],
+        "Version": "2012-10-17",
+    }
+    other = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:PutObject", "Resource": "*"}]}
+    documents = Documents()
+    assert [documents.equal(live, d) for d in (same, other, reordered, same, other, None)] == [
+        True,
+        False,
+        True,
+        True,
+        False,
+        False,
+    ]
+    # one that does not read as a policy is no policy, however often it is asked about
+    broken = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Bogus": 1}]}
+    twin = json.loads(json.dumps(broken))
+    assert [documents.equal(broken, twin) for _ in range(3)] == [False, False, False]
+    assert documents.equal(None, None)
 
 
 def test_policy_documents_equal_by_meaning_are_no_change(example: DesiredState) -> None:
@@ -774,7 +801,7 @@ FINGERPRINTS = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 from livestates import in_sync, changed
-from reconciler.engine.differ import _documents_equal, build_plan
+from reconciler.engine.differ import build_plan
 from reconciler.kinds import load_directory
 desired = load_directory(sys.argv[2])
 live = changed(in_sync(desired, skip={"User/carol"}), "Role", "notebook-for-engineer-role", tags={"b": "2", "a": "1"})

@@ -190,7 +190,7 @@ class BucketKind(Kind):
             "versioning": live.versioning == "Enabled",
             "encryption": dict(live.encryption) if live.encryption else None,
             "publicAccessBlock": dict(live.public_access_block) if live.public_access_block else None,
-            "policy": dict(live.policy) if live.policy else None,
+            "policy": live.policy or None,
             "tags": dict(live.tags),
         }
 

@@ -116,7 +116,7 @@ class GroupKind(Kind):
         return {
             "path": live.path,
             "policies": sorted(live.attached),
-            "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
+            "inlinePolicies": dict(live.inline),
             "members": sorted(live.members),
         }
 

@@ -212,7 +212,7 @@ class KmsKeyKind(Kind):
         assert isinstance(live, LiveKmsKey)
         return {
             "description": live.description,
-            "policy": dict(live.policy) if live.policy is not None else None,
+            "policy": live.policy,
             "rotation": live.rotation,
             "state": live.state,
             "tags": {k: v for k, v in live.tags.items() if k != ALIAS_TAG},

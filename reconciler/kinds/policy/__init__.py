@@ -108,7 +108,7 @@ class PolicyKind(Kind):
         return {
             "path": live.path,
             "description": live.description,
-            "document": dict(live.document),
+            "document": live.document,
             "tags": dict(live.tags),
         }
 

@@ -150,9 +150,9 @@ class RoleKind(Kind):
         return {
             "path": live.path,
             "description": live.description,
-            "trust": dict(live.trust),
+            "trust": live.trust,
             "policies": sorted(live.attached),
-            "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
+            "inlinePolicies": dict(live.inline),
             "permissionsBoundary": live.boundary,
             "maxSessionDuration": live.max_session_duration,
             "tags": dict(live.tags),

@@ -149,7 +149,7 @@ class UserKind(Kind):
         return {
             "path": live.path,
             "policies": sorted(live.attached),
-            "inlinePolicies": {k: dict(v) for k, v in live.inline.items()},
+            "inlinePolicies": dict(live.inline),
             "permissionsBoundary": live.boundary,
             "consoleAccess": bool(live.console_access),
             "tags": dict(live.tags),
