@@ -5,9 +5,10 @@
     python -m bench.measure bare  --workdir DIR --endpoint URL --out result.json [--tracemalloc]
 
 Both programs import boto3 and the reconciler before the clock starts, so the wall time is the work
-alone: for ``plan``, what ``reconciler plan`` does: loading the manifests (``DIR/manifests``),
-``preview`` with a ``CallRecorder`` (read-only clients, the CLI's ``AwsConfig``) and the invariant
-rules (which run alongside the read, as in ``plan``), and the text rendering; for the floor,
+alone: for ``plan``, what ``reconciler plan`` does: loading the manifests (``DIR/manifests``) while the
+account's read starts from their Settings (``EarlyRead``), ``preview`` with a ``CallRecorder`` (read-only
+clients, the CLI's ``AwsConfig``) and the invariant rules (which run alongside the read, as in ``plan``), and
+the text rendering; for the floor,
 ``bench.floor.read_floor`` on ``DIR/names.json`` (``bare``: the same through plain boto3 clients). Peak
 memory is this process's own peak RSS
 (``VmHWM``; ``ru_maxrss`` is reported too, but on Linux it also counts the parent's RSS at fork,
