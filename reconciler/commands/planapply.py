@@ -24,7 +24,6 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from reconciler.aws.account import check_account
-from reconciler.aws.clients import ClientFactory
 from reconciler.aws.lease import Lease, StateTable
 from reconciler.commands.accounts import (
     account_factory,
@@ -51,7 +50,7 @@ from reconciler.commands.common import (
     stop_on_signals,
 )
 from reconciler.engine.adoption import adoption_note, adoption_report, render_adoption
-from reconciler.engine.converge import PlanRefused, PlanStale, apply_saved, make_plan
+from reconciler.engine.converge import Planned, PlanRefused, PlanStale, apply_saved, make_plan
 from reconciler.engine.executor import ApplyResult, Outcome, Status
 from reconciler.engine.planfile import SavedPlan, load_plan_file, write_plan_file
 from reconciler.engine.render import SYMBOLS, render_json, render_text, render_verdict
@@ -221,11 +220,15 @@ def _one_account(fleet: Fleet, directory: str, out: TextIO) -> DesiredState | No
     return fleet.states[0]
 
 
-def _reader(args: argparse.Namespace, region: str, early: EarlyRead | None) -> ClientFactory:
-    """The read-only clients of a plan: the early read's, when it reads this region."""
+def _plan_account(args: argparse.Namespace, desired: DesiredState, directory: str, early: EarlyRead | None) -> Planned:
+    """The plan of a directory of one account (``plan DIR``, ``apply DIR``), made from its read started while the
+    manifests loaded when there is one (``load_reading``), with that read's clients when it reads this region."""
+    region = region_of(args, desired)
     if early is not None and early.scope.region == region:
-        return early.factory
-    return factory(args, region, read_only=True)
+        reader = early.factory
+    else:
+        reader = factory(args, region, read_only=True)
+    return make_plan(desired, reader, region, **plan_options(args), display_root=directory, early=early)
 
 
 def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
@@ -236,16 +239,8 @@ def cmd_plan(args: argparse.Namespace, out: TextIO) -> Exit:
         desired = _one_account(fleet, args.directory, out)
         if desired is None:
             return Exit.OK
-        region = region_of(args, desired)
         with maybe_sandbox(args):
-            planned = make_plan(
-                desired,
-                _reader(args, region, early),
-                region,
-                **plan_options(args),
-                display_root=args.directory,
-                early=early,
-            )
+            planned = _plan_account(args, desired, args.directory, early)
     saved = planned.saved
     assert saved.report is not None
     # The account as read is not shown: let it go before the plan is rendered (what a large account's plan peaks
@@ -322,16 +317,8 @@ def cmd_apply(args: argparse.Namespace, out: TextIO) -> Exit:
         desired = _one_account(fleet, args.target, out)
         if desired is None:
             return Exit.OK
-        region = region_of(args, desired)
         with maybe_sandbox(args):
-            planned = make_plan(
-                desired,
-                _reader(args, region, early),
-                region,
-                **plan_options(args),
-                display_root=args.target,
-                early=early,
-            )
+            planned = _plan_account(args, desired, args.target, early)
             saved = planned.saved
             del planned  # the account as read is not shown (see cmd_plan); apply reads again what it touches
             _show(out, saved, color=out.isatty())
