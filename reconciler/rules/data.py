@@ -23,6 +23,7 @@ from reconciler.rules.analysis import (
     Bearing,
     Grant,
     GrantFinder,
+    Targets,
     action_in,
     resource_reaching,
 )
@@ -80,7 +81,7 @@ class _WriterIndex:
         self.bearing: list[Bearing] = []
         self.anywhere: list[int] = []
         self.by_bucket: dict[str, list[int]] = {}
-        self._wanted: dict[str, list[tuple[str, str]]] = {}
+        self._targets: dict[str, Targets] = {}
         roles, users = (model.roles[n] for n in sorted(model.roles)), (model.users[n] for n in sorted(model.users))
         for principal in (*roles, *users):
             bearing = self.grants.bearing(principal, WRITE_ACTIONS)
@@ -107,9 +108,9 @@ class _WriterIndex:
 
     def grants_on(self, position: int, bucket: BucketView) -> list[Grant]:
         """The write grants the candidate at ``position`` holds on ``bucket`` (:func:`wanted`'s order)."""
-        targets = self._wanted.get(bucket.name)
+        targets = self._targets.get(bucket.name)
         if targets is None:
-            targets = self._wanted[bucket.name] = wanted(bucket)
+            targets = self._targets[bucket.name] = self.grants.targets(wanted(bucket))
         return self.grants.grants_of(self.order[position], self.bearing[position], targets)
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rules_support import ACCOUNT, bucket, manifest, policy, role
+from rules_support import ACCOUNT, bucket, group, manifest, policy, role, user
 
 from reconciler.facts.model import Model, Principal, parse_statements
 from reconciler.kinds import load_directory
@@ -151,3 +151,65 @@ def test_one_evaluation_makes_the_writer_index_once(monkeypatch: pytest.MonkeyPa
     data.writer_index(model)
     data.writer_index(model)
     assert len(made) == 4  # outside an evaluation, nothing is kept
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(statement, min_size=1, max_size=3), min_size=1, max_size=3),
+    st.lists(st.lists(st.integers(min_value=0, max_value=2), max_size=3, unique=True), min_size=1, max_size=4),
+)
+def test_members_sharing_group_documents_get_each_grant_in_order(
+    documents: list[list[dict[str, object]]], memberships: list[list[int]]
+) -> None:
+    """What the finder remembers per document (a group's, shared by its members) and per bucket's targets (shared
+    by every candidate) gives each member the grants it holds, in the order of the pairs asked about and then of
+    its documents, with a Deny of any of its groups taking them away."""
+    docs = [policy(f"p{i}", *statements) for i, statements in enumerate(documents)]
+    groups = [group(f"g{i}", f"p{i}") for i in range(len(documents))]
+    users = [user(f"u{j}", *(f"g{i}" for i in sorted(m) if i < len(documents))) for j, m in enumerate(memberships)]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings_doc = manifest("Settings", "t", {"accountId": ACCOUNT, "region": "ap-northeast-1"})
+        (root / "settings.yaml").write_text(yaml.safe_dump(settings_doc), encoding="utf-8")
+        resources = [*docs, *groups, *users, *(bucket(name) for name in BUCKETS)]
+        (root / "all.yaml").write_text(yaml.safe_dump_all(resources, sort_keys=False), encoding="utf-8")
+        model = from_desired(load_directory(root), {}, "ap-northeast-1")
+    index = _WriterIndex(model)
+    finder = GrantFinder(model)
+    for name in BUCKETS:
+        view = model.buckets[name]
+        candidates = {index.order[i].ref: i for i in index.candidates(view)}
+        for principal in model.users.values():
+            every = [
+                (g.holder.ref, g.action, g.target, g.statement.index, g.pattern)
+                for action, target in wanted(view)
+                for g in _brute_force(model, principal, action, target)
+            ]
+            position = candidates.get(principal.ref)
+            kept = [] if position is None else index.grants_on(position, view)
+            assert [(g.holder.ref, g.action, g.target, g.statement.index, g.pattern) for g in kept] == every
+            asked = finder(principal, wanted(view))
+            assert [(g.holder.ref, g.action, g.target, g.statement.index, g.pattern) for g in asked] == every
+
+
+def test_targets_remember_a_statement_per_actions_it_was_asked_about() -> None:
+    """The answers kept with a :class:`Targets` are those of a statement for the actions its bearing covers: a
+    bearing on fewer actions does not get the answers of one on more, nor the other way round."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = {
+            "settings.yaml": manifest("Settings", "t", {"accountId": ACCOUNT, "region": "ap-northeast-1"}),
+            "p.yaml": policy("p", {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}),
+            "r.yaml": role("r", "p"),
+        }
+        for name, document in files.items():
+            (root / name).write_text(yaml.safe_dump(document), encoding="utf-8")
+        model = from_desired(load_directory(root), {}, "ap-northeast-1")
+    finder = GrantFinder(model)
+    principal = model.roles["r"]
+    targets = finder.targets([("s3:PutObject", "arn:aws:s3:::raw/*"), ("s3:DeleteObject", "arn:aws:s3:::raw/*")])
+    both = finder.bearing(principal, ("s3:PutObject", "s3:DeleteObject"))
+    one = finder.bearing(principal, ("s3:PutObject",))
+    for _ in range(2):
+        assert [g.action for g in finder.grants_of(principal, one, targets)] == ["s3:PutObject"]
+        assert [g.action for g in finder.grants_of(principal, both, targets)] == ["s3:PutObject", "s3:DeleteObject"]
