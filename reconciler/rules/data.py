@@ -101,9 +101,14 @@ class _WriterIndex:
                 for name in buckets:
                     self.by_bucket.setdefault(name, []).append(position)
 
-    def candidates(self, bucket: BucketView) -> list[int]:
+    def candidates(self, bucket: BucketView, *, through_wildcards: bool = False) -> list[int]:
         """Positions of the principals that may write the bucket, in the model's order (roles, then users, each
-        by name)."""
+        by name). ``through_wildcards``: only those that may through a pattern that does not name the bucket
+        (:func:`names_bucket`), which only a statement that may reach any bucket has: the patterns of one that
+        names its buckets literally reach a bucket only by naming it (the bucket name ends where "/" or the ARN
+        does), and its other resources are ARNs of other services, with no wildcard."""
+        if through_wildcards:
+            return list(self.anywhere)
         return sorted({*self.anywhere, *self.by_bucket.get(bucket.name, ())})
 
     def grants_on(self, position: int, bucket: BucketView) -> list[Grant]:
@@ -119,10 +124,12 @@ def writer_index(model: Model) -> _WriterIndex:
     return shared(("writer index", id(model)), lambda: _WriterIndex(model))
 
 
-def _writers(index: _WriterIndex, bucket: BucketView) -> dict[str, _Holder]:
-    """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
+def _writers(index: _WriterIndex, bucket: BucketView, *, through_wildcards: bool = False) -> dict[str, _Holder]:
+    """Grants by the principal holding the document (a role, a group, or a user's own policies); with
+    ``through_wildcards``, of the candidates that may write through a pattern not naming the bucket only
+    (:meth:`_WriterIndex.candidates`: every grant through such a pattern is among theirs)."""
     holders: dict[str, _Holder] = {}
-    for position in index.candidates(bucket):
+    for position in index.candidates(bucket, through_wildcards=through_wildcards):
         principal = index.order[position]
         for grant in index.grants_on(position, bucket):
             entry = holders.get(grant.holder.ref)
@@ -243,7 +250,7 @@ def _data002(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if bucket.writers is not None or not bucket.managed:
             continue
-        for ref, entry in sorted(_writers(index, bucket).items()):
+        for ref, entry in sorted(_writers(index, bucket, through_wildcards=True).items()):
             wild = [g for g in entry.grants if not names_bucket(g.pattern, bucket)]
             if not wild:
                 continue

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from rules_support import ACCOUNT, bucket, group, manifest, policy, role, user
 
-from reconciler.facts.model import Model, Principal, parse_statements
+from reconciler.facts.model import BucketView, Model, Principal, parse_statements
 from reconciler.kinds import load_directory
 from reconciler.rules import data, registry
 from reconciler.rules.analysis import (
@@ -93,6 +93,9 @@ def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[
                 for g in _brute_force(model, principal, action, target)
             ]
             assert kept == every, (ref, name)
+        # only the principals with a statement that may reach any bucket write it through a pattern not naming it
+        full, pruned = data._writers(index, view), data._writers(index, view, through_wildcards=True)
+        assert _wild(full, view) == _wild(pruned, view), name
         # the finder's shortcuts (remembered answers, literal bucket names) change no answer
         finder = GrantFinder(model)
         for principal in model.roles.values():
@@ -100,6 +103,12 @@ def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[
                 fast = [(g.statement.index, g.pattern) for g in finder(principal, [(action, target)])]
                 slow = [(g.statement.index, g.pattern) for g in _brute_force(model, principal, action, target)]
                 assert fast == slow, (principal.ref, action, target)
+
+
+def _wild(writers: dict[str, data._Holder], view: BucketView) -> dict[str, list[Grant]]:
+    """DATA002's question: each holder's grants through a pattern that does not name the bucket, if any."""
+    found = {ref: [g for g in entry.grants if not data.names_bucket(g.pattern, view)] for ref, entry in writers.items()}
+    return {ref: grants_ for ref, grants_ in found.items() if grants_}
 
 
 def _brute_force(model: Model, principal: Principal, action: str, target: str) -> list[Grant]:
