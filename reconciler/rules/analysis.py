@@ -201,10 +201,11 @@ class Targets:
     :meth:`GrantFinder.targets`: each statement's answers about them are remembered with them, so a caller that
     asks about the same pairs for many principals (a bucket's write targets) keeps them and passes them again."""
 
-    __slots__ = ("bucket", "hits", "pairs")
+    __slots__ = ("actions", "bucket", "hits", "pairs")
 
     def __init__(self, pairs: tuple[tuple[str, str], ...]) -> None:
         self.pairs = pairs
+        self.actions = tuple(dict.fromkeys(action for action, _ in pairs))  # each once, in their order
         # The bucket every target names literally, if they all name the same: a statement whose resources
         # reach other buckets only reaches none of the targets (as :meth:`GrantFinder.resource_reaching` tells).
         buckets = {s3_bucket_of(target) for _, target in pairs}
@@ -230,15 +231,20 @@ class GrantFinder:
         self._action_lists: dict[_ActionLists, tuple[str, ...]] = {}
         # (id of a document, actions) -> (the document, kept alive; its denies and allows that bear on them)
         self._documents: dict[tuple[int, tuple[str, ...]], tuple[PolicyDoc, _DocBearing]] = {}
+        self._targets: dict[tuple[tuple[str, str], ...], Targets] = {}
 
     def __call__(self, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
         targets = self.targets(wanted)
-        actions = tuple(dict.fromkeys(a for a, _ in targets.pairs))
-        return self.grants_of(principal, self.bearing(principal, actions), targets)
+        return self.grants_of(principal, self.bearing(principal, targets.actions), targets)
 
     def targets(self, wanted: Iterable[tuple[str, str]]) -> Targets:
-        """The :class:`Targets` of ``wanted``, to pass to :meth:`grants_of`."""
-        return Targets(tuple(wanted))
+        """The :class:`Targets` of ``wanted``, to pass to :meth:`grants_of`: the same for the same pairs (compared
+        as the strings they are), so that their answers serve every principal asked about them."""
+        pairs = tuple(wanted)
+        found = self._targets.get(pairs)
+        if found is None:
+            found = self._targets[pairs] = Targets(pairs)
+        return found
 
     def bearing(self, principal: Principal, actions: tuple[str, ...]) -> Bearing:
         """The statements of ``principal``'s effective documents that bear on ``actions``, in their order."""
