@@ -279,21 +279,30 @@ class GrantFinder:
         """The grants to ``principal`` of each (action, target) of ``targets``, from its ``bearing`` on (at least)
         those actions: for each pair in order, the Allows that cover it and reach the target, in the bearing's
         order, unless a Deny covers it."""
-        found: list[tuple[int, Principal, PolicyDoc, Statement, str]] = []
-        sources = 0
-        bucket = targets.bucket
+        sources: list[tuple[Principal, PolicyDoc, Statement, tuple[tuple[int, str], ...]]] = []
+        bucket, remembered, reached = targets.bucket, targets.hits, self._buckets
         for holder, doc, statement, covered in bearing.allows:
-            if bucket is not None and bucket not in self.s3_buckets_reached(statement):
-                continue
-            hits = self._hits(statement, covered, targets)
+            if bucket is not None:
+                reach = reached.get(id(statement))
+                if bucket not in (reach if reach is not None else self.s3_buckets_reached(statement)):
+                    continue
+            known = remembered.get((id(statement), id(covered)))
+            hits = known[2] if known is not None else self._hits(statement, covered, targets)
             if hits:
-                sources += 1
-                found += [(position, holder, doc, statement, pattern) for position, pattern in hits]
-        if not found:
+                sources.append((holder, doc, statement, hits))
+        if not sources:
             return []
-        if sources > 1:
-            found.sort(key=_position)  # stable: by pair, then in the bearing's order
         pairs = targets.pairs
+        if len(sources) == 1 and not bearing.denies:  # the usual case: the pairs one statement grants, in order
+            holder, doc, statement, hits = sources[0]
+            return [Grant(principal, holder, doc, statement, *pairs[position], pattern) for position, pattern in hits]
+        found = [
+            (position, holder, doc, statement, pattern)
+            for holder, doc, statement, hits in sources
+            for position, pattern in hits
+        ]
+        if len(sources) > 1:
+            found.sort(key=_position)  # stable: by pair, then in the bearing's order
         if bearing.denies:
             denied = {
                 position
@@ -308,16 +317,22 @@ class GrantFinder:
 
     def _hits(self, statement: Statement, covered: tuple[str, ...], targets: Targets) -> tuple[tuple[int, str], ...]:
         """Which pairs of ``targets`` the Allow ``statement`` (covering ``covered`` of their actions) grants: the
-        position of each, with the pattern that reaches its target; remembered with the targets."""
+        position of each, with the pattern that reaches its target; remembered with the targets (by the identity of
+        the statement and of ``covered``, both kept alive with the answer)."""
         key = (id(statement), id(covered))
         found = targets.hits.get(key)
         if found is None:
-            hits = tuple(
-                (position, pattern)
-                for position, (action, target) in enumerate(targets.pairs)
-                if action in covered and (pattern := self.resource_reaching(statement, target)) is not None
-            )
-            found = targets.hits[key] = (statement, covered, hits)
+            reaching: dict[str, str | None] = {}  # by target: the pairs share a few
+            hits: list[tuple[int, str]] = []
+            for position, (action, target) in enumerate(targets.pairs):
+                if action not in covered:
+                    continue
+                if target not in reaching:
+                    reaching[target] = self.resource_reaching(statement, target)
+                pattern = reaching[target]
+                if pattern is not None:
+                    hits.append((position, pattern))
+            found = targets.hits[key] = (statement, covered, tuple(hits))
         return found[2]
 
     def covered(self, statement: Statement, actions: tuple[str, ...]) -> tuple[str, ...]:

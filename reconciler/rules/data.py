@@ -129,13 +129,18 @@ def _writers(index: _WriterIndex, bucket: BucketView, *, through_wildcards: bool
     ``through_wildcards``, of the candidates that may write through a pattern not naming the bucket only
     (:meth:`_WriterIndex.candidates`: every grant through such a pattern is among theirs)."""
     holders: dict[str, _Holder] = {}
+    of_holder: dict[int, _Holder] = {}  # the same, by holder identity (alive: their grants are in the entries)
     for position in index.candidates(bucket, through_wildcards=through_wildcards):
-        principal = index.order[position]
+        arn = index.order[position].arn
         for grant in index.grants_on(position, bucket):
-            entry = holders.get(grant.holder.ref)
+            entry = of_holder.get(id(grant.holder))
             if entry is None:
-                entry = holders[grant.holder.ref] = _Holder(grant.holder)
-            entry.principals.add(principal.arn)
+                ref = grant.holder.ref
+                entry = holders.get(ref)
+                if entry is None:
+                    entry = holders[ref] = _Holder(grant.holder)
+                of_holder[id(grant.holder)] = entry
+            entry.principals.add(arn)
             entry.grants.append(grant)
     return holders
 
