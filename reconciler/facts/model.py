@@ -154,7 +154,7 @@ class Principal:
     @property
     def documents(self) -> tuple[PolicyDoc, ...]:
         """The principal's own identity documents: attached (when known) and inline."""
-        return tuple(a.document for a in self.attachments if a.document is not None) + self.inline
+        return tuple([a.document for a in self.attachments if a.document is not None]) + self.inline
 
 
 @dataclass(frozen=True)

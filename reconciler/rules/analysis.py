@@ -229,8 +229,8 @@ class GrantFinder:
         self._covered: dict[tuple[int, tuple[str, ...]], tuple[str, ...]] = {}
         # The same, by the statement's Action and NotAction: a model's statements share a few lists of actions.
         self._action_lists: dict[_ActionLists, tuple[str, ...]] = {}
-        # (id of a document, actions) -> (the document, kept alive; its denies and allows that bear on them)
-        self._documents: dict[tuple[int, tuple[str, ...]], tuple[PolicyDoc, _DocBearing]] = {}
+        # actions -> id of a document -> (the document, kept alive; its denies and allows that bear on them)
+        self._documents: dict[tuple[str, ...], dict[int, tuple[PolicyDoc, _DocBearing]]] = {}
         self._targets: dict[tuple[tuple[str, str], ...], Targets] = {}
 
     def __call__(self, principal: Principal, wanted: Iterable[tuple[str, str]]) -> list[Grant]:
@@ -250,30 +250,34 @@ class GrantFinder:
         """The statements of ``principal``'s effective documents that bear on ``actions``, in their order."""
         denies: list[Statement] = []
         allows: list[tuple[Principal, PolicyDoc, Statement, tuple[str, ...]]] = []
+        of_document = self._documents.get(actions)
+        if of_document is None:
+            of_document = self._documents[actions] = {}
         for holder, doc in self.model.effective_with_holders(principal):
-            doc_denies, doc_allows = self.document_bearing(doc, actions)
-            denies += doc_denies
-            allows += [(holder, doc, statement, covered) for statement, covered in doc_allows]
+            found = of_document.get(id(doc))
+            if found is None:
+                found = of_document[id(doc)] = (doc, self.document_bearing(doc, actions))
+            doc_denies, doc_allows = found[1]
+            if doc_denies:
+                denies += doc_denies
+            if doc_allows:
+                allows += [(holder, doc, statement, covered) for statement, covered in doc_allows]
         return Bearing(tuple(denies), tuple(allows))
 
     def document_bearing(self, doc: PolicyDoc, actions: tuple[str, ...]) -> _DocBearing:
         """The statements of one document that bear on ``actions``, in its order: its unconditional Denies that
-        cover one of them, and its Allows that do, each with the actions it covers (made once per document:
-        a group's or a managed policy's serve every principal that holds it)."""
-        key = (id(doc), actions)
-        found = self._documents.get(key)
-        if found is None:
-            denies: list[Statement] = []
-            allows: list[tuple[Statement, tuple[str, ...]]] = []
-            for statement in doc.statements:
-                if statement.allow:
-                    covered = self.covered(statement, actions)
-                    if covered:
-                        allows.append((statement, covered))
-                elif statement.deny and not statement.condition and self.covered(statement, actions):
-                    denies.append(statement)  # only an unconditional Deny takes away
-            found = self._documents[key] = (doc, (tuple(denies), tuple(allows)))
-        return found[1]
+        cover one of them, and its Allows that do, each with the actions it covers (:meth:`bearing` asks once per
+        document: a group's or a managed policy's serve every principal that holds it)."""
+        denies: list[Statement] = []
+        allows: list[tuple[Statement, tuple[str, ...]]] = []
+        for statement in doc.statements:
+            if statement.allow:
+                covered = self.covered(statement, actions)
+                if covered:
+                    allows.append((statement, covered))
+            elif statement.deny and not statement.condition and self.covered(statement, actions):
+                denies.append(statement)  # only an unconditional Deny takes away
+        return tuple(denies), tuple(allows)
 
     def grants_of(self, principal: Principal, bearing: Bearing, targets: Targets) -> list[Grant]:
         """The grants to ``principal`` of each (action, target) of ``targets``, from its ``bearing`` on (at least)

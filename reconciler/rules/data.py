@@ -168,12 +168,13 @@ def _hint(holder: Principal, bucket: BucketView, grants_: list[Grant]) -> str:
             if g.document.kind is DocKind.AWS_MANAGED
         }
     )
+    ref = holder.ref
     if aws:
         return (
-            f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {holder.ref} "
-            f"writes, or add {holder.ref} to access.write of {bucket.ref}"
+            f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {ref} "
+            f"writes, or add {ref} to access.write of {bucket.ref}"
         )
-    return f"remove the grant, or add {holder.ref} to access.write of {bucket.ref}"
+    return f"remove the grant, or add {ref} to access.write of {bucket.ref}"
 
 
 def _short(arn: str) -> str:
@@ -186,23 +187,25 @@ def _data001(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if bucket.writers is None:
             continue
-        allowed = set(bucket.writers)
+        allowed, bucket_ref = set(bucket.writers), bucket.ref
         for ref, entry in sorted(_writers(index, bucket).items()):
             outside = entry.principals - allowed
             if not outside:
                 continue
-            outsiders = sorted(outside)
-            detail, location = _describe([g for g in entry.grants if g.principal.arn in outside])
-            who = (
-                entry.holder.ref
-                if entry.holder.kind != "Group"
-                else (f"members of {entry.holder.ref} ({', '.join(_short(a) for a in outsiders)})")
+            # all of the entry's principals are outside (a role's own entry): all of its grants are theirs
+            outsiders_grants = (
+                entry.grants
+                if len(outside) == len(entry.principals)
+                else [g for g in entry.grants if g.principal.arn in outside]
             )
+            detail, location = _describe(outsiders_grants)
+            group = entry.holder.kind == "Group"
+            who = f"members of {ref} ({', '.join(_short(a) for a in sorted(outside))})" if group else ref
             yield Hit(
                 ref,
                 location,
-                f"{who} can write, delete or re-open objects of protected {bucket.ref} but "
-                f"{'are' if entry.holder.kind == 'Group' else 'is'} not in its access.write: {detail}",
+                f"{who} can write, delete or re-open objects of protected {bucket_ref} but "
+                f"{'are' if group else 'is'} not in its access.write: {detail}",
                 _hint(entry.holder, bucket, entry.grants),
             )
         yield from _bucket_policy_writers(bucket, allowed)
