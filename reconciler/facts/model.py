@@ -17,7 +17,13 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from reconciler.manifests.model import Expiry, Source
-from reconciler.policydoc import PolicyDocumentError, PolicyStatement, parse_policy, render_statement
+from reconciler.policydoc import (
+    PolicyDocument,
+    PolicyDocumentError,
+    PolicyStatement,
+    parse_policy,
+    render_statement,
+)
 from reconciler.policydoc.measure import document_size, written_version
 
 __all__ = [
@@ -148,7 +154,7 @@ class Principal:
     @property
     def documents(self) -> tuple[PolicyDoc, ...]:
         """The principal's own identity documents: attached (when known) and inline."""
-        return tuple(a.document for a in self.attachments if a.document is not None) + self.inline
+        return tuple([a.document for a in self.attachments if a.document is not None]) + self.inline
 
 
 @dataclass(frozen=True)
@@ -410,9 +416,15 @@ def parse_statements(
     Read by the one policy parser (:func:`reconciler.policydoc.parse_policy`), which plan's comparison
     uses too. Raises :class:`PolicyDocumentError` for a document that is not a well-formed policy.
     """
+    return _located(parse_policy(document), location, generated=generated)
+
+
+def _located(
+    parsed: PolicyDocument, location: Callable[[int], str | None], *, generated: bool
+) -> tuple[Statement, ...]:
     return tuple(
         Statement.located(statement, index, location(index), generated=generated)
-        for index, statement in enumerate(parse_policy(document).statements)
+        for index, statement in enumerate(parsed.statements)
     )
 
 
@@ -429,9 +441,14 @@ def fixed_locator(location: str | None) -> Callable[[int], str | None]:
 
 @dataclass
 class DocBuilder:
-    """Collects documents, turning unreadable ones into ``Model.unreadable`` entries."""
+    """Collects documents, turning unreadable ones into ``Model.unreadable`` entries.
+
+    A document built with ``same`` (the strings it is generated from, e.g. a role's trusted services and account:
+    equal only for equal documents) is parsed and measured once for all that share it (8,000 roles' trust
+    policies have a few dozen texts); each keeps its own places."""
 
     unreadable: list[tuple[str, str, str | None, str]] = field(default_factory=list)
+    _same: dict[tuple[str, ...], tuple[PolicyDocument, str | None, int]] = field(default_factory=dict, repr=False)
 
     def build(  # noqa: PLR0917 - one call shape, used in two modules
         self,
@@ -445,23 +462,21 @@ class DocBuilder:
         *,
         arn: str | None = None,
         generated: bool = False,
+        same: tuple[str, ...] | None = None,
     ) -> PolicyDoc | None:
-        try:
-            statements = parse_statements(document, locate, generated=generated)
-        except PolicyDocumentError as exc:
-            self.unreadable.append((owner, label, location, str(exc)))
-            return None
-        return PolicyDoc(
-            kind,
-            name,
-            label,
-            owner,
-            location,
-            statements,
-            arn,
-            version=written_version(document),
-            size=document_size(document),
-        )
+        known = self._same.get(same) if same is not None else None
+        if known is None:
+            try:
+                parsed = parse_policy(document)
+            except PolicyDocumentError as exc:
+                self.unreadable.append((owner, label, location, str(exc)))
+                return None
+            known = (parsed, written_version(document), document_size(document))
+            if same is not None:
+                self._same[same] = known
+        parsed, version, size = known
+        statements = _located(parsed, locate, generated=generated)
+        return PolicyDoc(kind, name, label, owner, location, statements, arn, version=version, size=size)
 
 
 def policy_name_from_arn(arn: str) -> str:

@@ -7,7 +7,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from reconciler.facts.model import Model
+from reconciler.facts.model import Model, PolicyDoc, Statement
 from reconciler.rules.findings import Finding, Severity
 
 
@@ -73,3 +73,15 @@ def sharing() -> Any:
 
 def end_sharing(token: Any) -> None:
     _shared.reset(token)
+
+
+def authored_statements(model: Model) -> tuple[tuple[PolicyDoc, Statement], ...]:
+    """:meth:`Model.authored_statements <reconciler.facts.model.Model.authored_statements>`, listed once per
+    evaluation: a dozen rules read them all (the model is kept with the list: no other model can take its id)."""
+    return shared(("authored statements", id(model)), lambda: (model, tuple(model.authored_statements())))[1]
+
+
+def authored_documents(model: Model) -> tuple[PolicyDoc, ...]:
+    """:meth:`Model.authored_documents <reconciler.facts.model.Model.authored_documents>`, listed once per
+    evaluation (kept with the model, as :func:`authored_statements`)."""
+    return shared(("authored documents", id(model)), lambda: (model, tuple(model.authored_documents())))[1]

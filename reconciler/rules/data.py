@@ -23,6 +23,7 @@ from reconciler.rules.analysis import (
     Bearing,
     Grant,
     GrantFinder,
+    Targets,
     action_in,
     resource_reaching,
 )
@@ -80,7 +81,7 @@ class _WriterIndex:
         self.bearing: list[Bearing] = []
         self.anywhere: list[int] = []
         self.by_bucket: dict[str, list[int]] = {}
-        self._wanted: dict[str, list[tuple[str, str]]] = {}
+        self._targets: dict[str, Targets] = {}
         roles, users = (model.roles[n] for n in sorted(model.roles)), (model.users[n] for n in sorted(model.users))
         for principal in (*roles, *users):
             bearing = self.grants.bearing(principal, WRITE_ACTIONS)
@@ -100,16 +101,21 @@ class _WriterIndex:
                 for name in buckets:
                     self.by_bucket.setdefault(name, []).append(position)
 
-    def candidates(self, bucket: BucketView) -> list[int]:
+    def candidates(self, bucket: BucketView, *, through_wildcards: bool = False) -> list[int]:
         """Positions of the principals that may write the bucket, in the model's order (roles, then users, each
-        by name)."""
+        by name). ``through_wildcards``: only those that may through a pattern that does not name the bucket
+        (:func:`names_bucket`), which only a statement that may reach any bucket has: the patterns of one that
+        names its buckets literally reach a bucket only by naming it (the bucket name ends where "/" or the ARN
+        does), and its other resources are ARNs of other services, with no wildcard."""
+        if through_wildcards:
+            return list(self.anywhere)
         return sorted({*self.anywhere, *self.by_bucket.get(bucket.name, ())})
 
     def grants_on(self, position: int, bucket: BucketView) -> list[Grant]:
         """The write grants the candidate at ``position`` holds on ``bucket`` (:func:`wanted`'s order)."""
-        targets = self._wanted.get(bucket.name)
+        targets = self._targets.get(bucket.name)
         if targets is None:
-            targets = self._wanted[bucket.name] = wanted(bucket)
+            targets = self._targets[bucket.name] = self.grants.targets(wanted(bucket))
         return self.grants.grants_of(self.order[position], self.bearing[position], targets)
 
 
@@ -118,16 +124,23 @@ def writer_index(model: Model) -> _WriterIndex:
     return shared(("writer index", id(model)), lambda: _WriterIndex(model))
 
 
-def _writers(index: _WriterIndex, bucket: BucketView) -> dict[str, _Holder]:
-    """Grants by the principal holding the document (a role, a group, or a user's own policies)."""
+def _writers(index: _WriterIndex, bucket: BucketView, *, through_wildcards: bool = False) -> dict[str, _Holder]:
+    """Grants by the principal holding the document (a role, a group, or a user's own policies); with
+    ``through_wildcards``, of the candidates that may write through a pattern not naming the bucket only
+    (:meth:`_WriterIndex.candidates`: every grant through such a pattern is among theirs)."""
     holders: dict[str, _Holder] = {}
-    for position in index.candidates(bucket):
-        principal = index.order[position]
+    of_holder: dict[int, _Holder] = {}  # the same, by holder identity (alive: their grants are in the entries)
+    for position in index.candidates(bucket, through_wildcards=through_wildcards):
+        arn = index.order[position].arn
         for grant in index.grants_on(position, bucket):
-            entry = holders.get(grant.holder.ref)
+            entry = of_holder.get(id(grant.holder))
             if entry is None:
-                entry = holders[grant.holder.ref] = _Holder(grant.holder)
-            entry.principals.add(principal.arn)
+                ref = grant.holder.ref
+                entry = holders.get(ref)
+                if entry is None:
+                    entry = holders[ref] = _Holder(grant.holder)
+                of_holder[id(grant.holder)] = entry
+            entry.principals.add(arn)
             entry.grants.append(grant)
     return holders
 
@@ -155,12 +168,13 @@ def _hint(holder: Principal, bucket: BucketView, grants_: list[Grant]) -> str:
             if g.document.kind is DocKind.AWS_MANAGED
         }
     )
+    ref = holder.ref
     if aws:
         return (
-            f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {holder.ref} "
-            f"writes, or add {holder.ref} to access.write of {bucket.ref}"
+            f"replace AWS managed {', '.join(aws)} with a Policy that names only the buckets {ref} "
+            f"writes, or add {ref} to access.write of {bucket.ref}"
         )
-    return f"remove the grant, or add {holder.ref} to access.write of {bucket.ref}"
+    return f"remove the grant, or add {ref} to access.write of {bucket.ref}"
 
 
 def _short(arn: str) -> str:
@@ -173,23 +187,25 @@ def _data001(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if bucket.writers is None:
             continue
-        allowed = set(bucket.writers)
+        allowed, bucket_ref = set(bucket.writers), bucket.ref
         for ref, entry in sorted(_writers(index, bucket).items()):
             outside = entry.principals - allowed
             if not outside:
                 continue
-            outsiders = sorted(outside)
-            detail, location = _describe([g for g in entry.grants if g.principal.arn in outside])
-            who = (
-                entry.holder.ref
-                if entry.holder.kind != "Group"
-                else (f"members of {entry.holder.ref} ({', '.join(_short(a) for a in outsiders)})")
+            # all of the entry's principals are outside (a role's own entry): all of its grants are theirs
+            outsiders_grants = (
+                entry.grants
+                if len(outside) == len(entry.principals)
+                else [g for g in entry.grants if g.principal.arn in outside]
             )
+            detail, location = _describe(outsiders_grants)
+            group = entry.holder.kind == "Group"
+            who = f"members of {ref} ({', '.join(_short(a) for a in sorted(outside))})" if group else ref
             yield Hit(
                 ref,
                 location,
-                f"{who} can write, delete or re-open objects of protected {bucket.ref} but "
-                f"{'are' if entry.holder.kind == 'Group' else 'is'} not in its access.write: {detail}",
+                f"{who} can write, delete or re-open objects of protected {bucket_ref} but "
+                f"{'are' if group else 'is'} not in its access.write: {detail}",
                 _hint(entry.holder, bucket, entry.grants),
             )
         yield from _bucket_policy_writers(bucket, allowed)
@@ -242,7 +258,7 @@ def _data002(model: Model) -> Iterator[Hit]:
         bucket = model.buckets[name]
         if bucket.writers is not None or not bucket.managed:
             continue
-        for ref, entry in sorted(_writers(index, bucket).items()):
+        for ref, entry in sorted(_writers(index, bucket, through_wildcards=True).items()):
             wild = [g for g in entry.grants if not names_bucket(g.pattern, bucket)]
             if not wild:
                 continue

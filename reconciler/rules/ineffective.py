@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 from reconciler.facts.model import Model, PolicyDoc, Statement
 from reconciler.policydoc import action_matches
-from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.base import BOTH, Hit, Rule, authored_statements
 from reconciler.rules.catalog import ActionInfo, catalog
 from reconciler.rules.conditions import close_global_key, global_key_known, true_without_key
 from reconciler.rules.findings import Severity
@@ -50,7 +50,7 @@ def _action_problem(pattern: str) -> tuple[str, str] | None:
 
 
 def _lp005(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         for pattern in (s.action or ()) + (s.not_action or ()):
             problem = _action_problem(pattern)
             if problem is not None:
@@ -106,7 +106,7 @@ def _granted_elsewhere(doc: PolicyDoc, action: ActionInfo, resource: str) -> boo
 
 def _lp006(model: Model) -> Iterator[Hit]:
     cat = catalog()
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         if s.action is None or s.resource is None or "*" in s.resource:
             continue
         resources = [r for r in s.resource if cat.arn_problem(r) is None]
@@ -192,7 +192,7 @@ def _sliver(
 
 def _lp007(model: Model) -> Iterator[Hit]:
     cat = catalog()
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         for resource in (s.resource or ()) + (s.not_resource or ()):
             problem = cat.arn_problem(resource)
             if problem is None:
@@ -230,7 +230,7 @@ def _unknown_key(key: str) -> tuple[str, str] | None:
 
 
 def _lp009(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         for operator, block in s.condition.items():
             for key, values in block.items():  # as written
                 unknown = _unknown_key(key)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from reconciler.facts.model import Model, PolicyDoc, Statement
-from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.base import BOTH, Hit, Rule, authored_documents
 from reconciler.rules.conditions import (
     MULTIVALUED_GLOBAL_KEYS,
     close_operator,
@@ -49,7 +49,7 @@ def _variables(doc: PolicyDoc) -> list[str]:
 def _documents(model: Model) -> Iterator[PolicyDoc]:
     """The documents people write (:meth:`Model.authored_documents`), and the KMS key policies: the other rules
     leave key policies to the KMS rules, but their language is the same."""
-    yield from model.authored_documents()
+    yield from authored_documents(model)
     for name in sorted(model.keys):
         policy = model.keys[name].policy
         if policy is not None:

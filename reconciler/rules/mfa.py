@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 from reconciler.facts.model import Model, PolicyDoc, Principal, Statement, where
 from reconciler.policydoc import action_matches
-from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.base import BOTH, Hit, Rule, authored_documents, authored_statements
 from reconciler.rules.conditions import NEGATED_OPERATORS, parse_operator, true_without_key
 from reconciler.rules.findings import Severity
 
@@ -90,7 +90,7 @@ def _mfa001(model: Model) -> Iterator[Hit]:
 
 def _lockout_docs(model: Model) -> Iterator[PolicyDoc]:
     seen: set[int] = set()
-    for doc in model.authored_documents():
+    for doc in authored_documents(model):
         seen.add(id(doc))
         yield doc
     for principal in model.principals:
@@ -172,7 +172,7 @@ def _fails_open(s: Statement) -> Iterator[tuple[str, str, str]]:
 
 
 def _mfa004(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         for shown, why, fixed in _fails_open(s):
             name = f"statement {s.sid!r}" if s.sid else f"statement {s.index + 1}"
             yield Hit(

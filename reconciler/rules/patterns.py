@@ -220,8 +220,25 @@ def _template_tokens_cached(template: str, service: str, strict: bool) -> tuple[
 @lru_cache(maxsize=65536)
 def patterns_intersect(a: str, b: str) -> bool:
     """Whether two policy patterns (``*``/``?``/``${var}`` wildcards) can match the same string (memoised by the
-    strings themselves: hashing them is cheaper than hashing their tokens)."""
+    strings themselves: hashing them is cheaper than hashing their tokens).
+
+    Without the token search when one is a literal (does the other match it?) or both are a literal and a final
+    ``*`` (is one literal a prefix of the other?)."""
+    if not has_wildcard(b):
+        return glob_match(a, b)
+    if not has_wildcard(a):
+        return glob_match(b, a)
+    prefix_a, prefix_b = _star_prefix(a), _star_prefix(b)
+    if prefix_a is not None and prefix_b is not None:
+        return prefix_a.startswith(prefix_b) or prefix_b.startswith(prefix_a)
     return intersects(_policy_tokens_cached(a), _policy_tokens_cached(b))
+
+
+def _star_prefix(pattern: str) -> str | None:
+    """``raw/`` for ``raw/*``: the literal before the final ``*`` of a pattern with no other wildcard; else None."""
+    if pattern.endswith("*") and not has_wildcard(prefix := pattern[:-1]):
+        return prefix
+    return None
 
 
 @cache
@@ -238,7 +255,13 @@ def _glob_regex(pattern: str) -> re.Pattern[str]:
 
 
 def glob_match(pattern: str, text: str) -> bool:
-    """Whether the policy pattern matches the literal ``text`` (case-sensitive)."""
+    """Whether the policy pattern matches the literal ``text`` (case-sensitive); a literal pattern, or a literal and
+    a final ``*``, without a regex."""
+    if not has_wildcard(pattern):
+        return pattern == text
+    prefix = _star_prefix(pattern)
+    if prefix is not None:
+        return text.startswith(prefix)
     return _glob_regex(pattern).fullmatch(text) is not None
 
 

@@ -109,6 +109,17 @@ class _Escalation:
         self.model = model
         self.finder = GrantFinder(model)
         self.wanted = list(dict.fromkeys(need for path in ESCALATION_PATHS for need in path.needs))
+        self._admin: dict[int, tuple[PolicyDoc, bool]] = {}  # id of a document -> (it, kept alive; the answer)
+
+    def admin(self, principal: Principal) -> bool:
+        """Whether one of the principal's effective documents allows everything (answered once per document)."""
+        return any(self._allows_everything(doc) for _, doc in self.model.effective_with_holders(principal))
+
+    def _allows_everything(self, doc: PolicyDoc) -> bool:
+        found = self._admin.get(id(doc))
+        if found is None:
+            found = self._admin[id(doc)] = (doc, any(allows_everything(s) for s in doc.statements))
+        return found[1]
 
     def owned_roles(self, principal: Principal) -> set[str]:
         owned = {principal.arn} if principal.kind == "Role" else set()
@@ -180,10 +191,6 @@ class _Escalation:
         return found
 
 
-def _admin(model: Model, principal: Principal) -> bool:
-    return any(allows_everything(s) for _, d in model.effective_with_holders(principal) for s in d.statements)
-
-
 def _statement_name(doc: PolicyDoc, s: Statement) -> str:
     return f"{doc.label}, statement {s.sid!r}" if s.sid else f"{doc.label}, statement {s.index + 1}"
 
@@ -204,12 +211,12 @@ def _esc001(model: Model) -> Iterator[Hit]:
     esc = _Escalation(model)
     complete_in_group: dict[str, set[str]] = {}
     for principal in (*(model.roles[n] for n in sorted(model.roles)), *(model.groups[n] for n in sorted(model.groups))):
-        found = esc.paths(principal) if principal.managed and not _admin(model, principal) else []
+        found = esc.paths(principal) if principal.managed and not esc.admin(principal) else []
         complete_in_group[principal.ref] = {f.path.id for f in found}
         yield from _hits(principal, found)
     for name in sorted(model.users):
         user = model.users[name]
-        if not user.managed or _admin(model, user):
+        if not user.managed or esc.admin(user):
             continue
         inherited = set().union(*(complete_in_group.get(f"Group/{g}", set()) for g in user.groups))
         yield from _hits(user, [f for f in esc.paths(user) if f.path.id not in inherited])

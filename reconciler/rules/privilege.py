@@ -18,7 +18,7 @@ from reconciler.facts.model import DocKind, Model, PolicyDoc, Principal, Stateme
 from reconciler.policydoc import action_matches, action_set
 from reconciler.rules import ineffective
 from reconciler.rules.analysis import allows_everything, service_wide
-from reconciler.rules.base import BOTH, Hit, Rule
+from reconciler.rules.base import BOTH, Hit, Rule, authored_statements
 from reconciler.rules.catalog import ActionInfo, catalog
 from reconciler.rules.findings import Severity
 from reconciler.rules.patterns import covers, has_wildcard, split_arn
@@ -62,7 +62,7 @@ def _aws_managed(model: Model) -> Iterator[tuple[Principal, PolicyDoc]]:
 
 
 def _lp001(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         if allows_everything(s):
             yield Hit(
                 doc.owner,
@@ -117,7 +117,7 @@ def _wide_hint(resources: tuple[str, ...]) -> str:
 
 
 def _lp002(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         if not s.allow or s.action is None or allows_everything(s):
             continue
         for pattern in s.action:
@@ -164,7 +164,7 @@ def _lp003(model: Model) -> Iterator[Hit]:
     hint = (
         "name the roles it may pass, and add Condition StringEquals iam:PassedToService (e.g. sagemaker.amazonaws.com)"
     )
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         resource = passes_any_role(s, model.account_id)
         if resource is not None:
             yield Hit(
@@ -192,7 +192,7 @@ def _lp003(model: Model) -> Iterator[Hit]:
 
 
 def _lp004(model: Model) -> Iterator[Hit]:
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         if not s.allow:
             continue
         for element, values in (
@@ -266,7 +266,7 @@ def _template(action: ActionInfo, model: Model) -> str:
 
 def _lp010(model: Model) -> Iterator[Hit]:
     cat = catalog()
-    for doc, s in model.authored_statements():
+    for doc, s in authored_statements(model):
         if not s.allow or s.action is None or s.resource is None or allows_everything(s) or _scoped_by_condition(s):
             continue
         wide = [r for r in s.resource if _every_resource(r)]

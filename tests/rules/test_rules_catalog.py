@@ -13,7 +13,15 @@ from reconciler.aws.policies import AwsPolicy
 from reconciler.kinds import load_directory
 from reconciler.rules import evaluate
 from reconciler.rules.catalog import catalog
-from reconciler.rules.patterns import covers, glob_match, patterns_intersect, split_arn
+from reconciler.rules.patterns import (
+    _glob_regex,
+    covers,
+    glob_match,
+    intersects,
+    patterns_intersect,
+    policy_tokens,
+    split_arn,
+)
 
 NB = "arn:aws:sagemaker:ap-northeast-1:123456789012:notebook-instance/nb"
 
@@ -114,3 +122,12 @@ def test_two_patterns_intersect_exactly_when_some_string_matches_both(a: str, b:
     both = any(glob_match(a, s) and glob_match(b, s) for s in _WITNESSES)
     assert patterns_intersect(a, b) == both, (a, b)
     assert patterns_intersect(b, a) == both, (b, a)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet="ab*?${}/", max_size=6), st.text(alphabet="ab*?${}/", max_size=6))
+def test_shortcuts_of_pattern_matching_answer_as_the_regex_and_the_token_search(a: str, b: str) -> None:
+    # glob_match answers a literal pattern, or a literal and a final "*", without its regex; patterns_intersect
+    # answers a literal, or two such prefixes, without the token search: the same answers.
+    assert glob_match(a, b) == (_glob_regex(a).fullmatch(b) is not None), (a, b)
+    assert patterns_intersect(a, b) == intersects(policy_tokens(a), policy_tokens(b)), (a, b)

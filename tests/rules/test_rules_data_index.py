@@ -16,9 +16,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rules_support import ACCOUNT, bucket, manifest, policy, role
+from rules_support import ACCOUNT, bucket, group, manifest, policy, role, user
 
-from reconciler.facts.model import Model, Principal, parse_statements
+from reconciler.facts.model import BucketView, Model, Principal, parse_statements
 from reconciler.kinds import load_directory
 from reconciler.rules import data, registry
 from reconciler.rules.analysis import (
@@ -93,6 +93,9 @@ def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[
                 for g in _brute_force(model, principal, action, target)
             ]
             assert kept == every, (ref, name)
+        # only the principals with a statement that may reach any bucket write it through a pattern not naming it
+        full, pruned = data._writers(index, view), data._writers(index, view, through_wildcards=True)
+        assert _wild(full, view) == _wild(pruned, view), name
         # the finder's shortcuts (remembered answers, literal bucket names) change no answer
         finder = GrantFinder(model)
         for principal in model.roles.values():
@@ -100,6 +103,12 @@ def test_every_principal_with_a_write_grant_is_a_candidate(documents: list[list[
                 fast = [(g.statement.index, g.pattern) for g in finder(principal, [(action, target)])]
                 slow = [(g.statement.index, g.pattern) for g in _brute_force(model, principal, action, target)]
                 assert fast == slow, (principal.ref, action, target)
+
+
+def _wild(writers: dict[str, data._Holder], view: BucketView) -> dict[str, list[Grant]]:
+    """DATA002's question: each holder's grants through a pattern that does not name the bucket, if any."""
+    found = {ref: [g for g in entry.grants if not data.names_bucket(g.pattern, view)] for ref, entry in writers.items()}
+    return {ref: grants_ for ref, grants_ in found.items() if grants_}
 
 
 def _brute_force(model: Model, principal: Principal, action: str, target: str) -> list[Grant]:
@@ -151,3 +160,65 @@ def test_one_evaluation_makes_the_writer_index_once(monkeypatch: pytest.MonkeyPa
     data.writer_index(model)
     data.writer_index(model)
     assert len(made) == 4  # outside an evaluation, nothing is kept
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.lists(statement, min_size=1, max_size=3), min_size=1, max_size=3),
+    st.lists(st.lists(st.integers(min_value=0, max_value=2), max_size=3, unique=True), min_size=1, max_size=4),
+)
+def test_members_sharing_group_documents_get_each_grant_in_order(
+    documents: list[list[dict[str, object]]], memberships: list[list[int]]
+) -> None:
+    """What the finder remembers per document (a group's, shared by its members) and per bucket's targets (shared
+    by every candidate) gives each member the grants it holds, in the order of the pairs asked about and then of
+    its documents, with a Deny of any of its groups taking them away."""
+    docs = [policy(f"p{i}", *statements) for i, statements in enumerate(documents)]
+    groups = [group(f"g{i}", f"p{i}") for i in range(len(documents))]
+    users = [user(f"u{j}", *(f"g{i}" for i in sorted(m) if i < len(documents))) for j, m in enumerate(memberships)]
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        settings_doc = manifest("Settings", "t", {"accountId": ACCOUNT, "region": "ap-northeast-1"})
+        (root / "settings.yaml").write_text(yaml.safe_dump(settings_doc), encoding="utf-8")
+        resources = [*docs, *groups, *users, *(bucket(name) for name in BUCKETS)]
+        (root / "all.yaml").write_text(yaml.safe_dump_all(resources, sort_keys=False), encoding="utf-8")
+        model = from_desired(load_directory(root), {}, "ap-northeast-1")
+    index = _WriterIndex(model)
+    finder = GrantFinder(model)
+    for name in BUCKETS:
+        view = model.buckets[name]
+        candidates = {index.order[i].ref: i for i in index.candidates(view)}
+        for principal in model.users.values():
+            every = [
+                (g.holder.ref, g.action, g.target, g.statement.index, g.pattern)
+                for action, target in wanted(view)
+                for g in _brute_force(model, principal, action, target)
+            ]
+            position = candidates.get(principal.ref)
+            kept = [] if position is None else index.grants_on(position, view)
+            assert [(g.holder.ref, g.action, g.target, g.statement.index, g.pattern) for g in kept] == every
+            asked = finder(principal, wanted(view))
+            assert [(g.holder.ref, g.action, g.target, g.statement.index, g.pattern) for g in asked] == every
+
+
+def test_targets_remember_a_statement_per_actions_it_was_asked_about() -> None:
+    """The answers kept with a :class:`Targets` are those of a statement for the actions its bearing covers: a
+    bearing on fewer actions does not get the answers of one on more, nor the other way round."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files = {
+            "settings.yaml": manifest("Settings", "t", {"accountId": ACCOUNT, "region": "ap-northeast-1"}),
+            "p.yaml": policy("p", {"Effect": "Allow", "Action": ["s3:PutObject", "s3:DeleteObject"], "Resource": "*"}),
+            "r.yaml": role("r", "p"),
+        }
+        for name, document in files.items():
+            (root / name).write_text(yaml.safe_dump(document), encoding="utf-8")
+        model = from_desired(load_directory(root), {}, "ap-northeast-1")
+    finder = GrantFinder(model)
+    principal = model.roles["r"]
+    targets = finder.targets([("s3:PutObject", "arn:aws:s3:::raw/*"), ("s3:DeleteObject", "arn:aws:s3:::raw/*")])
+    both = finder.bearing(principal, ("s3:PutObject", "s3:DeleteObject"))
+    one = finder.bearing(principal, ("s3:PutObject",))
+    for _ in range(2):
+        assert [g.action for g in finder.grants_of(principal, one, targets)] == ["s3:PutObject"]
+        assert [g.action for g in finder.grants_of(principal, both, targets)] == ["s3:PutObject", "s3:DeleteObject"]

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 
 from reconciler.facts.model import DocBuilder, DocKind, Model, Principal, Statement, fixed_locator, parse_statements
+from reconciler.kinds.context import Context
+from reconciler.kinds.role import Role, trust_document, trust_inputs
+from reconciler.manifests.model import DesiredState, Settings
 from reconciler.policydoc import PolicyDocumentError, equivalent, normalise
 from reconciler.rules.analysis import deny_covers, is_public_principal
 from reconciler.rules.findings import Finding
@@ -171,3 +174,32 @@ def _trust_findings(trust: dict[str, Any]) -> list[Finding]:
     role = Principal("Role", "r", f"arn:aws:iam::{ACCOUNT}:role/r", True, None, trust=document)
     model = Model("live", ACCOUNT, roles={"r": role})
     return [f for rule in TRUST_RULES if rule.id == "TR004" for f in rule(model)]
+
+
+def test_documents_built_from_the_same_inputs_share_their_parse_and_keep_their_own_places() -> None:
+    shared_builder, alone = DocBuilder(), DocBuilder()
+    trust = doc({**ASSUME, "Principal": {"Service": ["sagemaker.amazonaws.com"]}})
+    other = doc({**ASSUME, "Principal": {"Service": ["lambda.amazonaws.com"]}})
+    for name, document, same in (
+        ("a", trust, ("t", "sagemaker")),
+        ("b", trust, ("t", "sagemaker")),
+        ("c", other, ("t", "lambda")),
+    ):
+        locate = lambda i, n=name: f"{n}:{i}"  # noqa: E731
+        built = shared_builder.build(
+            DocKind.TRUST, "trust", name, f"Role/{name}", name, dict(document), locate, same=same
+        )
+        expected = alone.build(DocKind.TRUST, "trust", name, f"Role/{name}", name, dict(document), locate)
+        assert built is not None and built == expected
+        assert [s.location for s in built.statements] == [f"{name}:0"]
+
+
+def test_a_generated_trust_policy_is_known_by_its_account_and_sorted_services() -> None:
+    ctx = Context("123456789012", "ap-northeast-1", "k", "v", DesiredState(Settings("s", None), {}))
+    other = Context("210987654321", "ap-northeast-1", "k", "v", DesiredState(Settings("s", None), {}))
+    one = Role("a", None, trusted_services=("sagemaker.amazonaws.com", "lambda.amazonaws.com"))
+    same = Role("b", None, trusted_services=("lambda.amazonaws.com", "sagemaker.amazonaws.com"))
+    assert trust_inputs(one, ctx) == trust_inputs(same, ctx) and trust_document(one, ctx) == trust_document(same, ctx)
+    assert trust_inputs(one, ctx) != trust_inputs(one, other)
+    assert trust_inputs(Role("w", None, assume_role_policy=doc(ASSUME)), ctx) is None
+    assert trust_inputs(Role("n", None, trusted_services=(1,)), ctx) is None  # type: ignore[arg-type]

@@ -61,6 +61,15 @@ def trust_document(role: Role, ctx: Context) -> dict[str, Any]:
     }
 
 
+def trust_inputs(role: Role, ctx: Context) -> tuple[str, ...] | None:
+    """What :func:`trust_document` generates a role's trust policy from (trustedServices), as strings: equal for
+    two roles exactly when their generated documents are; None for a written one, or inputs that are not strings."""
+    if role.assume_role_policy is not None:
+        return None
+    inputs = (ctx.account_id, *sorted(role.trusted_services))
+    return inputs if all(type(value) is str for value in inputs) else None
+
+
 #: Role paths AWS reserves for roles it creates and manages itself: users cannot change these roles.
 UNMANAGED_ROLE_PATHS: Mapping[str, str] = {
     "/aws-service-role/": "service-linked role: AWS creates and manages it",

@@ -7,7 +7,7 @@ from reconciler.facts.builder import Facts
 from reconciler.facts.model import DocKind, Principal, fixed_locator, statement_locator, where
 from reconciler.kinds.context import Context
 from reconciler.kinds.iamfacts import desired_attachments, desired_inline, live_attachments, live_inline
-from reconciler.kinds.role import LiveRole, Role, trust_document
+from reconciler.kinds.role import LiveRole, Role, trust_document, trust_inputs
 
 SERVICE_LINKED_PATH = "/aws-service-role/"
 
@@ -34,6 +34,7 @@ def desired(role: Role, facts: Facts, ctx: Context) -> None:
             trust_document(role, ctx),
             fixed_locator(location),
             generated=True,
+            same=("generated trust policy", *inputs) if (inputs := trust_inputs(role, ctx)) is not None else None,
         )
     facts.roles[role.name] = Principal(
         "Role",
