@@ -138,6 +138,8 @@ def preview(
         if early is not None and early.factory is factory and early.resolve(scope):
             live = _early_live(early, on_aws_policies)
         else:
+            if early is not None:  # started with other clients: let it go now rather than when its owner closes it
+                early.scope.abandon()
             live = read_account(factory, scope, on_aws_policies=on_aws_policies)
         read_seconds = time.monotonic() - started
         plan = build_plan(desired, live, replace=replace)

@@ -131,3 +131,14 @@ def test_the_account_guard_of_an_early_read_refuses_another_account(aws: AwsConf
     factory = ClientFactory(aws, read_only=True)
     with start(factory, example, account="999999999999") as early:
         assert isinstance(early.live.exception(timeout=60), AccountMismatchError)  # before any scope is given
+
+
+def test_a_read_started_with_other_clients_is_let_go_when_the_plan_reads_anew(
+    aws: AwsConfig, example: DesiredState
+) -> None:
+    build(example, REGION)
+    with start(ClientFactory(aws, read_only=True), example) as early:
+        result = preview(example, ClientFactory(aws, read_only=True), REGION, early=early)
+        # abandoned by the plan itself, before the block ends
+        assert isinstance(early.live.exception(timeout=60), ScopeAbandoned)
+    assert result.plan.empty
