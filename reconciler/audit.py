@@ -42,14 +42,13 @@ from reconciler.kinds.bucket import live_buckets
 from reconciler.kinds.read import read_account
 from reconciler.kinds.user import live_users
 from reconciler.kinds.user.read import REPORT_FROM_USERS, ReportRow, credential_report
-from reconciler.manifests.model import DesiredState
+from reconciler.manifests.model import DEFAULT_OWNERSHIP_TAG, DesiredState
 from reconciler.rules import evaluate_model
 from reconciler.rules.findings import Report
 from reconciler.rules.fromlive import from_live
 
 __all__ = ["AUDIT_READS", "audit", "read_audit_facts"]
 
-DEFAULT_OWNERSHIP = ("managed-by", "reconciler")
 PUBLIC_GRANTEES = (
     "http://acs.amazonaws.com/groups/global/AllUsers",
     "http://acs.amazonaws.com/groups/global/AuthenticatedUsers",
@@ -163,7 +162,7 @@ def drift(desired: DesiredState, live: LiveState) -> tuple[Drift, ...]:
 
 
 def _scope(account_id: str, region: str, desired: DesiredState | None) -> ReadScope:
-    key, value = DEFAULT_OWNERSHIP
+    key, value = DEFAULT_OWNERSHIP_TAG.key, DEFAULT_OWNERSHIP_TAG.value
     arns: frozenset[str] = frozenset()
     if desired is not None:
         key, value = desired.settings.ownership_tag.key, desired.settings.ownership_tag.value

@@ -31,12 +31,10 @@ from reconciler.importer.select import Filters, Selection, Skipped, select
 from reconciler.importer.writer import layout, write_files
 from reconciler.kinds import KIND_ORDER, load_directory
 from reconciler.kinds.read import read_account
-from reconciler.manifests.model import OBSERVE, OwnershipTag
+from reconciler.manifests.model import DEFAULT_OWNERSHIP_TAG, OBSERVE, OwnershipTag
 from reconciler.rules import Report, evaluate
 
 __all__ = ["ImportOptions", "ImportResult", "import_account"]
-
-DEFAULT_OWNERSHIP = OwnershipTag("managed-by", "reconciler")
 
 
 @dataclass(frozen=True)
@@ -47,7 +45,7 @@ class ImportOptions:
     force: bool = False
     name: str = "imported"
     account_id: str | None = None  # when given: refuse credentials of another account
-    ownership: OwnershipTag = DEFAULT_OWNERSHIP
+    ownership: OwnershipTag = DEFAULT_OWNERSHIP_TAG
     # Write ``metadata.management: observe`` in every manifest: the first commit changes nothing, shows everything.
     observe: bool = False
 

@@ -115,6 +115,9 @@ class OwnershipTag:
     value: str
 
 
+#: The ownership tag when the Settings name none (the Settings schema's default).
+DEFAULT_OWNERSHIP_TAG = OwnershipTag("managed-by", "reconciler")
+
 ENFORCE = "enforce"
 OBSERVE = "observe"
 
@@ -155,7 +158,7 @@ class Settings(Resource):
     kind: ClassVar[str] = "Settings"
     account_id: str = ""
     region: str | None = None
-    ownership_tag: OwnershipTag = OwnershipTag("managed-by", "reconciler")
+    ownership_tag: OwnershipTag = DEFAULT_OWNERSHIP_TAG
     # Expiring access and schedules (docs/operations.md): warn this many days before an expiresAt; a human's
     # write access to protected data must expire within maxHumanWriteDays; the controller applies nothing while
     # suspended, and outside its sync windows only what always proceeds.

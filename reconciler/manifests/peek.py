@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from reconciler.manifests.files import ManifestFile, read_file, scan_directory
-from reconciler.manifests.model import SETTINGS, OwnershipTag
+from reconciler.manifests.model import DEFAULT_OWNERSHIP_TAG, SETTINGS, OwnershipTag
 
 __all__ = ["SettingsPeek", "peek_settings"]
 
@@ -24,8 +24,6 @@ _SETTINGS_LINE = re.compile(r"^kind:[ \t]*(['\"]?)Settings\1[ \t]*(#.*)?$", re.M
 # The Settings schema's patterns (schemas/settings.schema.json): no read starts from an id that cannot be one.
 _ACCOUNT_ID = re.compile(r"\d{12}")
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d")
-# The schema's default ownershipTag.
-_DEFAULT_TAG = OwnershipTag("managed-by", "reconciler")
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def _peeked(file: str, data: dict[str, Any]) -> SettingsPeek | None:
         return None
     if not isinstance(tag, dict):
         return None
-    key, value = tag.get("key", _DEFAULT_TAG.key), tag.get("value", _DEFAULT_TAG.value)
+    key, value = tag.get("key", DEFAULT_OWNERSHIP_TAG.key), tag.get("value", DEFAULT_OWNERSHIP_TAG.value)
     if not isinstance(key, str) or not isinstance(value, str):
         return None
     return SettingsPeek(file, account_id, region, OwnershipTag(key, value))

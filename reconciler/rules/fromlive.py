@@ -14,12 +14,13 @@ from reconciler.aws.live import LiveState
 from reconciler.facts.builder import Facts
 from reconciler.facts.model import AccountFacts, Model, document_of
 from reconciler.kinds import KIND_ORDER, REGISTRY
+from reconciler.manifests.model import DEFAULT_OWNERSHIP_TAG
 
 
 def from_live(
     live: LiveState,
     *,
-    ownership: tuple[str, str] = ("managed-by", "reconciler"),
+    ownership: tuple[str, str] = (DEFAULT_OWNERSHIP_TAG.key, DEFAULT_OWNERSHIP_TAG.value),
     aws_policies: Mapping[str, Any] | None = None,
     account: AccountFacts | None = None,
     public_acl_buckets: frozenset[str] = frozenset(),
