@@ -85,3 +85,18 @@ def test_no_head_start_when_the_settings_are_not_plainly_there(tmp_path: Path, f
 
 def test_no_head_start_for_a_directory_that_does_not_exist(tmp_path: Path) -> None:
     assert peek_settings(tmp_path / "missing") is None
+
+
+def test_the_peek_takes_the_account_and_region_patterns_of_the_settings_schema() -> None:
+    # The peek checks them without loading the schema (before the loader does); they must not drift apart.
+    import json
+
+    from reconciler.manifests import peek
+    from reconciler.manifests.model import DEFAULT_OWNERSHIP_TAG, SETTINGS_SCHEMA
+    from reconciler.manifests.schema import schema_dir
+
+    spec = json.loads((schema_dir() / SETTINGS_SCHEMA).read_text())["properties"]["spec"]["properties"]
+    assert spec["accountId"]["pattern"] == f"^{peek._ACCOUNT_ID.pattern}$"
+    assert spec["region"]["pattern"] == f"^{peek._REGION.pattern}$"
+    # and the model's default ownership tag (which the peek takes too) is the schema's
+    assert spec["ownershipTag"]["default"] == {"key": DEFAULT_OWNERSHIP_TAG.key, "value": DEFAULT_OWNERSHIP_TAG.value}
