@@ -312,10 +312,10 @@ class ClientFactory:
         if service == "iam":  # its policy documents, each distinct text decoded once per answer
             from botocore.handlers import json_decode_policies  # noqa: PLC0415 - see the imports
 
-            from reconciler.aws.answers import decode_policy_documents  # noqa: PLC0415
+            from reconciler.aws.answers import PolicyDocumentDecoder  # noqa: PLC0415
 
             events.unregister("after-call.iam", json_decode_policies)
-            events.register("after-call.iam", decode_policy_documents)
+            events.register("after-call.iam", PolicyDocumentDecoder())
         events.register("before-parameter-build", hooks.forbidding_handler(service))
         events.register("before-send", self._check_stopped)
         events.register("needs-retry", self._check_stopped)
