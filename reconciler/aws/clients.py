@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
@@ -250,6 +250,16 @@ class ClientFactory:
         :class:`CallsStopped`: no other attempt, no retry, no backoff sleep. For work abandoned while its calls
         are in flight (an early read whose manifests did not load), so that it does not hold up its process."""
         self._stopped.set()
+
+    def prepare(self, services: Iterable[str]) -> None:
+        """Make the clients of ``services`` now, on the calling thread (each is otherwise made on its first use).
+
+        The first client of a process imports boto3 and reads botocore's data directory: thousands of small file
+        look-ups, each of which lets go of the interpreter lock. Made on a thread while another one computes (the
+        manifests loading), each look-up then waits for the lock; an early read made its first call only once the
+        load was over. Raises what :meth:`client` raises."""
+        for service in services:
+            self.client(service)
 
     def _check_stopped(self, **_: Any) -> None:
         if self._stopped.is_set():

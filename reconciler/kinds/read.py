@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import suppress
 from typing import Any
 
 from reconciler.aws.account import check_account
@@ -21,10 +22,11 @@ from reconciler.aws.live import LiveState
 from reconciler.aws.policies import AwsPolicy, read_aws_policy
 from reconciler.aws.scope import EarlyScope, ReadScope, resolved
 from reconciler.aws.session import ReadSession
+from reconciler.errors import AwsAccessError
 from reconciler.kinds.base import Kind
 from reconciler.kinds.registry import REGISTRY
 
-__all__ = ["EarlyRead", "read_account"]
+__all__ = ["EarlyRead", "read_account", "read_services"]
 
 
 def read_account(
@@ -87,6 +89,12 @@ def _read_kind(kind: Kind, session: ReadSession, by_name: bool) -> Mapping[str, 
     return kind.read(session)
 
 
+def read_services() -> tuple[str, ...]:
+    """The services a whole-account read calls: the account guard's (STS), then those of the kinds' read actions
+    (an IAM action's prefix is the service's name in boto3)."""
+    return ("sts", *sorted({action.split(":", 1)[0] for kind in REGISTRY.values() for action in kind.reads}))
+
+
 class EarlyRead:
     """A read of the whole account started from the Settings alone, on a thread of its own, while the manifests
     load: the account guard and the account-wide calls (IAM's GetAccountAuthorizationDetails, the lists of buckets,
@@ -101,6 +109,11 @@ class EarlyRead:
     def __init__(self, factory: ClientFactory, account_id: str, region: str, ownership: tuple[str, str]) -> None:
         self.factory = factory
         self.scope = EarlyScope(account_id, region, *ownership)
+        # The clients are made here, before the loader runs: made on the read's thread, they took the whole load.
+        # A client that cannot be made (no region, an unknown profile) fails the read's thread again, and is
+        # reported after the load, which stays the first judge.
+        with suppress(AwsAccessError):
+            factory.prepare(read_services())
         self.aws_policies: Future[Mapping[str, AwsPolicy]] = Future()
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-read")
         self.live = self._thread.submit(read_account, factory, self.scope, on_aws_policies=self.aws_policies.set_result)

@@ -4,8 +4,10 @@ abandoned, it stops; started from other Settings, the plan reads anew."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -16,9 +18,9 @@ from reconciler.aws.scope import ScopeAbandoned
 from reconciler.engine.differ import read_scope
 from reconciler.engine.preview import preview
 from reconciler.engine.render import render_text
-from reconciler.errors import AccountMismatchError, CallsStopped
+from reconciler.errors import AccountMismatchError, AwsAccessError, CallsStopped
 from reconciler.kinds import load_directory
-from reconciler.kinds.read import EarlyRead, read_account
+from reconciler.kinds.read import EarlyRead, read_account, read_services
 from reconciler.manifests import DesiredState
 
 REPO = Path(__file__).resolve().parents[2]
@@ -143,3 +145,39 @@ def test_a_read_started_with_other_clients_is_let_go_when_the_plan_reads_anew(
         # abandoned by the plan itself, before the block ends
         assert isinstance(early.live.exception(timeout=60), ScopeAbandoned)
     assert result.plan.empty
+
+
+def test_the_clients_are_made_before_the_read_s_thread_starts(aws: AwsConfig, example: DesiredState) -> None:
+    # Made on the read's threads while the manifests load, their file look-ups waited for the loader: no call went
+    # out before the load was over.
+    build(example, REGION)
+    factory = ClientFactory(aws, read_only=True)
+    made: list[tuple[str, str]] = []
+    create = factory._create
+
+    def recording(service: str) -> Any:
+        made.append((service, threading.current_thread().name))
+        return create(service)
+
+    factory._create = recording  # type: ignore[method-assign,assignment] # observed, not replaced
+    with start(factory, example) as early:
+        before = list(made)
+        assert early.resolve(read_scope(example, REGION))
+        early.live.result(timeout=60)
+    assert sorted(service for service, _ in before) == sorted(read_services())
+    assert made == before  # the read made no other client
+    assert {thread for _, thread in made} == {threading.current_thread().name}
+
+
+def test_the_read_s_services_are_named_as_boto3_names_them() -> None:
+    assert set(read_services()) <= set(boto3.session.Session().get_available_services())
+    assert {"sts", "iam", "s3", "sagemaker"} <= set(read_services())
+
+
+def test_clients_that_cannot_be_made_fail_the_read_not_its_start(aws: AwsConfig, example: DesiredState) -> None:
+    factory = ClientFactory(
+        AwsConfig(endpoint_url=aws.endpoint_url, region=REGION, profile="no-such-profile"), read_only=True
+    )
+    # EarlyRead does not raise: the loader, which runs next, is still the first judge
+    with start(factory, example) as early, pytest.raises(AwsAccessError, match="no-such-profile"):
+        early.live.result(timeout=60)
