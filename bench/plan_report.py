@@ -120,7 +120,8 @@ def tables(results: list[ScaleResult]) -> str:
         "Client CPU (the measured process's own user + system seconds), memory, and where plan's time goes:",
         "",
         "| scale | plan CPU s | floor CPU s | bare CPU s | plan CPU / bare | plan peak MB | floor peak MB "
-        "| bare peak MB | load manifests s (the read meanwhile) | read s (after the load) | diff s "
+        "| bare peak MB | manifests loaded after s (the read's clients made first, then the read meanwhile) "
+        "| read s (after the load) | diff s "
         "| invariants s (alongside the read) "
         "| emulator CPU s (plan / bare) | RSS after imports MB | tracemalloc peak MB (plan / floor) | load avg |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
